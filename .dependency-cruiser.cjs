@@ -1,0 +1,60 @@
+/** Keeps the layers of DESIGN.md true: imports only point down, services never import each other. */
+module.exports = {
+  forbidden: [
+    {
+      name: 'contracts-import-nothing-of-ours',
+      comment: 'contracts is the bottom layer: TypeBox only.',
+      severity: 'error',
+      from: { path: '^src/contracts/' },
+      to: { path: '^src/(bus|engines|services|platform|app)/' },
+    },
+    {
+      name: 'bus-imports-contracts-only',
+      severity: 'error',
+      from: { path: '^src/bus/' },
+      to: { path: '^src/(engines|services|platform|app)/' },
+    },
+    {
+      name: 'engines-import-bus-and-contracts-only',
+      severity: 'error',
+      from: { path: '^src/engines/' },
+      to: { path: '^src/(services|platform|app)/' },
+    },
+    {
+      name: 'engines-do-not-import-each-other',
+      severity: 'error',
+      from: { path: '^src/engines/([^/]+)/' },
+      to: { path: '^src/engines/', pathNot: '^src/engines/$1/' },
+    },
+    {
+      name: 'platform-imports-contracts-only',
+      severity: 'error',
+      from: { path: '^src/platform/' },
+      to: { path: '^src/(bus|engines|services|app)/' },
+    },
+    {
+      name: 'services-do-not-import-app-or-engines',
+      severity: 'error',
+      from: { path: '^src/services/' },
+      to: { path: '^src/(app|engines)/' },
+    },
+    {
+      name: 'services-do-not-import-each-other',
+      severity: 'error',
+      from: { path: '^src/services/([^/]+)/' },
+      to: { path: '^src/services/', pathNot: ['^src/services/$1/', '^src/services/[^/]+\\.ts$'] },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js'] },
+  },
+};

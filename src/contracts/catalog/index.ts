@@ -1,0 +1,12 @@
+import type { Static } from '@sinclair/typebox';
+import { ordersEvents } from './orders.ts';
+import { webshopEvents } from './webshop.ts';
+
+/** Every event type Flamingo knows, in one list (DESIGN.md "Commerce domain"). */
+export const catalog = [...webshopEvents, ...ordersEvents] as const;
+
+export type CatalogEntry = (typeof catalog)[number];
+/** Every event type name of the catalog, e.g. `'order.placed'`. */
+export type EventType = CatalogEntry['type'];
+/** The typed `data` of one event type. */
+export type EventData<T extends EventType> = Static<Extract<CatalogEntry, { type: T }>['schema']>;
