@@ -1,0 +1,6 @@
+import type { ServiceDefinition } from './service.ts';
+
+export type { ServiceContext, ServiceDefinition, RunningService } from './service.ts';
+
+/** Every bounded context of the shop, in start order. `flamingo start --services a,b` picks some. */
+export const services: readonly ServiceDefinition[] = [];
