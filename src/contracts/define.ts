@@ -26,6 +26,11 @@ export interface EventDefinition<T extends string = string, S extends TSchema = 
   readonly schema: S;
   /** JSON pointers (relative to `data`, e.g. `/email`) of personal data. */
   readonly personalData: readonly string[];
+  /**
+   * JSON pointers (relative to `data`) of secrets meant for one consumer only, such as a payment
+   * token: every other consumer (warehouse, hub, delivery) must drop them. (Default: none)
+   */
+  readonly secrets?: readonly string[];
   /** Other names producers already use for this type (e.g. the seed's `item_added_to_cart`). */
   readonly aliases: readonly string[];
   readonly description: string;

@@ -1,5 +1,17 @@
 import { Type } from '@sinclair/typebox';
 import { defineEvent } from '../define.ts';
+import { Cents, Currency, Id, LineItem, PaymentToken } from './fields.ts';
+
+/**
+ * The seed 000 ShoppingCartEvent shape, kept exactly so the Python producer works unchanged:
+ * `customer_id` (UUID, null or absent), `items` (the whole cart, product numbers) and `item`.
+ */
+const shoppingCartEvent = {
+  cartId: Type.Optional(Type.String({ format: 'uuid', description: 'The cart; older producers omit it.' })),
+  customer_id: Type.Optional(Type.Union([Type.String({ format: 'uuid' }), Type.Null()], { description: 'The customer, null for a guest.' })),
+  items: Type.Array(Type.Integer(), { description: 'Every item in the cart after the change.' }),
+  item: Type.Integer({ description: 'The item added or removed.' }),
+};
 
 export const cartItemAdded = defineEvent({
   type: 'cart.item_added',
@@ -10,14 +22,46 @@ export const cartItemAdded = defineEvent({
   subject: 'cart',
   urgency: 'background',
   description: 'An item was added to a shopping cart; carries the whole item list (seed 000 ItemAddedToCart).',
-  schema: Type.Object({
-    cartId: Type.Optional(Type.String({ format: 'uuid' })),
-    customer_id: Type.Optional(Type.Union([Type.String({ format: 'uuid' }), Type.Null()])),
-    items: Type.Array(Type.Integer()),
-    item: Type.Integer(),
-  }),
+  schema: Type.Object(shoppingCartEvent),
   personalData: [],
   aliases: ['item_added_to_cart'],
 });
 
-export const webshopEvents = [cartItemAdded] as const;
+export const cartItemRemoved = defineEvent({
+  type: 'cart.item_removed',
+  version: 1,
+  producer: 'webshop',
+  kind: 'state',
+  key: ['cartId', 'customer_id'],
+  subject: 'cart',
+  urgency: 'background',
+  description: 'An item was removed from a shopping cart; carries the whole item list left (seed 000 ShoppingCartEvent shape).',
+  schema: Type.Object(shoppingCartEvent),
+  personalData: [],
+  aliases: ['item_removed_from_cart'],
+});
+
+export const cartCheckedOut = defineEvent({
+  type: 'cart.checked_out',
+  version: 1,
+  producer: 'webshop',
+  kind: 'domain',
+  key: ['cartId'],
+  subject: 'cart',
+  urgency: 'background',
+  description: 'A cart was turned into an order: carries the priced lines, the total and the order id it became.',
+  schema: Type.Object({
+    cartId: Id('The cart.'),
+    orderId: Id('The order created from the cart (UUIDv7).'),
+    userId: Type.Optional(Id('The customer; absent for a guest checkout.')),
+    items: Type.Array(LineItem, { minItems: 1 }),
+    totalCents: Cents('Sum of the lines in minor units.'),
+    currency: Currency,
+    paymentToken: Type.Optional(PaymentToken),
+  }),
+  personalData: [],
+  secrets: ['/paymentToken'],
+  aliases: [],
+});
+
+export const webshopEvents = [cartItemAdded, cartItemRemoved, cartCheckedOut] as const;
