@@ -9,6 +9,9 @@ const OnHand = Type.Integer({ minimum: 0, description: 'Units on hand after the 
 /** The product as the catalog holds it, carried whole by created/updated (event-carried state). */
 const productState = {
   productId: ProductId,
+  number: Type.Optional(
+    Type.Integer({ minimum: 1, description: 'Catalog number, unique: the integer that systems identifying products by number use (seed 000 cart `items`).' }),
+  ),
   sku: Type.String({ minLength: 1, maxLength: 64, description: 'Stock keeping unit, unique.' }),
   name: Type.String({ minLength: 1, maxLength: 200 }),
   description: Type.Optional(Type.String({ maxLength: 5000 })),

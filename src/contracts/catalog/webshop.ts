@@ -11,6 +11,19 @@ const shoppingCartEvent = {
   customer_id: Type.Optional(Type.Union([Type.String({ format: 'uuid' }), Type.Null()], { description: 'The customer, null for a guest.' })),
   items: Type.Array(Type.Integer(), { description: 'Every item in the cart after the change.' }),
   item: Type.Integer({ description: 'The item added or removed.' }),
+  // Our own producer adds the product ids and quantities the seed's integers cannot carry.
+  productId: Type.Optional(Id('The product added or removed (`item` is its catalog number).')),
+  quantity: Type.Optional(Type.Integer({ minimum: 1, description: 'Units added or removed.' })),
+  lines: Type.Optional(
+    Type.Array(
+      Type.Object({
+        productId: Id('The product.'),
+        number: Type.Optional(Type.Integer({ minimum: 1, description: 'Its catalog number, as in `items`.' })),
+        quantity: Type.Integer({ minimum: 1 }),
+      }),
+      { description: 'The whole cart after the change with quantities; `items` is its seed-compatible projection (catalog numbers, one per line).' },
+    ),
+  ),
 };
 
 export const cartItemAdded = defineEvent({
