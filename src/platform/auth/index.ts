@@ -1,0 +1,2 @@
+export { createGuard, type Guard, type Principal } from './guard.ts';
+export { openKeyStore, hashKey, PRODUCER_KEY_PREFIX, type ApiKeyInfo, type CreatedApiKey, type KeyStore } from './keys.ts';

@@ -1,0 +1,247 @@
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** pino's levels, plus `silent`. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Which durable log the bus runs on. */
+export type EngineSetting =
+  /** The embedded default: `<dataDir>/bus.db`. */
+  | { readonly kind: 'sqlite' }
+  /** NATS JetStream; one or more servers (`nats://a:4222,nats://b:4222`). */
+  | { readonly kind: 'nats'; readonly servers: readonly string[] };
+
+/** Flamingo's settings, read from the environment (and `flamingo.config.json`) and validated at start. */
+export interface FlamingoConfig {
+  /** `PORT`: HTTP port, 1–65535. (Default: 3000) */
+  readonly port: number;
+  /** `HOST`: interface to listen on. (Default: `0.0.0.0`, every interface, as a server is expected to) */
+  readonly host: string;
+  /** `FLAMINGO_DATA_DIR`: bus log, service databases, generated secrets; created when missing, must be writable. (Default: `./data`) */
+  readonly dataDir: string;
+  /** `FLAMINGO_ADMIN_KEY`: at least 16 characters. When unset, generated on first start into `<dataDir>/admin.key` (mode 0600). */
+  readonly adminKey?: string;
+  /** `FLAMINGO_ENGINE`: `sqlite` or `nats://host:port[,nats://…]`. (Default: `sqlite`) */
+  readonly engine: EngineSetting;
+  /** `DATABASE_URL`: `postgres://…` puts the services' databases on PostgreSQL (one schema each). (Default: SQLite files in the data dir) */
+  readonly databaseUrl?: string;
+  /** `LOG_LEVEL`: one of pino's levels or `silent`. (Default: `info`) */
+  readonly logLevel: LogLevel;
+  /** `FLAMINGO_SERVICES`: comma list of the services this process runs. (Default: undefined = all) */
+  readonly services?: readonly string[];
+  /**
+   * `FLAMINGO_SEED_TYPES`: event type patterns the seed endpoint `POST /event` accepts without an API
+   * key, because the seed's Python producers send none. Empty (`FLAMINGO_SEED_TYPES=`) requires a key
+   * for every type. (Default: `cart.*`)
+   */
+  readonly seedTypes: readonly string[];
+  /** `FLAMINGO_TOKEN_SECRET`: customer session token secret, at least 32 bytes. When unset, generated into `<dataDir>/token.secret`. */
+  readonly tokenSecret?: string;
+  /** `FLAMINGO_AUDIT_PROJECTION=1`: run the built-in audit projection (counts applied events, `<dataDir>/audit.db`). (Default: off) */
+  readonly auditProjection: boolean;
+  /** The raw settings, for services' own variables (`FLAMINGO_PAYMENT_TIMEOUT_MS`, …). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** A configuration that cannot start; `problems` has one line per bad setting. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+/** The settings a `flamingo.config.json` may hold: the same names as the environment variables. */
+export const SETTINGS = [
+  'PORT',
+  'HOST',
+  'FLAMINGO_DATA_DIR',
+  'FLAMINGO_ADMIN_KEY',
+  'FLAMINGO_ENGINE',
+  'DATABASE_URL',
+  'LOG_LEVEL',
+  'FLAMINGO_SERVICES',
+  'FLAMINGO_SEED_TYPES',
+  'FLAMINGO_TOKEN_SECRET',
+  'FLAMINGO_AUDIT_PROJECTION',
+] as const;
+
+const TYPE_PATTERN = /^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$/;
+const SERVICE_NAME = /^[a-z][a-z0-9_-]*$/;
+
+/** True when `pattern` (`order.placed`, `order.*`, `*`) is a well-formed event type pattern. */
+export function isTypePattern(pattern: string): boolean {
+  return TYPE_PATTERN.test(pattern);
+}
+
+/** True when event type `type` matches `pattern` (`*` matches all, `order.*` matches `order.placed`). */
+export function matchesTypePattern(pattern: string, type: string): boolean {
+  if (pattern === '*') return true;
+  if (pattern.endsWith('.*')) return type.startsWith(pattern.slice(0, -1));
+  return pattern === type;
+}
+
+/** Splits a comma list, trimming blanks. */
+export function commaList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+/**
+ * Reads `flamingo.config.json` from `cwd` when present; the environment wins over it.
+ * Problems (unreadable file, unknown names, non-scalar values) are added to `problems`.
+ */
+function readConfigFile(cwd: string, problems: string[]): Record<string, string> {
+  const file = path.join(cwd, 'flamingo.config.json');
+  if (!existsSync(file)) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    problems.push(`flamingo.config.json: not valid JSON (${(error as Error).message})`);
+    return {};
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    problems.push('flamingo.config.json: must be an object of setting names to values');
+    return {};
+  }
+  const values: Record<string, string> = {};
+  for (const [name, value] of Object.entries(parsed)) {
+    if (!(SETTINGS as readonly string[]).includes(name)) {
+      problems.push(`flamingo.config.json: unknown setting "${name}" (known: ${SETTINGS.join(', ')})`);
+    } else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      values[name] = String(value);
+    } else {
+      problems.push(`flamingo.config.json: ${name} must be a string, number or boolean`);
+    }
+  }
+  return values;
+}
+
+function checkWritableDir(dir: string): string | undefined {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+    // access() says yes to root everywhere; writing a file is the real test.
+    const probe = path.join(dir, `.write-test-${process.pid}`);
+    writeFileSync(probe, '');
+    rmSync(probe);
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  }
+}
+
+function parseEngine(value: string, problems: string[]): EngineSetting {
+  if (value === 'sqlite') return { kind: 'sqlite' };
+  const servers = commaList(value);
+  const ok =
+    servers.length > 0 &&
+    servers.every((s) => {
+      if (!/^nats:\/\//.test(s)) return false;
+      try {
+        const url = new URL(s);
+        return url.hostname.length > 0 && (url.port === '' || (Number(url.port) >= 1 && Number(url.port) <= 65535));
+      } catch {
+        return false;
+      }
+    });
+  if (!ok) {
+    problems.push(`FLAMINGO_ENGINE: must be "sqlite" or nats://host:port (comma-separated for a cluster), got "${value}"`);
+    return { kind: 'sqlite' };
+  }
+  return { kind: 'nats', servers };
+}
+
+function parseBoolean(name: string, value: string | undefined, problems: string[]): boolean {
+  if (value === undefined || value === '') return false;
+  if (['1', 'true', 'yes', 'on'].includes(value.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(value.toLowerCase())) return false;
+  problems.push(`${name}: must be 1/true/yes/on or 0/false/no/off, got "${value}"`);
+  return false;
+}
+
+/**
+ * Reads and validates the configuration. Throws `ConfigError` listing every problem at once.
+ * @param env the environment. (Default: `process.env`)
+ * @param cwd where `./data` and `flamingo.config.json` are looked up. (Default: `process.cwd()`)
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env, cwd = process.cwd()): FlamingoConfig {
+  const problems: string[] = [];
+  const fromFile = readConfigFile(cwd, problems);
+  const get = (name: (typeof SETTINGS)[number]): string | undefined => env[name] ?? fromFile[name];
+
+  let port = 3000;
+  const rawPort = get('PORT');
+  if (rawPort !== undefined && rawPort !== '') {
+    if (!/^\d+$/.test(rawPort.trim()) || Number(rawPort) < 1 || Number(rawPort) > 65535) {
+      problems.push(`PORT: must be a whole number from 1 to 65535, got "${rawPort}"`);
+    } else {
+      port = Number(rawPort);
+    }
+  }
+
+  const host = get('HOST') || '0.0.0.0';
+  if (/\s|\//.test(host)) problems.push(`HOST: must be a host name or IP address, got "${host}"`);
+
+  const dataDir = path.resolve(cwd, get('FLAMINGO_DATA_DIR') || './data');
+  const dirProblem = checkWritableDir(dataDir);
+  if (dirProblem) problems.push(`FLAMINGO_DATA_DIR: ${dataDir} must be a writable directory (${dirProblem})`);
+
+  const adminKey = get('FLAMINGO_ADMIN_KEY') || undefined;
+  if (adminKey !== undefined && (adminKey.length < 16 || /\s/.test(adminKey))) {
+    problems.push('FLAMINGO_ADMIN_KEY: must be at least 16 characters without spaces (unset it to have one generated)');
+  }
+
+  const engine = parseEngine(get('FLAMINGO_ENGINE') || 'sqlite', problems);
+
+  const databaseUrl = get('DATABASE_URL') || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(databaseUrl)) {
+    problems.push('DATABASE_URL: must be a postgres:// or postgresql:// URL');
+  }
+
+  const rawLevel = (get('LOG_LEVEL') || 'info').toLowerCase();
+  const logLevel = (LOG_LEVELS as readonly string[]).includes(rawLevel) ? (rawLevel as LogLevel) : 'info';
+  if (logLevel !== rawLevel) problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}, got "${get('LOG_LEVEL')}"`);
+
+  let services: string[] | undefined;
+  const rawServices = get('FLAMINGO_SERVICES');
+  if (rawServices !== undefined && rawServices.trim() !== '' && rawServices.trim() !== 'all') {
+    services = commaList(rawServices);
+    const bad = services.filter((s) => !SERVICE_NAME.test(s));
+    if (bad.length > 0) problems.push(`FLAMINGO_SERVICES: service names are lower-case words, got ${bad.map((b) => `"${b}"`).join(', ')}`);
+  }
+
+  const rawSeed = get('FLAMINGO_SEED_TYPES');
+  const seedTypes = rawSeed === undefined ? ['cart.*'] : commaList(rawSeed);
+  const badSeed = seedTypes.filter((p) => !isTypePattern(p));
+  if (badSeed.length > 0) {
+    problems.push(`FLAMINGO_SEED_TYPES: must be event type patterns like cart.* or cart.item_added, got ${badSeed.map((b) => `"${b}"`).join(', ')}`);
+  }
+
+  const tokenSecret = get('FLAMINGO_TOKEN_SECRET') || undefined;
+  if (tokenSecret !== undefined && Buffer.byteLength(tokenSecret) < 32) {
+    problems.push('FLAMINGO_TOKEN_SECRET: must be at least 32 bytes (unset it to have one generated)');
+  }
+
+  const auditProjection = parseBoolean('FLAMINGO_AUDIT_PROJECTION', get('FLAMINGO_AUDIT_PROJECTION'), problems);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    port,
+    host,
+    dataDir,
+    adminKey,
+    engine,
+    databaseUrl,
+    logLevel,
+    services,
+    seedTypes,
+    tokenSecret,
+    auditProjection,
+    env: { ...fromFile, ...env },
+  };
+}

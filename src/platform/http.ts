@@ -1,0 +1,146 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { ApiError, type ProblemDetail } from './errors.ts';
+import { traceIdOf, type Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Size in bytes of the request body as received (0 without a body). */
+    bodyBytes: number;
+  }
+}
+
+export interface HttpServerOptions {
+  readonly logger: Logger;
+  /** Largest request body; bigger ones get 413 `payload_too_large`. (Default: 4 MiB) */
+  readonly bodyLimit?: number;
+  /** When given, every request is timed into `flamingo_http_request_duration_seconds`. */
+  readonly metrics?: Metrics;
+  /** Shown in the OpenAPI document. (Default: '0.0.0') */
+  readonly version?: string;
+}
+
+/** Media types read as JSON. A body without Content-Type is read as JSON too (the seed's producers send none). */
+export const JSON_MEDIA_TYPES = ['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json'] as const;
+
+function parseJson(request: FastifyRequest, body: Buffer): unknown {
+  request.bodyBytes = body.length;
+  const text = body.toString('utf8');
+  if (text.trim() === '') throw new ApiError(400, 'malformed_json', 'the body is empty; expected JSON');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ApiError(400, 'malformed_json', `the body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Fastify's schema validation errors as our `{path, message}` details. */
+function validationDetail(error: FastifyError): ProblemDetail[] {
+  const where = error.validationContext === 'querystring' ? '/query' : error.validationContext ? `/${error.validationContext}` : '';
+  return (error.validation ?? []).map((v) => {
+    const missing = (v.params as { missingProperty?: string } | undefined)?.missingProperty;
+    const path = `${where}${v.instancePath ?? ''}${missing ? `/${missing}` : ''}`;
+    return { path: path || '/', message: v.message ?? 'is invalid' };
+  });
+}
+
+/**
+ * The HTTP server every route is registered on: JSON logs (pino), the error shape of
+ * CONVENTIONS.md, JSON and CloudEvents content types, a body limit, request metrics and the
+ * OpenAPI document (`/docs`, JSON at `/docs/json`). Register routes with
+ * `app.withTypeProvider<TypeBoxTypeProvider>()` and TypeBox schemas so they appear in OpenAPI.
+ */
+export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
+  const bodyLimit = options.bodyLimit ?? 4 * 1024 * 1024;
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  }) as unknown as FastifyInstance;
+
+  app.decorateRequest('bodyBytes', 0);
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser([...JSON_MEDIA_TYPES], { parseAs: 'buffer' }, (request, body, done) => {
+    try {
+      done(null, parseJson(request, body as Buffer));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+    const type = request.headers['content-type'];
+    if (type !== undefined && type !== '') {
+      done(new ApiError(415, 'unsupported_media_type', `Content-Type ${type} is not supported; send ${JSON_MEDIA_TYPES.join(', ')}`), undefined);
+      return;
+    }
+    try {
+      done(null, parseJson(request, body as Buffer));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (request) => {
+    const traceId = traceIdOf(request.headers.traceparent as string | undefined);
+    if (traceId) request.log = request.log.child({ trace_id: traceId });
+  });
+  if (options.metrics) {
+    const { httpDuration } = options.metrics;
+    app.addHook('onResponse', async (request, reply) => {
+      httpDuration.observe(
+        { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
+      request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+    });
+  }
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof ApiError) {
+      if (error.headers) reply.headers(error.headers);
+      return reply.status(error.status).send(error.toBody());
+    }
+    if (error.validation) {
+      return reply.status(400).send({ error: 'invalid_request', message: 'the request does not match its schema', detail: validationDetail(error) });
+    }
+    switch (error.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return reply.status(413).send({ error: 'payload_too_large', message: `the body is larger than ${bodyLimit} bytes` });
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return reply.status(415).send({ error: 'unsupported_media_type', message: `send one of ${JSON_MEDIA_TYPES.join(', ')}` });
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return reply.status(400).send({ error: 'malformed_json', message: 'the body is empty; expected JSON' });
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      return reply.status(status).send({ error: (error.code ?? 'bad_request').toLowerCase(), message: error.message });
+    }
+    request.log.error({ err: error }, 'request failed');
+    return reply.status(status >= 500 ? status : 500).send({ error: 'internal', message: 'internal error; see the server log' });
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Flamingo',
+        description: 'A typed event backbone for commerce: collector, admin and service APIs.',
+        version: options.version ?? '0.0.0',
+      },
+      components: {
+        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: the admin key or a producer key.' } },
+      },
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  return app;
+}

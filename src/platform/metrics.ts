@@ -1,0 +1,68 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** What the subscription gauges read at each scrape; the app plugs the bus in. */
+export interface SubscriptionGaugeSource {
+  (): Promise<readonly { name: string; lag: number; inFlight: number; retrying: number; deadLetters: number }[]>;
+}
+
+/** Flamingo's Prometheus metrics, served at `GET /metrics`. */
+export interface Metrics {
+  readonly registry: Registry;
+  /** `flamingo_events_published_total{type}`: events stored through the collector (duplicates not counted). */
+  readonly eventsPublished: Counter<'type'>;
+  /** `flamingo_http_request_duration_seconds{method,route,status}`. */
+  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  /** Sets where the `flamingo_subscription_*` gauges read from at scrape time. */
+  watchSubscriptions(source: SubscriptionGaugeSource): void;
+}
+
+/**
+ * A registry of its own (so tests and several servers in one process do not collide), with Node's
+ * default process metrics.
+ */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  let source: SubscriptionGaugeSource | undefined;
+
+  const eventsPublished = new Counter({
+    name: 'flamingo_events_published_total',
+    help: 'Events stored through the collector, by type (duplicates not counted).',
+    labelNames: ['type'] as const,
+    registers: [registry],
+  });
+  const httpDuration = new Histogram({
+    name: 'flamingo_http_request_duration_seconds',
+    help: 'HTTP request durations, by method, route and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+
+  type Field = 'lag' | 'inFlight' | 'retrying' | 'deadLetters';
+  const gauge = (name: string, help: string, field: Field) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['subscription'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        if (!source) return;
+        for (const s of await source()) this.set({ subscription: s.name }, s[field]);
+      },
+    });
+  gauge('flamingo_subscription_lag', 'Matching events not yet handled, by subscription.', 'lag');
+  gauge('flamingo_subscription_in_flight', 'Events being handled now, by subscription.', 'inFlight');
+  gauge('flamingo_subscription_retrying', 'Events waiting for a retry, by subscription.', 'retrying');
+  gauge('flamingo_subscription_dead_letters', 'Dead letters, by subscription.', 'deadLetters');
+
+  return {
+    registry,
+    eventsPublished,
+    httpDuration,
+    watchSubscriptions(next) {
+      source = next;
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.ts';
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'flamingo-config-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** stderr lines, without blanks. */
+const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '');
+
+describe('flamingo start refuses a bad configuration', () => {
+  it('names every bad setting and its rule, one line each, and exits 2', async () => {
+    const cwd = tempDir();
+    const file = path.join(cwd, 'a-file');
+    writeFileSync(file, '');
+    const result = await runCli(['start'], {
+      cwd,
+      env: {
+        PORT: 'abc',
+        LOG_LEVEL: 'loud',
+        FLAMINGO_ENGINE: 'kafka://broker:9092',
+        FLAMINGO_DATA_DIR: path.join(file, 'data'),
+        DATABASE_URL: 'mysql://db',
+        FLAMINGO_ADMIN_KEY: 'short',
+        FLAMINGO_SEED_TYPES: 'Cart Events',
+      },
+    });
+    expect(result.code).toBe(2);
+    const problems = lines(result.stderr);
+    expect(problems).toHaveLength(7);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/PORT: must be a whole number from 1 to 65535, got "abc"/),
+        expect.stringMatching(/LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, got "loud"/),
+        expect.stringMatching(/FLAMINGO_ENGINE: must be "sqlite" or nats:\/\/host:port.*got "kafka:\/\/broker:9092"/),
+        expect.stringMatching(/FLAMINGO_DATA_DIR: .* must be a writable directory \(ENOTDIR\)/),
+        expect.stringMatching(/DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/),
+        expect.stringMatching(/FLAMINGO_ADMIN_KEY: must be at least 16 characters/),
+        expect.stringMatching(/FLAMINGO_SEED_TYPES: must be event type patterns/),
+      ]),
+    );
+    expect(result.stdout).not.toMatch(/listening/);
+  });
+
+  it.each([
+    ['PORT', '70000', /PORT: must be a whole number from 1 to 65535, got "70000"/],
+    ['PORT', '0', /PORT: must be a whole number from 1 to 65535, got "0"/],
+    ['FLAMINGO_ENGINE', 'kafka://', /FLAMINGO_ENGINE: must be "sqlite" or nats:\/\/host:port.*got "kafka:\/\/"/],
+  ])('%s=%s', async (name, value, message) => {
+    const result = await runCli(['start'], { cwd: tempDir(), env: { [name]: value } });
+    expect(result.code).toBe(2);
+    expect(lines(result.stderr)).toEqual([expect.stringMatching(message)]);
+  });
+
+  it('reports an unknown service named by --services', async () => {
+    const cwd = tempDir();
+    const result = await runCli(['start', '--services', 'nosuchservice'], { cwd, env: { PORT: '1' } });
+    expect(result.code).toBe(2);
+    expect(lines(result.stderr)).toEqual([expect.stringMatching(/FLAMINGO_SERVICES: unknown service "nosuchservice"/)]);
+  });
+
+  it('reads flamingo.config.json, and names its bad settings too', async () => {
+    const cwd = tempDir();
+    writeFileSync(path.join(cwd, 'flamingo.config.json'), JSON.stringify({ PORT: 99999, COLOUR: 'pink' }));
+    const result = await runCli(['start'], { cwd });
+    expect(result.code).toBe(2);
+    expect(lines(result.stderr)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/unknown setting "COLOUR"/), expect.stringMatching(/PORT: .* got "99999"/)]),
+    );
+  });
+});
