@@ -1,0 +1,92 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, isTypePattern, loadConfig, matchesTypePattern } from './config.ts';
+
+const cwd = mkdtempSync(path.join(os.tmpdir(), 'flamingo-config-unit-'));
+afterAll(() => rmSync(cwd, { recursive: true, force: true }));
+
+const problemsOf = (env: Record<string, string>): readonly string[] => {
+  try {
+    loadConfig(env, cwd);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+};
+
+describe('loadConfig', () => {
+  it('has defaults a server user expects', () => {
+    const config = loadConfig({}, cwd);
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '0.0.0.0',
+      dataDir: path.join(cwd, 'data'),
+      engine: { kind: 'sqlite' },
+      logLevel: 'info',
+      services: undefined,
+      seedTypes: ['cart.*'],
+      auditProjection: false,
+    });
+    expect(config.adminKey).toBeUndefined();
+  });
+
+  it('reads every setting', () => {
+    const config = loadConfig(
+      {
+        PORT: '8080',
+        HOST: '127.0.0.1',
+        FLAMINGO_DATA_DIR: 'elsewhere',
+        FLAMINGO_ADMIN_KEY: 'a-long-enough-admin-key',
+        FLAMINGO_ENGINE: 'nats://a:4222,nats://b:4222',
+        DATABASE_URL: 'postgres://127.0.0.1/test',
+        LOG_LEVEL: 'DEBUG',
+        FLAMINGO_SERVICES: 'orders, payments',
+        FLAMINGO_SEED_TYPES: '',
+        FLAMINGO_AUDIT_PROJECTION: 'true',
+      },
+      cwd,
+    );
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '127.0.0.1',
+      dataDir: path.join(cwd, 'elsewhere'),
+      adminKey: 'a-long-enough-admin-key',
+      engine: { kind: 'nats', servers: ['nats://a:4222', 'nats://b:4222'] },
+      databaseUrl: 'postgres://127.0.0.1/test',
+      logLevel: 'debug',
+      services: ['orders', 'payments'],
+      seedTypes: [],
+      auditProjection: true,
+    });
+  });
+
+  it('lists every problem at once', () => {
+    expect(problemsOf({ PORT: '-1', LOG_LEVEL: 'loud', FLAMINGO_AUDIT_PROJECTION: 'maybe', FLAMINGO_TOKEN_SECRET: 'short' })).toEqual([
+      'PORT: must be a whole number from 1 to 65535, got "-1"',
+      'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+      'FLAMINGO_TOKEN_SECRET: must be at least 32 bytes (unset it to have one generated)',
+      'FLAMINGO_AUDIT_PROJECTION: must be 1/true/yes/on or 0/false/no/off, got "maybe"',
+    ]);
+  });
+
+  it.each(['kafka://', 'nats://', 'nats://host:99999', 'sqlite3', 'http://nats:4222'])('refuses FLAMINGO_ENGINE=%s', (value) => {
+    expect(problemsOf({ FLAMINGO_ENGINE: value })).toEqual([expect.stringMatching(/^FLAMINGO_ENGINE: must be "sqlite" or nats:\/\/host:port/)]);
+  });
+});
+
+describe('event type patterns', () => {
+  it('knows well-formed patterns', () => {
+    expect(['*', 'order.*', 'cart.item_added', 'order.placed'].every(isTypePattern)).toBe(true);
+    expect(['', 'order.', '*.placed', 'Order.Placed', 'order.**', 'a b'].some(isTypePattern)).toBe(false);
+  });
+  it('matches types', () => {
+    expect(matchesTypePattern('*', 'order.placed')).toBe(true);
+    expect(matchesTypePattern('order.*', 'order.placed')).toBe(true);
+    expect(matchesTypePattern('order.*', 'orders.placed')).toBe(false);
+    expect(matchesTypePattern('cart.item_added', 'cart.item_added')).toBe(true);
+    expect(matchesTypePattern('cart.item_added', 'cart.item_removed')).toBe(false);
+  });
+});
