@@ -1,0 +1,76 @@
+import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
+import type { UnstoredEvent } from '../../contracts/index.ts';
+import type { PublishResult } from '../../bus/types.ts';
+import { assertSubjectType, eventSubject, partitionOf, type Naming } from './naming.ts';
+
+/**
+ * Appending to JetStream, pipelined: every publish of a batch is on the wire before the first
+ * acknowledgement is awaited, each carrying its event id as `Nats-Msg-Id`.
+ *
+ * JetStream on 2.9 has no atomic multi-message publish, so a batch is not all-or-nothing at the
+ * instant of failure. What it is instead: idempotent and convergent. Publishes that fail (timeout,
+ * no responders while a leader is elected, connection loss) are sent again with the same id until
+ * acknowledged or until `retryForMs` runs out; the server's duplicate window turns a resend of an
+ * event that did land into `duplicate: true` with its original sequence. If some events are still
+ * unacknowledged at the end, `append` rejects with `PartialAppendError` naming what was stored and
+ * what was not, and calling `append` again with the same events (within the duplicate window)
+ * completes the batch without storing anything twice — which is what the outbox relay does.
+ */
+export class PartialAppendError extends Error {
+  constructor(
+    /** One entry per input event: its result when stored, undefined when not known to be stored. */
+    readonly results: readonly (PublishResult | undefined)[],
+    cause: unknown,
+  ) {
+    const missing = results.filter((r) => r === undefined).length;
+    super(`append stored ${results.length - missing} of ${results.length} events; ${missing} unacknowledged: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'PartialAppendError';
+  }
+}
+
+export interface AppendSettings {
+  readonly naming: Naming;
+  readonly partitions: number;
+  /** Wait for one acknowledgement. */
+  readonly publishTimeoutMs: number;
+  /** Keep resending unacknowledged events this long. */
+  readonly retryForMs: number;
+}
+
+/** Publishes in flight at once, so a huge batch does not flood the connection. */
+const WINDOW = 1_024;
+
+export async function appendEvents(js: JetStreamClient, events: readonly UnstoredEvent[], settings: AppendSettings): Promise<PublishResult[]> {
+  const prepared = events.map((event) => {
+    assertSubjectType(event.type);
+    const partition = partitionOf(event.partitionkey ?? event.id, settings.partitions);
+    return { id: event.id, subject: eventSubject(settings.naming, partition, event.type), payload: JSON.stringify(event) };
+  });
+  const results: (PublishResult | undefined)[] = new Array(prepared.length).fill(undefined);
+  const deadline = Date.now() + settings.retryForMs;
+  let pause = 50;
+  let lastError: unknown;
+  for (;;) {
+    const todo = prepared.flatMap((_, index) => (results[index] === undefined ? [index] : []));
+    if (todo.length === 0) return results as PublishResult[];
+    lastError = undefined;
+    for (let start = 0; start < todo.length; start += WINDOW) {
+      const slice = todo.slice(start, start + WINDOW);
+      const acks = await Promise.allSettled(
+        slice.map((index) => js.publish(prepared[index].subject, prepared[index].payload, { msgID: prepared[index].id, timeout: settings.publishTimeoutMs })),
+      );
+      acks.forEach((outcome, i) => {
+        if (outcome.status === 'fulfilled') results[slice[i]] = toResult(prepared[slice[i]].id, outcome.value);
+        else lastError = outcome.reason;
+      });
+    }
+    if (lastError === undefined) continue;
+    if (Date.now() + pause > deadline) throw new PartialAppendError(results, lastError);
+    await new Promise((resolve) => setTimeout(resolve, pause));
+    pause = Math.min(pause * 2, 1_000);
+  }
+}
+
+function toResult(id: string, ack: PubAck): PublishResult {
+  return { id, sequence: ack.seq, duplicate: ack.duplicate };
+}

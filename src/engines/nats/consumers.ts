@@ -1,0 +1,168 @@
+import { AckPolicy, DeliverPolicy, ReplayPolicy, type ConsumerConfig, type ConsumerInfo, type JetStreamManager } from '@nats-io/jetstream';
+import { SubscriptionConflictError, UnknownSubscriptionError } from '../../bus/errors.ts';
+import type { ResolvedSubscriptionOptions } from '../../bus/options.ts';
+import type { Position } from '../../bus/types.ts';
+import { consumerName, parseConsumerName, type ConsumerRole, type Naming } from './naming.ts';
+import { subjectFilters } from './read.ts';
+import { isNotFound } from './streams.ts';
+
+/**
+ * A subscription on the server is a set of durable pull consumers on the event stream:
+ * `ordering: 'key'` → one per partition (`<name>__p<n>`, filtered to `<prefix>.<n>.…`) with
+ * `max_ack_pending` 1 (a batch subscription: its batch size), so a partition has one event (one
+ * batch) out at a time across every process, which keeps per-key order among competing
+ * consumers; `ordering: 'none'` → one consumer (`<name>__all`). Consumers carry a JSON
+ * description (subscription, types, ordering) so any process can list subscriptions.
+ *
+ * `max_deliver` is unlimited on purpose: the engine dead-letters an event itself after its last
+ * attempt (it needs the error to record); a server-side limit would drop a message into an
+ * advisory with no dead letter if a process died during the last attempt.
+ */
+export interface ConsumerContext {
+  readonly jsm: JetStreamManager;
+  readonly naming: Naming;
+  readonly partitions: number;
+  readonly multipleFilters: boolean;
+  readonly ackWaitMs: number;
+  readonly head: () => Promise<number>;
+}
+
+export interface ConsumerDescription {
+  readonly flamingo: 1;
+  readonly subscription: string;
+  readonly types: readonly string[];
+  readonly ordering: 'key' | 'none';
+}
+
+/** The least `max_ack_pending` of an `ordering: 'none'` consumer; each process still pulls only its concurrency. */
+const MIN_UNORDERED_ACK_PENDING = 1_000;
+
+export function rolesOf(ordering: 'key' | 'none', partitions: number): ConsumerRole[] {
+  return ordering === 'none' ? [{ kind: 'all' }] : Array.from({ length: partitions }, (_, partition) => ({ kind: 'partition' as const, partition }));
+}
+
+export function parseDescription(info: ConsumerInfo): ConsumerDescription | undefined {
+  try {
+    const value = JSON.parse(info.config.description ?? '') as Partial<ConsumerDescription>;
+    return value.flamingo === 1 && typeof value.subscription === 'string' && Array.isArray(value.types) ? (value as ConsumerDescription) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Creates what is missing of the subscription's consumers and returns their names. */
+export async function ensureSubscriptionConsumers(ctx: ConsumerContext, options: ResolvedSubscriptionOptions): Promise<string[]> {
+  const { jsm, naming } = ctx;
+  const roles = rolesOf(options.ordering, ctx.partitions);
+  const names = roles.map((role) => consumerName(options.name, role));
+  const other = consumerName(options.name, options.ordering === 'none' ? { kind: 'partition', partition: 0 } : { kind: 'all' });
+  const [conflicting, ...existing] = await Promise.all([other, ...names].map((name) => consumerInfo(jsm, naming.stream, name)));
+  if (conflicting) {
+    throw new SubscriptionConflictError(`subscription "${options.name}" exists with ordering '${options.ordering === 'none' ? 'key' : 'none'}', not '${options.ordering}'`);
+  }
+  const description = JSON.stringify({ flamingo: 1, subscription: options.name, types: options.types, ordering: options.ordering } satisfies ConsumerDescription);
+  const maxAckPending = options.ordering === 'key' ? options.maxBatchSize : Math.max(MIN_UNORDERED_ACK_PENDING, options.concurrency * options.maxBatchSize);
+  const sibling = existing.find((info) => info !== undefined);
+  const start = sibling ? startOf(sibling.config) : await startConfig(ctx, options.startAt);
+  await Promise.all(
+    roles.map(async (role, index) => {
+      const filter = filterConfig(ctx, options.types, role);
+      const found = existing[index];
+      if (!found) {
+        await addConsumer(jsm, naming.stream, {
+          ...start,
+          ...filter,
+          durable_name: names[index],
+          description,
+          ack_policy: AckPolicy.Explicit,
+          ack_wait: ctx.ackWaitMs * 1_000_000,
+          max_deliver: -1,
+          max_ack_pending: maxAckPending,
+          replay_policy: ReplayPolicy.Instant,
+        });
+        return;
+      }
+      const sameTypes = parseDescription(found)?.types.join('\n') === options.types.join('\n');
+      const wantsMore = options.ordering === 'key' ? found.config.max_ack_pending !== maxAckPending : (found.config.max_ack_pending ?? 0) < maxAckPending;
+      if (sameTypes && !wantsMore) return;
+      try {
+        await jsm.consumers.update(naming.stream, names[index], { ...filter, description, max_ack_pending: maxAckPending });
+      } catch (error) {
+        throw new SubscriptionConflictError(`subscription "${options.name}" cannot change its types or batch size on this server: ${(error as Error).message}`, { cause: error });
+      }
+    }),
+  );
+  return names;
+}
+
+/** Every Flamingo subscription consumer of the event stream, grouped by subscription. */
+export async function listSubscriptionConsumers(ctx: ConsumerContext): Promise<Map<string, ConsumerInfo[]>> {
+  const bySubscription = new Map<string, ConsumerInfo[]>();
+  for await (const info of ctx.jsm.consumers.list(ctx.naming.stream)) {
+    const parsed = parseConsumerName(info.name);
+    if (!parsed || parsed.role.kind === 'redrive' || !parseDescription(info)) continue;
+    bySubscription.set(parsed.subscription, [...(bySubscription.get(parsed.subscription) ?? []), info]);
+  }
+  return bySubscription;
+}
+
+/**
+ * Moves every consumer of the subscription to `to` by deleting and recreating it with the same
+ * settings: pending retries go with it, dead letters stay. Processes attached to it keep pulling
+ * and pick up the recreated consumer by name.
+ */
+export async function rewindSubscription(ctx: ConsumerContext, subscription: string, to: Position): Promise<void> {
+  const { jsm, naming } = ctx;
+  const names = [{ kind: 'all' } as const, ...rolesOf('key', ctx.partitions)].map((role) => consumerName(subscription, role));
+  const infos = (await Promise.all(names.map((name) => consumerInfo(jsm, naming.stream, name)))).filter((info): info is ConsumerInfo => info !== undefined);
+  if (infos.length === 0) throw new UnknownSubscriptionError(subscription);
+  const start = await startConfig(ctx, to);
+  await Promise.all(
+    infos.map(async (info) => {
+      const { deliver_policy: _policy, opt_start_seq: _seq, opt_start_time: _time, ...kept } = info.config;
+      const config: Partial<ConsumerConfig> = { ...kept, ...start };
+      for (let attempt = 0; ; attempt++) {
+        await jsm.consumers.delete(naming.stream, info.name).catch((error: unknown) => {
+          if (!isNotFound(error)) throw error;
+        });
+        try {
+          await addConsumer(jsm, naming.stream, config);
+          return;
+        } catch (error) {
+          // A process attaching at that instant recreated it at its own start: delete again.
+          if (attempt >= 3) throw error;
+        }
+      }
+    }),
+  );
+}
+
+async function consumerInfo(jsm: JetStreamManager, stream: string, name: string): Promise<ConsumerInfo | undefined> {
+  try {
+    return await jsm.consumers.info(stream, name);
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+async function addConsumer(jsm: JetStreamManager, stream: string, config: Partial<ConsumerConfig>): Promise<void> {
+  await jsm.consumers.add(stream, config);
+}
+
+function filterConfig(ctx: ConsumerContext, types: readonly string[], role: ConsumerRole): Partial<ConsumerConfig> {
+  const filters = subjectFilters(ctx, types, role.kind === 'partition' ? role.partition : '*');
+  return filters.length === 1 ? { filter_subject: filters[0] } : { filter_subjects: filters };
+}
+
+function startOf(config: ConsumerConfig): Partial<ConsumerConfig> {
+  return { deliver_policy: config.deliver_policy, opt_start_seq: config.opt_start_seq, opt_start_time: config.opt_start_time };
+}
+
+/** A position as a consumer start; `now` becomes the sequence after the head, the same for every partition. */
+async function startConfig(ctx: ConsumerContext, position: Position): Promise<Partial<ConsumerConfig>> {
+  if (position === 'beginning') return { deliver_policy: DeliverPolicy.All };
+  if (position === 'now') return { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: (await ctx.head()) + 1 };
+  if ('sequence' in position) return position.sequence <= 1 ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: position.sequence };
+  return { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(position.time).toISOString() };
+}

@@ -1,0 +1,152 @@
+import { AckPolicy, DeliverPolicy, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { CloudEvent } from '../../contracts/index.ts';
+import type { DeadLetter } from '../../bus/types.ts';
+import { consumerName, decodeToken, dlqFilter, dlqSubject, type DlqArea, type Naming } from './naming.ts';
+import { scan } from './scan.ts';
+
+/** Retry state of an event that failed and waits for its next attempt. */
+interface FailingRecord {
+  readonly firstFailedAt: string;
+  readonly lastFailedAt: string;
+  readonly error: string;
+  readonly attempts: number;
+}
+
+/** Per subscription, how many events are dead and how many wait for a retry. */
+export interface DeadLetterCounts {
+  readonly dead: ReadonlyMap<string, number>;
+  readonly failing: ReadonlyMap<string, number>;
+}
+
+/**
+ * Dead letters, retry state and the redelivery queue, in the stream `<stream>_DLQ` (one message
+ * per subject, newest wins): `<p>_dlq.dead.<subscription>.<event id>` holds a `DeadLetter`,
+ * `….failing.…` the first/last failure of an event still being retried, `….redrive.…` a dead
+ * letter sent back to its subscription (consumed by the durable `<subscription>__redrive`).
+ * Everything lives on the server, so any process lists, counts, retries and discards.
+ */
+export interface DeadLetterStore {
+  /** Notes a failed attempt that will be retried; keeps the time of the first failure. */
+  recordFailure(subscription: string, eventId: string, error: string, attempts: number): Promise<void>;
+  /** The event succeeded (or its subscription was rewound): forget its retry state. */
+  clearFailure(subscription: string, eventId: string): Promise<void>;
+  clearAllFailures(subscription: string): Promise<void>;
+  /** Stores the dead letter; resolves once it is durable, so the message can then be terminated. */
+  deadLetter(subscription: string, event: CloudEvent, error: string, attempts: number): Promise<void>;
+  list(subscription: string, options?: { limit?: number; afterSequence?: number }): Promise<DeadLetter[]>;
+  /** Moves dead letters to the subscription's redelivery queue; resolves to how many. */
+  retry(subscription: string, eventId?: string): Promise<number>;
+  discard(subscription: string, eventId?: string): Promise<number>;
+  /** Removes a handled message of the redelivery queue. */
+  removeRedrive(sequence: number): Promise<void>;
+  /** Creates the durable consumer of the subscription's redelivery queue when missing; returns its name. */
+  ensureRedriveConsumer(subscription: string, ackWaitMs: number): Promise<string>;
+  counts(): Promise<DeadLetterCounts>;
+}
+
+export function deadLetterStore(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager, naming: Naming): DeadLetterStore {
+  const stream = naming.dlqStream;
+  // First failure times seen in this process; other processes' are read from the stream.
+  const firstFailures = new Map<string, string>();
+  const key = (subscription: string, eventId: string): string => `${subscription}\u0000${eventId}`;
+
+  const lastRecord = async <T>(subject: string): Promise<T | undefined> => {
+    const stored = await jsm.streams.getMessage(stream, { last_by_subj: subject });
+    return stored ? (stored.json<T>() as T) : undefined;
+  };
+
+  const firstFailedAt = async (subscription: string, eventId: string): Promise<string | undefined> =>
+    firstFailures.get(key(subscription, eventId)) ?? (await lastRecord<FailingRecord>(dlqSubject(naming, 'failing', subscription, eventId)))?.firstFailedAt;
+
+  const purge = async (filter: string): Promise<number> => (await jsm.streams.purge(stream, { filter })).purged;
+
+  const records = async (area: DlqArea, subscription: string): Promise<{ record: DeadLetter; sequence: number }[]> => {
+    const found: { record: DeadLetter; sequence: number }[] = [];
+    for await (const delivery of scan(nc, jsm, stream, { filter: dlqFilter(naming, area, subscription), start: 'all' })) {
+      found.push({ record: JSON.parse(new TextDecoder().decode(delivery.data)) as DeadLetter, sequence: delivery.streamSequence });
+    }
+    return found;
+  };
+
+  const countBySubscription = async (area: DlqArea): Promise<Map<string, number>> => {
+    const areaPrefix = `${naming.dlqPrefix}.${area}.`;
+    const info = await jsm.streams.info(stream, { subjects_filter: `${areaPrefix}>` });
+    const counts = new Map<string, number>();
+    for (const subject of Object.keys(info.state.subjects ?? {})) {
+      const subscription = decodeToken(subject.slice(areaPrefix.length).split('.')[0]);
+      counts.set(subscription, (counts.get(subscription) ?? 0) + 1);
+    }
+    return counts;
+  };
+
+  return {
+    async recordFailure(subscription, eventId, error, attempts) {
+      const now = new Date().toISOString();
+      const first = (await firstFailedAt(subscription, eventId)) ?? now;
+      firstFailures.set(key(subscription, eventId), first);
+      const record: FailingRecord = { firstFailedAt: first, lastFailedAt: now, error, attempts };
+      await js.publish(dlqSubject(naming, 'failing', subscription, eventId), JSON.stringify(record));
+    },
+    async clearFailure(subscription, eventId) {
+      firstFailures.delete(key(subscription, eventId));
+      await purge(dlqSubject(naming, 'failing', subscription, eventId));
+    },
+    async clearAllFailures(subscription) {
+      for (const k of firstFailures.keys()) if (k.startsWith(`${subscription}\u0000`)) firstFailures.delete(k);
+      await purge(dlqFilter(naming, 'failing', subscription));
+    },
+    async deadLetter(subscription, event, error, attempts) {
+      const now = new Date().toISOString();
+      const record: DeadLetter = { subscription, event, error, attempts, firstFailedAt: (await firstFailedAt(subscription, event.id)) ?? now, lastFailedAt: now };
+      await js.publish(dlqSubject(naming, 'dead', subscription, event.id), JSON.stringify(record));
+      await this.clearFailure(subscription, event.id);
+    },
+    async list(subscription, options = {}) {
+      const after = options.afterSequence ?? 0;
+      const letters = (await records('dead', subscription)).map(({ record }) => record).filter((letter) => letter.event.sequence > after);
+      letters.sort((a, b) => a.event.sequence - b.event.sequence);
+      return options.limit === undefined ? letters : letters.slice(0, options.limit);
+    },
+    async retry(subscription, eventId) {
+      const letters =
+        eventId === undefined
+          ? (await records('dead', subscription)).map(({ record }) => record)
+          : [await lastRecord<DeadLetter>(dlqSubject(naming, 'dead', subscription, eventId))].filter((letter) => letter !== undefined);
+      for (const letter of letters) {
+        await js.publish(dlqSubject(naming, 'redrive', subscription, letter.event.id), JSON.stringify(letter));
+        await purge(dlqSubject(naming, 'dead', subscription, letter.event.id));
+      }
+      return letters.length;
+    },
+    async discard(subscription, eventId) {
+      return await purge(eventId === undefined ? dlqFilter(naming, 'dead', subscription) : dlqSubject(naming, 'dead', subscription, eventId));
+    },
+    async removeRedrive(sequence) {
+      await jsm.streams.deleteMessage(stream, sequence, false).catch((error: unknown) => {
+        if (!(error instanceof JetStreamApiError && error.status === 404)) throw error;
+      });
+    },
+    async ensureRedriveConsumer(subscription, ackWaitMs) {
+      const name = consumerName(subscription, { kind: 'redrive' });
+      try {
+        await jsm.consumers.info(stream, name);
+      } catch {
+        await jsm.consumers.add(stream, {
+          durable_name: name,
+          description: JSON.stringify({ flamingo: 1, subscription, role: 'redrive' }),
+          filter_subject: dlqFilter(naming, 'redrive', subscription),
+          deliver_policy: DeliverPolicy.All,
+          ack_policy: AckPolicy.Explicit,
+          ack_wait: ackWaitMs * 1_000_000,
+          max_deliver: -1,
+        });
+      }
+      return name;
+    },
+    async counts() {
+      const [dead, failing] = await Promise.all([countBySubscription('dead'), countBySubscription('failing')]);
+      return { dead, failing };
+    },
+  };
+}

@@ -1,0 +1,261 @@
+/**
+ * The NATS JetStream engine: the bus log on a JetStream stream, so Flamingo runs on several
+ * machines (DESIGN.md "Runtime", "Bus semantics").
+ *
+ * Layout: events go to the file-backed stream `FLAMINGO` on subjects `<prefix>.<partition>.<type>`
+ * (partition = FNV-1a of `partitionkey ?? id` modulo the stream's partition count, stored in the
+ * stream's description); the event id is the `Nats-Msg-Id`, so the server's duplicate window
+ * (default 2 min) turns a second publish of an id into `duplicate: true` with the original
+ * sequence. Outside that window the same id would be stored again — keep the window longer than
+ * any producer's retry horizon. Dead letters, retry state and the redelivery queue live in
+ * `FLAMINGO_DLQ` (see dead-letters.ts); subscriptions are durable pull consumers (consumers.ts).
+ *
+ * Durability: `append` resolves on the stream's publish acknowledgement. JetStream acknowledges
+ * once the message is written to the stream's file — and, with `replicas` > 1, stored by a quorum
+ * of servers — but not fsync'd: the server flushes to disk on an interval. On 2.10+ the server
+ * option `jetstream { sync_interval: always }` (alias `sync`; default `2m`) fsyncs every write
+ * before the acknowledgement, at a large cost in throughput. Server 2.9 has no such option (it
+ * rejects `sync_interval` as an unknown field) and syncs on its own timer. So with one server
+ * and the defaults, an acknowledged event survives a process crash of the server but can be lost
+ * to a power cut or kernel crash; use `replicas: 3` (quorum on three machines) and/or
+ * `sync_interval: always` where that matters. SQLite with `synchronous=FULL` is stricter here.
+ *
+ * Batches: 2.9 has no atomic batch publish; `append` pipelines and resends until every event is
+ * acknowledged, else rejects with `PartialAppendError` (see append.ts) — idempotent rather than
+ * atomic. Events of one batch may interleave with a concurrent producer's.
+ *
+ * Servers: written for 2.9 and later; several type filters on one consumer are used only when the
+ * server has them (2.10+), otherwise a consumer filters in process and `lag` counts the other
+ * types of its partitions too.
+ */
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { CloudEvent, UnstoredEvent } from '../../contracts/index.ts';
+import { EngineClosedError, InvalidOptionsError } from '../../bus/errors.ts';
+import { checkPosition, resolveSubscriptionOptions } from '../../bus/options.ts';
+import type { BatchSubscriptionOptions, DeadLetter, Deliver, Engine, Position, PublishResult, ReadQuery, Subscription, SubscriptionInfo, SubscriptionOptions } from '../../bus/types.ts';
+import { appendEvents } from './append.ts';
+import { ensureSubscriptionConsumers, listSubscriptionConsumers, parseDescription, rewindSubscription, type ConsumerContext } from './consumers.ts';
+import { deadLetterStore, type DeadLetterStore } from './dead-letters.ts';
+import { namingFor, type Naming } from './naming.ts';
+import { readEvents } from './read.ts';
+import { ensureStreams } from './streams.ts';
+import { startSubscription } from './subscription-runner.ts';
+
+export interface NatsEngineOptions {
+  /** NATS server URL(s). (Default: `nats://127.0.0.1:4222`) */
+  readonly servers?: string | readonly string[];
+  /** Use this connection instead of opening one; `close()` then leaves it open. */
+  readonly connection?: NatsConnection;
+  /** Event stream name; the dead-letter stream is `<stream>_DLQ`. (Default: `FLAMINGO`) */
+  readonly stream?: string;
+  /** Subject prefix of events. (Default: the stream name in lower case) */
+  readonly subjectPrefix?: string;
+  /**
+   * Partitions of a new stream: how many ordered lanes a subscription with `ordering: 'key'` has
+   * (its parallelism across processes). Fixed at creation; an existing stream keeps its count and
+   * a different explicit value is refused. (Default: 16)
+   */
+  readonly partitions?: number;
+  /** Stream replicas (1, 3 or 5 on a cluster). (Default: 1) */
+  readonly replicas?: number;
+  /** How long the server remembers event ids for deduplication. (Default: 120 000 ms) */
+  readonly duplicateWindowMs?: number;
+  /** Drop events older than this; 0 keeps them forever. (Default: 0) */
+  readonly maxAgeMs?: number;
+  /**
+   * How long the server waits for an ack before redelivering to another process. Held messages
+   * are kept alive with in-progress acks, so this only bounds recovery after a crash. (Default: 30 000 ms)
+   */
+  readonly ackWaitMs?: number;
+  /** Wait for one publish acknowledgement. (Default: 5 000 ms) */
+  readonly publishTimeoutMs?: number;
+  /** Keep resending unacknowledged events of an `append` this long before rejecting. (Default: 10 000 ms) */
+  readonly appendRetryMs?: number;
+  /** Lifetime of one pull request on the server. (Default: 15 000 ms) */
+  readonly pullExpiresMs?: number;
+  /** Problems the engine recovers from on its own (a pull failed, a dead letter not yet stored). (Default: ignored) */
+  readonly onError?: (error: Error) => void;
+}
+
+const DEFAULT_PARTITIONS = 16;
+
+function positiveInteger(option: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 0) throw new InvalidOptionsError(`${option} must be an integer >= 0, got ${value}`);
+  return value;
+}
+
+/**
+ * The JetStream engine. Returns at once; the connection and the streams are set up in the
+ * background and every call waits for that (a server that cannot be reached fails the call).
+ */
+export function natsEngine(options: NatsEngineOptions = {}): Engine {
+  return new NatsEngine(options);
+}
+
+interface Core {
+  readonly nc: NatsConnection;
+  readonly jsm: JetStreamManager;
+  readonly js: JetStreamClient;
+  readonly partitions: number;
+  readonly multipleFilters: boolean;
+  readonly consumers: ConsumerContext;
+  readonly store: DeadLetterStore;
+}
+
+class NatsEngine implements Engine {
+  readonly name = 'nats';
+  readonly #naming: Naming;
+  readonly #settings: { ackWaitMs: number; publishTimeoutMs: number; appendRetryMs: number; pullExpiresMs: number };
+  readonly #onError: (error: Error) => void;
+  readonly #ownsConnection: boolean;
+  readonly #core: Promise<Core>;
+  readonly #attached = new Map<string, Set<Subscription>>();
+  #closed = false;
+
+  constructor(options: NatsEngineOptions) {
+    this.#naming = namingFor(options.stream ?? 'FLAMINGO', options.subjectPrefix);
+    if (options.partitions !== undefined && (!Number.isInteger(options.partitions) || options.partitions < 1 || options.partitions > 1024)) {
+      throw new InvalidOptionsError(`partitions must be an integer from 1 to 1024, got ${options.partitions}`);
+    }
+    const stream = {
+      partitions: options.partitions,
+      defaultPartitions: DEFAULT_PARTITIONS,
+      replicas: positiveInteger('replicas', options.replicas, 1),
+      duplicateWindowMs: positiveInteger('duplicateWindowMs', options.duplicateWindowMs, 120_000),
+      maxAgeMs: positiveInteger('maxAgeMs', options.maxAgeMs, 0),
+    };
+    this.#settings = {
+      ackWaitMs: Math.max(1_000, positiveInteger('ackWaitMs', options.ackWaitMs, 30_000)),
+      publishTimeoutMs: positiveInteger('publishTimeoutMs', options.publishTimeoutMs, 5_000),
+      appendRetryMs: positiveInteger('appendRetryMs', options.appendRetryMs, 10_000),
+      pullExpiresMs: Math.max(1_000, positiveInteger('pullExpiresMs', options.pullExpiresMs, 15_000)),
+    };
+    this.#onError = options.onError ?? (() => undefined);
+    this.#ownsConnection = options.connection === undefined;
+    this.#core = this.#setUp(options, stream);
+    // Reported to whoever calls first, not as an unhandled rejection.
+    this.#core.catch(() => undefined);
+  }
+
+  async #setUp(options: NatsEngineOptions, stream: Parameters<typeof ensureStreams>[2]): Promise<Core> {
+    const servers = options.servers ?? 'nats://127.0.0.1:4222';
+    const nc = options.connection ?? (await connect({ servers: typeof servers === 'string' ? servers : [...servers], name: `flamingo ${this.#naming.stream}` }));
+    try {
+      const jsm = await jetstreamManager(nc);
+      const js = jetstream(nc);
+      const { partitions } = await ensureStreams(jsm, this.#naming, stream);
+      const multipleFilters = (nc.info?.version ?? '0.0.0').localeCompare('2.10.0', undefined, { numeric: true }) >= 0;
+      const consumers: ConsumerContext = {
+        jsm,
+        naming: this.#naming,
+        partitions,
+        multipleFilters,
+        ackWaitMs: this.#settings.ackWaitMs,
+        head: async () => (await jsm.streams.info(this.#naming.stream)).state.last_seq,
+      };
+      return { nc, jsm, js, partitions, multipleFilters, consumers, store: deadLetterStore(nc, js, jsm, this.#naming) };
+    } catch (error) {
+      if (this.#ownsConnection) await nc.close();
+      throw error;
+    }
+  }
+
+  async #ready(): Promise<Core> {
+    if (this.#closed) throw new EngineClosedError(this.name);
+    return await this.#core;
+  }
+
+  async append(events: readonly UnstoredEvent[]): Promise<PublishResult[]> {
+    const core = await this.#ready();
+    if (events.length === 0) return [];
+    return await appendEvents(core.js, events, { naming: this.#naming, partitions: core.partitions, publishTimeoutMs: this.#settings.publishTimeoutMs, retryForMs: this.#settings.appendRetryMs });
+  }
+
+  async read(query: ReadQuery): Promise<CloudEvent[]> {
+    const core = await this.#ready();
+    return await readEvents({ nc: core.nc, jsm: core.jsm, naming: this.#naming, multipleFilters: core.multipleFilters }, query);
+  }
+
+  async head(): Promise<number> {
+    return await (await this.#ready()).consumers.head();
+  }
+
+  async consume(options: SubscriptionOptions | BatchSubscriptionOptions, deliver: Deliver, mode: 'single' | 'batch' = 'single'): Promise<Subscription> {
+    const resolved = resolveSubscriptionOptions(options, mode);
+    const core = await this.#ready();
+    const events = await ensureSubscriptionConsumers(core.consumers, resolved);
+    const redrive = await core.store.ensureRedriveConsumer(resolved.name, this.#settings.ackWaitMs);
+    const running = startSubscription(
+      { nc: core.nc, naming: this.#naming, store: core.store, ackWaitMs: this.#settings.ackWaitMs, pullExpiresMs: this.#settings.pullExpiresMs, onError: this.#onError },
+      resolved,
+      { events, redrive },
+      deliver,
+      mode,
+    );
+    const attached = this.#attached.get(resolved.name) ?? new Set<Subscription>();
+    this.#attached.set(resolved.name, attached);
+    const handle: Subscription = {
+      name: resolved.name,
+      close: async () => {
+        attached.delete(handle);
+        await running.close();
+      },
+    };
+    attached.add(handle);
+    return handle;
+  }
+
+  async subscriptions(): Promise<SubscriptionInfo[]> {
+    const core = await this.#ready();
+    const head = await core.consumers.head();
+    const [bySubscription, counts] = await Promise.all([listSubscriptionConsumers(core.consumers), core.store.counts()]);
+    const infos: SubscriptionInfo[] = [];
+    for (const [name, consumers] of bySubscription) {
+      const retrying = counts.failing.get(name) ?? 0;
+      // Done up to: everything of an idle consumer; else its ack floor (a lower bound).
+      const position = Math.min(...consumers.map((c) => (c.num_pending === 0 && c.num_ack_pending === 0 ? Math.max(head, c.ack_floor.stream_seq) : c.ack_floor.stream_seq)));
+      const pending = consumers.reduce((sum, c) => sum + c.num_pending, 0);
+      const unacked = consumers.reduce((sum, c) => sum + c.num_ack_pending, 0);
+      infos.push({
+        name,
+        types: parseDescription(consumers[0])?.types ?? [],
+        position,
+        lag: pending + unacked,
+        inFlight: Math.max(0, unacked - retrying),
+        retrying,
+        deadLetters: counts.dead.get(name) ?? 0,
+        consumers: this.#attached.get(name)?.size ?? 0,
+      });
+    }
+    return infos.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async rewind(subscription: string, to: Position): Promise<void> {
+    const core = await this.#ready();
+    await rewindSubscription(core.consumers, subscription, checkPosition('to', to));
+    await core.store.clearAllFailures(subscription);
+  }
+
+  async deadLetters(subscription: string, options?: { limit?: number; afterSequence?: number }): Promise<DeadLetter[]> {
+    return await (await this.#ready()).store.list(subscription, options);
+  }
+
+  async retryDeadLetters(subscription: string, eventId?: string): Promise<number> {
+    return await (await this.#ready()).store.retry(subscription, eventId);
+  }
+
+  async discardDeadLetters(subscription: string, eventId?: string): Promise<number> {
+    return await (await this.#ready()).store.discard(subscription, eventId);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#attached.values()].flatMap((set) => [...set].map((subscription) => subscription.close())));
+    const core = await this.#core.catch(() => undefined);
+    if (core && this.#ownsConnection) await core.nc.close();
+  }
+}
+
