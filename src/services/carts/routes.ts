@@ -1,0 +1,173 @@
+/** The webshop's HTTP API: carts, their items and the checkout. */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { Dialect } from '../../platform/db.ts';
+import { ApiError, notFound } from '../../platform/errors.ts';
+import type { Tokens } from '../../platform/tokens.ts';
+import { addItem, checkout, createCart, removeItem, MAX_LINE_QUANTITY, type Caller } from './carts.ts';
+import type { CartEvent } from './events.ts';
+import { findCart, type CartsDb } from './store.ts';
+
+export interface CartRouteDeps {
+  readonly db: CartsDb;
+  readonly dialect: Dialect;
+  /** Runs `work` in one transaction and puts the events it returns in the outbox of that transaction. */
+  write<T extends { events: CartEvent[] }>(work: (trx: CartsDb) => Promise<T>): Promise<T>;
+  readonly tokens: Tokens;
+}
+
+const Uuid = (description: string) => Type.String({ format: 'uuid', description });
+const CartParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+
+const CartSchema = Type.Object(
+  {
+    id: Type.String(),
+    userId: Type.Optional(Type.String()),
+    status: Type.Union([Type.Literal('open'), Type.Literal('checked_out')]),
+    orderId: Type.Optional(Type.String({ description: 'The order the cart became.' })),
+    items: Type.Array(
+      Type.Object({
+        productId: Type.String(),
+        number: Type.Union([Type.Integer(), Type.Null()]),
+        sku: Type.String(),
+        name: Type.String(),
+        quantity: Type.Integer(),
+        unitPriceCents: Type.Integer({ description: 'Current catalog price.' }),
+        currency: Type.String(),
+        active: Type.Boolean(),
+      }),
+    ),
+    totalCents: Type.Integer(),
+    currency: Type.Optional(Type.String()),
+    createdAt: Type.String(),
+    updatedAt: Type.String(),
+  },
+  { description: 'A shopping cart.' },
+);
+
+const ErrorSchema = Type.Object({
+  error: Type.String(),
+  message: Type.String(),
+  detail: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
+});
+
+const security = [{ customerToken: [] }];
+
+/** The customer of the request's session token; 401 for a token that does not verify. */
+async function callerOf(request: FastifyRequest, tokens: Tokens): Promise<Caller> {
+  const header = request.headers.authorization;
+  if (header === undefined) return {};
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  const claims = match ? await tokens.verify(match[1]) : undefined;
+  if (!claims) {
+    throw new ApiError(401, 'unauthorized', 'invalid or expired session token: log in again (POST /v1/auth/login)', undefined, {
+      'www-authenticate': 'Bearer realm="flamingo"',
+    });
+  }
+  return { userId: claims.userId };
+}
+
+export function registerCartRoutes(http: FastifyInstance, deps: CartRouteDeps): void {
+  const app = http.withTypeProvider<TypeBoxTypeProvider>();
+  const tags = ['webshop'];
+
+  app.post(
+    '/v1/carts',
+    {
+      schema: {
+        tags,
+        summary: 'Start a cart, for the customer of the session token (or `userId`), or a guest',
+        security,
+        body: Type.Optional(Type.Object({ userId: Type.Optional(Uuid('The customer, when no session token is sent.')) })),
+        response: { 201: CartSchema, 401: ErrorSchema },
+      },
+    },
+    async (request, reply) => {
+      const caller = await callerOf(request, deps.tokens);
+      const { cart } = await deps.write((trx) => createCart(trx, caller.userId ?? request.body?.userId));
+      return reply.status(201).send(cart);
+    },
+  );
+
+  app.get(
+    '/v1/carts/:id',
+    { schema: { tags, summary: 'A cart with its priced items', params: CartParams, response: { 200: CartSchema, 404: ErrorSchema } } },
+    async (request) => {
+      const cart = await findCart(deps.db, request.params.id);
+      if (!cart) throw notFound(`no cart ${request.params.id}`);
+      return cart;
+    },
+  );
+
+  app.post(
+    '/v1/carts/:id/items',
+    {
+      schema: {
+        tags,
+        summary: 'Add units of a product (publishes cart.item_added with the whole cart)',
+        security,
+        params: CartParams,
+        body: Type.Object({
+          productId: Type.String({ minLength: 1, maxLength: 128 }),
+          quantity: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LINE_QUANTITY, description: '(Default: 1)' })),
+        }),
+        response: { 200: CartSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 422: ErrorSchema },
+      },
+    },
+    async (request) => {
+      const caller = await callerOf(request, deps.tokens);
+      const item = { productId: request.body.productId, quantity: request.body.quantity ?? 1 };
+      return (await deps.write((trx) => addItem(trx, deps.dialect, request.params.id, item, caller))).cart;
+    },
+  );
+
+  app.delete(
+    '/v1/carts/:id/items/:productId',
+    {
+      schema: {
+        tags,
+        summary: 'Remove a product from the cart (publishes cart.item_removed)',
+        security,
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }), productId: Type.String({ minLength: 1, maxLength: 128 }) }),
+        response: { 200: CartSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema },
+      },
+    },
+    async (request) => {
+      const caller = await callerOf(request, deps.tokens);
+      return (await deps.write((trx) => removeItem(trx, deps.dialect, request.params.id, request.params.productId, caller))).cart;
+    },
+  );
+
+  app.post(
+    '/v1/carts/:id/checkout',
+    {
+      schema: {
+        tags,
+        summary: 'Check the cart out: answers at once with the id of the order it becomes (the orders service places it)',
+        security,
+        params: CartParams,
+        body: Type.Object({
+          paymentToken: Type.String({ minLength: 1, maxLength: 256, description: 'Single-use payment token, e.g. sandbox `tok_ok`.' }),
+          userId: Type.Optional(Uuid('The customer, for a guest cart checked out without a session token.')),
+        }),
+        response: {
+          202: Type.Object({ orderId: Type.String(), cartId: Type.String(), status: Type.Literal('pending'), totalCents: Type.Integer(), currency: Type.String() }),
+          401: ErrorSchema,
+          403: ErrorSchema,
+          404: ErrorSchema,
+          409: ErrorSchema,
+          422: ErrorSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const caller = await callerOf(request, deps.tokens);
+      const { cart } = await deps.write((trx) => checkout(trx, deps.dialect, request.params.id, request.body, caller));
+      return reply
+        .status(202)
+        .header('location', `/v1/orders/${cart.orderId}`)
+        .send({ orderId: cart.orderId as string, cartId: cart.id, status: 'pending' as const, totalCents: cart.totalCents, currency: cart.currency as string });
+    },
+  );
+}
