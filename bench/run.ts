@@ -1,0 +1,149 @@
+/**
+ * `npm run bench [-- --engine sqlite|nats] [--quick] [--only publish,consume,latency,http,orders]`
+ *
+ * Runs every section against the chosen engine, each figure beside its ceiling measured in the
+ * same run, prints the table and then a JSON summary on stdout (progress goes to stderr). Works
+ * in a temp dir (and per-run NATS streams) that are removed at the end.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { consumeSection } from './consume.ts';
+import { envelopeBytes } from './fixtures.ts';
+import { httpSection } from './http.ts';
+import { latencySection } from './latency.ts';
+import { ordersSection } from './orders.ts';
+import { publishSection } from './publish.ts';
+import { formatTable, summaryOf, type Figure } from './report.ts';
+import { natsTarget, sqliteTarget, type EngineName, type Target } from './targets.ts';
+
+const SECTIONS = ['publish', 'consume', 'latency', 'http', 'orders'] as const;
+type Section = (typeof SECTIONS)[number];
+
+interface Settings {
+  readonly engine: EngineName;
+  readonly quick: boolean;
+  readonly only: readonly Section[];
+  readonly nats: readonly string[];
+  readonly jsonOnly: boolean;
+}
+
+function parseArgs(argv: readonly string[]): Settings {
+  const program = new Command('bench')
+    .description('Flamingo benchmark: each figure beside its raw ceiling, measured in the same run.')
+    .addOption(new Option('--engine <engine>', 'engine under test').choices(['sqlite', 'nats']).default('sqlite'))
+    .option('--quick', 'short runs (about a minute in all)', false)
+    .option('--only <sections>', `comma list of sections (${SECTIONS.join(', ')})`, SECTIONS.join(','))
+    .option('--nats <servers>', 'NATS servers for --engine nats', 'nats://127.0.0.1:4222')
+    .option('--json-only', 'print only the JSON summary on stdout (the table goes to stderr)', false)
+    .parse([...argv], { from: 'user' });
+  const options = program.opts<{ engine: EngineName; quick: boolean; only: string; nats: string; jsonOnly: boolean }>();
+  const only = options.only.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = only.filter((s) => !(SECTIONS as readonly string[]).includes(s));
+  if (unknown.length > 0) program.error(`unknown section ${unknown.join(', ')} (known: ${SECTIONS.join(', ')})`);
+  return { engine: options.engine, quick: options.quick, only: only as Section[], nats: options.nats.split(','), jsonOnly: options.jsonOnly };
+}
+
+const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+/** Durations and sizes: full runs take a few minutes, `--quick` about one. */
+function plan(quick: boolean) {
+  return {
+    publish: { inFlight: 128, durationMs: quick ? 2_000 : 6_000, warmupMs: quick ? 500 : 1_000 },
+    consume: { events: quick ? 50_000 : 200_000, concurrency: 16, timeoutMs: quick ? 20_000 : 60_000 },
+    latency: { rate: 2_000, durationMs: quick ? 3_000 : 10_000, warmupMs: quick ? 500 : 1_000, concurrency: 16 },
+    http: { durationS: quick ? 3 : 10, warmupS: quick ? 1 : 2, batchSize: 100, singleConnections: 64, batchConnections: 16 },
+    orders: { durationS: quick ? 5 : 15, rate: 50 },
+  };
+}
+
+async function runSection(section: Section, target: Target, settings: Settings, dir: string, runId: string): Promise<Figure[]> {
+  const p = plan(settings.quick);
+  switch (section) {
+    case 'publish':
+      return publishSection(target, p.publish);
+    case 'consume':
+      return consumeSection(target, p.consume, runId);
+    case 'latency':
+      return latencySection(target, p.latency, runId);
+    case 'http':
+      if (settings.engine === 'nats') {
+        return [
+          {
+            section: 'http',
+            name: 'ingest on the NATS engine',
+            unit: 'ev/s',
+            value: undefined,
+            note: 'not measured: the server configuration has no stream name, so its NATS engine would write into the shared stream FLAMINGO (run HTTP with --engine sqlite)',
+          },
+        ];
+      }
+      return httpSection({ dir, engine: settings.engine, ...p.http });
+    case 'orders':
+      return ordersSection({ dir, engine: settings.engine, ...p.orders });
+  }
+}
+
+async function main(): Promise<void> {
+  const settings = parseArgs(process.argv.slice(2));
+  const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'flamingo-bench-'));
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  process.once('SIGINT', () => {
+    cleanup();
+    process.exit(130);
+  });
+  const targetOptions = { dir, runId, natsServers: settings.nats };
+  const target = settings.engine === 'sqlite' ? sqliteTarget(targetOptions) : natsTarget(targetOptions);
+  const startedAt = new Date();
+  const started = Date.now();
+  const figures: Figure[] = [];
+  progress(`engine ${settings.engine}${settings.quick ? ' (quick)' : ''}, work dir ${dir}`);
+  try {
+    for (const section of settings.only) {
+      const sectionStart = Date.now();
+      progress(`${section}…`);
+      try {
+        figures.push(...(await runSection(section, target, settings, dir, runId)));
+      } catch (error) {
+        figures.push({ section, name: '(section failed)', unit: '', value: undefined, note: `failed: ${(error as Error).stack?.split('\n').slice(0, 3).join(' ') ?? String(error)}` });
+      }
+      progress(`${section} done in ${((Date.now() - sectionStart) / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    await target.raw.close().catch((error: unknown) => progress(`closing raw ceilings: ${(error as Error).message}`));
+    cleanup();
+  }
+
+  const summary = summaryOf(
+    {
+      engine: settings.engine,
+      quick: settings.quick,
+      startedAt: startedAt.toISOString(),
+      durationS: Math.round((Date.now() - started) / 100) / 10,
+      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}` },
+      eventBytes: envelopeBytes(),
+    },
+    figures,
+  );
+  const table = [
+    `Flamingo bench — engine ${settings.engine}${settings.quick ? ' (quick)' : ''}, ${summary.machine.cpus} cpus (${summary.machine.cpu}), node ${process.version}, events of ${summary.eventBytes} bytes, ${summary.durationS} s`,
+    '',
+    formatTable(figures),
+  ].join('\n');
+  if (settings.jsonOnly) {
+    process.stderr.write(`${table}\n`);
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  } else {
+    process.stdout.write(`${table}\n\nJSON summary:\n${JSON.stringify(summary, null, 2)}\n`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

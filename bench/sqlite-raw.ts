@@ -1,0 +1,139 @@
+/**
+ * The SQLite ceilings: what better-sqlite3 does with the same events and no bus or engine on top.
+ * The table has the shape of the engine's log (src/engines/sqlite/schema.ts: integer sequence,
+ * unique index on id, index on recorded time, the envelope as JSON text) and the same durability
+ * (WAL, synchronous=FULL).
+ */
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { v7 as uuidv7 } from 'uuid';
+import type { UnstoredEvent } from '../src/contracts/index.ts';
+import { dataPool, type OrderPlaced } from './fixtures.ts';
+import { nowMs, paced, percentiles, type Percentiles } from './stats.ts';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  sequence     INTEGER PRIMARY KEY,
+  id           TEXT    NOT NULL,
+  type         TEXT    NOT NULL,
+  subject      TEXT,
+  partitionkey TEXT,
+  recorded_ms  INTEGER NOT NULL,
+  envelope     TEXT    NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS events_id ON events (id);
+CREATE INDEX IF NOT EXISTS events_recorded ON events (recorded_ms);
+`;
+
+function openRaw(file: string): Database.Database {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('wal_autocheckpoint = 4000');
+  db.pragma('cache_size = -65536');
+  db.exec(SCHEMA);
+  return db;
+}
+
+/** The envelope the bus builds, built the cheap way (no validation). */
+function envelopeOf(data: OrderPlaced): UnstoredEvent {
+  return {
+    specversion: '1.0',
+    id: uuidv7(),
+    source: '/bench',
+    type: 'order.placed',
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    dataschema: 'flamingo:order.placed/v1',
+    data,
+    subject: `order/${data.orderId}`,
+    partitionkey: data.orderId,
+  };
+}
+
+function inserter(db: Database.Database) {
+  const insert = db.prepare('INSERT INTO events (id, type, subject, partitionkey, recorded_ms, envelope) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING');
+  return (event: UnstoredEvent, recordedMs: number) =>
+    insert.run(event.id, event.type, event.subject ?? null, event.partitionkey ?? null, recordedMs, JSON.stringify(event));
+}
+
+/**
+ * Ceiling of the publish rate: envelopes built and stringified, inserted `batch` at a time, one
+ * transaction (one fsync) per batch, for `durationMs`. Events/s.
+ */
+export function rawSqlitePublish(dir: string, options: { batch: number; durationMs: number }): number {
+  const db = openRaw(path.join(dir, 'raw-publish.db'));
+  try {
+    const pool = dataPool(1_000);
+    const insertOne = inserter(db);
+    const insertBatch = db.transaction((events: UnstoredEvent[]) => {
+      const recordedMs = Date.now();
+      for (const event of events) insertOne(event, recordedMs);
+    });
+    let done = 0;
+    const start = nowMs();
+    while (nowMs() - start < options.durationMs) {
+      const events = Array.from({ length: options.batch }, (_, i) => envelopeOf(pool[(done + i) % pool.length]));
+      insertBatch(events);
+      done += events.length;
+    }
+    return (done * 1000) / (nowMs() - start);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Ceiling of the consume rate: every row of the log `file` (the engine's own, already filled)
+ * read in sequence order, 1 000 rows a query, each envelope parsed. Events/s.
+ */
+export function rawSqliteScan(file: string): { events: number; rate: number } {
+  const db = new Database(file, { readonly: true });
+  try {
+    const page = db.prepare<[number], { sequence: number; recorded_ms: number; envelope: string }>(
+      'SELECT sequence, recorded_ms, envelope FROM events WHERE sequence > ? ORDER BY sequence LIMIT 1000',
+    );
+    let after = 0;
+    let events = 0;
+    let checksum = 0;
+    const start = nowMs();
+    for (;;) {
+      const rows = page.all(after);
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        const event = JSON.parse(row.envelope) as { sequence?: number; recordedtime?: string; id: string };
+        event.sequence = row.sequence;
+        checksum += event.id.length;
+      }
+      after = rows[rows.length - 1].sequence;
+      events += rows.length;
+    }
+    const ms = nowMs() - start;
+    if (checksum === 0 && events > 0) throw new Error('scan read nothing');
+    return { events, rate: (events * 1000) / ms };
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Ceiling of the latency: one event per transaction (insert + commit with fsync) at `rate` per
+ * second for `durationMs`; the time of each. Milliseconds.
+ */
+export async function rawSqliteLatency(dir: string, options: { rate: number; durationMs: number }): Promise<Percentiles> {
+  const db = openRaw(path.join(dir, 'raw-latency.db'));
+  try {
+    const pool = dataPool(1_000);
+    const insertOne = inserter(db);
+    const times: number[] = [];
+    await paced(options.rate, options.durationMs, (i) => {
+      const event = envelopeOf(pool[i % pool.length]);
+      const start = nowMs();
+      insertOne(event, Date.now());
+      times.push(nowMs() - start);
+    });
+    return percentiles(times);
+  } finally {
+    db.close();
+  }
+}

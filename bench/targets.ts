@@ -1,0 +1,118 @@
+/**
+ * What a run measures: the bus on one engine, and the raw ceilings of that engine's storage
+ * (better-sqlite3 for `sqlite`, plain JetStream for `nats`).
+ */
+import path from 'node:path';
+import type { Bus, Engine } from '../src/bus/types.ts';
+import { rawNats, deleteStreams, type NatsRaw } from './nats-raw.ts';
+import { loadCreateBus, loadNatsEngine, loadSqliteEngine, type Loaded } from './parts.ts';
+import { rawSqliteLatency, rawSqlitePublish, rawSqliteScan } from './sqlite-raw.ts';
+import type { Percentiles } from './stats.ts';
+
+export type EngineName = 'sqlite' | 'nats';
+
+/** Where an opened bus keeps its log, so a raw reader can scan the very same events. */
+export type LogRef = { readonly kind: 'sqlite'; readonly file: string } | { readonly kind: 'nats'; readonly stream: string };
+
+export interface OpenedBus {
+  readonly bus: Bus;
+  readonly engine: Engine;
+  readonly log: LogRef;
+  /** Closes the bus and removes what it stored (NATS streams; SQLite files go with the temp dir). */
+  close(): Promise<void>;
+}
+
+/** The same three measurements without the bus and engine on top. */
+export interface RawCeilings {
+  /** How the ceilings are labelled in the table. */
+  readonly label: string;
+  /** Events/s storing the same events with `inFlight` at a time (SQLite: that many per transaction). */
+  publish(options: { inFlight: number; durationMs: number }): Promise<number>;
+  /** Reading every event of an engine's log in order and parsing it. */
+  scan(log: LogRef, expected: number): Promise<{ events: number; rate: number }>;
+  /** Store-one-event latency at a fixed rate (NATS: publish → consumer receives). */
+  latency(options: { rate: number; durationMs: number }): Promise<Percentiles>;
+  close(): Promise<void>;
+}
+
+export interface Target {
+  readonly engine: EngineName;
+  /** A bus on a fresh, empty log named after `label`. */
+  open(label: string): Promise<Loaded<OpenedBus>>;
+  readonly raw: RawCeilings;
+}
+
+export interface TargetOptions {
+  /** Temp dir of this run (SQLite files). */
+  readonly dir: string;
+  /** Unique per run (NATS stream names). */
+  readonly runId: string;
+  readonly natsServers: readonly string[];
+}
+
+export function sqliteTarget(options: TargetOptions): Target {
+  return {
+    engine: 'sqlite',
+    async open(label) {
+      const [createBus, sqliteEngine] = await Promise.all([loadCreateBus(), loadSqliteEngine()]);
+      if (!createBus.ok) return createBus;
+      if (!sqliteEngine.ok) return sqliteEngine;
+      const file = path.join(options.dir, `${label}.db`);
+      const engine = await sqliteEngine.value({ file });
+      const bus = createBus.value({ engine, source: '/bench' });
+      return { ok: true, value: { bus, engine, log: { kind: 'sqlite', file }, close: () => bus.close() } };
+    },
+    raw: {
+      label: 'raw better-sqlite3',
+      publish: async ({ inFlight, durationMs }) => rawSqlitePublish(options.dir, { batch: inFlight, durationMs }),
+      async scan(log) {
+        if (log.kind !== 'sqlite') throw new Error('a SQLite scan needs a SQLite log');
+        return rawSqliteScan(log.file);
+      },
+      latency: (latencyOptions) => rawSqliteLatency(options.dir, latencyOptions),
+      close: async () => undefined,
+    },
+  };
+}
+
+export function natsTarget(options: TargetOptions): Target {
+  let raw: Promise<NatsRaw> | undefined;
+  const rawOnce = () => (raw ??= rawNats({ servers: options.natsServers, runId: options.runId }));
+  return {
+    engine: 'nats',
+    async open(label) {
+      const [createBus, natsEngine] = await Promise.all([loadCreateBus(), loadNatsEngine()]);
+      if (!createBus.ok) return createBus;
+      if (!natsEngine.ok) return natsEngine;
+      const stream = `BENCH_${options.runId}_${label}`.replace(/[^A-Za-z0-9_-]/g, '_');
+      const engine = await natsEngine.value({ servers: options.natsServers, stream });
+      const bus = createBus.value({ engine, source: '/bench' });
+      // The engine connects in the background; the first call says whether the server is there.
+      await engine.head();
+      return {
+        ok: true,
+        value: {
+          bus,
+          engine,
+          log: { kind: 'nats', stream },
+          async close() {
+            await bus.close();
+            await deleteStreams(options.natsServers, [stream, `${stream}_DLQ`]);
+          },
+        },
+      };
+    },
+    raw: {
+      label: 'raw JetStream',
+      publish: async (publishOptions) => (await rawOnce()).publish(publishOptions),
+      async scan(log, expected) {
+        if (log.kind !== 'nats') throw new Error('a JetStream scan needs a NATS log');
+        return (await rawOnce()).scan(log.stream, expected);
+      },
+      latency: async (latencyOptions) => (await rawOnce()).latency(latencyOptions),
+      async close() {
+        if (raw) await (await raw).close();
+      },
+    },
+  };
+}
