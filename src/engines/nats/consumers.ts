@@ -137,6 +137,13 @@ export async function rewindSubscription(ctx: ConsumerContext, subscription: str
   );
 }
 
+/** Throws `UnknownSubscriptionError` when the subscription has no consumer on the server. */
+export async function assertSubscription(ctx: ConsumerContext, subscription: string): Promise<void> {
+  const names = [consumerName(subscription, { kind: 'partition', partition: 0 }), consumerName(subscription, { kind: 'all' })];
+  const found = await Promise.all(names.map((name) => consumerInfo(ctx.jsm, ctx.naming.stream, name)));
+  if (!found.some((info) => info !== undefined)) throw new UnknownSubscriptionError(subscription);
+}
+
 async function consumerInfo(jsm: JetStreamManager, stream: string, name: string): Promise<ConsumerInfo | undefined> {
   try {
     return await jsm.consumers.info(stream, name);

@@ -106,7 +106,7 @@ export function deadLetterStore(nc: NatsConnection, js: JetStreamClient, jsm: Je
       const after = options.afterSequence ?? 0;
       const letters = (await records('dead', subscription)).map(({ record }) => record).filter((letter) => letter.event.sequence > after);
       letters.sort((a, b) => a.event.sequence - b.event.sequence);
-      return options.limit === undefined ? letters : letters.slice(0, options.limit);
+      return letters.slice(0, Math.min(1_000, Math.max(1, Math.floor(options.limit ?? 100))));
     },
     async retry(subscription, eventId) {
       const letters =

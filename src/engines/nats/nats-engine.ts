@@ -35,7 +35,7 @@ import { EngineClosedError, InvalidOptionsError } from '../../bus/errors.ts';
 import { checkPosition, resolveSubscriptionOptions } from '../../bus/options.ts';
 import type { BatchSubscriptionOptions, DeadLetter, Deliver, Engine, Position, PublishResult, ReadQuery, Subscription, SubscriptionInfo, SubscriptionOptions } from '../../bus/types.ts';
 import { appendEvents } from './append.ts';
-import { ensureSubscriptionConsumers, listSubscriptionConsumers, parseDescription, rewindSubscription, type ConsumerContext } from './consumers.ts';
+import { assertSubscription, ensureSubscriptionConsumers, listSubscriptionConsumers, parseDescription, rewindSubscription, type ConsumerContext } from './consumers.ts';
 import { deadLetterStore, type DeadLetterStore } from './dead-letters.ts';
 import { namingFor, type Naming } from './naming.ts';
 import { readEvents } from './read.ts';
@@ -239,15 +239,21 @@ class NatsEngine implements Engine {
   }
 
   async deadLetters(subscription: string, options?: { limit?: number; afterSequence?: number }): Promise<DeadLetter[]> {
-    return await (await this.#ready()).store.list(subscription, options);
+    const core = await this.#ready();
+    await assertSubscription(core.consumers, subscription);
+    return await core.store.list(subscription, options);
   }
 
   async retryDeadLetters(subscription: string, eventId?: string): Promise<number> {
-    return await (await this.#ready()).store.retry(subscription, eventId);
+    const core = await this.#ready();
+    await assertSubscription(core.consumers, subscription);
+    return await core.store.retry(subscription, eventId);
   }
 
   async discardDeadLetters(subscription: string, eventId?: string): Promise<number> {
-    return await (await this.#ready()).store.discard(subscription, eventId);
+    const core = await this.#ready();
+    await assertSubscription(core.consumers, subscription);
+    return await core.store.discard(subscription, eventId);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,203 @@
+import { randomUUID } from 'node:crypto';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { UnstoredEvent } from '../../contracts/index.ts';
+import type { CloudEvent } from '../../contracts/index.ts';
+import type { Engine, Outcome } from '../../bus/types.ts';
+import { natsEngine, PartialAppendError, type NatsEngineOptions } from './index.ts';
+
+// The real JetStream server on this machine; no server, no pass (these tests fail, never skip).
+const SERVERS = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+
+let nc: NatsConnection;
+let jsm: JetStreamManager;
+const streams = new Set<string>();
+const engines: Engine[] = [];
+
+beforeAll(async () => {
+  nc = await connect({ servers: SERVERS, timeout: 3_000 });
+  jsm = await jetstreamManager(nc);
+});
+
+afterAll(async () => {
+  await Promise.all(engines.map((engine) => engine.close()));
+  for (const stream of streams) {
+    for (const name of [stream, `${stream}_DLQ`]) await jsm.streams.delete(name).catch(() => undefined);
+  }
+  await nc?.close();
+});
+
+function uniqueStream(): string {
+  const stream = `T_${randomUUID().replaceAll('-', '').slice(0, 12).toUpperCase()}`;
+  streams.add(stream);
+  return stream;
+}
+
+function engineOn(stream: string, options: Partial<NatsEngineOptions> = {}): Engine {
+  const engine = natsEngine({ servers: SERVERS, stream, ...options });
+  engines.push(engine);
+  return engine;
+}
+
+let counter = 0;
+function event(key: string, data: Record<string, unknown> = {}, id = randomUUID()): UnstoredEvent {
+  counter += 1;
+  return {
+    specversion: '1.0',
+    id,
+    source: '/test',
+    type: 'order.placed',
+    subject: `order/${key}`,
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    data: { n: counter, ...data },
+    partitionkey: key,
+  };
+}
+
+async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('nats engine on the real JetStream server', () => {
+  it('stores an id once within the duplicate window and returns the original sequence', async () => {
+    const engine = engineOn(uniqueStream(), { duplicateWindowMs: 1_000 });
+    const first = event('k1');
+    const [stored] = await engine.append([first]);
+    const again = await engine.append([event('k2'), first, first]);
+    expect(stored.duplicate).toBe(false);
+    expect(again[1]).toEqual({ id: first.id, sequence: stored.sequence, duplicate: true });
+    expect(again[2]).toEqual({ id: first.id, sequence: stored.sequence, duplicate: true });
+    expect(await engine.head()).toBe(2);
+    // Past the window the server has forgotten the id: the documented limit of deduplication.
+    await sleep(1_500);
+    const [later] = await engine.append([first]);
+    expect(later.duplicate).toBe(false);
+    expect(later.sequence).toBe(3);
+  });
+
+  it('keeps per-key order across two competing engine instances sharing one subscription', async () => {
+    const stream = uniqueStream();
+    const a = engineOn(stream, { partitions: 8 });
+    const b = engineOn(stream);
+    const keys = Array.from({ length: 12 }, (_, i) => `order-${i}`);
+    const published = Array.from({ length: 240 }, (_, i) => event(keys[i % keys.length], { i }));
+    await a.append(published.slice(0, 120));
+
+    const busy = new Set<string>();
+    const seen = new Map<string, number[]>();
+    const byInstance = { a: 0, b: 0 };
+    let overlaps = 0;
+    const handler = (instance: 'a' | 'b') => async (events: readonly CloudEvent[]): Promise<Outcome[]> => {
+      const [e] = events;
+      const key = e.partitionkey as string;
+      if (busy.has(key)) overlaps += 1;
+      busy.add(key);
+      await sleep(Math.random() * 3);
+      seen.set(key, [...(seen.get(key) ?? []), e.sequence]);
+      byInstance[instance] += 1;
+      busy.delete(key);
+      return [{ kind: 'ack' }];
+    };
+    const options = { name: 'orders.projection', types: ['order.*'] as const, concurrency: 4 };
+    const subA = await a.consume(options, handler('a'));
+    const subB = await b.consume(options, handler('b'));
+    await b.append(published.slice(120));
+    await eventually(() => [...seen.values()].reduce((n, list) => n + list.length, 0) >= published.length);
+    await Promise.all([subA.close(), subB.close()]);
+
+    expect(overlaps).toBe(0);
+    for (const [, sequences] of seen) expect(sequences).toEqual([...sequences].sort((x, y) => x - y));
+    expect(new Set([...seen.values()].flat()).size).toBe(published.length);
+    expect(byInstance.a).toBeGreaterThan(0);
+    expect(byInstance.b).toBeGreaterThan(0);
+    const [info] = await b.subscriptions();
+    expect(info).toMatchObject({ name: 'orders.projection', lag: 0, inFlight: 0, position: await b.head() });
+  });
+
+  it('shows dead letters to another instance, which retries them to the subscription only and discards them', async () => {
+    const stream = uniqueStream();
+    const worker = engineOn(stream);
+    const admin = engineOn(stream);
+    const poison = event('p1');
+    const fine = event('p2');
+    await worker.append([poison, fine]);
+    let healed = false;
+    const attempts: string[] = [];
+    const other: string[] = [];
+    await worker.consume({ name: 'other', types: ['*'] }, async (events) => {
+      other.push(events[0].id);
+      return [{ kind: 'ack' }];
+    });
+    await worker.consume({ name: 'mailer', types: ['order.placed'], retry: { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 20 } }, async (events, context) => {
+      attempts.push(`${events[0].id === poison.id ? 'poison' : 'fine'}#${context.attempt}`);
+      if ((events[0].data as { broken?: boolean }).broken) return [{ kind: 'dead', error: 'no such address' }];
+      return [events[0].id === poison.id && !healed ? { kind: 'retry', error: 'smtp down' } : { kind: 'ack' }];
+    });
+
+    await eventually(async () => (await admin.deadLetters('mailer')).length === 1);
+    const [letter] = await admin.deadLetters('mailer');
+    expect(letter).toMatchObject({ subscription: 'mailer', error: 'smtp down', attempts: 3, event: { id: poison.id, sequence: 1 } });
+    expect(Date.parse(letter.firstFailedAt)).toBeLessThanOrEqual(Date.parse(letter.lastFailedAt));
+    expect(attempts.filter((a) => a.startsWith('poison'))).toEqual(['poison#1', 'poison#2', 'poison#3']);
+    const mailer = (await admin.subscriptions()).find((s) => s.name === 'mailer');
+    expect(mailer).toMatchObject({ deadLetters: 1, retrying: 0, lag: 0, consumers: 0 });
+    expect((await worker.subscriptions()).find((s) => s.name === 'mailer')?.consumers).toBe(1);
+
+    healed = true;
+    expect(await admin.retryDeadLetters('mailer')).toBe(1);
+    await eventually(() => attempts.filter((a) => a === 'poison#1').length === 2);
+    await eventually(async () => (await admin.subscriptions()).find((s) => s.name === 'mailer')?.deadLetters === 0);
+    expect(other.filter((id) => id === poison.id)).toHaveLength(1);
+
+    const broken = event('p3', { broken: true });
+    await admin.append([broken]);
+    await eventually(async () => (await admin.deadLetters('mailer')).length === 1);
+    expect(await admin.discardDeadLetters('mailer', broken.id)).toBe(1);
+    expect(await admin.deadLetters('mailer')).toEqual([]);
+    await expect(admin.deadLetters('nobody')).rejects.toThrow(/unknown subscription/);
+  });
+
+  it('rejects a batch it could not store entirely, naming what was stored', async () => {
+    const stream = uniqueStream();
+    const engine = engineOn(stream, { appendRetryMs: 200, publishTimeoutMs: 1_000 });
+    await engine.head();
+    const info = await jsm.streams.info(stream);
+    await jsm.streams.update(stream, { ...info.config, max_msgs: 2, discard: 'new' as never });
+    const batch = [event('a'), event('b'), event('c')];
+    const error = await engine.append(batch).then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    expect(error).toBeInstanceOf(PartialAppendError);
+    const results = (error as PartialAppendError).results;
+    expect(results.filter((r) => r !== undefined)).toHaveLength(2);
+    expect(results[2]).toBeUndefined();
+    // The stored ones are not stored twice when the caller tries again.
+    await jsm.streams.update(stream, { ...info.config, max_msgs: -1 });
+    const retried = await engine.append(batch);
+    expect(retried.map((r) => r.duplicate)).toEqual([true, true, false]);
+    expect(await engine.head()).toBe(3);
+  });
+
+  it('refuses a partition count that differs from the stream it joins', async () => {
+    const stream = uniqueStream();
+    await engineOn(stream, { partitions: 4 }).head();
+    await expect(engineOn(stream, { partitions: 8 }).head()).rejects.toThrow(/4 partitions/);
+    await expect(engineOn(stream).head()).resolves.toBe(0);
+  });
+
+  it('fails every call when the server cannot be reached', async () => {
+    const engine = natsEngine({ servers: 'nats://127.0.0.1:1', stream: uniqueStream() });
+    await expect(engine.head()).rejects.toThrow();
+    await expect(engine.append([event('x')])).rejects.toThrow();
+    await engine.close();
+  });
+});
