@@ -1,0 +1,74 @@
+import { findDefinition } from '../contracts/index.ts';
+import { batchDeliver, singleDeliver } from './deliver.ts';
+import { buildEvent, buildEvents, DEFAULT_SOURCE } from './envelope.ts';
+import { UnknownEventTypeError } from './errors.ts';
+import { resolveSubscriptionOptions } from './options.ts';
+import type { BatchSubscriptionOptions, Bus, Deliver, Engine, Subscription, SubscriptionOptions } from './types.ts';
+
+export interface BusOptions {
+  /** Where events are stored and delivered from (`sqliteEngine(…)`, the NATS engine). */
+  readonly engine: Engine;
+  /** `source` of events published without one, e.g. `/services/orders`. (Default: `/flamingo`) */
+  readonly source?: string;
+}
+
+/** Exact types become their catalog names (aliases resolved); unknown ones are refused early. */
+function canonicalTypes<O extends SubscriptionOptions>(options: O): O {
+  const types = options.types.map((type) => {
+    if (type === '*' || type.endsWith('.*')) return type;
+    const definition = findDefinition(type);
+    if (!definition) throw new UnknownEventTypeError(type);
+    return definition.type;
+  });
+  return { ...options, types };
+}
+
+/** The typed bus over an engine: validates and builds envelopes, turns handler results into outcomes. */
+export function createBus(options: BusOptions): Bus {
+  const { engine } = options;
+  const source = options.source ?? DEFAULT_SOURCE;
+  const open = new Set<Subscription>();
+
+  const attach = async (subscriptionOptions: SubscriptionOptions | BatchSubscriptionOptions, mode: 'single' | 'batch', deliver: Deliver) => {
+    const resolved = canonicalTypes(subscriptionOptions);
+    resolveSubscriptionOptions(resolved, mode);
+    const subscription = await engine.consume(resolved, deliver, mode);
+    const tracked: Subscription = {
+      name: subscription.name,
+      close: async () => {
+        open.delete(tracked);
+        await subscription.close();
+      },
+    };
+    open.add(tracked);
+    return tracked;
+  };
+
+  return {
+    engine,
+    async publish(input) {
+      const [result] = await engine.append([buildEvent(input, source)]);
+      return result;
+    },
+    async publishAll(inputs) {
+      if (inputs.length === 0) return [];
+      return engine.append(buildEvents(inputs, source));
+    },
+    subscribe(subscriptionOptions, handler) {
+      return attach(subscriptionOptions, 'single', singleDeliver(handler));
+    },
+    subscribeBatch(subscriptionOptions, handler) {
+      return attach(subscriptionOptions, 'batch', batchDeliver(handler));
+    },
+    read: (query) => engine.read(query),
+    subscriptions: () => engine.subscriptions(),
+    rewind: (subscription, to) => engine.rewind(subscription, to),
+    deadLetters: (subscription, deadLetterOptions) => engine.deadLetters(subscription, deadLetterOptions),
+    retryDeadLetters: (subscription, eventId) => engine.retryDeadLetters(subscription, eventId),
+    discardDeadLetters: (subscription, eventId) => engine.discardDeadLetters(subscription, eventId),
+    async close() {
+      await Promise.all([...open].map((subscription) => subscription.close()));
+      await engine.close();
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import { findDefinition, validateData, type CloudEvent, type EventType } from '../contracts/index.ts';
+import { PermanentFailure, RetryAfter } from './errors.ts';
+import type { BatchHandler, Deliver, DeliveredEvent, Handler, Outcome } from './types.ts';
+
+const ACK: Outcome = Object.freeze({ kind: 'ack' });
+/** Longest error text kept with a retry or dead letter. */
+const MAX_ERROR_LENGTH = 2000;
+
+/** A thrown value as one line of text for retry state and dead letters. */
+export function errorText(error: unknown): string {
+  let text: string;
+  if (error instanceof Error) {
+    text = error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message || String(error);
+    if (error.cause instanceof Error && !text.includes(error.cause.message)) text += ` (cause: ${error.cause.message})`;
+  } else {
+    text = typeof error === 'string' ? error : JSON.stringify(error) ?? String(error);
+  }
+  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
+}
+
+/** What a handler's throw means: `retryAfter` → retry then, `failPermanently` → dead, anything else → retry with backoff. */
+export function outcomeOf(error: unknown): Outcome {
+  if (error instanceof PermanentFailure) return { kind: 'dead', error: errorText(error) };
+  if (error instanceof RetryAfter) return { kind: 'retry', error: errorText(error), delayMs: error.delayMs };
+  return { kind: 'retry', error: errorText(error) };
+}
+
+/** Why an incoming event can never be handled (unknown type, data against its schema), or undefined. */
+export function rejectionOf(event: CloudEvent): Outcome | undefined {
+  const definition = findDefinition(event.type);
+  if (!definition) return { kind: 'dead', error: `unknown event type "${event.type}"` };
+  const issues = validateData(definition, event.data);
+  if (issues.length === 0) return undefined;
+  const detail = issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path === '/' ? '/data' : `/data${issue.path}`}: ${issue.message}`)
+    .join('; ');
+  return { kind: 'dead', error: errorText(`invalid data for ${event.type}: ${detail}${issues.length > 5 ? ` (and ${issues.length - 5} more)` : ''}`) };
+}
+
+/** Wraps a typed handler into the engine's `Deliver` (one event per call). */
+export function singleDeliver<T extends EventType>(handler: Handler<T>): Deliver {
+  return async (events, context) => {
+    const event = events[0];
+    const rejected = rejectionOf(event);
+    if (rejected) return [rejected];
+    try {
+      await handler(event as DeliveredEvent<T>, context);
+      return [ACK];
+    } catch (error) {
+      return [outcomeOf(error)];
+    }
+  };
+}
+
+/**
+ * Wraps a typed batch handler into the engine's `Deliver`: events that fail their schema are
+ * dead-lettered on their own and left out of the call; the rest share the handler's outcome.
+ */
+export function batchDeliver<T extends EventType>(handler: BatchHandler<T>): Deliver {
+  return async (events, context) => {
+    const outcomes: Outcome[] = new Array<Outcome>(events.length);
+    const valid: DeliveredEvent<T>[] = [];
+    for (let i = 0; i < events.length; i++) {
+      const rejected = rejectionOf(events[i]);
+      if (rejected) outcomes[i] = rejected;
+      else valid.push(events[i] as DeliveredEvent<T>);
+    }
+    let shared: Outcome = ACK;
+    if (valid.length > 0) {
+      try {
+        await handler(valid, context);
+      } catch (error) {
+        shared = outcomeOf(error);
+      }
+    }
+    for (let i = 0; i < events.length; i++) outcomes[i] ??= shared;
+    return outcomes;
+  };
+}

@@ -1,0 +1,79 @@
+import { v7 as uuidv7 } from 'uuid';
+import { dataschemaOf, findDefinition, keyOf, subjectOf, validateData, type UnstoredEvent } from '../contracts/index.ts';
+import { EventValidationError, UnknownEventTypeError, type EventIssue } from './errors.ts';
+import type { PublishInput } from './types.ts';
+
+/** `source` of events whose producer did not name one. */
+export const DEFAULT_SOURCE = '/flamingo';
+
+/** A publish input as it arrives at run time: any type name, data not yet checked. */
+export type UncheckedPublishInput = Omit<PublishInput, 'type' | 'data'> & { readonly type: string; readonly data: unknown };
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+const OPTIONAL_STRINGS = ['subject', 'partitionkey', 'traceparent', 'tracestate', 'correlationid', 'causationid'] as const;
+
+/**
+ * Checks one input against the catalog and builds its envelope; issues are collected into `issues`
+ * (with `index` when given) and `undefined` is returned when there are any.
+ */
+function build(input: UncheckedPublishInput, source: string, issues: EventIssue[], index: number | undefined): UnstoredEvent | undefined {
+  const at = (path: string, message: string) => issues.push(index === undefined ? { path, message } : { index, path, message });
+  if (typeof input !== 'object' || input === null) {
+    at('', 'must be an object');
+    return undefined;
+  }
+  const definition = findDefinition(input.type);
+  if (!definition) throw new UnknownEventTypeError(String(input.type), index);
+  const before = issues.length;
+  for (const issue of validateData(definition, input.data)) at(issue.path === '/' ? '/data' : `/data${issue.path}`, issue.message);
+  if (input.id !== undefined && (typeof input.id !== 'string' || input.id.length === 0 || input.id.length > 256)) at('/id', 'must be a string of 1 to 256 characters');
+  if (input.source !== undefined && (typeof input.source !== 'string' || input.source.length === 0)) at('/source', 'must be a non-empty string');
+  if (input.time !== undefined && (typeof input.time !== 'string' || !RFC3339.test(input.time) || Number.isNaN(Date.parse(input.time)))) {
+    at('/time', 'must be an RFC 3339 date-time');
+  }
+  for (const name of OPTIONAL_STRINGS) {
+    const value = input[name];
+    if (value !== undefined && typeof value !== 'string') at(`/${name}`, 'must be a string');
+  }
+  if (issues.length > before) return undefined;
+
+  // Built attribute by attribute so the stored JSON reads in CloudEvents order without undefined keys.
+  const event = { specversion: '1.0', id: input.id ?? uuidv7(), source: input.source ?? source, type: definition.type } as UnstoredEvent;
+  const subject = input.subject ?? subjectOf(definition, input.data);
+  if (subject !== undefined) event.subject = subject;
+  event.time = input.time ?? new Date().toISOString();
+  event.datacontenttype = 'application/json';
+  event.dataschema = dataschemaOf(definition);
+  event.data = input.data;
+  const partitionkey = input.partitionkey ?? keyOf(definition, input.data);
+  if (partitionkey !== undefined) event.partitionkey = partitionkey;
+  if (input.traceparent !== undefined) event.traceparent = input.traceparent;
+  if (input.tracestate !== undefined) event.tracestate = input.tracestate;
+  if (input.correlationid !== undefined) event.correlationid = input.correlationid;
+  if (input.causationid !== undefined) event.causationid = input.causationid;
+  return event;
+}
+
+/**
+ * Validates one publish input against the catalog and builds its CloudEvents envelope: canonical
+ * `type` (aliases resolved), UUIDv7 `id`, `time` now, `subject`/`partitionkey` from the catalog key.
+ * Throws `UnknownEventTypeError` or `EventValidationError` (paths relative to the event, `/data/…`).
+ */
+export function buildEvent(input: UncheckedPublishInput, source: string = DEFAULT_SOURCE): UnstoredEvent {
+  const issues: EventIssue[] = [];
+  const event = build(input, source, issues, undefined);
+  if (!event) throw new EventValidationError(issues);
+  return event;
+}
+
+/** Like `buildEvent` for many inputs, all or none: every issue of every input, each with its `index`. */
+export function buildEvents(inputs: readonly UncheckedPublishInput[], source: string = DEFAULT_SOURCE): UnstoredEvent[] {
+  const issues: EventIssue[] = [];
+  const events: UnstoredEvent[] = [];
+  for (let index = 0; index < inputs.length; index++) {
+    const event = build(inputs[index], source, issues, index);
+    if (event) events.push(event);
+  }
+  if (issues.length > 0) throw new EventValidationError(issues);
+  return events;
+}

@@ -1,0 +1,2 @@
+export type { SqliteEngine, SqliteEngineOptions } from './sqlite-engine.ts';
+export { sqliteEngine } from './sqlite-engine.ts';

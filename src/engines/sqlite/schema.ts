@@ -1,0 +1,81 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+
+/** The log file's layout version (`PRAGMA user_version`). */
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  sequence     INTEGER PRIMARY KEY,
+  id           TEXT    NOT NULL,
+  type         TEXT    NOT NULL,
+  subject      TEXT,
+  partitionkey TEXT,
+  recorded_ms  INTEGER NOT NULL,
+  envelope     TEXT    NOT NULL
+);
+-- UUIDv7 ids are time-ordered, so new keys land at the right edge of this index.
+CREATE UNIQUE INDEX IF NOT EXISTS events_id ON events (id);
+CREATE INDEX IF NOT EXISTS events_recorded ON events (recorded_ms);
+
+CREATE TABLE IF NOT EXISTS subscriptions (
+  name       TEXT    PRIMARY KEY,
+  types      TEXT    NOT NULL,
+  position   INTEGER NOT NULL,
+  done       TEXT    NOT NULL DEFAULT '[]',
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS retries (
+  subscription    TEXT    NOT NULL,
+  sequence        INTEGER NOT NULL,
+  attempts        INTEGER NOT NULL,
+  next_attempt_ms INTEGER NOT NULL,
+  last_error      TEXT,
+  first_failed_ms INTEGER,
+  last_failed_ms  INTEGER,
+  redeliver       INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (subscription, sequence)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS dead_letters (
+  subscription    TEXT    NOT NULL,
+  sequence        INTEGER NOT NULL,
+  event_id        TEXT    NOT NULL,
+  error           TEXT    NOT NULL,
+  attempts        INTEGER NOT NULL,
+  first_failed_ms INTEGER NOT NULL,
+  last_failed_ms  INTEGER NOT NULL,
+  PRIMARY KEY (subscription, sequence)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dead_letters_event ON dead_letters (subscription, event_id);
+`;
+
+/**
+ * Opens (creating when missing) the log file: WAL so readers never block the writer,
+ * `synchronous = FULL` so a commit is on disk before `append` resolves.
+ */
+export function openLogDatabase(file: string): Database.Database {
+  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const db = new Database(file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    // The writer commits often in small transactions; a larger WAL between checkpoints keeps them cheap.
+    db.pragma('wal_autocheckpoint = 4000');
+    db.pragma('cache_size = -65536');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) throw new Error(`${file} has log layout ${version}; this Flamingo reads up to ${SCHEMA_VERSION}`);
+    if (version < SCHEMA_VERSION) {
+      db.exec(SCHEMA);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
+}

@@ -1,0 +1,82 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildEvent, createBus } from '../../bus/index.ts';
+import { sqliteEngine, type SqliteEngine } from './index.ts';
+import { openLogDatabase } from './schema.ts';
+
+const opened: SqliteEngine[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((engine) => engine.close()));
+});
+
+function tempFile(): string {
+  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'flamingo-sqlite-')), 'bus.db');
+}
+
+function open(file = tempFile()): SqliteEngine {
+  const engine = sqliteEngine({ file });
+  opened.push(engine);
+  return engine;
+}
+
+const cartEvent = (item: number, cartId = '0190a000-0000-7000-8000-00000000000a') =>
+  buildEvent({ type: 'cart.item_added', data: { cartId, items: [item], item } });
+
+describe('sqlite engine specifics', () => {
+  it('opens the log durable: WAL, synchronous=FULL', () => {
+    const db = openLogDatabase(tempFile());
+    try {
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('group-commits concurrent appends: far fewer transactions than publishes, each call all-or-nothing', async () => {
+    const engine = open();
+    const bus = createBus({ engine });
+    const before = engine.stats();
+    const results = await Promise.all(
+      Array.from({ length: 500 }, (_, i) => bus.publish({ type: 'cart.item_added', data: { items: [i], item: i } })),
+    );
+    const after = engine.stats();
+    expect(new Set(results.map((r) => r.sequence)).size).toBe(500);
+    expect(after.events - before.events).toBe(500);
+    expect(after.batches - before.batches).toBe(500);
+    expect(after.transactions - before.transactions).toBeLessThanOrEqual(5);
+  });
+
+  it('stores an id once also when it comes twice in one flush, in one batch or across calls', async () => {
+    const engine = open();
+    const a = cartEvent(1);
+    const b = cartEvent(2);
+    const [first, second, third] = await Promise.all([engine.append([a, a]), engine.append([a, b]), engine.append([b])]);
+    expect(first.map((r) => r.duplicate)).toEqual([false, true]);
+    expect(first[1].sequence).toBe(first[0].sequence);
+    expect(second).toEqual([
+      { id: a.id, sequence: first[0].sequence, duplicate: true },
+      { id: b.id, sequence: second[1].sequence, duplicate: false },
+    ]);
+    expect(third).toEqual([{ id: b.id, sequence: second[1].sequence, duplicate: true }]);
+    expect(await engine.head()).toBe(2);
+  });
+
+  it('fails one batch of a flush without failing its neighbours', async () => {
+    const engine = open();
+    const bad = { ...cartEvent(2), data: { big: 1n } };
+    const outcomes = await Promise.allSettled([engine.append([cartEvent(1)]), engine.append([cartEvent(3), bad]), engine.append([cartEvent(4)])]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const stored = await engine.read({});
+    expect(stored.map((e) => (e.data as { item: number }).item)).toEqual([1, 4]);
+  });
+
+  it('keeps recordedtime monotonic with the sequence', async () => {
+    const engine = open();
+    for (let i = 0; i < 5; i++) await engine.append([cartEvent(i)]);
+    const events = await engine.read({});
+    for (let i = 1; i < events.length; i++) expect(events[i].recordedtime >= events[i - 1].recordedtime).toBe(true);
+  });
+});

@@ -1,0 +1,195 @@
+import {
+  checkPosition,
+  EngineClosedError,
+  InvalidOptionsError,
+  resolveSubscriptionOptions,
+  UnknownSubscriptionError,
+  type Engine,
+  type Position,
+  type SubscriptionInfo,
+} from '../../bus/index.ts';
+import { EventReader, typeFilter } from './event-reader.ts';
+import { LogWriter, type LogWriterStats } from './log-writer.ts';
+import { openLogDatabase } from './schema.ts';
+import { StateStore, type SubscriptionRow } from './state-store.ts';
+import { SubscriptionRunner } from './subscription-runner.ts';
+
+export interface SqliteEngineOptions {
+  /** The log file (created with its directory when missing). One process owns a log file at a time. */
+  readonly file: string;
+  /**
+   * Longest time acknowledgements and retry state wait to be written when no append carries them
+   * (ms). A crash redelivers at most the events acknowledged in this window. (Default: 50)
+   */
+  readonly stateFlushMs?: number;
+}
+
+/** The embedded engine, with what only it can tell. */
+export interface SqliteEngine extends Engine {
+  /** Write transactions and what they carried since the engine opened (group commit at work). */
+  stats(): LogWriterStats;
+}
+
+/**
+ * The embedded default engine: one SQLite file (WAL, `synchronous = FULL`) holding the log and the
+ * subscriptions' state. Appends are group-committed; subscriptions in this process are pushed new
+ * events as soon as they are committed.
+ */
+export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
+  const stateFlushMs = options.stateFlushMs ?? 50;
+  if (!Number.isInteger(stateFlushMs) || stateFlushMs < 0) throw new InvalidOptionsError(`stateFlushMs must be an integer >= 0, got ${stateFlushMs}`);
+  const db = openLogDatabase(options.file);
+  const reader = new EventReader(db);
+  const store = new StateStore(db);
+  const runners = new Map<string, SubscriptionRunner>();
+  const writer = new LogWriter(db, {
+    stateFlushMs,
+    onAppended: () => {
+      for (const runner of runners.values()) runner.onAppended();
+    },
+  });
+  const runnerContext = {
+    db,
+    reader,
+    store,
+    writer,
+    onStopped: (runner: SubscriptionRunner) => {
+      if (runners.get(runner.name) === runner) runners.delete(runner.name);
+    },
+  };
+  let closed = false;
+  let closing: Promise<void> | undefined;
+
+  const assertOpen = () => {
+    if (closed) throw new EngineClosedError('sqlite');
+  };
+
+  /** Reads and writes of the admin API see every acknowledgement so far. */
+  const subscriptionRow = (name: string): SubscriptionRow => {
+    assertOpen();
+    writer.flush();
+    const row = store.get(name);
+    if (!row) throw new UnknownSubscriptionError(name);
+    return row;
+  };
+
+  const positionOf = (position: Position): number => {
+    if (position === 'beginning') return 0;
+    if (position === 'now') return writer.head;
+    if ('sequence' in position) return Math.max(0, position.sequence - 1);
+    return reader.positionBefore(position.time);
+  };
+
+  const storedInfo = (row: SubscriptionRow): SubscriptionInfo => {
+    let done = 0;
+    for (const [first, last] of row.done) done += last - first + 1;
+    return {
+      name: row.name,
+      types: row.types,
+      position: row.position,
+      lag: Math.max(0, reader.countAfter(typeFilter(row.types), row.position) - done),
+      inFlight: 0,
+      retrying: store.countRetrying(row.name),
+      deadLetters: store.countDeadLetters(row.name),
+      consumers: 0,
+    };
+  };
+
+  return {
+    name: 'sqlite',
+
+    append(events) {
+      return writer.append(events);
+    },
+
+    async read(query) {
+      assertOpen();
+      return reader.read(query);
+    },
+
+    async head() {
+      assertOpen();
+      return writer.head;
+    },
+
+    async consume(subscriptionOptions, deliver, mode = 'single') {
+      assertOpen();
+      const resolved = resolveSubscriptionOptions(subscriptionOptions, mode);
+      let runner = runners.get(resolved.name);
+      const isNew = !runner;
+      if (runner) runner.checkCompatible(resolved, mode);
+      else {
+        writer.flush();
+        let row = store.get(resolved.name);
+        if (!row) row = store.create(resolved.name, resolved.types, positionOf(resolved.startAt));
+        else if (row.types.join() !== resolved.types.join()) store.setTypes(resolved.name, resolved.types);
+        runner = new SubscriptionRunner(runnerContext, resolved, mode, row);
+        runners.set(resolved.name, runner);
+      }
+      const consumer = runner.attach(deliver, resolved.concurrency);
+      if (isNew) runner.start();
+      const attachedTo = runner;
+      return { name: resolved.name, close: () => attachedTo.detach(consumer) };
+    },
+
+    async subscriptions() {
+      assertOpen();
+      writer.flush();
+      return store.all().map((row) => runners.get(row.name)?.info() ?? storedInfo(row));
+    },
+
+    async rewind(subscription, to) {
+      subscriptionRow(subscription);
+      const position = positionOf(checkPosition('to', to));
+      const runner = runners.get(subscription);
+      if (runner) await runner.rewind(position);
+      else
+        store.transaction(() => {
+          store.deleteRetries(subscription);
+          store.setPosition(subscription, position, []);
+        });
+    },
+
+    async deadLetters(subscription, listOptions) {
+      subscriptionRow(subscription);
+      const limit = Math.min(1000, Math.max(1, Math.floor(listOptions?.limit ?? 100)));
+      return store.deadLetters(subscription, listOptions?.afterSequence ?? 0, limit);
+    },
+
+    async retryDeadLetters(subscription, eventId) {
+      subscriptionRow(subscription);
+      const sequences = store.deadSequences(subscription, eventId);
+      if (sequences.length === 0) return 0;
+      const now = Date.now();
+      store.transaction(() => {
+        for (const sequence of sequences) {
+          store.deleteDeadLetter(subscription, sequence);
+          store.putRetry(subscription, { sequence, attempts: 0, nextAttemptMs: now, lastError: null, firstFailedMs: null, lastFailedMs: null, redeliver: true });
+        }
+      });
+      runners.get(subscription)?.redeliver(sequences, now);
+      return sequences.length;
+    },
+
+    async discardDeadLetters(subscription, eventId) {
+      subscriptionRow(subscription);
+      const sequences = store.deadSequences(subscription, eventId);
+      store.transaction(() => {
+        for (const sequence of sequences) store.deleteDeadLetter(subscription, sequence);
+      });
+      return sequences.length;
+    },
+
+    stats: () => writer.stats(),
+
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        await Promise.all([...runners.values()].map((runner) => runner.detachAll()));
+        writer.close();
+        db.close();
+      })();
+      return closing;
+    },
+  };
+}
