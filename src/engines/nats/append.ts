@@ -1,4 +1,4 @@
-import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
+import { JetStreamApiError, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import type { UnstoredEvent } from '../../contracts/index.ts';
 import type { PublishResult } from '../../bus/types.ts';
 import { assertSubjectType, eventSubject, partitionOf, type Naming } from './naming.ts';
@@ -8,9 +8,10 @@ import { assertSubjectType, eventSubject, partitionOf, type Naming } from './nam
  * acknowledgement is awaited, each carrying its event id as `Nats-Msg-Id`.
  *
  * JetStream on 2.9 has no atomic multi-message publish, so a batch is not all-or-nothing at the
- * instant of failure. What it is instead: idempotent and convergent. Publishes that fail (timeout,
- * no responders while a leader is elected, connection loss) are sent again with the same id until
- * acknowledged or until `retryForMs` runs out; the server's duplicate window turns a resend of an
+ * instant of failure. What it is instead: idempotent and convergent. Publishes that fail without
+ * an answer (timeout, no responders while a leader is elected, connection loss) are sent again
+ * with the same id until acknowledged or until `retryForMs` runs out (a refusal by the stream,
+ * such as a full stream with `discard: new`, is final at once); the server's duplicate window turns a resend of an
  * event that did land into `duplicate: true` with its original sequence. If some events are still
  * unacknowledged at the end, `append` rejects with `PartialAppendError` naming what was stored and
  * what was not, and calling `append` again with the same events (within the duplicate window)
@@ -47,13 +48,18 @@ export async function appendEvents(js: JetStreamClient, events: readonly Unstore
     return { id: event.id, subject: eventSubject(settings.naming, partition, event.type), payload: JSON.stringify(event) };
   });
   const results: (PublishResult | undefined)[] = new Array(prepared.length).fill(undefined);
+  // A refusal by the stream (limits, wrong expectations) is an answer; resending cannot change it.
+  const refused = new Set<number>();
   const deadline = Date.now() + settings.retryForMs;
   let pause = 50;
   let lastError: unknown;
   for (;;) {
-    const todo = prepared.flatMap((_, index) => (results[index] === undefined ? [index] : []));
-    if (todo.length === 0) return results as PublishResult[];
-    lastError = undefined;
+    const todo = prepared.flatMap((_, index) => (results[index] === undefined && !refused.has(index) ? [index] : []));
+    if (todo.length === 0) {
+      if (refused.size > 0) throw new PartialAppendError(results, lastError);
+      return results as PublishResult[];
+    }
+    let transient: unknown;
     for (let start = 0; start < todo.length; start += WINDOW) {
       const slice = todo.slice(start, start + WINDOW);
       const acks = await Promise.allSettled(
@@ -61,10 +67,13 @@ export async function appendEvents(js: JetStreamClient, events: readonly Unstore
       );
       acks.forEach((outcome, i) => {
         if (outcome.status === 'fulfilled') results[slice[i]] = toResult(prepared[slice[i]].id, outcome.value);
-        else lastError = outcome.reason;
+        else if (outcome.reason instanceof JetStreamApiError) {
+          refused.add(slice[i]);
+          lastError = outcome.reason;
+        } else transient = lastError = outcome.reason;
       });
     }
-    if (lastError === undefined) continue;
+    if (transient === undefined) continue;
     if (Date.now() + pause > deadline) throw new PartialAppendError(results, lastError);
     await new Promise((resolve) => setTimeout(resolve, pause));
     pause = Math.min(pause * 2, 1_000);

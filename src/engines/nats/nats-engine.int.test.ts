@@ -86,6 +86,8 @@ describe('nats engine on the real JetStream server', () => {
   it('keeps per-key order across two competing engine instances sharing one subscription', async () => {
     const stream = uniqueStream();
     const a = engineOn(stream, { partitions: 8 });
+    await a.head();
+    // Joins the stream a created and takes its partition count.
     const b = engineOn(stream);
     const keys = Array.from({ length: 12 }, (_, i) => `order-${i}`);
     const published = Array.from({ length: 240 }, (_, i) => event(keys[i % keys.length], { i }));
