@@ -9,6 +9,7 @@
  *
  * Tells its parent `{ port }` over IPC once listening; closes and exits on the message `stop`.
  */
+import { createServer } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { findDefinition } from '../src/contracts/index.ts';
@@ -72,6 +73,18 @@ async function startBare(): Promise<Running> {
   return { port: typeof address === 'object' && address ? address.port : 0, close: () => app.close() };
 }
 
+/** A port free on loopback right now (the configuration refuses port 0). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
 async function startReal(): Promise<Running> {
   const app = await loadApp();
   if (!app.ok) throw new Error(app.reason);
@@ -82,7 +95,7 @@ async function startReal(): Promise<Running> {
   if (!dir) throw new Error('BENCH_DATA_DIR is not set');
   const config = loadConfig(
     {
-      PORT: '0',
+      PORT: String(await freePort()),
       HOST: '127.0.0.1',
       FLAMINGO_DATA_DIR: dir,
       FLAMINGO_ADMIN_KEY: process.env.BENCH_ADMIN_KEY,
