@@ -1,0 +1,154 @@
+/**
+ * Fulfillment's HTTP API. Dispatch and delivery are what a carrier's callback does (admin key);
+ * shipments are read by administrators, or by a customer (session token) for their own orders.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { Dialect } from '../../platform/db.ts';
+import { notFound } from '../../platform/errors.ts';
+import type { Tokens } from '../../platform/tokens.ts';
+import type { FulfillmentEvent } from './events.ts';
+import { deliverShipment, dispatchShipment } from './shipments.ts';
+import { findShipment, listShipments, shipmentOf, type FulfillmentDb } from './store.ts';
+
+export interface FulfillmentRouteDeps {
+  readonly db: FulfillmentDb;
+  readonly dialect: Dialect;
+  /** Runs `work` in one transaction and puts the events it returns in the outbox of that transaction. */
+  write<T extends { events: FulfillmentEvent[] }>(work: (trx: FulfillmentDb) => Promise<T>): Promise<T>;
+  readonly requireAdmin: preHandlerAsyncHookHandler;
+  readonly tokens: Tokens;
+}
+
+const Status = Type.Union([Type.Literal('created'), Type.Literal('dispatched'), Type.Literal('delivered')]);
+const ShipmentParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+const ShipmentSchema = Type.Object(
+  {
+    id: Type.String(),
+    orderId: Type.String(),
+    userId: Type.String(),
+    status: Status,
+    items: Type.Array(Type.Object({ productId: Type.String(), quantity: Type.Integer() })),
+    address: Type.Optional(
+      Type.Object({
+        name: Type.String(),
+        line1: Type.String(),
+        line2: Type.Optional(Type.String()),
+        postalCode: Type.String(),
+        city: Type.String(),
+        country: Type.String(),
+      }),
+    ),
+    carrier: Type.Optional(Type.String()),
+    trackingNumber: Type.Optional(Type.String()),
+    createdAt: Type.String(),
+    dispatchedAt: Type.Optional(Type.String()),
+    deliveredAt: Type.Optional(Type.String()),
+  },
+  { description: 'The parcel of one confirmed order.' },
+);
+const ErrorSchema = Type.Object({
+  error: Type.String(),
+  message: Type.String(),
+  detail: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
+});
+
+/** An empty POST is an empty object, so the body's fields can all be optional. */
+const emptyBodyIsObject = async (request: FastifyRequest) => {
+  request.body ??= {};
+};
+
+export function registerFulfillmentRoutes(http: FastifyInstance, deps: FulfillmentRouteDeps): void {
+  const app = http.withTypeProvider<TypeBoxTypeProvider>();
+  const tags = ['fulfillment'];
+  const admin = { preHandler: deps.requireAdmin };
+
+  /** The customer of a valid session token, or nothing once the admin key was checked (401/403 otherwise). */
+  const customerOrAdmin = async (request: FastifyRequest, reply: FastifyReply): Promise<string | undefined> => {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+    const claims = match ? await deps.tokens.verify(match[1]) : undefined;
+    if (claims) return claims.userId;
+    await deps.requireAdmin.call(http, request, reply);
+    return undefined;
+  };
+
+  app.post(
+    '/v1/shipments/:id/dispatch',
+    {
+      ...admin,
+      preValidation: emptyBodyIsObject,
+      schema: {
+        tags,
+        summary: 'The parcel left with a carrier (admin; a carrier callback): publishes shipment.dispatched',
+        security: [{ apiKey: [] }],
+        params: ShipmentParams,
+        body: Type.Object({
+          carrier: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: '(Default: flamingo-post)' })),
+          trackingNumber: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: '(Default: generated)' })),
+        }),
+        response: { 200: ShipmentSchema, 404: ErrorSchema, 409: ErrorSchema },
+      },
+    },
+    async (request) => shipmentOf((await deps.write((trx) => dispatchShipment(trx, deps.dialect, request.params.id, request.body))).row),
+  );
+
+  app.post(
+    '/v1/shipments/:id/deliver',
+    {
+      ...admin,
+      schema: {
+        tags,
+        summary: 'The carrier delivered the parcel (admin; a carrier callback): publishes shipment.delivered',
+        security: [{ apiKey: [] }],
+        params: ShipmentParams,
+        response: { 200: ShipmentSchema, 404: ErrorSchema, 409: ErrorSchema },
+      },
+    },
+    async (request) => shipmentOf((await deps.write((trx) => deliverShipment(trx, deps.dialect, request.params.id))).row),
+  );
+
+  app.get(
+    '/v1/shipments/:id',
+    {
+      schema: {
+        tags,
+        summary: 'One shipment (admin, or the customer it goes to)',
+        security: [{ apiKey: [] }, { customerToken: [] }],
+        params: ShipmentParams,
+        response: { 200: ShipmentSchema, 404: ErrorSchema },
+      },
+    },
+    async (request, reply) => {
+      const customer = await customerOrAdmin(request, reply);
+      const row = await findShipment(deps.db, request.params.id);
+      // Another customer's shipment does not exist as far as this customer is concerned.
+      if (!row || (customer !== undefined && row.user_id !== customer)) throw notFound(`no shipment ${request.params.id}`);
+      return shipmentOf(row);
+    },
+  );
+
+  app.get(
+    '/v1/shipments',
+    {
+      schema: {
+        tags,
+        summary: "Shipments in creation order (admin; a customer's session token lists their own)",
+        security: [{ apiKey: [] }, { customerToken: [] }],
+        querystring: Type.Object({
+          orderId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+          userId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+          status: Type.Optional(Status),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+          after: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'The `next` of the previous page.' })),
+        }),
+        response: { 200: Type.Object({ shipments: Type.Array(ShipmentSchema), next: Type.Optional(Type.String()) }) },
+      },
+    },
+    async (request, reply) => {
+      const customer = await customerOrAdmin(request, reply);
+      const { limit, ...filter } = request.query;
+      return listShipments(deps.db, { ...filter, ...(customer === undefined ? {} : { userId: customer }), limit: limit ?? 50 });
+    },
+  );
+}
