@@ -3,7 +3,7 @@ import { batchDeliver, singleDeliver } from './deliver.ts';
 import { buildEvent, buildEvents, DEFAULT_SOURCE } from './envelope.ts';
 import { UnknownEventTypeError } from './errors.ts';
 import { resolveSubscriptionOptions } from './options.ts';
-import type { BatchSubscriptionOptions, Bus, Deliver, Engine, Subscription, SubscriptionOptions } from './types.ts';
+import type { AnyPublishInput, BatchSubscriptionOptions, Bus, Deliver, Engine, Subscription, SubscriptionOptions } from './types.ts';
 
 export interface BusOptions {
   /** Where events are stored and delivered from (`sqliteEngine(…)`, the NATS engine). */
@@ -46,7 +46,7 @@ export function createBus(options: BusOptions): Bus {
 
   return {
     engine,
-    async publish(input) {
+    async publish(input: AnyPublishInput) {
       const [result] = await engine.append([buildEvent(input, source)]);
       return result;
     },

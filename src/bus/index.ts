@@ -1,4 +1,5 @@
 export type {
+  AnyPublishInput,
   BatchHandler,
   BatchSubscriptionOptions,
   Bus,

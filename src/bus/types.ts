@@ -98,6 +98,12 @@ export interface PublishInput<T extends EventType = EventType> {
   readonly causationid?: string;
 }
 
+/**
+ * A publish input of any type, for lists: either typed for one event type (`PublishInput<'order.placed'>`,
+ * so a list may mix types) or typed only as "some catalog type" (checked at run time).
+ */
+export type AnyPublishInput = PublishInput | { [K in EventType]: PublishInput<K> }[EventType];
+
 export interface PublishResult {
   readonly id: string;
   readonly sequence: number;
@@ -191,8 +197,10 @@ export interface Bus {
    * durable. Throws `UnknownEventTypeError` or `EventValidationError` and stores nothing on bad input.
    */
   publish<T extends EventType>(event: PublishInput<T>): Promise<PublishResult>;
+  /** An input typed as one of several types (`PublishInput<'a'> | PublishInput<'b'>`) or known only at run time. */
+  publish(event: AnyPublishInput): Promise<PublishResult>;
   /** Like `publish` for many events, all or none: one invalid event rejects the whole call. */
-  publishAll(events: readonly PublishInput[]): Promise<PublishResult[]>;
+  publishAll(events: readonly AnyPublishInput[]): Promise<PublishResult[]>;
   subscribe<T extends EventType>(options: SubscriptionOptions<T>, handler: Handler<T>): Promise<Subscription>;
   subscribeBatch<T extends EventType>(options: BatchSubscriptionOptions<T>, handler: BatchHandler<T>): Promise<Subscription>;
   read(query: ReadQuery): Promise<CloudEvent[]>;

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildEvent, createBus } from '../../bus/index.ts';
+import { engineConformance } from '../../bus/engine-conformance.ts';
 import { sqliteEngine, type SqliteEngine } from './index.ts';
 import { openLogDatabase } from './schema.ts';
 
@@ -23,6 +24,11 @@ function open(file = tempFile()): SqliteEngine {
 
 const cartEvent = (item: number, cartId = '0190a000-0000-7000-8000-00000000000a') =>
   buildEvent({ type: 'cart.item_added', data: { cartId, items: [item], item } });
+
+engineConformance('sqlite', async () => {
+  const file = tempFile();
+  return { engine: sqliteEngine({ file }), reopen: async () => sqliteEngine({ file }) };
+});
 
 describe('sqlite engine specifics', () => {
   it('opens the log durable: WAL, synchronous=FULL', () => {

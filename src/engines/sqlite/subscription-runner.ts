@@ -320,19 +320,21 @@ export class SubscriptionRunner implements StatePersister {
       if (consumer.inFlight === 0 && consumer.drained) consumer.drained();
     }
     if (generation !== this.generation) return ALL_DONE;
+    // One instant and one backoff for the whole unit, so the events of a failed batch come back together.
+    const now = Date.now();
+    const backoff = now + backoffDelay(this.options.retry, attempt);
     const results = new Array<number | undefined>(items.length);
-    for (let i = 0; i < items.length; i++) results[i] = this.settle(items[i], outcomes[i] ?? { kind: 'retry', error: failure });
+    for (let i = 0; i < items.length; i++) results[i] = this.settle(items[i], outcomes[i] ?? { kind: 'retry', error: failure }, now, backoff);
     if (this.dispatcher.size - items.length < this.bufferSize / 2 && this.scanned < this.context.writer.head) this.scheduleFetch();
     return results;
   }
 
-  /** Applies one outcome; returns when to deliver again, or undefined when the event is done. */
-  private settle(entry: Entry, outcome: Outcome): number | undefined {
+  /** Applies one outcome; returns when to deliver again (`backoff` unless the handler said), or undefined when the event is done. */
+  private settle(entry: Entry, outcome: Outcome, now: number, backoff: number): number | undefined {
     if (outcome.kind === 'ack') {
       this.finish(entry);
       return undefined;
     }
-    const now = Date.now();
     if (entry.failures++ === 0) this.retrying++;
     entry.firstFailedMs ??= now;
     entry.lastError = outcome.error;
@@ -347,7 +349,7 @@ export class SubscriptionRunner implements StatePersister {
       });
       return undefined;
     }
-    const at = now + (outcome.delayMs ?? backoffDelay(this.options.retry, entry.attempts));
+    const at = outcome.delayMs === undefined ? backoff : now + outcome.delayMs;
     this.retryOps.set(entry.sequence, {
       sequence: entry.sequence,
       attempts: entry.attempts,

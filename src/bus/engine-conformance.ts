@@ -1,0 +1,633 @@
+/**
+ * The engine conformance suite (Watermill's TestPubSub): every engine registers it in its own
+ * integration test, `engineConformance('sqlite', async (ctx) => ({ engine, reopen }))`, and must
+ * pass it for appends, reads, fan-out, competing consumers, ordering, retries, dead letters,
+ * replay, delays, batches, statistics and restarts. Features an engine cannot offer are switched
+ * off with flags, never by editing a test. Test support code: this is the only bus module that
+ * imports vitest.
+ */
+import { v7 as uuidv7 } from 'uuid';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CloudEvent, UnstoredEvent } from '../contracts/index.ts';
+import { createBus } from './bus.ts';
+import { buildEvent } from './envelope.ts';
+import { EventValidationError, failPermanently, retryAfter } from './errors.ts';
+import type { Bus, DeliveredEvent, Engine, HandlerContext, PublishInput, SubscriptionInfo } from './types.ts';
+
+export interface ConformanceContext {
+  /** Unique per test: name streams, files or schemas after it so tests never share a log. */
+  readonly id: string;
+}
+
+export interface EngineUnderTest {
+  readonly engine: Engine;
+  /** Opens the same log again after `engine.close()` (restart tests run only when given). */
+  readonly reopen?: () => Promise<Engine>;
+}
+
+/** What an engine cannot do; every flag defaults to "it can". */
+export interface ConformanceFeatures {
+  /** `startAt` and `rewind` to an instant. (Default: true) */
+  readonly timePositions?: boolean;
+  /** `delayMs` subscriptions. (Default: true) */
+  readonly delayedSubscriptions?: boolean;
+  /** Close and reopen the engine on the same log (needs `reopen`). (Default: true) */
+  readonly restart?: boolean;
+  /** `rewind` while consumers are attached. (Default: true) */
+  readonly rewindWhileConsuming?: boolean;
+  /** How early a retry or delay may fire against its due time, for coarse broker timers (ms). (Default: 5) */
+  readonly timingToleranceMs?: number;
+  /** How long to wait for deliveries before a test fails (ms). (Default: 5 000) */
+  readonly deliveryTimeoutMs?: number;
+}
+
+type CartInput = PublishInput<'cart.item_added'> | PublishInput<'cart.item_removed'>;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A key (the cart id) per name, stable within a test. */
+const keyOf = (name: string) => {
+  const hex = Buffer.from(name.padEnd(6, '_').slice(0, 6)).toString('hex');
+  return `0190a000-0000-7000-8000-${hex}`;
+};
+
+const added = (key: string, item: number): CartInput => ({ type: 'cart.item_added', data: { cartId: keyOf(key), items: [item], item } });
+const removed = (key: string, item: number): CartInput => ({ type: 'cart.item_removed', data: { cartId: keyOf(key), items: [], item } });
+const itemOf = (event: CloudEvent): number => (event.data as { item: number }).item;
+
+/** A handler that records what it got, and when. */
+function recorder() {
+  const events: CloudEvent[] = [];
+  const contexts: HandlerContext[] = [];
+  const times: number[] = [];
+  return {
+    events,
+    contexts,
+    times,
+    record(event: CloudEvent, context: HandlerContext) {
+      events.push(event);
+      contexts.push(context);
+      times.push(Date.now());
+    },
+    items: () => events.map(itemOf),
+  };
+}
+
+let counter = 0;
+
+export function engineConformance(
+  name: string,
+  makeEngine: (context: ConformanceContext) => Promise<EngineUnderTest>,
+  features: ConformanceFeatures = {},
+): void {
+  const timePositions = features.timePositions ?? true;
+  const delayed = features.delayedSubscriptions ?? true;
+  const liveRewind = features.rewindWhileConsuming ?? true;
+  const restart = features.restart ?? true;
+  const tolerance = features.timingToleranceMs ?? 5;
+  const timeoutMs = features.deliveryTimeoutMs ?? 5_000;
+
+  async function waitFor(what: string, condition: () => boolean | Promise<boolean>, ms = timeoutMs): Promise<void> {
+    const until = Date.now() + ms;
+    while (!(await condition())) {
+      if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+      await sleep(5);
+    }
+  }
+
+  describe(`engine conformance: ${name}`, () => {
+    const toClose: (Bus | Engine)[] = [];
+    afterEach(async () => {
+      for (const closable of toClose.splice(0).reverse()) await closable.close().catch(() => undefined);
+    });
+
+    async function setup(): Promise<EngineUnderTest & { bus: Bus; subscriptionName: (suffix?: string) => string }> {
+      const made = await makeEngine({ id: `${name}-${process.pid}-${++counter}-${Date.now().toString(36)}` });
+      const bus = createBus({ engine: made.engine, source: '/conformance' });
+      toClose.push(bus);
+      let subscriptions = 0;
+      return { ...made, bus, subscriptionName: (suffix = 'sub') => `${suffix}-${++subscriptions}` };
+    }
+
+    async function reopenBus(made: EngineUnderTest): Promise<Bus> {
+      if (!made.reopen) throw new Error(`${name}: restart tests need makeEngine to return reopen (or pass { restart: false })`);
+      const engine = await made.reopen();
+      const bus = createBus({ engine, source: '/conformance' });
+      toClose.push(bus);
+      return bus;
+    }
+
+    async function info(bus: Bus, subscription: string): Promise<SubscriptionInfo> {
+      const found = (await bus.subscriptions()).find((s) => s.name === subscription);
+      if (!found) throw new Error(`subscription ${subscription} not listed`);
+      return found;
+    }
+
+    describe('append and read', () => {
+      it('stores an event and reads it back with its sequence and recorded time', async () => {
+        const { bus, engine } = await setup();
+        const before = Date.now();
+        const result = await bus.publish(added('a', 1));
+        expect(result).toMatchObject({ duplicate: false });
+        expect(result.sequence).toBeGreaterThan(0);
+        expect(await engine.head()).toBe(result.sequence);
+        const [stored] = await bus.read({});
+        expect(stored).toMatchObject({
+          specversion: '1.0',
+          id: result.id,
+          source: '/conformance',
+          type: 'cart.item_added',
+          subject: `cart/${keyOf('a')}`,
+          partitionkey: keyOf('a'),
+          datacontenttype: 'application/json',
+          dataschema: 'flamingo:cart.item_added/v1',
+          data: { cartId: keyOf('a'), items: [1], item: 1 },
+          sequence: result.sequence,
+        });
+        expect(Date.parse(stored.recordedtime)).toBeGreaterThanOrEqual(before - 1_000);
+        expect(Date.parse(stored.recordedtime)).toBeLessThanOrEqual(Date.now() + 1_000);
+      });
+
+      it('publishing an id twice stores it once and answers the first result', async () => {
+        const { bus } = await setup();
+        const id = uuidv7();
+        const first = await bus.publish({ ...added('a', 1), id });
+        const again = await bus.publish({ ...added('a', 1), id });
+        const concurrent = await Promise.all([bus.publish({ ...added('a', 2), id: uuidv7() }), bus.publish({ ...added('a', 1), id })]);
+        expect(again).toEqual({ id, sequence: first.sequence, duplicate: true });
+        expect(concurrent[1]).toEqual({ id, sequence: first.sequence, duplicate: true });
+        expect((await bus.read({})).map((e) => e.id).filter((x) => x === id)).toHaveLength(1);
+        expect(await bus.read({})).toHaveLength(2);
+      });
+
+      it('stores a batch all or nothing', async () => {
+        const { bus, engine } = await setup();
+        await bus.publish(added('a', 0));
+        const head = await engine.head();
+        await expect(bus.publishAll([added('a', 1), { type: 'cart.item_added', data: { items: 'nope' } } as never])).rejects.toBeInstanceOf(EventValidationError);
+        expect(await engine.head()).toBe(head);
+        const unstorable = { ...buildEvent(added('a', 3)), data: { item: 10n } } as UnstoredEvent;
+        const [neighbour, failing] = await Promise.allSettled([engine.append([buildEvent(added('b', 2))]), engine.append([buildEvent(added('a', 4)), unstorable])]);
+        expect(neighbour.status).toBe('fulfilled');
+        expect(failing.status).toBe('rejected');
+        expect((await bus.read({})).map(itemOf)).toEqual([0, 2]);
+        const results = await bus.publishAll([added('a', 5), added('b', 6)]);
+        expect(results[1].sequence).toBeGreaterThan(results[0].sequence);
+      });
+
+      it('reads in log order with filters: types and patterns, subject, after a sequence, time window, limit', async () => {
+        const { bus } = await setup();
+        const first = await bus.publishAll([added('a', 1), removed('a', 2), added('b', 3)]);
+        await sleep(15);
+        const later = await bus.publishAll([added('a', 4), removed('b', 5)]);
+        const items = async (query: Parameters<Bus['read']>[0]) => (await bus.read(query)).map(itemOf);
+        expect(await items({})).toEqual([1, 2, 3, 4, 5]);
+        expect(await items({ types: ['cart.item_removed'] })).toEqual([2, 5]);
+        expect(await items({ types: ['cart.*'] })).toEqual([1, 2, 3, 4, 5]);
+        expect(await items({ types: ['order.*'] })).toEqual([]);
+        expect(await items({ subject: `cart/${keyOf('a')}` })).toEqual([1, 2, 4]);
+        expect(await items({ afterSequence: first[1].sequence })).toEqual([3, 4, 5]);
+        expect(await items({ limit: 2 })).toEqual([1, 2]);
+        const [boundary] = await bus.read({ afterSequence: first[2].sequence, limit: 1 });
+        expect(boundary.sequence).toBe(later[0].sequence);
+        if (timePositions) {
+          expect(await items({ since: boundary.recordedtime })).toEqual([4, 5]);
+          expect(await items({ until: boundary.recordedtime })).toEqual([1, 2, 3]);
+        }
+      });
+    });
+
+    describe('delivery', () => {
+      it('fans out: every subscription gets every matching event, in log order', async () => {
+        const { bus, subscriptionName } = await setup();
+        await bus.publishAll([added('a', 1), added('b', 2), removed('a', 3)]);
+        const all = recorder();
+        const removals = recorder();
+        await bus.subscribe({ name: subscriptionName(), types: ['cart.*'] }, (e, c) => all.record(e, c));
+        await bus.subscribe({ name: subscriptionName(), types: ['cart.item_removed'] }, (e, c) => removals.record(e, c));
+        await bus.publish(added('a', 4));
+        await waitFor('4 events', () => all.events.length === 4 && removals.events.length === 1);
+        await sleep(20);
+        expect(all.items()).toEqual([1, 2, 3, 4]);
+        expect(removals.items()).toEqual([3]);
+        expect(all.contexts[0]).toMatchObject({ attempt: 1 });
+      });
+
+      it('shares one subscription between competing consumers: each event once', async () => {
+        const { bus, subscriptionName } = await setup();
+        const subscription = subscriptionName();
+        const one = recorder();
+        const two = recorder();
+        const slow = (r: ReturnType<typeof recorder>) => async (e: DeliveredEvent, c: HandlerContext) => {
+          r.record(e, c);
+          await sleep(5);
+        };
+        await bus.subscribe({ name: subscription, types: ['cart.*'] }, slow(one));
+        await bus.subscribe({ name: subscription, types: ['cart.*'] }, slow(two));
+        await bus.publishAll(Array.from({ length: 20 }, (_, i) => added(`k${i}`, i)));
+        await waitFor('20 events', () => one.events.length + two.events.length >= 20);
+        await sleep(30);
+        const items = [...one.items(), ...two.items()].sort((a, b) => a - b);
+        expect(items).toEqual(Array.from({ length: 20 }, (_, i) => i));
+        expect(one.events.length).toBeGreaterThan(0);
+        expect(two.events.length).toBeGreaterThan(0);
+      });
+
+      it('keeps each key in log order while different keys run in parallel', async () => {
+        const { bus, subscriptionName } = await setup();
+        const got = recorder();
+        const running = new Map<string, number>();
+        let overlapSameKey = false;
+        let maxRunning = 0;
+        let now = 0;
+        await bus.subscribe({ name: subscriptionName(), types: ['cart.*'], concurrency: 4 }, async (event, context) => {
+          const key = event.partitionkey!;
+          if ((running.get(key) ?? 0) > 0) overlapSameKey = true;
+          running.set(key, (running.get(key) ?? 0) + 1);
+          maxRunning = Math.max(maxRunning, ++now);
+          got.record(event, context);
+          await sleep(8);
+          now--;
+          running.set(key, running.get(key)! - 1);
+        });
+        const inputs = Array.from({ length: 15 }, (_, i) => added(['x', 'y', 'z'][i % 3], i));
+        await bus.publishAll(inputs);
+        await waitFor('15 events', () => got.events.length === 15);
+        expect(overlapSameKey).toBe(false);
+        expect(maxRunning).toBeGreaterThan(1);
+        for (const key of ['x', 'y', 'z']) {
+          const expected = inputs.filter((input) => (input.data as { cartId: string }).cartId === keyOf(key)).map((input) => (input.data as { item: number }).item);
+          expect(got.events.filter((e) => e.partitionkey === keyOf(key)).map(itemOf)).toEqual(expected);
+        }
+      });
+
+      it("with ordering 'none' runs events of one key side by side", async () => {
+        const { bus, subscriptionName } = await setup();
+        let running = 0;
+        let maxRunning = 0;
+        let handled = 0;
+        await bus.subscribe({ name: subscriptionName(), types: ['cart.*'], concurrency: 4, ordering: 'none' }, async () => {
+          maxRunning = Math.max(maxRunning, ++running);
+          await sleep(10);
+          running--;
+          handled++;
+        });
+        await bus.publishAll(Array.from({ length: 8 }, (_, i) => added('same', i)));
+        await waitFor('8 events', () => handled === 8);
+        expect(maxRunning).toBeGreaterThan(1);
+      });
+
+      it('lets a closing subscription finish its running handler and then delivers no more', async () => {
+        const { bus, subscriptionName } = await setup();
+        let finished = 0;
+        const got = recorder();
+        const subscription = await bus.subscribe({ name: subscriptionName(), types: ['cart.*'] }, async (e, c) => {
+          got.record(e, c);
+          await sleep(40);
+          finished++;
+        });
+        await bus.publish(added('a', 1));
+        await waitFor('the first delivery', () => got.events.length === 1);
+        await subscription.close();
+        expect(finished).toBe(1);
+        await bus.publish(added('a', 2));
+        await sleep(50);
+        expect(got.items()).toEqual([1]);
+      });
+    });
+
+    describe('failures', () => {
+      it('retries a throwing handler with exponential backoff until it succeeds', async () => {
+        const { bus, subscriptionName } = await setup();
+        const got = recorder();
+        await bus.subscribe(
+          { name: subscriptionName(), types: ['cart.*'], retry: { initialDelayMs: 20, factor: 2, jitter: 0, maxAttempts: 5 } },
+          (event, context) => {
+            got.record(event, context);
+            if (context.attempt < 3) throw new Error(`flaky ${context.attempt}`);
+          },
+        );
+        await bus.publish(added('a', 1));
+        await waitFor('3 attempts', () => got.events.length === 3);
+        await sleep(60);
+        expect(got.contexts.map((c) => c.attempt)).toEqual([1, 2, 3]);
+        expect(got.times[1] - got.times[0]).toBeGreaterThanOrEqual(20 - tolerance);
+        expect(got.times[2] - got.times[1]).toBeGreaterThanOrEqual(40 - tolerance);
+        expect(got.events.length).toBe(3);
+      });
+
+      it('honours retryAfter over the backoff policy', async () => {
+        const { bus, subscriptionName } = await setup();
+        const got = recorder();
+        await bus.subscribe({ name: subscriptionName(), types: ['cart.*'], retry: { initialDelayMs: 5, jitter: 0 } }, (event, context) => {
+          got.record(event, context);
+          if (context.attempt === 1) throw retryAfter(120, 'target said 429');
+        });
+        await bus.publish(added('a', 1));
+        await waitFor('2 attempts', () => got.events.length === 2);
+        expect(got.times[1] - got.times[0]).toBeGreaterThanOrEqual(120 - tolerance);
+      });
+
+      it('holds back later events of a retrying key, not other keys', async () => {
+        const { bus, subscriptionName } = await setup();
+        const got = recorder();
+        await bus.subscribe({ name: subscriptionName(), types: ['cart.*'], concurrency: 2 }, (event, context) => {
+          got.record(event, context);
+          if (itemOf(event) === 1 && context.attempt === 1) throw retryAfter(80);
+        });
+        await bus.publishAll([added('a', 1), added('a', 2), added('b', 3)]);
+        await waitFor('4 deliveries', () => got.events.length === 4);
+        const order = got.items();
+        expect(order.indexOf(2)).toBe(order.lastIndexOf(1) + 1);
+        expect(order.indexOf(3)).toBeLessThan(order.lastIndexOf(1));
+      });
+
+      it('dead-letters an event after its last attempt, with error, attempts and times, and moves on', async () => {
+        const { bus, subscriptionName } = await setup();
+        const subscription = subscriptionName();
+        const got = recorder();
+        await bus.subscribe({ name: subscription, types: ['cart.*'], retry: { maxAttempts: 3, initialDelayMs: 10, jitter: 0 } }, (event, context) => {
+          got.record(event, context);
+          if (itemOf(event) === 1) throw new Error('warehouse unreachable');
+        });
+        const [bad] = await bus.publishAll([added('a', 1), added('a', 2)]);
+        await waitFor('the later event of the key', () => got.items().includes(2));
+        expect(got.items()).toEqual([1, 1, 1, 2]);
+        await waitFor('the dead letter', async () => (await bus.deadLetters(subscription)).length === 1);
+        const [dead] = await bus.deadLetters(subscription);
+        expect(dead).toMatchObject({ subscription, attempts: 3, event: { id: bad.id, sequence: bad.sequence } });
+        expect(dead.error).toContain('warehouse unreachable');
+        expect(Date.parse(dead.firstFailedAt)).toBeLessThan(Date.parse(dead.lastFailedAt));
+      });
+
+      it('dead-letters at once when the handler fails permanently', async () => {
+        const { bus, subscriptionName } = await setup();
+        const subscription = subscriptionName();
+        const got = recorder();
+        await bus.subscribe({ name: subscription, types: ['cart.*'] }, (event, context) => {
+          got.record(event, context);
+          throw failPermanently('cart belongs to nobody');
+        });
+        await bus.publish(added('a', 1));
+        await waitFor('the dead letter', async () => (await bus.deadLetters(subscription)).length === 1);
+        const [dead] = await bus.deadLetters(subscription);
+        expect(dead.attempts).toBe(1);
+        expect(dead.error).toContain('cart belongs to nobody');
+        expect(got.events).toHaveLength(1);
+        expect(dead.firstFailedAt).toBe(dead.lastFailedAt);
+      });
+
+      it('dead-letters events that fail their schema or have no catalog type, without calling the handler', async () => {
+        const { bus, engine, subscriptionName } = await setup();
+        const subscription = subscriptionName();
+        const got = recorder();
+        const valid = buildEvent(added('a', 1));
+        const invalid = { ...buildEvent(added('a', 2)), data: { items: 'not a list', item: 2 } } as UnstoredEvent;
+        const unknown = { ...buildEvent(added('a', 3)), type: 'cart.teleported' } as UnstoredEvent;
+        await engine.append([invalid, unknown, valid]);
+        await bus.subscribe({ name: subscription, types: ['cart.*'] }, (e, c) => got.record(e, c));
+        await waitFor('the valid event', () => got.events.length === 1);
+        await waitFor('2 dead letters', async () => (await bus.deadLetters(subscription)).length === 2);
+        const dead = await bus.deadLetters(subscription);
+        expect(dead.map((d) => d.event.id)).toEqual([invalid.id, unknown.id]);
+        expect(dead[0].error).toContain('/data/items');
+        expect(dead[0].attempts).toBe(1);
+        expect(dead[1].error).toContain('cart.teleported');
+        expect(got.items()).toEqual([1]);
+      });
+
+      it('lists, retries one, retries all and discards dead letters', async () => {
+        const { bus, subscriptionName } = await setup();
+        const subscription = subscriptionName();
+        const got = recorder();
+        let failing = true;
+        await bus.subscribe({ name: subscription, types: ['cart.*'] }, (event, context) => {
+          got.record(event, context);
+          if (failing) throw failPermanently('not yet');
+        });
+        const published = await bus.publishAll([added('a', 1), added('b', 2), added('c', 3)]);
+        await waitFor('3 dead letters', async () => (await bus.deadLetters(subscription)).length === 3);
+        expect((await bus.deadLetters(subscription, { limit: 2 })).map((d) => d.event.id)).toEqual([published[0].id, published[1].id]);
+        expect((await bus.deadLetters(subscription, { afterSequence: published[0].sequence })).map((d) => d.event.id)).toEqual([published[1].id, published[2].id]);
+
+        failing = false;
+        expect(await bus.retryDeadLetters(subscription, published[1].id)).toBe(1);
+        await waitFor('the retried event', () => got.events.length === 4);
+        expect(got.events[3].id).toBe(published[1].id);
+        expect(got.contexts[3].attempt).toBe(1);
+        expect((await bus.deadLetters(subscription)).map((d) => d.event.id)).toEqual([published[0].id, published[2].id]);
+        expect(await bus.retryDeadLetters(subscription, 'no-such-event')).toBe(0);
+
+        expect(await bus.retryDeadLetters(subscription)).toBe(2);
+        await waitFor('both retried events', () => got.events.length === 6);
+        expect(got.events.slice(4).map((e) => e.id).sort()).toEqual([published[0].id, published[2].id].sort());
+        expect(await bus.deadLetters(subscription)).toEqual([]);
+
+        failing = true;
+        const more = await bus.publishAll([added('d', 4), added('e', 5)]);
+        await waitFor('2 new dead letters', async () => (await bus.deadLetters(subscription)).length === 2);
+        expect(await bus.discardDeadLetters(subscription, more[0].id)).toBe(1);
+        expect((await bus.deadLetters(subscription)).map((d) => d.event.id)).toEqual([more[1].id]);
+        expect(await bus.discardDeadLetters(subscription)).toBe(1);
+        expect(await bus.deadLetters(subscription)).toEqual([]);
+        expect(await bus.retryDeadLetters(subscription)).toBe(0);
+        await sleep(30);
+        expect(got.events).toHaveLength(8);
+      });
+    });
+
+    describe('positions and replay', () => {
+      it('starts a new subscription at the beginning, now, a sequence or a time', async () => {
+        const { bus, subscriptionName } = await setup();
+        const [, second] = await bus.publishAll([added('a', 1), added('a', 2)]);
+        await sleep(15);
+        await bus.publish(added('a', 3));
+        const [third] = await bus.read({ afterSequence: second.sequence });
+        const start = async (startAt: Parameters<Bus['subscribe']>[0]['startAt']) => {
+          const got = recorder();
+          await bus.subscribe({ name: subscriptionName(), types: ['cart.*'], startAt }, (e, c) => got.record(e, c));
+          return got;
+        };
+        const beginning = await start(undefined);
+        const now = await start('now');
+        const fromSequence = await start({ sequence: second.sequence });
+        const fromTime = timePositions ? await start({ time: third.recordedtime }) : undefined;
+        await bus.publish(added('a', 4));
+        await waitFor('every start', () => beginning.events.length === 4 && now.events.length === 1 && fromSequence.events.length === 3 && (fromTime?.events.length ?? 2) === 2);
+        await sleep(20);
+        expect(beginning.items()).toEqual([1, 2, 3, 4]);
+        expect(now.items()).toEqual([4]);
+        expect(fromSequence.items()).toEqual([2, 3, 4]);
+        if (fromTime) expect(fromTime.items()).toEqual([3, 4]);
+      });
+
+      it.skipIf(!liveRewind)('rewinds a running subscription to a sequence, a time and the beginning', async () => {
+        const { bus, subscriptionName } = await setup();
+        const subscription = subscriptionName();
+        const got = recorder();
+        await bus.subscribe({ name: subscription, types: ['cart.*'] }, (e, c) => got.record(e, c));
+        const published = await bus.publishAll([added('a', 1), added('b', 2), added('a', 3)]);
+        await sleep(15);
+        await bus.publishAll([added('b', 4), added('a', 5)]);
+        await waitFor('5 events', () => got.events.length === 5);
+
+        await bus.rewind(subscription, { sequence: published[2].sequence });
+        await waitFor('replay from a sequence', () => got.events.length === 8);
+        expect(got.items().slice(5)).toEqual([3, 4, 5]);
+
+        if (timePositions) {
+          const fourth = got.events[3];
+          await bus.rewind(subscription, { time: fourth.recordedtime });
+          await waitFor('replay from a time', () => got.events.length === 10);
+          expect(got.items().slice(8)).toEqual([4, 5]);
+        }
+        const seen = got.events.length;
+        await bus.rewind(subscription, 'beginning');
+        await waitFor('replay from the beginning', () => got.events.length === seen + 5);
+        expect(got.items().slice(seen)).toEqual([1, 2, 3, 4, 5]);
+        await bus.rewind(subscription, 'now');
+        await bus.publish(added('c', 6));
+        await waitFor('the next event', () => got.items().at(-1) === 6);
+        await sleep(20);
+        expect(got.events.length).toBe(seen + 6);
+      });
+
+      it('rewinds a subscription that has no consumer attached', async () => {
+        const { bus, subscriptionName } = await setup();
+        const subscription = subscriptionName();
+        const got = recorder();
+        const first = await bus.subscribe({ name: subscription, types: ['cart.*'] }, (e, c) => got.record(e, c));
+        const published = await bus.publishAll([added('a', 1), added('a', 2), added('a', 3)]);
+        await waitFor('3 events', () => got.events.length === 3);
+        await first.close();
+        await bus.rewind(subscription, { sequence: published[1].sequence });
+        await bus.subscribe({ name: subscription, types: ['cart.*'] }, (e, c) => got.record(e, c));
+        await waitFor('the replay', () => got.events.length === 5);
+        expect(got.items()).toEqual([1, 2, 3, 2, 3]);
+        await expect(bus.rewind('no-such-subscription', 'beginning')).rejects.toThrow(/no-such-subscription/);
+      });
+
+      it.skipIf(!delayed)('delays a delayed subscription until recordedtime + delayMs', async () => {
+        const { bus, subscriptionName } = await setup();
+        const got = recorder();
+        await bus.subscribe({ name: subscriptionName(), types: ['cart.*'], delayMs: 150 }, (e, c) => got.record(e, c));
+        await bus.publishAll([added('a', 1), added('b', 2)]);
+        await waitFor('the delayed events', () => got.events.length === 2);
+        for (let i = 0; i < 2; i++) expect(got.times[i] - Date.parse(got.events[i].recordedtime)).toBeGreaterThanOrEqual(150 - tolerance);
+      });
+    });
+
+    describe('batches', () => {
+      it('hands a batch handler events in log order, at most maxBatchSize a call, and retries a throwing call together', async () => {
+        const { bus, subscriptionName } = await setup();
+        await bus.publishAll(Array.from({ length: 25 }, (_, i) => added(`k${i % 4}`, i)));
+        const calls: { items: number[]; attempt: number }[] = [];
+        let failed = false;
+        await bus.subscribeBatch({ name: subscriptionName(), types: ['cart.*'], maxBatchSize: 10, retry: { initialDelayMs: 10, jitter: 0 } }, (events, context) => {
+          calls.push({ items: events.map(itemOf), attempt: context.attempt });
+          if (!failed) {
+            failed = true;
+            throw new Error('warehouse busy');
+          }
+        });
+        await waitFor('25 events', () => new Set(calls.slice(1).flatMap((c) => c.items)).size === 25);
+        expect(calls.every((c) => c.items.length >= 1 && c.items.length <= 10)).toBe(true);
+        // The failed call's events come back together, as a second attempt (other ready events may join them).
+        const retried = calls.find((c) => c.attempt === 2);
+        expect(retried?.items).toEqual(expect.arrayContaining(calls[0].items));
+        const handled = calls.slice(1).flatMap((c) => c.items);
+        expect(handled).toHaveLength(25);
+        for (let k = 0; k < 4; k++) {
+          const ofKey = handled.filter((i) => i % 4 === k);
+          expect(ofKey).toEqual([...ofKey].sort((a, b) => a - b));
+        }
+      });
+    });
+
+    describe('statistics', () => {
+      it('reports position, lag, in flight, retrying, dead letters and consumers', async () => {
+        const { bus, subscriptionName } = await setup();
+        const subscription = subscriptionName();
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        const published = await bus.publishAll([added('a', 1), added('b', 2), added('c', 3), added('d', 4)]);
+        await bus.subscribe({ name: subscription, types: ['cart.*'] }, async (event) => {
+          const item = itemOf(event);
+          if (item === 1) await gate;
+          if (item === 2) throw failPermanently('bad');
+          if (item === 3) throw retryAfter(60_000);
+        });
+        await waitFor('one event in flight', async () => (await info(bus, subscription)).inFlight === 1);
+        expect(await info(bus, subscription)).toEqual({
+          name: subscription,
+          types: ['cart.*'],
+          position: published[0].sequence - 1,
+          lag: 4,
+          inFlight: 1,
+          retrying: 0,
+          deadLetters: 0,
+          consumers: 1,
+        });
+        release();
+        await waitFor('a dead letter and a retry', async () => {
+          const now = await info(bus, subscription);
+          return now.deadLetters === 1 && now.retrying === 1 && now.lag === 1;
+        });
+        expect(await info(bus, subscription)).toMatchObject({ position: published[2].sequence - 1, lag: 1, inFlight: 0, retrying: 1, deadLetters: 1 });
+      });
+    });
+
+    describe.skipIf(!restart)('restart', () => {
+      it('resumes where it left off: nothing acknowledged before a clean close is delivered again', async () => {
+        const made = await setup();
+        const subscription = made.subscriptionName();
+        const before = recorder();
+        const sub = await made.bus.subscribe({ name: subscription, types: ['cart.*'] }, (event, context) => {
+          before.record(event, context);
+          if (itemOf(event) === 3) throw failPermanently('keeps failing');
+        });
+        await made.bus.publishAll(Array.from({ length: 10 }, (_, i) => added(`k${i % 3}`, i)));
+        await waitFor('10 events', () => before.events.length === 10);
+        await waitFor('the dead letter', async () => (await made.bus.deadLetters(subscription)).length === 1);
+        await sub.close();
+        await made.bus.publish(added('k0', 10));
+        await made.bus.close();
+
+        const bus = await reopenBus(made);
+        expect((await bus.read({ limit: 1000 })).map(itemOf)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        expect((await bus.deadLetters(subscription)).map((d) => itemOf(d.event))).toEqual([3]);
+        const after = recorder();
+        await bus.subscribe({ name: subscription, types: ['cart.*'] }, (e, c) => after.record(e, c));
+        await bus.publish(added('k1', 11));
+        await waitFor('the events after the restart', () => after.events.length >= 2);
+        await sleep(50);
+        expect(after.items()).toEqual([10, 11]);
+        expect(await info(bus, subscription)).toMatchObject({ lag: 0, deadLetters: 1 });
+      });
+
+      it('keeps retry attempts across a restart', async () => {
+        const made = await setup();
+        const subscription = made.subscriptionName();
+        const attempts: number[] = [];
+        const options = { name: subscription, types: ['cart.*' as const], retry: { maxAttempts: 3, initialDelayMs: 10, jitter: 0 } };
+        const sub = await made.bus.subscribe(options, (_event, context) => {
+          attempts.push(context.attempt);
+          throw new Error('down');
+        });
+        await made.bus.publish(added('a', 1));
+        await waitFor('2 attempts', () => attempts.length === 2);
+        await sub.close();
+        await made.bus.close();
+
+        const bus = await reopenBus(made);
+        await bus.subscribe(options, (_event, context) => {
+          attempts.push(context.attempt);
+          throw new Error('still down');
+        });
+        await waitFor('the dead letter', async () => (await bus.deadLetters(subscription)).length === 1);
+        expect(attempts).toEqual([1, 2, 3]);
+        expect((await bus.deadLetters(subscription))[0]).toMatchObject({ attempts: 3, error: expect.stringContaining('still down') });
+      });
+    });
+  });
+}
