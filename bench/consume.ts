@@ -75,10 +75,12 @@ export async function consumeSection(target: Target, options: ConsumeSectionOpti
     const fillStart = nowMs();
     await prefill(bus, options.events);
     const fillMs = nowMs() - fillStart;
-    const raw = await target.raw.scan(log, options.events);
-    const ceilingName = `${target.raw.label} scan`;
+    const ceilingName = `${target.raw.label} scan, best of 2`;
+    const firstScan = await target.raw.scan(log, options.events);
     const single = await consumeAll(bus, [`bench-${runId}-one`], options.events, options);
     const triple = await consumeAll(bus, ['a', 'b', 'c'].map((x) => `bench-${runId}-${x}`), options.events, options);
+    // Scanned again after the subscriptions, so a busy moment of the machine does not set the ceiling alone.
+    const raw = { rate: Math.max(firstScan.rate, (await target.raw.scan(log, options.events)).rate) };
     const partial = (r: { handled: number; complete: boolean }, expected: number) =>
       r.complete ? undefined : `only ${r.handled} of ${expected} handled within ${options.timeoutMs / 1000} s`;
     return [

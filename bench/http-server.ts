@@ -3,6 +3,7 @@
  *
  * - `flamingo`: the real server (`startFlamingo`) on loopback with a temp data dir
  *   (`FLAMINGO_DATA_DIR`) and no services, so what is measured is the collector and the bus;
+ * - `shop`: the same with every service, for the orders section;
  * - `bare`: the ceiling, a bare Fastify route that parses the same bodies, validates them against
  *   the same envelope and `order.placed` data schema (ajv, compiled by Fastify) and answers 202
  *   with the same shape, storing nothing.
@@ -85,7 +86,7 @@ function freePort(): Promise<number> {
   });
 }
 
-async function startReal(): Promise<Running> {
+async function startReal(withServices: boolean): Promise<Running> {
   const app = await loadApp();
   if (!app.ok) throw new Error(app.reason);
   const startFlamingo = app.value.startFlamingo as ((config: unknown, options?: { registry?: readonly unknown[] }) => Promise<Running>) | undefined;
@@ -104,11 +105,12 @@ async function startReal(): Promise<Running> {
     },
     dir,
   );
-  return await startFlamingo(config, { registry: [] });
+  return await startFlamingo(config, withServices ? {} : { registry: [] });
 }
 
 const mode = process.argv[2];
-const started = mode === 'bare' ? startBare() : mode === 'flamingo' ? startReal() : Promise.reject(new Error(`unknown mode ${mode}`));
+const started =
+  mode === 'bare' ? startBare() : mode === 'flamingo' || mode === 'shop' ? startReal(mode === 'shop') : Promise.reject(new Error(`unknown mode ${mode}`));
 started.then(
   (running) => {
     process.send!({ port: running.port });

@@ -48,3 +48,12 @@ export const loadNatsEngine = () => exported<NatsEngineFactory>(['src/engines/na
 export const loadApp = () => importFirst(['src/app/flamingo.ts', 'src/app/index.ts']);
 
 export const loadSimulator = () => importFirst(['src/app/simulate/index.ts']);
+
+/** Names of the services the registry (`src/services/index.ts`) starts. */
+export async function loadServiceNames(): Promise<Loaded<string[]>> {
+  const mod = await importFirst(['src/services/index.ts']);
+  if (!mod.ok) return mod;
+  const services = mod.value.services;
+  if (!Array.isArray(services)) return { ok: false, reason: 'src/services/index.ts exports no services list' };
+  return { ok: true, value: services.map((s: { name?: unknown }) => String(s.name)) };
+}

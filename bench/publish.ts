@@ -1,36 +1,62 @@
 /**
  * Section 1: in-process publish rate. `inFlight` concurrent `bus.publish` calls of 1 KB
  * `order.placed` events (UUIDv7 ids minted by the bus), each awaited until durable, beside the raw
- * ceiling of the engine's storage with as many events per transaction / in flight.
+ * ceiling of the engine's storage with as many events per transaction / in flight. The two are
+ * measured in alternating rounds and the best round of each is kept, so that other work on the
+ * machine weighs on both alike.
  */
-import type { Figure } from './report.ts';
+import type { Engine } from '../src/bus/types.ts';
 import { dataPool } from './fixtures.ts';
+import type { Figure } from './report.ts';
 import { closedLoop } from './stats.ts';
 import type { Target } from './targets.ts';
 
 export interface PublishSectionOptions {
   readonly inFlight: number;
+  /** One measured round. */
   readonly durationMs: number;
+  readonly rounds: number;
   readonly warmupMs: number;
+}
+
+/** The SQLite engine tells how its group commit went (`stats()`); other engines say nothing. */
+function groupCommits(engine: Engine): { transactions: number; events: number } | undefined {
+  const stats = (engine as Engine & { stats?: () => { transactions: number; events: number } }).stats;
+  return typeof stats === 'function' ? stats.call(engine) : undefined;
 }
 
 export async function publishSection(target: Target, options: PublishSectionOptions): Promise<Figure[]> {
   const name = `bus.publish, ${options.inFlight} in flight`;
-  const goal = target.engine === 'sqlite' ? 0.7 : 0.8;
+  const goals = [{ kind: 'ratioAtLeast', value: target.engine === 'sqlite' ? 0.7 : 0.8 }] as const;
   const ceilingName = `${target.raw.label}, ${target.engine === 'sqlite' ? `${options.inFlight}/txn` : `${options.inFlight} pipelined`}`;
-  const ceiling = await target.raw.publish({ inFlight: options.inFlight, durationMs: options.durationMs });
+  const rawRound = () => target.raw.publish({ inFlight: options.inFlight, durationMs: options.durationMs });
 
   const opened = await target.open('publish');
   if (!opened.ok) {
-    return [{ section: 'publish', name, unit: 'ev/s', value: undefined, ceiling, ceilingName, goals: [{ kind: 'ratioAtLeast', value: goal }], note: `not available: ${opened.reason}` }];
+    return [{ section: 'publish', name, unit: 'ev/s', value: undefined, ceiling: await rawRound(), ceilingName, goals, note: `not available: ${opened.reason}` }];
   }
-  const { bus } = opened.value;
+  const { bus, engine } = opened.value;
   try {
     const pool = dataPool(1_000);
     const publishOne = (i: number) => bus.publish({ type: 'order.placed', data: pool[i % pool.length] });
     await closedLoop(options.inFlight, options.warmupMs, publishOne);
-    const { done, ms } = await closedLoop(options.inFlight, options.durationMs, publishOne);
-    return [{ section: 'publish', name, unit: 'ev/s', value: (done * 1000) / ms, ceiling, ceilingName, goals: [{ kind: 'ratioAtLeast', value: goal }] }];
+    let ceiling = 0;
+    let value = 0;
+    let commits: string | undefined;
+    for (let round = 0; round < options.rounds; round++) {
+      ceiling = Math.max(ceiling, await rawRound());
+      const before = groupCommits(engine);
+      const { done, ms } = await closedLoop(options.inFlight, options.durationMs, publishOne);
+      const after = groupCommits(engine);
+      const rate = (done * 1000) / ms;
+      if (rate > value && before && after) {
+        const transactions = after.transactions - before.transactions;
+        commits = `${transactions} transactions, ${((after.events - before.events) / Math.max(1, transactions)).toFixed(1)} events each`;
+      }
+      value = Math.max(value, rate);
+    }
+    const note = [`best of ${options.rounds}`, commits].filter(Boolean).join('; ');
+    return [{ section: 'publish', name, unit: 'ev/s', value, ceiling, ceilingName, goals, note }];
   } finally {
     await opened.value.close();
   }

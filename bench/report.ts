@@ -109,7 +109,14 @@ export interface Summary {
   readonly quick: boolean;
   readonly startedAt: string;
   readonly durationS: number;
-  readonly machine: { readonly cpus: number; readonly cpu: string; readonly node: string; readonly platform: string };
+  readonly machine: {
+    readonly cpus: number;
+    readonly cpu: string;
+    readonly node: string;
+    readonly platform: string;
+    /** 1-minute load average when the run started and ended: other work on the machine skews every figure. */
+    readonly load: readonly [number, number];
+  };
   readonly eventBytes: number;
   readonly figures: readonly (Figure & { readonly ratio?: number; readonly result: Verdict })[];
 }

@@ -50,11 +50,11 @@ const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 /** Durations and sizes: full runs take a few minutes, `--quick` about one. */
 function plan(quick: boolean) {
   return {
-    publish: { inFlight: 128, durationMs: quick ? 2_000 : 6_000, warmupMs: quick ? 500 : 1_000 },
+    publish: { inFlight: 128, durationMs: quick ? 2_000 : 4_000, rounds: quick ? 1 : 2, warmupMs: quick ? 500 : 1_000 },
     consume: { events: quick ? 50_000 : 200_000, concurrency: 16, timeoutMs: quick ? 20_000 : 60_000 },
     latency: { rate: 2_000, durationMs: quick ? 3_000 : 10_000, warmupMs: quick ? 500 : 1_000, concurrency: 16 },
-    http: { durationS: quick ? 3 : 10, warmupS: quick ? 1 : 2, batchSize: 100, singleConnections: 64, batchConnections: 16 },
-    orders: { durationS: quick ? 5 : 15, rate: 50 },
+    http: { durationS: quick ? 3 : 5, rounds: quick ? 1 : 2, warmupS: quick ? 1 : 2, batchSize: 100, singleConnections: 64, batchConnections: 16 },
+    orders: { durationS: quick ? 5 : 15, rate: 50, settleMs: quick ? 5_000 : 10_000 },
   };
 }
 
@@ -97,6 +97,7 @@ async function main(): Promise<void> {
   const targetOptions = { dir, runId, natsServers: settings.nats };
   const target = settings.engine === 'sqlite' ? sqliteTarget(targetOptions) : natsTarget(targetOptions);
   const startedAt = new Date();
+  const loadAtStart = os.loadavg()[0];
   const started = Date.now();
   const figures: Figure[] = [];
   progress(`engine ${settings.engine}${settings.quick ? ' (quick)' : ''}, work dir ${dir}`);
@@ -122,13 +123,19 @@ async function main(): Promise<void> {
       quick: settings.quick,
       startedAt: startedAt.toISOString(),
       durationS: Math.round((Date.now() - started) / 100) / 10,
-      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}` },
+      machine: {
+        cpus: os.cpus().length,
+        cpu: os.cpus()[0]?.model ?? 'unknown',
+        node: process.version,
+        platform: `${os.platform()} ${os.release()}`,
+        load: [Math.round(loadAtStart * 100) / 100, Math.round(os.loadavg()[0] * 100) / 100],
+      },
       eventBytes: envelopeBytes(),
     },
     figures,
   );
   const table = [
-    `Flamingo bench — engine ${settings.engine}${settings.quick ? ' (quick)' : ''}, ${summary.machine.cpus} cpus (${summary.machine.cpu}), node ${process.version}, events of ${summary.eventBytes} bytes, ${summary.durationS} s`,
+    `Flamingo bench — engine ${settings.engine}${settings.quick ? ' (quick)' : ''}, ${summary.machine.cpus} cpus (${summary.machine.cpu}), node ${process.version}, events of ${summary.eventBytes} bytes, ${summary.durationS} s, load average ${summary.machine.load[0]} → ${summary.machine.load[1]}`,
     '',
     formatTable(figures),
   ].join('\n');
