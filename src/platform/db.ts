@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration } from 'kysely';
+import { Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
 import pg from 'pg';
 
 /** Where a service's own database lives. */
@@ -56,9 +56,13 @@ export async function openDatabase<DB>(name: string, config: DatabaseConfig): Pr
 
 /** Runs a service's numbered migrations (`'001_init'`, `'002_…'`) in name order; throws on the first failure. */
 export async function migrate<DB>(db: Kysely<DB>, migrations: Record<string, Migration>): Promise<void> {
+  // Kysely looks for its migration tables in every schema unless told which one: on PostgreSQL a
+  // schema migrated before would make it skip creating them in this one.
+  const schema = db.getExecutor().adapter instanceof PostgresAdapter ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
+    ...(schema ? { migrationTableSchema: schema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
