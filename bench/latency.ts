@@ -4,6 +4,7 @@
  * the raw store latency of one event at the same rate (SQLite: insert + commit; NATS: publish →
  * pull consumer receives).
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { v7 as uuidv7 } from 'uuid';
 import { dataPool } from './fixtures.ts';
 import type { Figure, Goal } from './report.ts';
@@ -24,6 +25,8 @@ interface BusLatency {
   /** publish → its promise resolved (durable). */
   readonly durable: Percentiles;
   readonly lagP99Ms: number;
+  /** How long the event loop was blocked (p99, max) while measuring: a synchronous commit shows here. */
+  readonly loopDelayMs: { readonly p99: number; readonly max: number };
   readonly missing: number;
 }
 
@@ -56,12 +59,21 @@ async function measure(target: Target, options: LatencySectionOptions, runId: st
     await paced(options.rate, options.warmupMs, send);
     await sleep(200);
     recording = true;
+    const loop = monitorEventLoopDelay({ resolution: 1 });
+    loop.enable();
     const pacing = await paced(options.rate, options.durationMs, send);
+    loop.disable();
     const deadline = nowMs() + 5_000;
     while (handlerMs.length < pacing.sent && nowMs() < deadline) await sleep(20);
     recording = false;
     await subscription.close();
-    return { handler: percentiles(handlerMs), durable: percentiles(durableMs), lagP99Ms: pacing.lagP99Ms, missing: pacing.sent - handlerMs.length };
+    return {
+      handler: percentiles(handlerMs),
+      durable: percentiles(durableMs),
+      lagP99Ms: pacing.lagP99Ms,
+      loopDelayMs: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
+      missing: pacing.sent - handlerMs.length,
+    };
   } finally {
     await opened.value.close();
   }
@@ -88,6 +100,7 @@ export async function latencySection(target: Target, options: LatencySectionOpti
   }
   const note = [
     `${result.handler.count} events over ${options.durationMs / 1000} s; pacing late by ≤ ${result.lagP99Ms.toFixed(2)} ms (p99)`,
+    `event loop blocked p99 ${result.loopDelayMs.p99.toFixed(1)} ms, max ${result.loopDelayMs.max.toFixed(1)} ms`,
     result.missing > 0 ? `${result.missing} events not handled within 5 s` : '',
   ]
     .filter(Boolean)
