@@ -1,0 +1,16 @@
+/** What the users context publishes (catalog: src/contracts/catalog/users.ts). Never a password or its hash. */
+import type { Outbox } from '../../bus/index.ts';
+import type { PublishInput } from '../../bus/types.ts';
+import type { EventData } from '../../contracts/index.ts';
+
+export const SOURCE = '/services/users';
+
+export const userRegistered = (data: EventData<'user.registered'>): PublishInput<'user.registered'> => ({ type: 'user.registered', source: SOURCE, data });
+
+/** Immediate (seed 002): other services stop serving the user as soon as they see it. */
+export const userBanned = (data: EventData<'user.banned'>): PublishInput<'user.banned'> => ({ type: 'user.banned', source: SOURCE, data });
+
+export const userUnbanned = (data: EventData<'user.unbanned'>): PublishInput<'user.unbanned'> => ({ type: 'user.unbanned', source: SOURCE, data });
+
+/** Where a state change's events go: the outbox, in the same transaction. */
+export type EventSink<DB> = Pick<Outbox<DB>, 'add'>;

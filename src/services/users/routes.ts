@@ -1,0 +1,190 @@
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { Kysely } from 'kysely';
+import { v7 as uuidv7 } from 'uuid';
+import { ApiError, forbidden, notFound } from '../../platform/errors.ts';
+import type { Tokens } from '../../platform/tokens.ts';
+import { userBanned, userRegistered, userUnbanned, type EventSink } from './events.ts';
+import { decoyHash, hashPassword, verifyPassword } from './passwords.ts';
+import { toPublicUser, usersStore, type UsersDatabase } from './store.ts';
+
+export interface UsersRoutesOptions {
+  readonly db: Kysely<UsersDatabase>;
+  readonly outbox: EventSink<UsersDatabase>;
+  readonly tokens: Tokens;
+  readonly requireAdmin: preHandlerAsyncHookHandler;
+}
+
+const User = Type.Object(
+  {
+    id: Type.String(),
+    email: Type.String(),
+    name: Type.String(),
+    banned: Type.Boolean(),
+    banReason: Type.Optional(Type.String()),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  { description: 'A customer account; the password hash never leaves the users service.' },
+);
+const ErrorBody = Type.Object({
+  error: Type.String(),
+  message: Type.String(),
+  detail: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
+});
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+const tags = ['users'];
+
+const bannedError = () => forbidden('this account is banned', [{ path: '/userId', message: 'user is banned' }]);
+const invalidToken = () =>
+  new ApiError(401, 'invalid_token', 'missing or invalid customer token: send Authorization: Bearer <token>', undefined, {
+    'www-authenticate': 'Bearer realm="flamingo-customer"',
+  });
+
+function bearer(request: FastifyRequest): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+  return match?.[1];
+}
+
+/** The users context's HTTP API: register, read, sign in, the signed-in user, ban and unban. */
+export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesOptions): void {
+  const { db, outbox, tokens, requireAdmin } = options;
+  const app = http.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.post(
+    '/v1/users',
+    {
+      schema: {
+        tags,
+        summary: 'Register a customer (publishes user.registered)',
+        body: Type.Object({
+          email: Type.String({ format: 'email', maxLength: 254 }),
+          name: Type.String({ minLength: 1, maxLength: 200 }),
+          password: Type.String({ minLength: 8, maxLength: 1024, description: 'At least 8 characters; stored as a scrypt hash only.' }),
+        }),
+        response: { 201: User, 400: ErrorBody, 409: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const { email, name, password } = request.body;
+      const passwordHash = await hashPassword(password);
+      const id = uuidv7();
+      const at = new Date().toISOString();
+      const created = await db.transaction().execute(async (trx) => {
+        if (!(await usersStore.insert(trx, { id, email, name, passwordHash, at }))) return undefined;
+        const row = await usersStore.byId(trx, id);
+        await outbox.add(trx, userRegistered({ userId: id, email: row!.email, name }));
+        return row;
+      });
+      if (!created) throw new ApiError(409, 'email_taken', 'an account with this e-mail exists', [{ path: '/email', message: 'is already registered' }]);
+      return reply.status(201).send(toPublicUser(created));
+    },
+  );
+
+  app.post(
+    '/v1/auth/login',
+    {
+      schema: {
+        tags,
+        summary: 'Sign in: a customer session token',
+        body: Type.Object({ email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: 1024 }) }),
+        response: { 200: Type.Object({ token: Type.String(), userId: Type.String() }), 401: ErrorBody, 403: ErrorBody },
+      },
+    },
+    async (request) => {
+      const { email, password } = request.body;
+      const row = await usersStore.byEmail(db, email);
+      // An unknown e-mail costs a hash check too, so timing does not tell which addresses exist.
+      const ok = await verifyPassword(password, row?.password_hash ?? (await decoyHash()));
+      if (!row || !ok) throw new ApiError(401, 'invalid_credentials', 'wrong e-mail or password');
+      if (row.banned_at !== null) throw bannedError();
+      return { token: await tokens.sign({ userId: row.id, email: row.email }), userId: row.id };
+    },
+  );
+
+  app.get(
+    '/v1/users/me',
+    {
+      schema: {
+        tags,
+        summary: 'The signed-in customer (Bearer customer token); a banned user’s tokens are refused at once',
+        response: { 200: User, 401: ErrorBody, 403: ErrorBody },
+      },
+    },
+    async (request) => {
+      const token = bearer(request);
+      const claims = token === undefined ? undefined : await tokens.verify(token);
+      if (!claims) throw invalidToken();
+      const row = await usersStore.byId(db, claims.userId);
+      if (!row) throw invalidToken();
+      if (row.banned_at !== null) throw bannedError();
+      return toPublicUser(row);
+    },
+  );
+
+  app.get(
+    '/v1/users/:id',
+    { schema: { tags, summary: 'A customer account', params: IdParams, response: { 200: User, 404: ErrorBody } } },
+    async (request) => {
+      const row = await usersStore.byId(db, request.params.id);
+      if (!row) throw notFound(`no user ${request.params.id}`);
+      return toPublicUser(row);
+    },
+  );
+
+  app.post(
+    '/v1/users/:id/ban',
+    {
+      preHandler: requireAdmin,
+      schema: {
+        tags,
+        summary: 'Ban a customer (admin; publishes user.banned, immediate)',
+        security: [{ apiKey: [] }],
+        params: IdParams,
+        body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }),
+        response: { 200: User, 404: ErrorBody },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const at = new Date().toISOString();
+      const row = await db.transaction().execute(async (trx) => {
+        if (await usersStore.ban(trx, id, request.body.reason, at)) {
+          await outbox.add(trx, userBanned({ userId: id, reason: request.body.reason, bannedBy: 'admin' }));
+        }
+        return usersStore.byId(trx, id);
+      });
+      if (!row) throw notFound(`no user ${id}`);
+      return toPublicUser(row);
+    },
+  );
+
+  app.post(
+    '/v1/users/:id/unban',
+    {
+      preHandler: requireAdmin,
+      schema: {
+        tags,
+        summary: 'Lift a ban (admin; publishes user.unbanned)',
+        security: [{ apiKey: [] }],
+        params: IdParams,
+        body: Type.Optional(Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) })),
+        response: { 200: User, 404: ErrorBody },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const reason = request.body?.reason;
+      const at = new Date().toISOString();
+      const row = await db.transaction().execute(async (trx) => {
+        if (await usersStore.unban(trx, id, at)) {
+          await outbox.add(trx, userUnbanned({ userId: id, unbannedBy: 'admin', ...(reason ? { reason } : {}) }));
+        }
+        return usersStore.byId(trx, id);
+      });
+      if (!row) throw notFound(`no user ${id}`);
+      return toPublicUser(row);
+    },
+  );
+}
