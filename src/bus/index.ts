@@ -45,3 +45,8 @@ export { SUBSCRIPTION_DEFAULTS, checkPosition, resolveSubscriptionOptions } from
 export type { KeyLaneDispatcher, KeyLaneOptions, LaneItem, UnitResult } from './key-lanes.ts';
 export { createKeyLaneDispatcher } from './key-lanes.ts';
 export { batchDeliver, errorText, outcomeOf, rejectionOf, singleDeliver } from './deliver.ts';
+export type { BusTables } from './bus-tables.ts';
+export { busTablesMigration } from './bus-tables.ts';
+export { handleOnce, markHandled, pruneInbox } from './handle-once.ts';
+export type { Outbox, OutboxOptions } from './outbox.ts';
+export { OUTBOX_CHANNEL, createOutbox } from './outbox.ts';

@@ -1,0 +1,90 @@
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CloudEvent } from '../contracts/index.ts';
+import { busTablesMigration } from './bus-tables.ts';
+import { buildEvent } from './envelope.ts';
+import { handleOnce, markHandled, pruneInbox } from './handle-once.ts';
+import { openTestDatabase, type TestDatabase } from './test-databases.ts';
+import type { DeliveredEvent } from './types.ts';
+
+/** A projection table of the "service", written by the handler in the inbox's transaction. */
+type Db = { seen: { event_id: string; note: string } };
+
+const stored = (item: number): DeliveredEvent<'cart.item_added'> =>
+  ({ ...buildEvent({ type: 'cart.item_added', data: { items: [item], item } }), sequence: item, recordedtime: new Date().toISOString() }) as CloudEvent as DeliveredEvent<'cart.item_added'>;
+
+describe.each(['sqlite', 'postgres'] as const)('handleOnce on %s', (dialect) => {
+  let database: TestDatabase;
+  afterEach(async () => {
+    await database?.close();
+  });
+
+  async function setup() {
+    database = await openTestDatabase(dialect);
+    await database.db.schema.createTable('seen').addColumn('event_id', 'text').addColumn('note', 'text').execute();
+    const db = database.db.withTables<Db>();
+    const rows = async () => (await db.selectFrom('seen').select(['event_id', 'note']).orderBy('note').execute()).map((r) => r.note);
+    return { db, rows };
+  }
+
+  it('runs the handler once per subscription and event, in the transaction of its inbox record', async () => {
+    const { db, rows } = await setup();
+    const handler = handleOnce<Db, 'cart.item_added'>(db, async (event, trx, context) => {
+      await trx.insertInto('seen').values({ event_id: event.id, note: `${context.subscription}:${event.data.item}` }).execute();
+    });
+    const event = stored(1);
+    await handler(event, { subscription: 'projection', attempt: 1 });
+    await handler(event, { subscription: 'projection', attempt: 2 });
+    await handler(event, { subscription: 'other', attempt: 1 });
+    await handler(stored(2), { subscription: 'projection', attempt: 1 });
+    expect(await rows()).toEqual(['other:1', 'projection:1', 'projection:2']);
+  });
+
+  it('rolls back the inbox record with the handler, so a retry runs it again', async () => {
+    const { db, rows } = await setup();
+    let calls = 0;
+    const handler = handleOnce<Db, 'cart.item_added'>(db, async (event, trx) => {
+      calls++;
+      await trx.insertInto('seen').values({ event_id: event.id, note: `try ${calls}` }).execute();
+      if (calls === 1) throw new Error('downstream down');
+    });
+    const event = stored(1);
+    await expect(handler(event, { subscription: 's', attempt: 1 })).rejects.toThrow('downstream down');
+    expect(await rows()).toEqual([]);
+    await handler(event, { subscription: 's', attempt: 2 });
+    await handler(event, { subscription: 's', attempt: 3 });
+    expect(await rows()).toEqual(['try 2']);
+    expect(calls).toBe(2);
+  });
+
+  it('lets one of two concurrent deliveries of the same event through', async () => {
+    const { db, rows } = await setup();
+    // PostgreSQL: two pools, as two processes would have. SQLite: a process has one connection per file.
+    const other = dialect === 'postgres' ? database.openAnother().withTables<Db>() : db;
+    const effect = (target: typeof db) =>
+      handleOnce<Db, 'cart.item_added'>(target, async (event, trx) => {
+        await trx.insertInto('seen').values({ event_id: event.id, note: 'handled' }).execute();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      });
+    const event = stored(7);
+    await Promise.all([effect(db)(event, { subscription: 's', attempt: 1 }), effect(other)(event, { subscription: 's', attempt: 1 })]);
+    expect(await rows()).toEqual(['handled']);
+  });
+
+  it('tells a first record from a repeated one, and prunes old records', async () => {
+    await setup();
+    const db = database.db;
+    expect(await db.transaction().execute((trx) => markHandled(trx, 's', 'e1'))).toBe(true);
+    expect(await db.transaction().execute((trx) => markHandled(trx, 's', 'e1'))).toBe(false);
+    expect(await pruneInbox(db, new Date(Date.now() - 60_000))).toBe(0);
+    expect(await pruneInbox(db, new Date(Date.now() + 1_000))).toBe(1);
+    expect(await db.transaction().execute((trx) => markHandled(trx, 's', 'e1'))).toBe(true);
+  });
+
+  it('creates the bus tables idempotently', async () => {
+    await setup();
+    await busTablesMigration.up(database.db);
+    const { rows } = await sql<{ n: number | string }>`select count(*) as n from flamingo_outbox`.execute(database.db);
+    expect(Number(rows[0].n)).toBe(0);
+  });
+});
