@@ -14,15 +14,17 @@ const stored = (item: number): DeliveredEvent<'cart.item_added'> =>
   ({ ...buildEvent({ type: 'cart.item_added', data: { items: [item], item } }), sequence: item, recordedtime: new Date().toISOString() }) as CloudEvent as DeliveredEvent<'cart.item_added'>;
 
 describe.each(['sqlite', 'postgres'] as const)('handleOnce on %s', (dialect) => {
-  let database: TestDatabase;
+  let database: TestDatabase | undefined;
   afterEach(async () => {
     await database?.close();
+    database = undefined;
   });
 
   async function setup() {
-    database = await openTestDatabase(dialect);
-    await database.db.schema.createTable('seen').addColumn('event_id', 'text').addColumn('note', 'text').execute();
-    const db = database.db.withTables<Db>();
+    const opened = await openTestDatabase(dialect);
+    database = opened;
+    await opened.db.schema.createTable('seen').addColumn('event_id', 'text').addColumn('note', 'text').execute();
+    const db = opened.db.withTables<Db>();
     const rows = async () => (await db.selectFrom('seen').select(['event_id', 'note']).orderBy('note').execute()).map((r) => r.note);
     return { db, rows };
   }
@@ -60,7 +62,7 @@ describe.each(['sqlite', 'postgres'] as const)('handleOnce on %s', (dialect) => 
   it('lets one of two concurrent deliveries of the same event through', async () => {
     const { db, rows } = await setup();
     // PostgreSQL: two pools, as two processes would have. SQLite: a process has one connection per file.
-    const other = dialect === 'postgres' ? database.openAnother().withTables<Db>() : db;
+    const other = dialect === 'postgres' ? database!.openAnother().withTables<Db>() : db;
     const effect = (target: typeof db) =>
       handleOnce<Db, 'cart.item_added'>(target, async (event, trx) => {
         await trx.insertInto('seen').values({ event_id: event.id, note: 'handled' }).execute();
@@ -73,7 +75,7 @@ describe.each(['sqlite', 'postgres'] as const)('handleOnce on %s', (dialect) => 
 
   it('tells a first record from a repeated one, and prunes old records', async () => {
     await setup();
-    const db = database.db;
+    const db = database!.db;
     expect(await db.transaction().execute((trx) => markHandled(trx, 's', 'e1'))).toBe(true);
     expect(await db.transaction().execute((trx) => markHandled(trx, 's', 'e1'))).toBe(false);
     expect(await pruneInbox(db, new Date(Date.now() - 60_000))).toBe(0);
@@ -83,8 +85,8 @@ describe.each(['sqlite', 'postgres'] as const)('handleOnce on %s', (dialect) => 
 
   it('creates the bus tables idempotently', async () => {
     await setup();
-    await busTablesMigration.up(database.db);
-    const { rows } = await sql<{ n: number | string }>`select count(*) as n from flamingo_outbox`.execute(database.db);
+    await busTablesMigration.up(database!.db);
+    const { rows } = await sql<{ n: number | string }>`select count(*) as n from flamingo_outbox`.execute(database!.db);
     expect(Number(rows[0].n)).toBe(0);
   });
 });

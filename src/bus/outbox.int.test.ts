@@ -67,25 +67,27 @@ async function waitFor(what: string, condition: () => boolean | Promise<boolean>
 }
 
 describe.each(['sqlite', 'postgres'] as const)('outbox on %s', (dialect) => {
-  let database: TestDatabase;
+  let database: TestDatabase | undefined;
   const outboxes: Outbox<BusTables>[] = [];
   afterEach(async () => {
     for (const outbox of outboxes.splice(0)) await outbox.stop();
     await database?.close();
+    database = undefined;
   });
 
   async function setup(options: Partial<OutboxOptions<BusTables>> = {}) {
-    database = await openTestDatabase(dialect);
+    const opened = await openTestDatabase(dialect);
+    database = opened;
     const recording = recordingEngine();
     const bus = createBus({ engine: recording.engine, source: '/services/test' });
     const errors: { error: unknown; permanent: boolean }[] = [];
     const make = (extra: Partial<OutboxOptions<BusTables>> = {}) => {
-      const outbox = createOutbox<BusTables>({ db: database.db, bus, dialect, onError: (error, context) => errors.push({ error, permanent: context.permanent }), ...options, ...extra });
+      const outbox = createOutbox<BusTables>({ db: opened.db, bus, dialect, onError: (error, context) => errors.push({ error, permanent: context.permanent }), ...options, ...extra });
       outboxes.push(outbox);
       return outbox;
     };
-    const unsent = async () => Number((await busTables(database.db).selectFrom('flamingo_outbox').select((eb) => eb.fn.countAll().as('n')).where('sent_at', 'is', null).executeTakeFirstOrThrow()).n);
-    return { ...recording, bus, make, errors, unsent, db: database.db };
+    const unsent = async () => Number((await busTables(opened.db).selectFrom('flamingo_outbox').select((eb) => eb.fn.countAll().as('n')).where('sent_at', 'is', null).executeTakeFirstOrThrow()).n);
+    return { ...recording, bus, make, errors, unsent, db: opened.db };
   }
 
   it('publishes what a committed transaction added, with the id and time fixed at add, and marks it sent', async () => {
@@ -201,10 +203,10 @@ describe.each(['sqlite', 'postgres'] as const)('outbox on %s', (dialect) => {
 
   it.runIf(dialect === 'postgres')('is woken by NOTIFY at commit when another process added the event', async () => {
     const { make, log } = await setup({ pollIntervalMs: 60_000 });
-    const relaying = make({ databaseUrl: database.databaseUrl });
+    const relaying = make({ databaseUrl: database!.databaseUrl });
     await relaying.start();
     // A second process: its own pool and outbox, not relaying, so only the NOTIFY can wake the first.
-    const otherDb = database.openAnother();
+    const otherDb = database!.openAnother();
     const writer = make({ db: otherDb });
     await sleep(50);
     const started = Date.now();
@@ -214,13 +216,13 @@ describe.each(['sqlite', 'postgres'] as const)('outbox on %s', (dialect) => {
   });
 
   it.runIf(dialect === 'postgres')('lets two processes relay one database: every event once, in order', async () => {
-    const { make, log, appendedIds } = await setup({ pollIntervalMs: 5, batchSize: 7 });
+    const { make, log, appendedIds, db } = await setup({ pollIntervalMs: 5, batchSize: 7 });
     const one = make();
-    const two = make({ db: database.openAnother() });
+    const two = make({ db: database!.openAnother() });
     await Promise.all([one.start(), two.start()]);
     const ids: string[] = [];
     for (let t = 0; t < 10; t++) {
-      await database.db.transaction().execute(async (trx) => {
+      await db.transaction().execute(async (trx) => {
         for (let i = 0; i < 10; i++) ids.push(await one.add(trx, item(t * 10 + i)));
       });
     }

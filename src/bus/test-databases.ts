@@ -67,8 +67,20 @@ export async function openTestDatabase(dialect: 'sqlite' | 'postgres'): Promise<
   await admin.connect();
   await admin.query(`CREATE SCHEMA "${schema}"`);
   await admin.end();
+  const dropSchema = async () => {
+    const cleanup = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await cleanup.connect();
+    await cleanup.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await cleanup.end();
+  };
   const db = postgresKysely(schema);
-  await migrate(db, schema);
+  try {
+    await migrate(db, schema);
+  } catch (error) {
+    await db.destroy();
+    await dropSchema();
+    throw error;
+  }
   return {
     dialect,
     db,
@@ -81,10 +93,7 @@ export async function openTestDatabase(dialect: 'sqlite' | 'postgres'): Promise<
     close: async () => {
       for (const other of others) await other.destroy();
       await db.destroy();
-      const cleanup = new pg.Client({ connectionString: TEST_DATABASE_URL });
-      await cleanup.connect();
-      await cleanup.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await cleanup.end();
+      await dropSchema();
     },
   };
 }
