@@ -1,6 +1,6 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { ApiError, type ProblemDetail } from './errors.ts';
 import { traceIdOf, type Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
@@ -57,7 +57,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit,
-    disableRequestLogging: true,
+    // Requests are logged by our onResponse hook at debug level, with the route and duration.
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   }) as unknown as FastifyInstance;

@@ -1,0 +1,151 @@
+/**
+ * `flamingo`: runs the server and talks to a running one (publish, tail, subscriptions, dead
+ * letters, keys) or checks the catalog offline. Exit codes: 0 done, 1 failed, 2 bad usage or configuration.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError } from '../platform/config.ts';
+import { HttpError, defaultUrl } from './cli/client.ts';
+import { UsageError } from './cli/output.ts';
+import { VERSION } from './version.ts';
+
+// Each command loads its module when run, so `flamingo catalog check` never loads the server.
+const cli = {
+  catalog: () => import('./cli/catalog.ts'),
+  deadLetters: () => import('./cli/dead-letters.ts'),
+  keys: () => import('./cli/keys.ts'),
+  publish: () => import('./cli/publish.ts'),
+  start: () => import('./cli/start.ts'),
+  subscriptions: () => import('./cli/subscriptions.ts'),
+  tail: () => import('./cli/tail.ts'),
+};
+
+/** `--url` and `--key` for commands that talk to a running Flamingo. */
+function remote(command: Command): Command {
+  return command
+    .addOption(new Option('--url <url>', 'where Flamingo runs (env FLAMINGO_URL)').default(undefined, defaultUrl()))
+    .addOption(new Option('--key <key>', 'API key (env FLAMINGO_KEY, FLAMINGO_ADMIN_KEY, or <FLAMINGO_DATA_DIR>/admin.key)'));
+}
+
+export function buildProgram(): Command {
+  const program = new Command('flamingo')
+    .description('Flamingo: a typed event backbone for commerce.')
+    .version(VERSION)
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+
+  program
+    .command('start')
+    .description('run Flamingo: engine, collector, admin API and services (configured by environment, see README)')
+    .option('--services <names>', 'comma list of services to run in this process (env FLAMINGO_SERVICES; default all)')
+    .action(async (options: { services?: string }) => (await cli.start()).runStart(options));
+
+  remote(
+    program
+      .command('publish')
+      .description('publish one event to a running Flamingo')
+      .argument('<type>', 'catalog event type or alias, e.g. order.placed')
+      .requiredOption('--data <json>', 'the event data as JSON')
+      .option('--id <id>', 'event id (send one to make retries safe; default a new UUIDv7)')
+      .option('--subject <subject>', 'subject (default derived from the catalog key)')
+      .option('--source <source>', 'source URI reference', '/cli')
+      .option('--time <time>', 'when it happened, RFC 3339 (default now)'),
+  ).action(async (type: string, options) => (await cli.publish()).runPublish(type, options));
+
+  remote(
+    program
+      .command('tail')
+      .description('print events as they are stored, until interrupted (needs the admin key)')
+      .option('--type <patterns>', 'only these types or patterns, comma-separated (order.*,payment.failed)')
+      .option('--from <where>', 'now, beginning, a sequence number or an RFC 3339 time', 'now')
+      .option('--json', 'print each event as one JSON line')
+      .option('--interval <ms>', 'poll interval', '500')
+      .option('--count <n>', 'stop after n events'),
+  ).action(async (options) => {
+    const controller = new AbortController();
+    process.once('SIGINT', () => controller.abort());
+    await (await cli.tail()).runTail(options, controller.signal);
+  });
+
+  remote(program.command('subscriptions').description('list subscriptions: position, lag, in-flight, retrying, dead letters').option('--json', 'print JSON')).action(
+    async (options) => (await cli.subscriptions()).runSubscriptions(options),
+  );
+
+  const deadLetters = program.command('dead-letters').description('list, retry or discard the dead letters of a subscription');
+  remote(
+    deadLetters.command('list').description('list dead letters').argument('<subscription>').option('--limit <n>', 'at most n', '100').option('--json', 'print JSON'),
+  ).action(async (subscription: string, options) => (await cli.deadLetters()).runDeadLettersList(subscription, options));
+  remote(
+    deadLetters
+      .command('retry')
+      .description('deliver dead letters again as first attempts')
+      .argument('<subscription>')
+      .argument('[eventId]', 'one dead letter')
+      .option('--all', 'every dead letter of the subscription'),
+  ).action(async (subscription: string, eventId: string | undefined, options) => (await cli.deadLetters()).runDeadLettersRetry(subscription, eventId, options));
+  remote(
+    deadLetters
+      .command('discard')
+      .description('delete dead letters')
+      .argument('<subscription>')
+      .argument('[eventId]', 'one dead letter')
+      .option('--all', 'every dead letter of the subscription'),
+  ).action(async (subscription: string, eventId: string | undefined, options) => (await cli.deadLetters()).runDeadLettersDiscard(subscription, eventId, options));
+
+  const keys = program.command('keys').description('producer keys, scoped to the event types they may publish');
+  remote(
+    keys
+      .command('create')
+      .description('create a producer key (printed once)')
+      .requiredOption('--types <patterns>', "event type patterns it may publish: 'order.*,cart.item_added' or '*'")
+      .option('--name <name>', 'who uses it, e.g. webshop')
+      .option('--json', 'print JSON'),
+  ).action(async (options) => (await cli.keys()).runKeysCreate(options));
+  remote(keys.command('list').description('list producer keys').option('--json', 'print JSON')).action(async (options) => (await cli.keys()).runKeysList(options));
+  remote(keys.command('revoke').description('revoke a producer key at once').argument('<id>')).action(async (id: string, options) => (await cli.keys()).runKeysRevoke(id, options));
+
+  const catalog = program.command('catalog').description('the event catalog');
+  catalog
+    .command('check')
+    .description('compare the catalog with a released snapshot (offline); exit 1 naming each breaking change')
+    .requiredOption('--against <snapshot.json>', 'the snapshot of the last release')
+    .option('--json', 'print JSON')
+    .action(async (options: { against: string; json?: boolean }) => {
+      process.exitCode = (await cli.catalog()).runCatalogCheck(options);
+    });
+  catalog
+    .command('snapshot')
+    .description('print (or write) the catalog snapshot to keep with a release')
+    .option('--out <file>', 'write to this file instead of stdout')
+    .action(async (options: { out?: string }) => (await cli.catalog()).runCatalogSnapshot(options));
+
+  return program;
+}
+
+/** Runs the CLI; resolves to the exit code unless a command keeps running (start, tail). */
+export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? 0 : 2;
+    }
+    if (error instanceof ConfigError) {
+      for (const problem of error.problems) console.error(`invalid configuration: ${problem}`);
+      return 2;
+    }
+    if (error instanceof UsageError) {
+      console.error(`flamingo: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof HttpError) {
+      for (const line of error.lines()) console.error(line);
+      return 1;
+    }
+    console.error(`flamingo: ${(error as Error).message ?? String(error)}`);
+    return 1;
+  }
+}
+
+const code = await main();
+if (code !== 0) process.exit(code);

@@ -1,0 +1,11 @@
+import type { SubscriptionInfo } from '../../bus/types.ts';
+import { createClient, type ClientOptions } from './client.ts';
+import { printTable } from './output.ts';
+
+/** `flamingo subscriptions`: position, lag, in-flight, retrying and dead letters of each subscription. */
+export async function runSubscriptions(options: ClientOptions & { json?: boolean }): Promise<void> {
+  const { subscriptions } = await createClient(options).request<{ subscriptions: SubscriptionInfo[] }>('GET', '/v1/subscriptions');
+  if (options.json) return console.log(JSON.stringify(subscriptions, null, 2));
+  if (subscriptions.length === 0) return console.log('no subscriptions');
+  printTable(subscriptions as unknown as Record<string, unknown>[], ['name', 'types', 'position', 'lag', 'inFlight', 'retrying', 'deadLetters', 'consumers']);
+}

@@ -1,0 +1,68 @@
+import type { PublishInput } from '../../bus/types.ts';
+import { forbidden, tooLarge, unprocessable, type ProblemDetail } from '../../platform/errors.ts';
+import type { Guard, Principal } from '../../platform/auth/index.ts';
+import { checkData, readEvent, type Candidate, type ReadDefaults } from './envelope.ts';
+
+/** Limits of the collector. */
+export interface CollectLimits {
+  /** Largest serialized event. (Default: 64 KiB) */
+  readonly maxEventBytes: number;
+  /** Most events in one batch. (Default: 1 000) */
+  readonly maxBatch: number;
+}
+
+export const DEFAULT_LIMITS: CollectLimits = { maxEventBytes: 64 * 1024, maxBatch: 1000 };
+
+/**
+ * Turns the events of one request into publish inputs, all or none. Checks in this order, so a
+ * client learns the cheapest problem first: sizes (413), envelopes and types (422), the key's
+ * scope (403), then every `data` against its schema (422). Throws an `ApiError`.
+ * @param events one element for a single event; `batch` prefixes every path with `/<index>`.
+ * @param sizes the serialized size of each event.
+ */
+export function collect(
+  events: readonly unknown[],
+  sizes: readonly number[],
+  options: { batch: boolean; principal: Principal; guard: Guard; limits?: CollectLimits; defaults?: ReadDefaults },
+): PublishInput[] {
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const at = (i: number) => (options.batch ? `/${i}` : '');
+
+  if (options.batch && events.length > limits.maxBatch) {
+    throw tooLarge('batch_too_large', `a batch holds at most ${limits.maxBatch} events; this one has ${events.length}`);
+  }
+  if (options.batch && events.length === 0) {
+    throw unprocessable('invalid_batch', 'the batch is empty', [{ path: '/', message: 'must contain at least 1 event' }]);
+  }
+  const oversized: ProblemDetail[] = [];
+  sizes.forEach((size, i) => {
+    if (size > limits.maxEventBytes) oversized.push({ path: at(i) || '/', message: `the event is ${size} bytes; at most ${limits.maxEventBytes} are accepted` });
+  });
+  if (oversized.length > 0) throw tooLarge('event_too_large', `an event may be at most ${limits.maxEventBytes} bytes`, oversized);
+
+  const candidates: Candidate[] = [];
+  const issues: ProblemDetail[] = [];
+  let allUnknownType = true;
+  events.forEach((value, i) => {
+    const result = readEvent(value, at(i), options.defaults);
+    if (result.ok) candidates.push(result.candidate);
+    else {
+      issues.push(...result.issues);
+      allUnknownType &&= result.unknownType;
+    }
+  });
+  if (issues.length > 0) {
+    throw allUnknownType
+      ? unprocessable('unknown_event_type', 'the catalog has no such event type', issues)
+      : unprocessable('invalid_event', 'the event does not match the CloudEvents envelope', issues);
+  }
+
+  const denied = candidates
+    .filter((c) => !options.guard.mayPublish(options.principal, c.definition.type))
+    .map((c) => ({ path: `${c.at}/type`, message: `this key may not publish ${c.definition.type}` }));
+  if (denied.length > 0) throw forbidden('the API key is not allowed to publish this event type; nothing was stored', denied);
+
+  const dataIssues = candidates.flatMap(checkData);
+  if (dataIssues.length > 0) throw unprocessable('invalid_event', 'the event data does not match its schema', dataIssues);
+  return candidates.map((c) => c.input);
+}

@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import type { Guard, Principal } from '../../platform/auth/index.ts';
+import { matchesTypePattern } from '../../platform/config.ts';
+import { ApiError } from '../../platform/errors.ts';
+import { binaryEvent } from './binary.ts';
+import { collect } from './collect.ts';
+
+/** The guard's scope rule alone (no HTTP, no key store needed for it). */
+const guard = {
+  mayPublish: (principal: Principal, type: string) =>
+    principal.kind === 'admin' || (principal.kind === 'producer' && principal.key.types.some((p) => matchesTypePattern(p, type))),
+} as Guard;
+const admin: Principal = { kind: 'admin' };
+const producer = (types: string[]): Principal => ({
+  kind: 'producer',
+  key: { id: 'k', name: 'webshop', prefix: 'flm_abc', types, createdAt: '', revokedAt: null },
+});
+
+const placed = (overrides: Record<string, unknown> = {}) => ({
+  specversion: '1.0',
+  id: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',
+  source: '/webshop',
+  type: 'order.placed',
+  data: { orderId: 'o-1', userId: 'u-1', items: [{ productId: 'p-1', quantity: 2, unitPriceCents: 500 }], totalCents: 1000, currency: 'EUR' },
+  ...overrides,
+});
+
+const refusal = (fn: () => unknown): ApiError => {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ApiError) return error;
+    throw error;
+  }
+  throw new Error('expected an ApiError');
+};
+const one = (event: unknown, principal: Principal = admin) => collect([event], [100], { batch: false, principal, guard });
+
+describe('collect', () => {
+  it('turns a structured event into a publish input, keeping what the producer set', () => {
+    const [input] = one(placed({ time: '2024-05-01T12:00:00Z', correlationid: 'c-1' }));
+    expect(input).toEqual({
+      type: 'order.placed',
+      data: placed().data,
+      id: placed().id,
+      source: '/webshop',
+      time: '2024-05-01T12:00:00Z',
+      correlationid: 'c-1',
+    });
+  });
+
+  it('resolves aliases to the catalog type', () => {
+    const [input] = one({ specversion: '1.0', type: 'item_added_to_cart', data: { items: [1, 2], item: 2 } });
+    expect(input.type).toBe('cart.item_added');
+    expect(input.source).toBe('/collector');
+  });
+
+  it('names every envelope problem with its path', () => {
+    const error = refusal(() =>
+      one({ specversion: '0.3', type: 'order.placed', time: 'yesterday', sequence: 5, colour: 'pink', traceparent: 'x', data_base64: 'AA==' }),
+    );
+    expect(error.status).toBe(422);
+    expect(error.code).toBe('invalid_event');
+    expect(error.detail).toEqual(
+      expect.arrayContaining([
+        { path: '/specversion', message: 'must be "1.0"' },
+        { path: '/time', message: expect.stringContaining('RFC 3339') },
+        { path: '/sequence', message: expect.stringContaining('assigned by the bus') },
+        { path: '/colour', message: expect.stringContaining('not a CloudEvents attribute') },
+        { path: '/traceparent', message: expect.stringContaining('W3C traceparent') },
+        { path: '/data_base64', message: expect.stringContaining('binary data') },
+        { path: '/data', message: 'is required' },
+      ]),
+    );
+  });
+
+  it('answers unknown_event_type for a type the catalog does not know', () => {
+    const error = refusal(() => one(placed({ type: 'order.teleported' })));
+    expect([error.status, error.code]).toEqual([422, 'unknown_event_type']);
+    expect(error.detail).toEqual([{ path: '/type', message: expect.stringContaining('"order.teleported"') }]);
+  });
+
+  it('names data problems under /data, prefixed by the index in a batch', () => {
+    const bad = placed({ data: { ...placed().data, items: [{ productId: 'p-1', quantity: 0, unitPriceCents: 500 }] } });
+    const error = refusal(() => collect([placed(), bad], [100, 100], { batch: true, principal: admin, guard }));
+    expect([error.status, error.code]).toEqual([422, 'invalid_event']);
+    expect(error.detail).toEqual([{ path: '/1/data/items/0/quantity', message: expect.stringMatching(/greater or equal to 1/) }]);
+  });
+
+  it('refuses a type outside the key scope with 403, before looking at data', () => {
+    const error = refusal(() =>
+      collect([placed({ type: 'item_added_to_cart', data: { items: [], item: 1 } }), placed({ data: {} })], [10, 10], {
+        batch: true,
+        principal: producer(['cart.*']),
+        guard,
+      }),
+    );
+    expect(error.status).toBe(403);
+    expect(error.detail).toEqual([{ path: '/1/type', message: 'this key may not publish order.placed' }]);
+    expect(one(placed(), producer(['order.*']))).toHaveLength(1);
+  });
+
+  it('refuses oversized events and batches with 413', () => {
+    const big = refusal(() => collect([placed(), placed()], [10, 70_000], { batch: true, principal: admin, guard }));
+    expect([big.status, big.code]).toEqual([413, 'event_too_large']);
+    expect(big.detail).toEqual([{ path: '/1', message: expect.stringContaining('70000 bytes') }]);
+    const many = refusal(() => collect(Array(1001).fill(placed()), Array(1001).fill(10), { batch: true, principal: admin, guard }));
+    expect([many.status, many.code]).toEqual([413, 'batch_too_large']);
+    const empty = refusal(() => collect([], [], { batch: true, principal: admin, guard }));
+    expect([empty.status, empty.code]).toEqual([422, 'invalid_batch']);
+  });
+});
+
+describe('binaryEvent', () => {
+  it('reads ce-* headers (percent-decoded) and the W3C trace headers; the body is data', () => {
+    const event = binaryEvent(
+      { 'ce-specversion': '1.0', 'ce-type': 'order.placed', 'ce-subject': 'caf%C3%A9', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', 'content-type': 'application/json' },
+      { a: 1 },
+    );
+    expect(event).toEqual({
+      specversion: '1.0',
+      type: 'order.placed',
+      subject: 'café',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      data: { a: 1 },
+    });
+  });
+});

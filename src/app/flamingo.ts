@@ -1,0 +1,137 @@
+import type { FastifyInstance } from 'fastify';
+import { createBus } from '../bus/bus.ts';
+import type { Bus } from '../bus/types.ts';
+import { createGuard, openKeyStore, type KeyStore } from '../platform/auth/index.ts';
+import { ConfigError, type FlamingoConfig } from '../platform/config.ts';
+import { createHttpServer } from '../platform/http.ts';
+import { createLogger, type Logger } from '../platform/logger.ts';
+import { createMetrics } from '../platform/metrics.ts';
+import { readOrCreateSecret, type Secret } from '../platform/secrets.ts';
+import { createTokens } from '../platform/tokens.ts';
+import { services as allServices, type RunningService, type ServiceDefinition } from '../services/index.ts';
+import { auditProjection } from './audit-projection.ts';
+import { openEngine } from './engine.ts';
+import { DEFAULT_LIMITS, type CollectLimits } from './collector/collect.ts';
+import { registerRoutes } from './http/index.ts';
+import { VERSION } from './version.ts';
+
+export { VERSION };
+
+export interface StartOptions {
+  /** The services to choose from. (Default: every service of `src/services/index.ts`) */
+  readonly registry?: readonly ServiceDefinition[];
+  /** A logger to use instead of one built from `config.logLevel` (tests). */
+  readonly logger?: Logger;
+  /** Collector limits. (Default: 64 KiB per event, 1 000 events per batch) */
+  readonly limits?: CollectLimits;
+}
+
+/** A running Flamingo process. */
+export interface RunningFlamingo {
+  /** `http://<host>:<port>` as bound (a loopback address when listening on every interface). */
+  readonly url: string;
+  readonly port: number;
+  readonly adminKey: Secret;
+  readonly bus: Bus;
+  readonly http: FastifyInstance;
+  /** The services started, by name. */
+  readonly services: readonly string[];
+  /** Stops taking requests, lets in-flight ones finish, stops the services, closes the bus. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The services to run: `config.services` (or all) from the registry, plus the audit projection when enabled. */
+export function selectServices(config: FlamingoConfig, registry: readonly ServiceDefinition[]): ServiceDefinition[] {
+  const selected = config.services === undefined ? [...registry] : [];
+  if (config.services !== undefined) {
+    const known = registry.map((s) => s.name);
+    const unknown = config.services.filter((name) => !known.includes(name));
+    if (unknown.length > 0) {
+      throw new ConfigError([`FLAMINGO_SERVICES: unknown service ${unknown.map((u) => `"${u}"`).join(', ')} (known: ${known.join(', ') || 'none'})`]);
+    }
+    for (const service of registry) if (config.services.includes(service.name)) selected.push(service);
+  }
+  if (config.auditProjection) selected.push(auditProjection);
+  return selected;
+}
+
+/**
+ * Starts Flamingo in this process: the engine (`<dataDir>/bus.db` or NATS), the bus, producer keys,
+ * the HTTP server with the collector and admin API, and the selected services; then listens.
+ * Throws `ConfigError` for a configuration that cannot run (unknown service, engine unavailable).
+ */
+export async function startFlamingo(config: FlamingoConfig, options: StartOptions = {}): Promise<RunningFlamingo> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const selected = selectServices(config, options.registry ?? allServices);
+  const adminKey = readOrCreateSecret(config.dataDir, 'admin.key', config.adminKey, 'flma_');
+  const tokenSecret = readOrCreateSecret(config.dataDir, 'token.secret', config.tokenSecret);
+  const database = { dataDir: config.dataDir, databaseUrl: config.databaseUrl };
+
+  const cleanups: (() => Promise<void>)[] = [];
+  const runCleanups = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        logger.error({ err: error }, 'error while shutting down');
+      }
+    }
+  };
+
+  try {
+    const engine = await openEngine(config, logger);
+    const bus = createBus({ engine, source: '/flamingo' });
+    cleanups.push(() => bus.close());
+    const keys: KeyStore = await openKeyStore(database);
+    cleanups.push(() => keys.close());
+    const metrics = createMetrics();
+    const app = await createHttpServer({ logger, metrics, version: VERSION });
+    const guard = createGuard(app, adminKey.value, keys);
+    registerRoutes(app, { bus, guard, keys, metrics, config, limits: options.limits ?? DEFAULT_LIMITS, version: VERSION });
+
+    const tokens = createTokens(tokenSecret.value);
+    const running: { name: string; service: RunningService }[] = [];
+    cleanups.push(async () => {
+      for (const { name, service } of running.reverse()) {
+        await service.stop();
+        logger.info({ service: name }, 'service stopped');
+      }
+    });
+    for (const definition of selected) {
+      const service = await definition.start({
+        bus,
+        database,
+        http: app,
+        logger: logger.child({ service: definition.name }),
+        requireAdmin: guard.requireAdmin,
+        tokens,
+        env: config.env,
+      });
+      running.push({ name: definition.name, service });
+      logger.info({ service: definition.name }, 'service started');
+    }
+
+    // Closing the server first: no new requests while services and the bus stop.
+    cleanups.push(() => app.close());
+    await app.listen({ port: config.port, host: config.host });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+    const url = `http://${shownHost}:${port}`;
+    logger.info({ url, host: config.host, port, services: selected.map((s) => s.name), engine: engine.name }, 'flamingo listening');
+
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      port,
+      adminKey,
+      bus,
+      http: app,
+      services: selected.map((s) => s.name),
+      close: () => (closing ??= runCleanups()),
+    };
+  } catch (error) {
+    await runCleanups();
+    throw error;
+  }
+}

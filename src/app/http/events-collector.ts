@@ -1,0 +1,84 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { PublishResult } from '../../bus/types.ts';
+import { unprocessable } from '../../platform/errors.ts';
+import { binaryEvent, isBinaryMode } from '../collector/binary.ts';
+import { collect } from '../collector/collect.ts';
+import { fromBusError } from './bus-errors.ts';
+import type { RouteDeps } from './deps.ts';
+import { Accepted, IncomingCloudEvent, admin, documentedOnly, errors } from './schemas.ts';
+
+const mediaTypeOf = (request: FastifyRequest) => (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+const sizeOf = (value: unknown) => Buffer.byteLength(JSON.stringify(value) ?? '');
+
+/** What one request carries: its events, their sizes, and whether it is a batch. */
+function eventsOf(request: FastifyRequest): { events: unknown[]; sizes: number[]; batch: boolean } {
+  const body = request.body;
+  const media = mediaTypeOf(request);
+  if (media === 'application/cloudevents-batch+json') {
+    if (!Array.isArray(body)) throw unprocessable('invalid_batch', 'a batch must be a JSON array of CloudEvents', [{ path: '/', message: 'must be an array' }]);
+    return { events: body, sizes: body.map(sizeOf), batch: true };
+  }
+  if (media !== 'application/cloudevents+json' && isBinaryMode(request.headers)) {
+    return { events: [binaryEvent(request.headers, body)], sizes: [request.bodyBytes], batch: false };
+  }
+  // application/json without ce-* headers: one structured event, or an array as a batch.
+  if (media !== 'application/cloudevents+json' && Array.isArray(body)) return { events: body, sizes: body.map(sizeOf), batch: true };
+  return { events: [body], sizes: [request.bodyBytes], batch: false };
+}
+
+/** `POST /v1/events`: the HTTP collector (CloudEvents structured, binary and batch modes). */
+export function eventsCollectorRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  const { bus, guard, metrics, limits } = deps;
+  const count = (type: string, result: PublishResult) => {
+    if (!result.duplicate) metrics.eventsPublished.inc({ type });
+  };
+
+  app.post(
+    '/v1/events',
+    {
+      onRequest: guard.requireKey,
+      ...documentedOnly({
+        tags: ['collector'],
+        summary: 'Publish events',
+        description: [
+          'CloudEvents over HTTP in three modes:',
+          '- structured: `Content-Type: application/cloudevents+json`, one event as JSON;',
+          '- binary: `Content-Type: application/json`, attributes in `ce-*` headers, the body is `data`;',
+          '- batch: `Content-Type: application/cloudevents-batch+json`, an array of up to 1 000 events, stored all or none.',
+          '',
+          'Answers 202 once the events are durable. Publishing an id again answers 202 with the first sequence (idempotent).',
+          'Nothing is stored on any error: 400 malformed JSON, 401 no valid key, 403 a type the key may not publish,',
+          '413 an event over 64 KiB or a body over 4 MiB, 415 another content type, 422 an unknown type or a schema violation',
+          '(each problem names its path, prefixed with `/<index>` in a batch).',
+        ].join('\n'),
+        security: admin,
+        consumes: ['application/cloudevents+json', 'application/cloudevents-batch+json', 'application/json'],
+        body: Type.Union([IncomingCloudEvent, Type.Array(IncomingCloudEvent, { maxItems: limits.maxBatch })]),
+        response: {
+          202: Type.Union([Accepted, Type.Object({ events: Type.Array(Accepted) })]),
+          ...errors(400, 401, 403, 413, 415, 422),
+        },
+      }),
+    },
+    async (request, reply) => {
+      const { events, sizes, batch } = eventsOf(request);
+      const inputs = collect(events, sizes, {
+        batch,
+        principal: request.principal,
+        guard,
+        limits,
+        defaults: { traceparent: request.headers.traceparent as string | undefined },
+      });
+      if (!batch) {
+        const result = await bus.publish(inputs[0]).catch((error: unknown) => Promise.reject(fromBusError(error)));
+        count(inputs[0].type, result);
+        request.log.debug({ id: result.id, type: inputs[0].type, sequence: result.sequence }, 'event published');
+        return reply.status(202).send({ id: result.id, sequence: result.sequence, duplicate: result.duplicate });
+      }
+      const results = await bus.publishAll(inputs).catch((error: unknown) => Promise.reject(fromBusError(error, (i) => (i === undefined ? '' : `/${i}`))));
+      results.forEach((r, i) => count(inputs[i].type, r));
+      return reply.status(202).send({ events: results.map((r) => ({ id: r.id, sequence: r.sequence, duplicate: r.duplicate })) });
+    },
+  );
+}
