@@ -8,11 +8,10 @@ import { isNotFound } from './streams.ts';
 
 /**
  * A subscription on the server is a set of durable pull consumers on the event stream:
- * `ordering: 'key'` → one per partition (`<name>__p<n>`, filtered to `<prefix>.<n>.…`) with
- * `max_ack_pending` 1 (a batch subscription: its batch size), so a partition has one event (one
- * batch) out at a time across every process, which keeps per-key order among competing
- * consumers; `ordering: 'none'` → one consumer (`<name>__all`). Consumers carry a JSON
- * description (subscription, types, ordering) so any process can list subscriptions.
+ * `ordering: 'key'` → one per partition (`<name>__p<n>`, filtered to `<prefix>.<n>.…`), each
+ * pulled by the one process that leases it (leases.ts); `ordering: 'none'` → one consumer
+ * (`<name>__all`) every process pulls. Consumers carry a JSON description (subscription, types,
+ * ordering) so any process can list subscriptions.
  *
  * `max_deliver` is unlimited on purpose: the engine dead-letters an event itself after its last
  * attempt (it needs the error to record); a server-side limit would drop a message into an
@@ -34,8 +33,8 @@ export interface ConsumerDescription {
   readonly ordering: 'key' | 'none';
 }
 
-/** The least `max_ack_pending` of an `ordering: 'none'` consumer; each process still pulls only its concurrency. */
-const MIN_UNORDERED_ACK_PENDING = 1_000;
+/** The least `max_ack_pending` of a consumer; each process still pulls only what it can take. */
+const MIN_ACK_PENDING = 1_000;
 
 export function rolesOf(ordering: 'key' | 'none', partitions: number): ConsumerRole[] {
   return ordering === 'none' ? [{ kind: 'all' }] : Array.from({ length: partitions }, (_, partition) => ({ kind: 'partition' as const, partition }));
@@ -61,7 +60,7 @@ export async function ensureSubscriptionConsumers(ctx: ConsumerContext, options:
     throw new SubscriptionConflictError(`subscription "${options.name}" exists with ordering '${options.ordering === 'none' ? 'key' : 'none'}', not '${options.ordering}'`);
   }
   const description = JSON.stringify({ flamingo: 1, subscription: options.name, types: options.types, ordering: options.ordering } satisfies ConsumerDescription);
-  const maxAckPending = options.ordering === 'key' ? options.maxBatchSize : Math.max(MIN_UNORDERED_ACK_PENDING, options.concurrency * options.maxBatchSize);
+  const maxAckPending = Math.max(MIN_ACK_PENDING, 2 * options.concurrency * options.maxBatchSize);
   const sibling = existing.find((info) => info !== undefined);
   const start = sibling ? startOf(sibling.config) : await startConfig(ctx, options.startAt);
   await Promise.all(
@@ -83,7 +82,7 @@ export async function ensureSubscriptionConsumers(ctx: ConsumerContext, options:
         return;
       }
       const sameTypes = parseDescription(found)?.types.join('\n') === options.types.join('\n');
-      const wantsMore = options.ordering === 'key' ? found.config.max_ack_pending !== maxAckPending : (found.config.max_ack_pending ?? 0) < maxAckPending;
+      const wantsMore = (found.config.max_ack_pending ?? 0) < maxAckPending;
       if (sameTypes && !wantsMore) return;
       try {
         await jsm.consumers.update(naming.stream, names[index], { ...filter, description, max_ack_pending: maxAckPending });

@@ -27,6 +27,10 @@ export interface DeadLetterCounts {
  * Everything lives on the server, so any process lists, counts, retries and discards.
  */
 export interface DeadLetterStore {
+  /** Ids of the subscription's events with retry state: those that failed and wait for another attempt. */
+  failingIds(subscription: string): Promise<Set<string>>;
+  /** Attempts an event has failed so far (0 when it has no retry state), e.g. after a restart. */
+  attemptsSoFar(subscription: string, eventId: string): Promise<number>;
   /** Notes a failed attempt that will be retried; keeps the time of the first failure. */
   recordFailure(subscription: string, eventId: string, error: string, attempts: number): Promise<void>;
   /** The event succeeded (or its subscription was rewound): forget its retry state. */
@@ -81,6 +85,14 @@ export function deadLetterStore(nc: NatsConnection, js: JetStreamClient, jsm: Je
   };
 
   return {
+    async failingIds(subscription) {
+      const filter = dlqFilter(naming, 'failing', subscription);
+      const info = await jsm.streams.info(stream, { subjects_filter: filter });
+      return new Set(Object.keys(info.state.subjects ?? {}).map((subject) => decodeToken(subject.slice(filter.length - 1))));
+    },
+    async attemptsSoFar(subscription, eventId) {
+      return (await lastRecord<FailingRecord>(dlqSubject(naming, 'failing', subscription, eventId)))?.attempts ?? 0;
+    },
     async recordFailure(subscription, eventId, error, attempts) {
       const now = new Date().toISOString();
       const first = (await firstFailedAt(subscription, eventId)) ?? now;

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UnstoredEvent } from '../../contracts/index.ts';
 import type { CloudEvent } from '../../contracts/index.ts';
 import type { Engine, Outcome } from '../../bus/types.ts';
+import { engineConformance } from '../../bus/engine-conformance.ts';
 import { natsEngine, PartialAppendError, type NatsEngineOptions } from './index.ts';
 
 // The real JetStream server on this machine; no server, no pass (these tests fail, never skip).
@@ -39,6 +40,15 @@ function engineOn(stream: string, options: Partial<NatsEngineOptions> = {}): Eng
   engines.push(engine);
   return engine;
 }
+
+// One partition: the whole subscription is one ordered lane, so a single process sees the log in
+// order across keys, as the suite expects at concurrency 1. Partitioned streams are tested below.
+engineConformance('nats', async (context) => {
+  const stream = `C_${context.id.replace(/[^A-Za-z0-9]/g, '_').toUpperCase()}`;
+  streams.add(stream);
+  const open = () => natsEngine({ servers: SERVERS, stream, partitions: 1 });
+  return { engine: open(), reopen: async () => open() };
+});
 
 let counter = 0;
 function event(key: string, data: Record<string, unknown> = {}, id = randomUUID()): UnstoredEvent {
@@ -149,6 +159,8 @@ describe('nats engine on the real JetStream server', () => {
     expect(letter).toMatchObject({ subscription: 'mailer', error: 'smtp down', attempts: 3, event: { id: poison.id, sequence: 1 } });
     expect(Date.parse(letter.firstFailedAt)).toBeLessThanOrEqual(Date.parse(letter.lastFailedAt));
     expect(attempts.filter((a) => a.startsWith('poison'))).toEqual(['poison#1', 'poison#2', 'poison#3']);
+    // The dead letter is stored before the message is terminated: the lag follows a moment later.
+    await eventually(async () => (await admin.subscriptions()).find((s) => s.name === 'mailer')?.lag === 0);
     const mailer = (await admin.subscriptions()).find((s) => s.name === 'mailer');
     expect(mailer).toMatchObject({ deadLetters: 1, retrying: 0, lag: 0, consumers: 0 });
     expect((await worker.subscriptions()).find((s) => s.name === 'mailer')?.consumers).toBe(1);

@@ -31,8 +31,8 @@
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { CloudEvent, UnstoredEvent } from '../../contracts/index.ts';
-import { EngineClosedError, InvalidOptionsError } from '../../bus/errors.ts';
-import { checkPosition, resolveSubscriptionOptions } from '../../bus/options.ts';
+import { EngineClosedError, InvalidOptionsError, SubscriptionConflictError } from '../../bus/errors.ts';
+import { checkPosition, resolveSubscriptionOptions, type ResolvedSubscriptionOptions } from '../../bus/options.ts';
 import type { BatchSubscriptionOptions, DeadLetter, Deliver, Engine, Position, PublishResult, ReadQuery, Subscription, SubscriptionInfo, SubscriptionOptions } from '../../bus/types.ts';
 import { appendEvents } from './append.ts';
 import { assertSubscription, ensureSubscriptionConsumers, listSubscriptionConsumers, parseDescription, rewindSubscription, type ConsumerContext } from './consumers.ts';
@@ -40,7 +40,19 @@ import { deadLetterStore, type DeadLetterStore } from './dead-letters.ts';
 import { namingFor, type Naming } from './naming.ts';
 import { readEvents } from './read.ts';
 import { ensureStreams } from './streams.ts';
-import { startSubscription } from './subscription-runner.ts';
+import { startRunner, type SubscriptionRunner } from './subscription-runner.ts';
+
+/** Options an attached handler must share with the subscription already running in this process. */
+function conflicts(running: ResolvedSubscriptionOptions, runningMode: 'single' | 'batch', wanted: ResolvedSubscriptionOptions, mode: 'single' | 'batch'): string[] {
+  const differs: string[] = [];
+  if (running.types.join() !== wanted.types.join()) differs.push('types');
+  if (running.ordering !== wanted.ordering) differs.push('ordering');
+  if (runningMode !== mode) differs.push('mode');
+  if (running.delayMs !== wanted.delayMs) differs.push('delayMs');
+  if (running.maxBatchSize !== wanted.maxBatchSize || running.maxWaitMs !== wanted.maxWaitMs) differs.push('batch size');
+  if (JSON.stringify(running.retry) !== JSON.stringify(wanted.retry)) differs.push('retry policy');
+  return differs;
+}
 
 export interface NatsEngineOptions {
   /** NATS server URL(s). (Default: `nats://127.0.0.1:4222`) */
@@ -74,6 +86,12 @@ export interface NatsEngineOptions {
   readonly appendRetryMs?: number;
   /** Lifetime of one pull request on the server. (Default: 15 000 ms) */
   readonly pullExpiresMs?: number;
+  /**
+   * How long a process keeps a partition of a key-ordered subscription without renewing it
+   * (renewed every quarter of it): after a crash, its partitions move to other processes this much
+   * later (their unacknowledged events after the ack wait). (Default: 10 000 ms)
+   */
+  readonly leaseTtlMs?: number;
   /** Problems the engine recovers from on its own (a pull failed, a dead letter not yet stored). (Default: ignored) */
   readonly onError?: (error: Error) => void;
 }
@@ -107,11 +125,11 @@ interface Core {
 class NatsEngine implements Engine {
   readonly name = 'nats';
   readonly #naming: Naming;
-  readonly #settings: { ackWaitMs: number; publishTimeoutMs: number; appendRetryMs: number; pullExpiresMs: number };
+  readonly #settings: { ackWaitMs: number; publishTimeoutMs: number; appendRetryMs: number; pullExpiresMs: number; leaseTtlMs: number };
   readonly #onError: (error: Error) => void;
   readonly #ownsConnection: boolean;
   readonly #core: Promise<Core>;
-  readonly #attached = new Map<string, Set<Subscription>>();
+  readonly #runners = new Map<string, Promise<SubscriptionRunner>>();
   #closed = false;
 
   constructor(options: NatsEngineOptions) {
@@ -125,12 +143,14 @@ class NatsEngine implements Engine {
       replicas: positiveInteger('replicas', options.replicas, 1),
       duplicateWindowMs: positiveInteger('duplicateWindowMs', options.duplicateWindowMs, 120_000),
       maxAgeMs: positiveInteger('maxAgeMs', options.maxAgeMs, 0),
+      leaseTtlMs: Math.max(1_000, positiveInteger('leaseTtlMs', options.leaseTtlMs, 10_000)),
     };
     this.#settings = {
       ackWaitMs: Math.max(1_000, positiveInteger('ackWaitMs', options.ackWaitMs, 30_000)),
       publishTimeoutMs: positiveInteger('publishTimeoutMs', options.publishTimeoutMs, 5_000),
       appendRetryMs: positiveInteger('appendRetryMs', options.appendRetryMs, 10_000),
       pullExpiresMs: Math.max(1_000, positiveInteger('pullExpiresMs', options.pullExpiresMs, 15_000)),
+      leaseTtlMs: Math.max(1_000, positiveInteger('leaseTtlMs', options.leaseTtlMs, 10_000)),
     };
     this.#onError = options.onError ?? (() => undefined);
     this.#ownsConnection = options.connection === undefined;
@@ -162,6 +182,12 @@ class NatsEngine implements Engine {
     }
   }
 
+  /** The running subscription of that name in this process, if any (a concurrent start is awaited). */
+  async #runnerOf(name: string): Promise<SubscriptionRunner | undefined> {
+    const runner = await this.#runners.get(name)?.catch(() => undefined);
+    return runner && !runner.closed ? runner : undefined;
+  }
+
   async #ready(): Promise<Core> {
     if (this.#closed) throw new EngineClosedError(this.name);
     return await this.#core;
@@ -185,26 +211,38 @@ class NatsEngine implements Engine {
   async consume(options: SubscriptionOptions | BatchSubscriptionOptions, deliver: Deliver, mode: 'single' | 'batch' = 'single'): Promise<Subscription> {
     const resolved = resolveSubscriptionOptions(options, mode);
     const core = await this.#ready();
-    const events = await ensureSubscriptionConsumers(core.consumers, resolved);
-    const redrive = await core.store.ensureRedriveConsumer(resolved.name, this.#settings.ackWaitMs);
-    const running = startSubscription(
-      { nc: core.nc, naming: this.#naming, store: core.store, ackWaitMs: this.#settings.ackWaitMs, pullExpiresMs: this.#settings.pullExpiresMs, onError: this.#onError },
-      resolved,
-      { events, redrive },
-      deliver,
+    // One runner per subscription in this process; a closed one (last handler gone) is replaced.
+    let runner = await this.#runnerOf(resolved.name);
+    if (!runner) {
+      const starting = this.#startRunner(core, resolved, mode);
+      this.#runners.set(resolved.name, starting);
+      starting.catch(() => this.#runners.get(resolved.name) === starting && this.#runners.delete(resolved.name));
+      runner = await starting;
+    }
+    const differs = conflicts(runner.options, runner.mode, resolved, mode);
+    if (differs.length > 0) throw new SubscriptionConflictError(`subscription "${resolved.name}" is running in this process with other ${differs.join(', ')}`);
+    return runner.attach(deliver, resolved.concurrency);
+  }
+
+  async #startRunner(core: Core, options: ResolvedSubscriptionOptions, mode: 'single' | 'batch'): Promise<SubscriptionRunner> {
+    await ensureSubscriptionConsumers(core.consumers, options);
+    await core.store.ensureRedriveConsumer(options.name, this.#settings.ackWaitMs);
+    return startRunner(
+      {
+        nc: core.nc,
+        js: core.js,
+        jsm: core.jsm,
+        naming: this.#naming,
+        partitions: core.partitions,
+        store: core.store,
+        ackWaitMs: this.#settings.ackWaitMs,
+        pullExpiresMs: this.#settings.pullExpiresMs,
+        leaseTtlMs: this.#settings.leaseTtlMs,
+        onError: this.#onError,
+      },
+      options,
       mode,
     );
-    const attached = this.#attached.get(resolved.name) ?? new Set<Subscription>();
-    this.#attached.set(resolved.name, attached);
-    const handle: Subscription = {
-      name: resolved.name,
-      close: async () => {
-        attached.delete(handle);
-        await running.close();
-      },
-    };
-    attached.add(handle);
-    return handle;
   }
 
   async subscriptions(): Promise<SubscriptionInfo[]> {
@@ -226,7 +264,7 @@ class NatsEngine implements Engine {
         inFlight: Math.max(0, unacked - retrying),
         retrying,
         deadLetters: counts.dead.get(name) ?? 0,
-        consumers: this.#attached.get(name)?.size ?? 0,
+        consumers: (await this.#runnerOf(name))?.consumers ?? 0,
       });
     }
     return infos.sort((a, b) => a.name.localeCompare(b.name));
@@ -234,8 +272,15 @@ class NatsEngine implements Engine {
 
   async rewind(subscription: string, to: Position): Promise<void> {
     const core = await this.#ready();
-    await rewindSubscription(core.consumers, subscription, checkPosition('to', to));
-    await core.store.clearAllFailures(subscription);
+    const position = checkPosition('to', to);
+    const runner = await this.#runnerOf(subscription);
+    await runner?.pause();
+    try {
+      await rewindSubscription(core.consumers, subscription, position);
+      await core.store.clearAllFailures(subscription);
+    } finally {
+      runner?.resume();
+    }
   }
 
   async deadLetters(subscription: string, options?: { limit?: number; afterSequence?: number }): Promise<DeadLetter[]> {
@@ -259,7 +304,7 @@ class NatsEngine implements Engine {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([...this.#attached.values()].flatMap((set) => [...set].map((subscription) => subscription.close())));
+    await Promise.all([...this.#runners.values()].map(async (starting) => (await starting.catch(() => undefined))?.close()));
     const core = await this.#core.catch(() => undefined);
     if (core && this.#ownsConnection) await core.nc.close();
   }

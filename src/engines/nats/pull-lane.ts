@@ -2,16 +2,18 @@ import { createInbox, type Msg, type NatsConnection, type Subscription as NatsSu
 import { parseDelivery, type Delivery } from './delivery.ts';
 
 /**
- * A pull loop on one durable consumer that never holds more than `capacity` messages: it asks the
- * server (`CONSUMER.MSG.NEXT`) for exactly the free room, so a busy process does not hoard work
- * that an idle competing process could do. Messages stay held until `release()`.
+ * A pull loop on one durable consumer that asks the server (`CONSUMER.MSG.NEXT`) for no more
+ * than its owner wants (`room()`), so a busy process does not hoard work that an idle competing
+ * process could do. Call `pump()` whenever the owner has room again.
  *
- * Requests expire server-side after `expiresMs`; a request the server never answered (restart,
- * lost connection) is forgotten `expiresMs` + 2 s later so the room is asked for again.
+ * Every pull request gets its own inbox subscription: deliveries carry the event's subject, not
+ * the request's, so that is the only way to know which request a message answered and how many
+ * are still coming. A request ends when all its messages came, when the server says so (408
+ * expired, 409 consumer deleted or a limit, 503 no consumer), or `expiresMs` + 2 s later.
  */
 export interface PullLane {
-  /** Frees room for one message (or `count`) once it is acked, nak'd or terminated. */
-  release(count?: number): void;
+  /** Asks for more if the owner has room and nothing is outstanding that would fill it. */
+  pump(): void;
   /** Stops asking; messages already on the wire when it stops are nak'd at once. */
   close(): Promise<void>;
 }
@@ -22,7 +24,8 @@ export interface PullLaneOptions {
   readonly apiPrefix?: string;
   readonly stream: string;
   readonly consumer: string;
-  readonly capacity: number;
+  /** How many more messages the owner takes now (held ones not counted). */
+  readonly room: () => number;
   /** Lifetime of one pull request on the server. (Default: 15 000 ms) */
   readonly expiresMs?: number;
   readonly onDelivery: (delivery: Delivery) => void;
@@ -30,107 +33,105 @@ export interface PullLaneOptions {
   readonly onError?: (error: Error) => void;
 }
 
+interface PullRequest {
+  remaining: number;
+  readonly subscription: NatsSubscription;
+  readonly timer: NodeJS.Timeout;
+}
+
 const RETRY_AFTER_ERROR_MS = 500;
 
 export function createPullLane(options: PullLaneOptions): PullLane {
-  const { nc, stream, consumer, capacity, onDelivery } = options;
+  const { nc, stream, consumer, onDelivery } = options;
   const apiPrefix = options.apiPrefix ?? '$JS.API';
   const expiresMs = options.expiresMs ?? 15_000;
-  const inbox = createInbox();
-  // Requests not known to be over, each with a timer for when the server never says so.
-  const live = new Map<string, NodeJS.Timeout>();
-  let held = 0;
-  // Messages asked for and not yet received, over all live requests. Deliveries do not say which
-  // request they answer (their subject is the event's), so this is counted in aggregate, like
-  // nats.js does: -1 per message, minus `Nats-Pending-Messages` when a request ends, 0 when none is live.
-  let outstanding = 0;
-  let nextId = 0;
+  const requests = new Set<PullRequest>();
   let closed = false;
-  let pausedUntil = 0;
+  let paused = false;
   let resumeTimer: NodeJS.Timeout | undefined;
 
-  const end = (id: string, unanswered: number): void => {
-    const timer = live.get(id);
-    if (timer === undefined) return;
-    clearTimeout(timer);
-    live.delete(id);
-    outstanding = live.size === 0 ? 0 : Math.max(0, outstanding - unanswered);
+  const outstanding = (): number => {
+    let sum = 0;
+    for (const request of requests) sum += request.remaining;
+    return sum;
+  };
+
+  const end = (request: PullRequest): void => {
+    if (!requests.delete(request)) return;
+    clearTimeout(request.timer);
+    request.subscription.unsubscribe();
   };
 
   const fail = (error: Error): void => {
     options.onError?.(error);
-    pausedUntil = Date.now() + RETRY_AFTER_ERROR_MS;
-    if (!resumeTimer && !closed) {
-      resumeTimer = setTimeout(() => {
-        resumeTimer = undefined;
-        pump();
-      }, RETRY_AFTER_ERROR_MS);
-    }
+    if (paused || closed) return;
+    paused = true;
+    resumeTimer = setTimeout(() => {
+      paused = false;
+      pump();
+    }, RETRY_AFTER_ERROR_MS);
   };
 
-  const pump = (): void => {
-    if (closed || nc.isClosed() || Date.now() < pausedUntil) return;
-    const room = capacity - held - outstanding;
-    // Ask again when nothing is outstanding, or for a worthwhile batch: not one request per message.
-    if (room <= 0 || (outstanding > 0 && room < Math.ceil(capacity / 2))) return;
-    const id = String(nextId++);
-    live.set(
-      id,
-      // No status by then: it was answered in full (the server says nothing more) or lost.
-      setTimeout(() => {
-        end(id, 0);
-        pump();
-      }, expiresMs + 2_000),
-    );
-    outstanding += room;
-    try {
-      nc.publish(`${apiPrefix}.CONSUMER.MSG.NEXT.${stream}.${consumer}`, JSON.stringify({ batch: room, expires: expiresMs * 1_000_000 }), {
-        reply: `${inbox}.${id}`,
-      });
-    } catch (error) {
-      end(id, room);
-      fail(error as Error);
-    }
-  };
-
-  const onMessage = (msg: Msg): void => {
+  const onMessage = (request: PullRequest, msg: Msg): void => {
     const delivery = parseDelivery(nc, msg);
     if (!delivery) {
-      // A status to the request's own inbox: 100 idle heartbeat, 408 expired, 409 consumer deleted
-      // or a limit, 503 no JetStream or no consumer.
       const code = msg.headers?.code ?? 0;
-      if (code === 100) return;
-      const id = msg.subject.slice(inbox.length + 1);
-      end(id, Number(msg.headers?.get('Nats-Pending-Messages') || 0));
-      if (code >= 409 || code === 404) fail(new Error(`pull from ${stream}/${consumer}: ${code} ${msg.headers?.description ?? ''}`.trim()));
+      if (code === 100) return; // idle heartbeat
+      end(request);
+      if (code !== 408 && code !== 404) fail(new Error(`pull from ${stream}/${consumer}: ${code} ${msg.headers?.description ?? ''}`.trim()));
       pump();
       return;
     }
-    outstanding = Math.max(0, outstanding - 1);
+    request.remaining -= 1;
+    if (request.remaining <= 0) end(request);
     if (closed) {
       delivery.nak();
       return;
     }
-    held += 1;
     onDelivery(delivery);
   };
 
-  const subscription: NatsSubscription = nc.subscribe(`${inbox}.*`, { callback: (error, msg) => (error ? fail(error) : onMessage(msg)) });
+  function pump(): void {
+    if (closed || paused || nc.isClosed()) return;
+    const wanted = options.room() - outstanding();
+    // Ask when nothing is outstanding, or for a worthwhile batch: not one request per message.
+    if (wanted <= 0 || (requests.size > 0 && wanted < Math.max(1, outstanding()))) return;
+    const inbox = createInbox();
+    const request: PullRequest = {
+      remaining: wanted,
+      subscription: nc.subscribe(inbox, { callback: (error, msg) => (error ? fail(error) : onMessage(request, msg)) }),
+      // No status by then: answered in full, or lost with a server restart.
+      timer: setTimeout(() => {
+        end(request);
+        pump();
+      }, expiresMs + 2_000),
+    };
+    requests.add(request);
+    try {
+      nc.publish(`${apiPrefix}.CONSUMER.MSG.NEXT.${stream}.${consumer}`, JSON.stringify({ batch: wanted, expires: expiresMs * 1_000_000 }), { reply: inbox });
+    } catch (error) {
+      end(request);
+      fail(error as Error);
+    }
+  }
+
   pump();
 
   return {
-    release(count = 1) {
-      held = Math.max(0, held - count);
-      pump();
-    },
+    pump,
     async close() {
       if (closed) return;
       closed = true;
       clearTimeout(resumeTimer);
-      for (const id of [...live.keys()]) end(id, 0);
-      // Drain: the server drops our waiting pull requests once it sees no interest; whatever it sent
-      // before that still arrives here and is nak'd for another consumer.
-      if (!nc.isClosed()) await subscription.drain().catch(() => undefined);
+      // Drain: the server drops a waiting pull request once it sees no interest; whatever it sent
+      // before that still arrives and is nak'd for another consumer.
+      await Promise.all(
+        [...requests].map(async (request) => {
+          clearTimeout(request.timer);
+          requests.delete(request);
+          if (!nc.isClosed()) await request.subscription.drain().catch(() => undefined);
+        }),
+      );
     },
   };
 }

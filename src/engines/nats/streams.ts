@@ -1,4 +1,5 @@
 import { DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import { leasePrefix, leaseStreamName } from './leases.ts';
 import type { Naming } from './naming.ts';
 
 /** What the event stream's description records, so every process agrees on the layout. */
@@ -14,6 +15,8 @@ export interface StreamSettings {
   readonly replicas: number;
   readonly duplicateWindowMs: number;
   readonly maxAgeMs: number;
+  /** Partition leases age out of `<stream>_LEASES` after this long without renewal. */
+  readonly leaseTtlMs: number;
 }
 
 const STREAM_NAME_IN_USE = 10058;
@@ -54,6 +57,17 @@ export async function ensureStreams(jsm: JetStreamManager, naming: Naming, setti
     // One record per (area, subscription, event): a newer record replaces the older.
     max_msgs_per_subject: 1,
     allow_direct: true,
+  });
+  await ensureStream(jsm, {
+    name: leaseStreamName(naming),
+    description: `Flamingo partition leases of ${naming.stream}'s key-ordered subscriptions`,
+    subjects: [`${leasePrefix(naming)}.>`],
+    storage: StorageType.Memory,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    num_replicas: settings.replicas,
+    max_msgs_per_subject: 1,
+    max_age: settings.leaseTtlMs * 1_000_000,
   });
   return { partitions: stored.partitions };
 }

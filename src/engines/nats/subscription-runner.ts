@@ -1,280 +1,433 @@
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CloudEvent } from '../../contracts/index.ts';
 import { backoffDelay } from '../../bus/backoff.ts';
+import { createKeyLaneDispatcher, type KeyLaneDispatcher, type LaneItem, type UnitResult } from '../../bus/key-lanes.ts';
 import { matchesTypes } from '../../bus/match.ts';
 import type { ResolvedSubscriptionOptions } from '../../bus/options.ts';
 import type { DeadLetter, Deliver, Outcome, Subscription } from '../../bus/types.ts';
 import type { DeadLetterStore } from './dead-letters.ts';
 import type { Delivery } from './delivery.ts';
 import { toCloudEvent } from './event-codec.ts';
-import { typeOfSubject, type Naming } from './naming.ts';
+import { startLeases, type LeaseManager } from './leases.ts';
+import { consumerName, typeOfSubject, type Naming } from './naming.ts';
 import { createPullLane, type PullLane } from './pull-lane.ts';
 
 export interface RunnerContext {
   readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
   readonly naming: Naming;
+  readonly partitions: number;
   readonly store: DeadLetterStore;
   readonly ackWaitMs: number;
   readonly pullExpiresMs: number;
+  readonly leaseTtlMs: number;
   readonly onError: (error: Error) => void;
 }
 
-/** Where a subscription's consumers are: event-stream consumers, and the redelivery queue on the dead-letter stream. */
-export interface RunnerConsumers {
-  readonly events: readonly string[];
-  readonly redrive: string;
+/**
+ * The subscription in this process: every `consume` of one name attaches to it and shares its
+ * concurrency (as on SQLite). See `startRunner`.
+ */
+export interface SubscriptionRunner {
+  readonly options: ResolvedSubscriptionOptions;
+  readonly mode: 'single' | 'batch';
+  /** Handlers attached in this process. */
+  readonly consumers: number;
+  /** Its last handler detached (or the engine closed): a new `consume` starts a new runner. */
+  readonly closed: boolean;
+  attach(deliver: Deliver, concurrency: number): Subscription;
+  /** Drops everything held and stops pulling (the consumers are about to be recreated by a rewind). */
+  pause(): Promise<void>;
+  resume(): void;
+  close(): Promise<void>;
 }
 
-interface LaneState {
-  readonly lane: PullLane;
-  /** Key ordering: one event (batch) of this lane at a time. */
-  readonly ordered: boolean;
+/** Where a message came from: a partition consumer, the unordered consumer, or the redelivery queue. */
+interface Source {
+  readonly id: string;
   readonly redrive: boolean;
-  /** Delivered, not yet due (delayed subscription), in delivery order. */
-  readonly waiting: Delivery[];
-  readonly ready: Delivery[];
+  readonly lane: PullLane;
+  readonly items: Set<Item>;
+  /** Arrivals in order; a redelivered event first looks up its attempts. */
+  arrivals: Promise<void>;
   running: number;
-  dueTimer?: NodeJS.Timeout;
-  flushTimer?: NodeJS.Timeout;
+  drained?: () => void;
+  revoked: boolean;
 }
 
-/** A counting semaphore: handler calls at once in this consumer. */
-function slots(size: number): { acquire(): Promise<void>; release(): void } {
-  let free = size;
-  const waiters: (() => void)[] = [];
-  return {
-    acquire: () => {
-      if (free > 0) {
-        free -= 1;
-        return Promise.resolve();
-      }
-      return new Promise<void>((resolve) => waiters.push(resolve));
-    },
-    release: () => {
-      const next = waiters.shift();
-      if (next) next();
-      else free += 1;
-    },
-  };
+interface Item extends LaneItem {
+  readonly source: Source;
+  readonly delivery: Delivery;
+  readonly event: CloudEvent;
+  readonly unreadable: boolean;
+  /** The attempt its next run is. */
+  attempt: number;
+  waitingRetry: boolean;
+  state: 'held' | 'running' | 'gone';
 }
+
+interface AttachedConsumer {
+  readonly deliver: Deliver;
+  readonly concurrency: number;
+  active: number;
+  drained?: () => void;
+}
+
+/** How far past a retrying key a process looks for other keys' events. */
+const LOOKAHEAD = 1_000;
 
 /**
- * One attached consumer of a subscription in this process: pulls from every consumer of the
- * subscription (each partition, or the single unordered one, plus the redelivery queue), waits
- * for delayed events to fall due, hands events to `deliver` within `concurrency`, and turns the
- * outcomes into JetStream acks: `+ACK`, `-NAK` with the backoff delay, or a dead letter then `+TERM`.
- *
- * Held messages get `+WPI` (in progress) every third of the ack wait, so a slow handler or a long
- * delay never lets the server hand the same event to another process meanwhile.
+ * Pulls the subscription's messages in this process and hands them to the attached handlers
+ * through the bus's key-lane dispatcher, as the SQLite engine does: events of one key in log
+ * order, different keys in parallel up to the concurrency, a retrying event waits in process and
+ * holds back only its key, batches span keys. What makes that safe across processes:
+ * `ordering: 'key'` pulls only the partitions this process leases (leases.ts); `'none'` pulls
+ * the one shared consumer freely. Held messages get `+WPI` every third of the ack wait; the
+ * attempt count and first failure of a retrying event are kept on the server (dead-letters.ts),
+ * so they survive a restart or a move to another process.
  */
-export function startSubscription(ctx: RunnerContext, options: ResolvedSubscriptionOptions, consumers: RunnerConsumers, deliver: Deliver, mode: 'single' | 'batch'): Subscription {
+export function startRunner(ctx: RunnerContext, options: ResolvedSubscriptionOptions, mode: 'single' | 'batch'): SubscriptionRunner {
   const { naming, store } = ctx;
-  const batchSize = mode === 'batch' ? options.maxBatchSize : 1;
-  const semaphore = slots(options.concurrency);
-  const held = new Set<Delivery>();
-  const running = new Set<Promise<void>>();
-  let closed = false;
+  const attached: AttachedConsumer[] = [];
+  const sources = new Map<string, Source>();
+  const ownedPartitions = new Set<number>();
+  const retryingKeys = new Map<string, number>();
+  const heldByKey = new Map<string, number>();
+  /** Events of this subscription with retry state on the server, as far as this process knows. */
+  const failing = new Set<string>();
+  let held = 0;
+  let waitingRetry = 0;
+  let paused = false;
+  let closing: Promise<void> | undefined;
+
+  const accountKey = (item: Item): string => item.key ?? item.event.id;
+  const totalConcurrency = (): number => attached.reduce((sum, consumer) => sum + consumer.concurrency, 0);
+
+  const makeDispatcher = (): KeyLaneDispatcher<Item> =>
+    createKeyLaneDispatcher<Item>({ ordering: options.ordering, concurrency: Math.max(1, totalConcurrency()), maxBatchSize: options.maxBatchSize, maxWaitMs: options.maxWaitMs, run });
+  let dispatcher = makeDispatcher();
+
+  /** How many more messages this process takes: its concurrency, plus whatever waits behind retries. */
+  const room = (): number => {
+    let parked = 0;
+    if (options.ordering === 'key') for (const key of retryingKeys.keys()) parked += heldByKey.get(key) ?? 0;
+    else parked = waitingRetry;
+    const budget = totalConcurrency() * options.maxBatchSize;
+    return Math.max(0, Math.min(budget - (held - parked), budget + LOOKAHEAD - held));
+  };
+  const pumpAll = (): void => {
+    for (const source of sources.values()) source.lane.pump();
+  };
 
   const heartbeat = setInterval(() => {
-    for (const delivery of held) delivery.working();
-  }, Math.max(1_000, Math.floor(ctx.ackWaitMs / 3)));
+    for (const source of sources.values()) for (const item of source.items) item.delivery.working();
+  }, Math.max(500, Math.floor(ctx.ackWaitMs / 3)));
   heartbeat.unref();
 
-  const makeLane = (consumer: string, stream: string, ordered: boolean, redrive: boolean, capacity: number): LaneState => {
-    const state: LaneState = {
-      ordered,
+  // ── Sources ────────────────────────────────────────────────────────────────────────────────
+
+  function openSource(id: string, stream: string, consumer: string, redrive: boolean): void {
+    if (sources.has(id) || paused || closing) return;
+    const source: Source = {
+      id,
       redrive,
-      waiting: [],
-      ready: [],
+      items: new Set(),
+      // A partition that moved here may hold events another process was retrying.
+      arrivals: store.failingIds(options.name).then(
+        (ids) => ids.forEach((id) => failing.add(id)),
+        (error: Error) => ctx.onError(error),
+      ),
       running: 0,
-      lane: createPullLane({
-        nc: ctx.nc,
-        stream,
-        consumer,
-        capacity,
-        expiresMs: ctx.pullExpiresMs,
-        onDelivery: (delivery) => arrive(state, delivery),
-        onError: ctx.onError,
-      }),
+      revoked: false,
+      lane: createPullLane({ nc: ctx.nc, stream, consumer, room, expiresMs: ctx.pullExpiresMs, onDelivery: (delivery) => arrive(source, delivery), onError: ctx.onError }),
     };
-    return state;
-  };
-
-  const ordered = options.ordering === 'key';
-  const laneCapacity = ordered ? batchSize : options.concurrency * batchSize;
-  const lanes = [
-    ...consumers.events.map((consumer) => makeLane(consumer, naming.stream, ordered, false, laneCapacity)),
-    makeLane(consumers.redrive, naming.dlqStream, false, true, options.concurrency * batchSize),
-  ];
-
-  function arrive(state: LaneState, delivery: Delivery): void {
-    held.add(delivery);
-    state.waiting.push(delivery);
-    promoteDue(state);
+    sources.set(id, source);
   }
 
-  function promoteDue(state: LaneState): void {
-    clearTimeout(state.dueTimer);
-    const now = Date.now();
-    while (state.waiting.length > 0) {
-      const due = state.redrive ? 0 : state.waiting[0].storedAtMs + options.delayMs;
-      if (due > now) {
-        state.dueTimer = setTimeout(() => promoteDue(state), due - now);
-        break;
-      }
-      state.ready.push(state.waiting.shift() as Delivery);
+  const openPartition = (partition: number): void => openSource(`p${partition}`, naming.stream, consumerName(options.name, { kind: 'partition', partition }), false);
+
+  function openAll(): void {
+    openSource('redrive', naming.dlqStream, consumerName(options.name, { kind: 'redrive' }), true);
+    if (options.ordering === 'none') openSource('all', naming.stream, consumerName(options.name, { kind: 'all' }), false);
+    else for (const partition of ownedPartitions) openPartition(partition);
+  }
+
+  /**
+   * Stops pulling from a source and gives its messages back in log order. Unless `lost`, first
+   * lets its running events finish, so no later event of a key overtakes one still running here.
+   */
+  async function revoke(source: Source, lost: boolean): Promise<void> {
+    source.revoked = true;
+    await source.lane.close();
+    await source.arrivals;
+    if (!lost && source.running > 0) await new Promise<void>((resolve) => (source.drained = resolve));
+    const rest = [...source.items].filter((item) => item.state === 'held').sort((a, b) => a.delivery.streamSequence - b.delivery.streamSequence);
+    for (const item of rest) {
+      item.delivery.nak();
+      finish(item);
     }
-    schedule(state);
+    if (sources.get(source.id) === source) sources.delete(source.id);
   }
 
-  function schedule(state: LaneState): void {
-    if (closed) return;
-    while (state.ready.length > 0 && !(state.ordered && state.running > 0)) {
-      if (mode === 'batch' && state.ready.length < batchSize) {
-        // Wait `maxWaitMs` for more once one is ready; with 0, whatever arrived in this turn.
-        state.flushTimer ??= setTimeout(() => {
-          state.flushTimer = undefined;
-          flush(state);
-        }, options.maxWaitMs);
+  // ── Arrivals ───────────────────────────────────────────────────────────────────────────────
+
+  function arrive(source: Source, delivery: Delivery): void {
+    source.arrivals = source.arrivals.then(async () => {
+      if (source.revoked) {
+        delivery.nak();
         return;
       }
-      run(state, state.ready.splice(0, batchSize));
-    }
+      const { event, unreadable } = decode(source, delivery);
+      // The server's delivery count is no attempt count (a hand-back on close is a delivery too, and
+      // 2.9 does not always count them): retry state on the server is.
+      const attempt = delivery.deliveryCount === 1 && !failing.has(event.id) ? 1 : await store.attemptsSoFar(options.name, event.id).then((n) => n + 1, () => delivery.deliveryCount);
+      const item: Item = {
+        source,
+        delivery,
+        event,
+        unreadable,
+        key: source.redrive ? undefined : event.partitionkey,
+        readyAt: source.redrive ? 0 : delivery.storedAtMs + options.delayMs,
+        attempt,
+        waitingRetry: false,
+        state: 'held',
+      };
+      source.items.add(item);
+      held += 1;
+      heldByKey.set(accountKey(item), (heldByKey.get(accountKey(item)) ?? 0) + 1);
+      dispatcher.push(item);
+    });
   }
 
-  function flush(state: LaneState): void {
-    if (closed || state.ready.length === 0 || (state.ordered && state.running > 0)) return;
-    run(state, state.ready.splice(0, batchSize));
-    schedule(state);
-  }
-
-  function run(state: LaneState, batch: Delivery[]): void {
-    clearTimeout(state.flushTimer);
-    state.flushTimer = undefined;
-    state.running += 1;
-    const task: Promise<void> = (async () => {
-      await semaphore.acquire();
-      try {
-        await handle(state, batch);
-      } catch (error) {
-        ctx.onError(error as Error);
-      } finally {
-        semaphore.release();
-        state.running -= 1;
-        schedule(state);
-      }
-    })();
-    running.add(task);
-    void task.then(() => running.delete(task));
-  }
-
-  function done(state: LaneState, delivery: Delivery): void {
-    if (held.delete(delivery)) state.lane.release(1);
-  }
-
-  async function handle(state: LaneState, batch: Delivery[]): Promise<void> {
-    const work: { delivery: Delivery; event: CloudEvent }[] = [];
-    for (const delivery of batch) {
-      const event = decode(state, delivery);
-      if (!event) {
-        await deadLetter(state, delivery, unreadableEvent(delivery), 'unreadable message: not a JSON CloudEvent', delivery.deliveryCount);
-      } else if (!state.redrive && !matchesTypes(options.types, event.type)) {
-        // Only on servers without multiple filter subjects, where a consumer sees its whole partition.
-        delivery.ack();
-        done(state, delivery);
-      } else if (delivery.deliveryCount > options.retry.maxAttempts) {
-        await deadLetter(state, delivery, event, `gave up after ${delivery.deliveryCount - 1} deliveries: the last attempt never finished (process stopped or lost its connection)`, delivery.deliveryCount - 1);
-      } else {
-        work.push({ delivery, event });
-      }
-    }
-    if (work.length === 0) return;
-    const attempt = Math.max(...work.map(({ delivery }) => delivery.deliveryCount));
-    let outcomes: readonly Outcome[];
+  function decode(source: Source, delivery: Delivery): { event: CloudEvent; unreadable: boolean } {
     try {
-      outcomes = await deliver(
-        work.map(({ event }) => event),
-        { subscription: options.name, attempt },
-      );
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      outcomes = work.map(() => ({ kind: 'retry', error: message }));
-    }
-    await Promise.all(work.map(({ delivery, event }, index) => settle(state, delivery, event, outcomes[index] ?? { kind: 'retry', error: 'no outcome for this event' })));
-  }
-
-  async function settle(state: LaneState, delivery: Delivery, event: CloudEvent, outcome: Outcome): Promise<void> {
-    const attempt = delivery.deliveryCount;
-    if (outcome.kind === 'ack') {
-      delivery.ack();
-      done(state, delivery);
-      if (state.redrive) await store.removeRedrive(delivery.streamSequence).catch(ctx.onError);
-      if (attempt > 1 || state.redrive) await store.clearFailure(options.name, event.id).catch(ctx.onError);
-      return;
-    }
-    if (outcome.kind === 'dead' || attempt >= options.retry.maxAttempts) {
-      await deadLetter(state, delivery, event, outcome.error, attempt);
-      return;
-    }
-    await store.recordFailure(options.name, event.id, outcome.error, attempt).catch(ctx.onError);
-    delivery.nak(outcome.delayMs ?? backoffDelay(options.retry, attempt));
-    done(state, delivery);
-  }
-
-  async function deadLetter(state: LaneState, delivery: Delivery, event: CloudEvent, error: string, attempts: number): Promise<void> {
-    try {
-      await store.deadLetter(options.name, event, error, attempts);
-      delivery.term();
-      if (state.redrive) await store.removeRedrive(delivery.streamSequence).catch(ctx.onError);
-    } catch (failure) {
-      // Not recorded: let it come back and try again rather than lose it.
-      ctx.onError(failure as Error);
-      delivery.nak(1_000);
-    }
-    done(state, delivery);
-  }
-
-  function decode(state: LaneState, delivery: Delivery): CloudEvent | undefined {
-    try {
-      if (!state.redrive) return toCloudEvent(delivery);
-      return (JSON.parse(new TextDecoder().decode(delivery.data)) as DeadLetter).event;
+      const event = source.redrive ? (JSON.parse(new TextDecoder().decode(delivery.data)) as DeadLetter).event : toCloudEvent(delivery);
+      if (typeof event?.id !== 'string' || typeof event.type !== 'string') throw new Error('not an event');
+      return { event, unreadable: false };
     } catch {
+      const recorded = new Date(delivery.storedAtMs).toISOString();
+      const event: CloudEvent = {
+        specversion: '1.0',
+        id: `unreadable-${delivery.streamSequence}`,
+        source: '/flamingo',
+        type: source.redrive ? 'unreadable' : typeOfSubject(naming, delivery.subject),
+        time: recorded,
+        datacontenttype: 'application/json',
+        data: new TextDecoder().decode(delivery.data),
+        sequence: delivery.streamSequence,
+        recordedtime: recorded,
+      };
+      return { event, unreadable: true };
+    }
+  }
+
+  function setWaitingRetry(item: Item, value: boolean): void {
+    if (item.waitingRetry === value) return;
+    item.waitingRetry = value;
+    waitingRetry += value ? 1 : -1;
+    const key = accountKey(item);
+    const count = (retryingKeys.get(key) ?? 0) + (value ? 1 : -1);
+    if (count > 0) retryingKeys.set(key, count);
+    else retryingKeys.delete(key);
+  }
+
+  function finish(item: Item): void {
+    if (item.state === 'gone') return;
+    setWaitingRetry(item, false);
+    item.state = 'gone';
+    item.source.items.delete(item);
+    held -= 1;
+    const key = accountKey(item);
+    const count = (heldByKey.get(key) ?? 1) - 1;
+    if (count > 0) heldByKey.set(key, count);
+    else heldByKey.delete(key);
+  }
+
+  // ── Running ────────────────────────────────────────────────────────────────────────────────
+
+  async function run(items: Item[]): Promise<UnitResult> {
+    const results: (number | undefined)[] = items.map(() => undefined);
+    const work: number[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      setWaitingRetry(item, false);
+      if (item.state === 'gone') continue;
+      if (item.source.revoked) {
+        // Handed back in order: the rest of its key follows the same way.
+        item.delivery.nak();
+        finish(item);
+      } else if (item.unreadable) {
+        await deadLetter(item, 'unreadable message: not a JSON CloudEvent', item.attempt);
+      } else if (!item.source.redrive && !matchesTypes(options.types, item.event.type)) {
+        // Only on servers without several filter subjects, where a consumer sees its whole partition.
+        item.delivery.ack();
+        finish(item);
+      } else if (item.attempt > options.retry.maxAttempts) {
+        await deadLetter(item, `gave up after ${item.attempt - 1} attempts: the last one never finished (process stopped or lost its connection)`, item.attempt - 1);
+      } else {
+        work.push(i);
+      }
+    }
+    if (work.length > 0) {
+      const consumer = attached.reduce<AttachedConsumer | undefined>((best, c) => (c.concurrency - c.active > (best ? best.concurrency - best.active : 0) ? c : best), undefined);
+      if (!consumer) {
+        // Every handler detached meanwhile: run these again once one is back.
+        for (const i of work) results[i] = Date.now() + 100;
+        return results;
+      }
+      for (const i of work) {
+        items[i].state = 'running';
+        items[i].source.running += 1;
+      }
+      consumer.active += 1;
+      let outcomes: readonly Outcome[];
+      try {
+        outcomes = await consumer.deliver(
+          work.map((i) => items[i].event),
+          { subscription: options.name, attempt: Math.max(...work.map((i) => items[i].attempt)) },
+        );
+      } catch (error) {
+        outcomes = work.map(() => ({ kind: 'retry', error: error instanceof Error ? error.message : String(error) }));
+      } finally {
+        consumer.active -= 1;
+        if (consumer.active === 0) consumer.drained?.();
+      }
+      await Promise.all(
+        work.map(async (i, k) => {
+          const item = items[i];
+          results[i] = await settle(item, outcomes[k] ?? { kind: 'retry', error: 'no outcome for this event' });
+          item.source.running -= 1;
+          if (item.source.running === 0) item.source.drained?.();
+        }),
+      );
+    }
+    pumpAll();
+    return results;
+  }
+
+  async function settle(item: Item, outcome: Outcome): Promise<number | undefined> {
+    if (item.state === 'gone') return undefined;
+    if (outcome.kind === 'ack') {
+      item.delivery.ack();
+      finish(item);
+      failing.delete(item.event.id);
+      if (item.source.redrive) await store.removeRedrive(item.delivery.streamSequence).catch(ctx.onError);
+      if (item.attempt > 1 || item.source.redrive) await store.clearFailure(options.name, item.event.id).catch(ctx.onError);
       return undefined;
     }
+    if (outcome.kind === 'dead' || item.attempt >= options.retry.maxAttempts) {
+      await deadLetter(item, outcome.error, item.attempt);
+      return undefined;
+    }
+    failing.add(item.event.id);
+    await store.recordFailure(options.name, item.event.id, outcome.error, item.attempt).catch(ctx.onError);
+    const delay = outcome.delayMs ?? backoffDelay(options.retry, item.attempt);
+    item.attempt += 1;
+    item.state = 'held';
+    if (item.source.revoked) {
+      item.delivery.nak(delay);
+      finish(item);
+      return undefined;
+    }
+    setWaitingRetry(item, true);
+    return Date.now() + delay;
   }
 
-  function unreadableEvent(delivery: Delivery): CloudEvent {
-    const recorded = new Date(delivery.storedAtMs).toISOString();
-    return {
-      specversion: '1.0',
-      id: `unreadable-${delivery.streamSequence}`,
-      source: '/flamingo',
-      type: typeOfSubject(naming, delivery.subject),
-      time: recorded,
-      datacontenttype: 'application/json',
-      data: new TextDecoder().decode(delivery.data),
-      sequence: delivery.streamSequence,
-      recordedtime: recorded,
-    };
+  async function deadLetter(item: Item, error: string, attempts: number): Promise<void> {
+    failing.delete(item.event.id);
+    try {
+      await store.deadLetter(options.name, item.event, error, attempts);
+      item.delivery.term();
+      if (item.source.redrive) await store.removeRedrive(item.delivery.streamSequence).catch(ctx.onError);
+    } catch (failure) {
+      // Not recorded: let the server bring it back rather than lose it.
+      ctx.onError(failure as Error);
+      item.delivery.nak(1_000);
+    }
+    finish(item);
   }
 
-  return {
-    name: options.name,
-    async close() {
-      if (closed) return;
-      closed = true;
-      for (const state of lanes) {
-        clearTimeout(state.dueTimer);
-        clearTimeout(state.flushTimer);
-        // Not started here: straight back to the server for another consumer.
-        for (const delivery of [...state.waiting.splice(0), ...state.ready.splice(0)]) {
-          delivery.nak();
-          done(state, delivery);
-        }
-      }
-      await Promise.all(lanes.map((state) => state.lane.close()));
-      await Promise.all([...running]);
-      clearInterval(heartbeat);
+  // ── Ownership and lifecycle ─────────────────────────────────────────────────────────────────
+
+  const leases: LeaseManager | undefined =
+    options.ordering === 'key'
+      ? startLeases({
+          js: ctx.js,
+          jsm: ctx.jsm,
+          naming,
+          subscription: options.name,
+          partitions: ctx.partitions,
+          ttlMs: ctx.leaseTtlMs,
+          onError: ctx.onError,
+          acquire: (partition) => {
+            ownedPartitions.add(partition);
+            openPartition(partition);
+          },
+          revoke: async (partition, lost) => {
+            ownedPartitions.delete(partition);
+            const source = sources.get(`p${partition}`);
+            if (source) await revoke(source, lost);
+          },
+        })
+      : undefined;
+  openAll();
+
+  const runner: SubscriptionRunner = {
+    options,
+    mode,
+    get consumers() {
+      return attached.length;
+    },
+    get closed() {
+      return closing !== undefined;
+    },
+    attach(deliver, concurrency) {
+      const consumer: AttachedConsumer = { deliver, concurrency, active: 0 };
+      attached.push(consumer);
+      dispatcher.setConcurrency(totalConcurrency());
+      pumpAll();
+      return {
+        name: options.name,
+        close: async () => {
+          const index = attached.indexOf(consumer);
+          if (index === -1) return;
+          attached.splice(index, 1);
+          if (attached.length === 0) await runner.close();
+          else dispatcher.setConcurrency(totalConcurrency());
+          if (consumer.active > 0) await new Promise<void>((resolve) => (consumer.drained = resolve));
+        },
+      };
+    },
+    async pause() {
+      paused = true;
+      const stopping = [...sources.values()];
+      sources.clear();
+      for (const source of stopping) source.revoked = true;
+      await Promise.all(stopping.map((source) => source.lane.close().then(() => source.arrivals)));
+      dispatcher.close();
+      await dispatcher.idle();
+      for (const source of stopping) for (const item of [...source.items]) finish(item);
+      // The rewind drops the retry state on the server too.
+      failing.clear();
+    },
+    resume() {
+      paused = false;
+      dispatcher = makeDispatcher();
+      openAll();
+    },
+    close() {
+      closing ??= (async () => {
+        attached.length = 0;
+        await leases?.close();
+        await Promise.all([...sources.values()].map((source) => revoke(source, false)));
+        dispatcher.close();
+        await dispatcher.idle();
+        clearInterval(heartbeat);
+      })();
+      return closing;
     },
   };
+  return runner;
 }
