@@ -5,6 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceDefinition } from '../../src/services/service.ts';
 import type { Dialect } from '../../src/platform/db.ts';
+import { createTokens, type Tokens } from '../../src/platform/tokens.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { dropSchemas, TEST_DATABASE_URL } from './service-databases.ts';
 
@@ -20,6 +21,8 @@ export interface StoredEvent {
 }
 
 export interface ServiceServer extends TestServer {
+  /** Signs customer session tokens the server accepts. */
+  readonly tokens: Tokens;
   /** Every stored event of these types (or patterns), in log order. */
   events(types: string): Promise<StoredEvent[]>;
   /** Polls until `predicate` holds for the events of `types`; throws with what was seen after `timeoutMs`. */
@@ -30,8 +33,9 @@ export interface ServiceServer extends TestServer {
   stopAndDrop(schemas: readonly string[]): Promise<void>;
 }
 
-export async function startServiceServer(dialect: Dialect, services: readonly ServiceDefinition[]): Promise<ServiceServer> {
-  const env: Record<string, string> = dialect === 'postgres' ? { DATABASE_URL: TEST_DATABASE_URL } : {};
+export async function startServiceServer(dialect: Dialect, services: readonly ServiceDefinition[], extraEnv: Record<string, string> = {}): Promise<ServiceServer> {
+  const secret = `test-secret-${Math.random().toString(36).slice(2)}-0123456789abcdef`;
+  const env: Record<string, string> = { FLAMINGO_TOKEN_SECRET: secret, ...(dialect === 'postgres' ? { DATABASE_URL: TEST_DATABASE_URL } : {}), ...extraEnv };
   const server = await startTestServer(env, { registry: [...services] });
   const events = async (types: string) => {
     const all: StoredEvent[] = [];
@@ -46,6 +50,7 @@ export async function startServiceServer(dialect: Dialect, services: readonly Se
   };
   return {
     ...server,
+    tokens: createTokens(secret),
     events,
     async waitForEvents(types, predicate, timeoutMs = 10_000) {
       const until = Date.now() + timeoutMs;
@@ -72,4 +77,15 @@ export async function startServiceServer(dialect: Dialect, services: readonly Se
       if (dialect === 'postgres') await dropSchemas({ dataDir: server.dataDir, databaseUrl: TEST_DATABASE_URL }, schemas);
     },
   };
+}
+
+/** Polls `check` until it returns something other than undefined; throws after `timeoutMs`. */
+export async function waitUntil<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
 }

@@ -75,17 +75,21 @@ export function registerCartRoutes(http: FastifyInstance, deps: CartRouteDeps): 
   app.post(
     '/v1/carts',
     {
+      // A POST without a body starts a cart too.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
       schema: {
         tags,
         summary: 'Start a cart, for the customer of the session token (or `userId`), or a guest',
         security,
-        body: Type.Optional(Type.Object({ userId: Type.Optional(Uuid('The customer, when no session token is sent.')) })),
+        body: Type.Object({ userId: Type.Optional(Uuid('The customer, when no session token is sent.')) }),
         response: { 201: CartSchema, 401: ErrorSchema },
       },
     },
     async (request, reply) => {
       const caller = await callerOf(request, deps.tokens);
-      const { cart } = await deps.write((trx) => createCart(trx, caller.userId ?? request.body?.userId));
+      const { cart } = await deps.write((trx) => createCart(trx, caller.userId ?? request.body.userId));
       return reply.status(201).send(cart);
     },
   );

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import { DIALECTS, uniqueName } from '../../../test/support/service-databases.ts';
-import { startServiceServer, type ServiceServer } from '../../../test/support/service-server.ts';
+import { startServiceServer, type ServiceServer, type StoredEvent } from '../../../test/support/service-server.ts';
 import type { Dialect } from '../../platform/db.ts';
 import { catalogService } from './index.ts';
 
@@ -28,7 +28,7 @@ describe.each(DIALECTS)('catalog service on %s', (dialect: Dialect) => {
     });
     return orderId;
   };
-  const ofOrder = (orderId: string) => (events: { data: { orderId?: string } }[]) => events.filter((e) => e.data.orderId === orderId);
+  const ofOrder = (orderId: string) => (events: StoredEvent[]) => events.filter((e) => e.data.orderId === orderId);
 
   it('creates a product (admin only) and publishes product.created with price, name, sku and threshold', async () => {
     expect((await server.request('POST', '/v1/products', { key: null, body: { sku: 'X', name: 'x', priceCents: 1 } })).status).toBe(401);
