@@ -1,6 +1,15 @@
+import { carts } from './carts/index.ts';
+import { catalog } from './catalog/index.ts';
+import { fulfillment } from './fulfillment/index.ts';
+import { reviews } from './reviews/index.ts';
 import type { ServiceDefinition } from './service.ts';
 
 export type { ServiceContext, ServiceDefinition, RunningService } from './service.ts';
 
 /** Every bounded context of the shop, in start order. `flamingo start --services a,b` picks some. */
-export const services: readonly ServiceDefinition[] = [];
+export const services: readonly ServiceDefinition[] = [
+  catalog,
+  carts,
+  fulfillment,
+  reviews,
+];
