@@ -28,7 +28,7 @@ export interface FlamingoConfig {
   readonly databaseUrl?: string;
   /** `LOG_LEVEL`: one of pino's levels or `silent`. (Default: `info`) */
   readonly logLevel: LogLevel;
-  /** `FLAMINGO_SERVICES`: comma list of the services this process runs. (Default: undefined = all) */
+  /** `FLAMINGO_SERVICES`: comma list of the services this process runs; `none` for only the bus, collector and admin API. (Default: undefined = all) */
   readonly services?: readonly string[];
   /**
    * `FLAMINGO_SEED_TYPES`: event type patterns the seed endpoint `POST /event` accepts without an API
@@ -209,7 +209,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
 
   let services: string[] | undefined;
   const rawServices = get('FLAMINGO_SERVICES');
-  if (rawServices !== undefined && rawServices.trim() !== '' && rawServices.trim() !== 'all') {
+  if (rawServices?.trim() === 'none') services = [];
+  else if (rawServices !== undefined && rawServices.trim() !== '' && rawServices.trim() !== 'all') {
     services = commaList(rawServices);
     const bad = services.filter((s) => !SERVICE_NAME.test(s));
     if (bad.length > 0) problems.push(`FLAMINGO_SERVICES: service names are lower-case words, got ${bad.map((b) => `"${b}"`).join(', ')}`);
