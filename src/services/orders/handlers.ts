@@ -1,0 +1,99 @@
+/**
+ * What the orders context reacts to. Each function runs inside the transaction `handleOnce` opens
+ * for one delivery (so a redelivered event changes nothing) and puts the events it causes into
+ * the outbox in that same transaction.
+ */
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import { failPermanently, retryAfter } from '../../bus/index.ts';
+import type { DeliveredEvent } from '../../bus/types.ts';
+import { handleSagaMessage } from './apply.ts';
+import type { EventSink } from './events.ts';
+import { cancelUnpaidOrdersOf, placeOrder } from './placement.ts';
+import type { SagaMessage } from './saga.ts';
+import { customersStore, ordersStore, productsStore, type OrdersDatabase } from './store.ts';
+
+export interface HandlerDeps {
+  readonly outbox: EventSink<OrdersDatabase>;
+  readonly logger: Logger;
+}
+
+/** `orders.replicas`: customers from `user.*`, product prices from `product.*`; a ban cancels unpaid orders. */
+export const REPLICA_TYPES = ['user.registered', 'user.updated', 'user.banned', 'user.unbanned', 'product.created', 'product.updated'] as const;
+export type ReplicaEvent = DeliveredEvent<(typeof REPLICA_TYPES)[number]>;
+
+export async function onReplicaEvent(deps: HandlerDeps, trx: Kysely<OrdersDatabase>, event: ReplicaEvent): Promise<void> {
+  const at = new Date().toISOString();
+  switch (event.type) {
+    case 'user.registered':
+    case 'user.updated':
+      return customersStore.known(trx, event.data.userId, at);
+    case 'user.unbanned':
+      return customersStore.setBanned(trx, event.data.userId, false, at);
+    case 'user.banned': {
+      await customersStore.setBanned(trx, event.data.userId, true, at);
+      const cancelled = await cancelUnpaidOrdersOf(trx, deps.outbox, event.data, event);
+      if (cancelled > 0) deps.logger.info({ userId: event.data.userId, cancelled }, 'unpaid orders of a banned user cancelled');
+      return;
+    }
+    case 'product.created':
+    case 'product.updated': {
+      const { productId, sku, name, priceCents, currency, active } = event.data;
+      return productsStore.upsert(trx, { id: productId, sku, name, priceCents, currency, active }, at);
+    }
+  }
+}
+
+/** `orders.saga`: the other contexts' answers about an order. */
+export const SAGA_TYPES = [
+  'stock.reserved',
+  'stock.reservation_failed',
+  'payment.succeeded',
+  'payment.failed',
+  'shipment.created',
+  'shipment.dispatched',
+  'shipment.delivered',
+] as const;
+export type SagaEvent = DeliveredEvent<(typeof SAGA_TYPES)[number]>;
+
+export async function onSagaEvent(deps: HandlerDeps, trx: Kysely<OrdersDatabase>, event: SagaEvent): Promise<void> {
+  const message = { type: event.type, data: event.data } as SagaMessage;
+  const decision = await handleSagaMessage(trx, deps.outbox, event.data.orderId, message, event);
+  const log = { orderId: event.data.orderId, id: event.id, type: event.type };
+  if (decision === undefined) deps.logger.debug(log, 'event about an order this service does not know; ignored');
+  else if (decision.kind === 'ignored') deps.logger.info({ ...log, reason: decision.reason }, 'saga ignored the event');
+  else deps.logger.debug({ ...log, status: decision.state.status }, 'order moved');
+}
+
+/** `orders.payment-timeout` (delayed by the payment timeout): an order still unpaid is cancelled. */
+export async function onPaymentDeadline(deps: HandlerDeps, trx: Kysely<OrdersDatabase>, event: DeliveredEvent<'order.placed'>, timeoutMs: number): Promise<void> {
+  const { orderId } = event.data;
+  const decision = await handleSagaMessage(trx, deps.outbox, orderId, { type: 'payment.deadline_passed', data: { orderId, timeoutMs } }, {
+    id: event.id,
+    type: 'order.placed',
+    correlationid: event.correlationid ?? orderId,
+  });
+  if (decision?.kind === 'changed') deps.logger.info({ orderId }, 'payment timed out: order cancelled');
+}
+
+/**
+ * `orders.checkout`: a checked-out cart becomes the order whose id the cart chose. Prices are the
+ * cart's (agreed at checkout), the payment token is the one the cart carries (without one, payments
+ * fails the order). A customer the replica does not know yet is retried (the replica may lag);
+ * a banned customer's order is placed and cancelled at once, so the cart sees an outcome.
+ */
+export async function onCartCheckedOut(deps: HandlerDeps, trx: Kysely<OrdersDatabase>, event: DeliveredEvent<'cart.checked_out'>): Promise<void> {
+  const { orderId, userId, cartId, items, totalCents, currency, paymentToken } = event.data;
+  if (await ordersStore.load(trx, orderId)) return;
+  if (userId === undefined) throw failPermanently(`cart ${cartId}: a guest checkout cannot be ordered (orders need a customer)`);
+  const customer = await customersStore.get(trx, userId);
+  if (!customer) throw retryAfter(2000, `customer ${userId} not in the orders replica yet`);
+  const cause = { id: event.id, correlationid: event.correlationid ?? cartId };
+  await placeOrder(trx, deps.outbox, { orderId, userId, items, totalCents, currency, cartId, ...(paymentToken === undefined ? {} : { paymentToken }) }, cause);
+  if (customer.banned) {
+    await handleSagaMessage(trx, deps.outbox, orderId, { type: 'user.banned', data: { userId, reason: 'customer is banned', bannedBy: 'orders' } }, {
+      ...cause,
+      type: 'cart.checked_out',
+    });
+  }
+}

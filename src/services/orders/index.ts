@@ -1,0 +1,76 @@
+import { busTablesMigration, createOutbox, handleOnce } from '../../bus/index.ts';
+import type { Subscription } from '../../bus/types.ts';
+import { migrate, openDatabase } from '../../platform/db.ts';
+import type { ServiceDefinition } from '../service.ts';
+import { onCartCheckedOut, onPaymentDeadline, onReplicaEvent, onSagaEvent, REPLICA_TYPES, SAGA_TYPES, type HandlerDeps } from './handlers.ts';
+import { ordersTables } from './migrations/001_orders.ts';
+import { registerOrdersRoutes } from './routes.ts';
+import { readOrdersSettings } from './settings.ts';
+import type { OrdersDatabase } from './store.ts';
+
+export const ORDERS_MIGRATIONS = { '000_bus': busTablesMigration, '001_orders': ordersTables };
+
+export interface OrdersServiceOptions {
+  /** The SQLite file stem / PostgreSQL schema of the service's database. (Default: `orders`) */
+  readonly databaseName?: string;
+}
+
+/**
+ * The orders context and the order saga (a process manager: saga.ts decides, handlers.ts applies).
+ * Subscriptions: `orders.replicas` (customers and prices), `orders.saga` (stock, payment and shipment
+ * answers), `orders.checkout` (carts becoming orders) and `orders.payment-timeout` — a delayed
+ * subscription on `order.placed` that fires once the payment timeout has passed, so the deadline is
+ * as durable as the log and needs no timer table.
+ */
+export function createOrdersService(options: OrdersServiceOptions = {}): ServiceDefinition {
+  return {
+    name: 'orders',
+    async start(ctx) {
+      const settings = readOrdersSettings(ctx.env);
+      const database = await openDatabase<OrdersDatabase>(options.databaseName ?? 'orders', ctx.database);
+      const subscriptions: Subscription[] = [];
+      const outbox = createOutbox({
+        db: database.db,
+        bus: ctx.bus,
+        dialect: database.dialect,
+        ...(ctx.database.databaseUrl ? { databaseUrl: ctx.database.databaseUrl } : {}),
+        onError: (err, context) => ctx.logger.error({ err, ...context }, 'orders outbox relay failed'),
+      });
+      const stop = async () => {
+        await Promise.all(subscriptions.splice(0).map((s) => s.close()));
+        await outbox.stop();
+        await database.close();
+      };
+      try {
+        await migrate(database.db, ORDERS_MIGRATIONS);
+        const { db } = database;
+        const deps: HandlerDeps = { outbox, logger: ctx.logger };
+        registerOrdersRoutes(ctx.http, { db, outbox, tokens: ctx.tokens });
+        await outbox.start();
+        subscriptions.push(
+          await ctx.bus.subscribe(
+            { name: 'orders.replicas', types: REPLICA_TYPES, concurrency: 4 },
+            handleOnce(db, (event, trx) => onReplicaEvent(deps, trx, event)),
+          ),
+          await ctx.bus.subscribe({ name: 'orders.saga', types: SAGA_TYPES, concurrency: 8 }, handleOnce(db, (event, trx) => onSagaEvent(deps, trx, event))),
+          await ctx.bus.subscribe(
+            // The customers replica may lag behind a checkout: retry for a while before dead-lettering.
+            { name: 'orders.checkout', types: ['cart.checked_out'], concurrency: 4, retry: { maxAttempts: 30, maxDelayMs: 10_000 } },
+            handleOnce(db, (event, trx) => onCartCheckedOut(deps, trx, event)),
+          ),
+          await ctx.bus.subscribe(
+            { name: 'orders.payment-timeout', types: ['order.placed'], concurrency: 8, delayMs: settings.paymentTimeoutMs },
+            handleOnce(db, (event, trx) => onPaymentDeadline(deps, trx, event, settings.paymentTimeoutMs)),
+          ),
+        );
+        ctx.logger.info({ paymentTimeoutMs: settings.paymentTimeoutMs }, 'orders saga running');
+        return { stop };
+      } catch (error) {
+        await stop();
+        throw error;
+      }
+    },
+  };
+}
+
+export const ordersService = createOrdersService();

@@ -1,0 +1,65 @@
+import type { Kysely } from 'kysely';
+import { v7 as uuidv7 } from 'uuid';
+import type { EventData } from '../../contracts/index.ts';
+import { handleSagaMessage } from './apply.ts';
+import { orderEvent, type Cause, type EventSink } from './events.ts';
+import { placed, type LineItem } from './saga.ts';
+import { ordersStore, type OrdersDatabase } from './store.ts';
+
+export interface NewOrder {
+  readonly orderId: string;
+  readonly userId: string;
+  readonly items: readonly LineItem[];
+  readonly totalCents: number;
+  readonly currency: string;
+  /** Handed to payments in `order.placed` (a secret only payments reads); not stored by orders. */
+  readonly paymentToken?: string;
+  /** Handed to fulfillment in `order.placed`; orders does not keep it. */
+  readonly shippingAddress?: EventData<'order.placed'>['shippingAddress'];
+  readonly cartId?: string;
+}
+
+/**
+ * Places an order in the caller's transaction: the order (status `pending`), its first history
+ * entry and `order.placed` in the outbox. `false` when an order with this id exists (nothing written).
+ */
+export async function placeOrder(trx: Kysely<OrdersDatabase>, outbox: EventSink<OrdersDatabase>, order: NewOrder, cause?: Cause): Promise<boolean> {
+  const at = new Date().toISOString();
+  const state = placed(order);
+  if (!(await ordersStore.insert(trx, state, at, order.cartId))) return false;
+  const eventId = uuidv7();
+  await ordersStore.appendHistory(trx, order.orderId, [{ status: 'pending', at, eventId, eventType: 'order.placed' }]);
+  await outbox.add(
+    trx,
+    orderEvent(
+      'order.placed',
+      eventId,
+      {
+        orderId: order.orderId,
+        userId: order.userId,
+        items: [...order.items],
+        totalCents: order.totalCents,
+        currency: order.currency,
+        ...(order.paymentToken === undefined ? {} : { paymentToken: order.paymentToken }),
+        ...(order.shippingAddress === undefined ? {} : { shippingAddress: order.shippingAddress }),
+      },
+      cause,
+    ),
+  );
+  return true;
+}
+
+/** Cancels orders that are not paid yet when their customer is banned (an immediate `user.banned`). */
+export async function cancelUnpaidOrdersOf(
+  trx: Kysely<OrdersDatabase>,
+  outbox: EventSink<OrdersDatabase>,
+  ban: { userId: string; reason: string; bannedBy: string },
+  origin: { id: string; type: string; correlationid?: string },
+): Promise<number> {
+  let cancelled = 0;
+  for (const orderId of await ordersStore.unpaidOf(trx, ban.userId)) {
+    const decision = await handleSagaMessage(trx, outbox, orderId, { type: 'user.banned', data: ban }, origin);
+    if (decision?.kind === 'changed') cancelled += 1;
+  }
+  return cancelled;
+}

@@ -1,0 +1,174 @@
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import { v7 as uuidv7 } from 'uuid';
+import { orderPlaced } from '../../contracts/catalog/orders.ts';
+import { ApiError, forbidden, notFound, unprocessable } from '../../platform/errors.ts';
+import type { Tokens } from '../../platform/tokens.ts';
+import type { EventSink } from './events.ts';
+import { placeOrder } from './placement.ts';
+import { priceItems } from './pricing.ts';
+import { ORDER_STATUSES } from './saga.ts';
+import { customersStore, ordersStore, type OrdersDatabase, type StoredOrder } from './store.ts';
+
+export interface OrdersRoutesOptions {
+  readonly db: Kysely<OrdersDatabase>;
+  readonly outbox: EventSink<OrdersDatabase>;
+  readonly tokens: Tokens;
+}
+
+const tags = ['orders'];
+const ErrorBody = Type.Object({
+  error: Type.String(),
+  message: Type.String(),
+  detail: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
+});
+const Order = Type.Object(
+  {
+    id: Type.String(),
+    userId: Type.String(),
+    status: Type.Union(ORDER_STATUSES.map((s) => Type.Literal(s))),
+    items: Type.Array(
+      Type.Object({
+        productId: Type.String(),
+        quantity: Type.Integer(),
+        unitPriceCents: Type.Integer(),
+        sku: Type.Optional(Type.String()),
+        name: Type.Optional(Type.String()),
+      }),
+    ),
+    totalCents: Type.Integer(),
+    currency: Type.String(),
+    paymentId: Type.Optional(Type.String()),
+    cancellation: Type.Optional(Type.Object({ reason: Type.String(), detail: Type.Optional(Type.String()) })),
+    cartId: Type.Optional(Type.String()),
+    createdAt: Type.String(),
+    updatedAt: Type.String(),
+    history: Type.Array(
+      Type.Object({
+        status: Type.String(),
+        at: Type.String({ description: 'When the order reached this status.' }),
+        eventId: Type.String({ description: 'The event that caused the transition.' }),
+        eventType: Type.String(),
+      }),
+    ),
+  },
+  { description: 'An order with its saga status and every transition so far.' },
+);
+
+function bearer(request: FastifyRequest): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
+}
+
+async function present(db: Kysely<OrdersDatabase>, order: StoredOrder) {
+  const { state } = order;
+  return {
+    id: state.orderId,
+    userId: state.userId,
+    status: state.status,
+    items: [...state.items],
+    totalCents: state.totalCents,
+    currency: state.currency,
+    ...(state.paymentId === undefined ? {} : { paymentId: state.paymentId }),
+    ...(state.cancellation === undefined ? {} : { cancellation: state.cancellation }),
+    ...(order.cartId === undefined ? {} : { cartId: order.cartId }),
+    createdAt: order.createdAt,
+    updatedAt: order.updatedAt,
+    history: await ordersStore.history(db, state.orderId),
+  };
+}
+
+/** The orders context's HTTP API: place an order, read one (with its history), list a customer's. */
+export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoutesOptions): void {
+  const { db, outbox, tokens } = options;
+  const app = http.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.post(
+    '/v1/orders',
+    {
+      schema: {
+        tags,
+        summary: 'Place an order (publishes order.placed; the saga takes it from there)',
+        description:
+          'The customer is checked against the orders service’s own replica of users (built from `user.*` events): ' +
+          'unknown → 422, banned → 403. Prices come from its replica of the catalog. A customer token ' +
+          '(`Authorization: Bearer`) is optional; when sent it must belong to `userId`.',
+        body: Type.Object({
+          userId: Type.String({ minLength: 1, maxLength: 128 }),
+          items: Type.Array(
+            Type.Object({ productId: Type.String({ minLength: 1, maxLength: 128 }), quantity: Type.Integer({ minimum: 1, maximum: 10_000 }) }),
+            { minItems: 1, maxItems: 100 },
+          ),
+          paymentToken: Type.String({ minLength: 1, maxLength: 256, description: 'Single-use payment token (sandbox: tok_ok, tok_declined, tok_slow).' }),
+          shippingAddress: Type.Optional(orderPlaced.schema.properties.shippingAddress),
+        }),
+        response: { 201: Order, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 422: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const { userId, items, paymentToken, shippingAddress } = request.body;
+      const token = bearer(request);
+      if (token !== undefined) {
+        const claims = await tokens.verify(token);
+        if (!claims) throw new ApiError(401, 'invalid_token', 'the customer token is not valid');
+        if (claims.userId !== userId) throw forbidden('the token belongs to another customer', [{ path: '/userId', message: 'does not match the token' }]);
+      }
+      const orderId = uuidv7();
+      const order = await db.transaction().execute(async (trx) => {
+        const customer = await customersStore.get(trx, userId);
+        if (!customer) throw unprocessable('unknown_user', `no user ${userId}`, [{ path: '/userId', message: 'no such user' }]);
+        if (customer.banned) throw forbidden('this customer is banned', [{ path: '/userId', message: 'user is banned' }]);
+        const priced = await priceItems(trx, items);
+        if (!priced.ok) throw unprocessable('unknown_product', 'some lines cannot be ordered', priced.problems);
+        await placeOrder(trx, outbox, {
+          orderId,
+          userId,
+          items: priced.items,
+          totalCents: priced.totalCents,
+          currency: priced.currency,
+          paymentToken,
+          ...(shippingAddress === undefined ? {} : { shippingAddress }),
+        });
+        return ordersStore.load(trx, orderId);
+      });
+      return reply.status(201).send(await present(db, order!));
+    },
+  );
+
+  app.get(
+    '/v1/orders/:id',
+    {
+      schema: {
+        tags,
+        summary: 'An order: status and history (each transition with its time and the event that caused it)',
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) }),
+        response: { 200: Order, 404: ErrorBody },
+      },
+    },
+    async (request) => {
+      const order = await ordersStore.load(db, request.params.id);
+      if (!order) throw notFound(`no order ${request.params.id}`);
+      return present(db, order);
+    },
+  );
+
+  app.get(
+    '/v1/orders',
+    {
+      schema: {
+        tags,
+        summary: 'A customer’s orders, newest first',
+        querystring: Type.Object({
+          userId: Type.String({ minLength: 1, maxLength: 128 }),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+        }),
+        response: { 200: Type.Object({ orders: Type.Array(Order) }) },
+      },
+    },
+    async (request) => {
+      const orders = await ordersStore.listOf(db, request.query.userId, request.query.limit ?? 50);
+      return { orders: await Promise.all(orders.map((o) => present(db, o))) };
+    },
+  );
+}

@@ -1,0 +1,105 @@
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
+import type { Kysely } from 'kysely';
+import { notFound } from '../../platform/errors.ts';
+import type { sandboxProvider } from './sandbox.ts';
+import { paymentsStore, type PaymentsDatabase } from './store.ts';
+
+export interface PaymentsRoutesOptions {
+  readonly db: Kysely<PaymentsDatabase>;
+  readonly sandbox: ReturnType<typeof sandboxProvider>;
+  readonly requireAdmin: preHandlerAsyncHookHandler;
+}
+
+const tags = ['payments'];
+const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
+const Payment = Type.Object(
+  {
+    orderId: Type.String(),
+    paymentId: Type.String(),
+    idempotencyKey: Type.String(),
+    userId: Type.String(),
+    amountCents: Type.Integer(),
+    currency: Type.String(),
+    status: Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed')]),
+    providerChargeId: Type.Optional(Type.String()),
+    error: Type.Optional(Type.String()),
+    code: Type.Optional(Type.String()),
+    createdAt: Type.String(),
+    settledAt: Type.Optional(Type.String()),
+    refund: Type.Optional(
+      Type.Object({
+        refundId: Type.String(),
+        status: Type.Union([Type.Literal('pending'), Type.Literal('refunded')]),
+        reason: Type.String(),
+        refundedAt: Type.Optional(Type.String()),
+      }),
+    ),
+  },
+  { description: 'The one charge attempt of an order, and its refund.' },
+);
+const SandboxCharge = Type.Object({
+  id: Type.String(),
+  idempotencyKey: Type.String(),
+  amountCents: Type.Integer(),
+  currency: Type.String(),
+  status: Type.String(),
+  failureMessage: Type.Optional(Type.String()),
+  createdAt: Type.String(),
+  settledAt: Type.Optional(Type.String()),
+});
+
+/** The payments context's HTTP API (admin): an order's payment, and the sandbox provider's books. */
+export function registerPaymentsRoutes(http: FastifyInstance, options: PaymentsRoutesOptions): void {
+  const { db, sandbox, requireAdmin } = options;
+  const app = http.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.get(
+    '/v1/payments/:orderId',
+    {
+      preHandler: requireAdmin,
+      schema: {
+        tags,
+        summary: 'The payment of an order (admin)',
+        security: [{ apiKey: [] }],
+        params: Type.Object({ orderId: Type.String({ minLength: 1, maxLength: 128 }) }),
+        response: { 200: Payment, 404: ErrorBody },
+      },
+    },
+    async (request) => {
+      const payment = await paymentsStore.get(db, request.params.orderId);
+      if (!payment) throw notFound(`no payment for order ${request.params.orderId}`);
+      return payment;
+    },
+  );
+
+  app.get(
+    '/v1/payments/sandbox/charges',
+    {
+      preHandler: requireAdmin,
+      schema: {
+        tags,
+        summary: 'Charges the sandbox provider recorded, oldest first (admin; for checking that nothing was charged twice)',
+        security: [{ apiKey: [] }],
+        querystring: Type.Object({ idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
+        response: { 200: Type.Object({ charges: Type.Array(SandboxCharge) }) },
+      },
+    },
+    async (request) => {
+      const rows = await sandbox.charges(request.query.idempotencyKey === undefined ? {} : { idempotencyKey: request.query.idempotencyKey });
+      return {
+        charges: rows.map((r) => ({
+          id: r.id,
+          idempotencyKey: r.idempotency_key,
+          amountCents: Number(r.amount_cents),
+          currency: r.currency,
+          status: r.status,
+          createdAt: r.created_at,
+          ...(r.failure_message === null ? {} : { failureMessage: r.failure_message }),
+          ...(r.settled_at === null ? {} : { settledAt: r.settled_at }),
+        })),
+      };
+    },
+  );
+}

@@ -1,0 +1,90 @@
+/**
+ * Seed 004's walk-through over HTTP: create a user, get it, create an order for it, get the order,
+ * a second user with the same e-mail is refused (409), an order for an unknown user is refused.
+ * The orders service knows users only from its own replica, built from `user.*` events.
+ */
+import { v7 as uuidv7 } from 'uuid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, productCreated, startShop, type Shop } from './support/shop.ts';
+
+describe('seed 004 walk-through', () => {
+  let shop: Shop;
+  const productId = uuidv7();
+  let userId: string;
+  let orderId: string;
+
+  beforeAll(async () => {
+    shop = await startShop();
+    await shop.publish(productCreated(productId, 50, { name: 'coffee' }));
+  });
+  afterAll(() => shop?.stop());
+
+  it('1. creates a user', async () => {
+    const created = await shop.request('POST', '/v1/users', {
+      key: null,
+      body: { email: 'setiadi@example.com', name: 'Setiadi', password: 'correct horse battery' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ email: 'setiadi@example.com', name: 'Setiadi', banned: false });
+    userId = created.body.id;
+    expect(userId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+  });
+
+  it('2. gets the created user, without any password material', async () => {
+    const got = await shop.request('GET', `/v1/users/${userId}`, { key: null });
+    expect(got.status).toBe(200);
+    expect(got.body).toMatchObject({ id: userId, email: 'setiadi@example.com', name: 'Setiadi' });
+    expect(got.text).not.toMatch(/password|scrypt|horse/i);
+  });
+
+  it('3. creates an order for the user (once the orders replica has seen user.registered)', async () => {
+    const placed = await eventually(async () => {
+      const answer = await shop.request('POST', '/v1/orders', {
+        key: null,
+        body: { userId, items: [{ productId, quantity: 100 }], paymentToken: 'tok_ok' },
+      });
+      return answer.status === 422 && answer.body.error === 'unknown_user' ? undefined : answer;
+    }, 'the orders replica to know the user');
+    expect(placed.status).toBe(201);
+    expect(placed.body).toMatchObject({ userId, status: 'pending', totalCents: 5000, currency: 'EUR' });
+    expect(placed.body.items).toEqual([{ productId, quantity: 100, unitPriceCents: 50, sku: expect.any(String), name: 'coffee' }]);
+    orderId = placed.body.id;
+  });
+
+  it('4. gets the created order with its history', async () => {
+    const got = await shop.request('GET', `/v1/orders/${orderId}`, { key: null });
+    expect(got.status).toBe(200);
+    expect(got.body).toMatchObject({ id: orderId, userId, totalCents: 5000 });
+    expect(got.body.history[0]).toMatchObject({ status: 'pending', eventType: 'order.placed', eventId: expect.any(String) });
+    const [placed] = await shop.eventsAbout(`order/${orderId}`, ['order.placed']);
+    expect(placed.id).toBe(got.body.history[0].eventId);
+  });
+
+  it('5. refuses a user with an existing e-mail (409), whatever its case', async () => {
+    for (const email of ['setiadi@example.com', 'Setiadi@EXAMPLE.com']) {
+      const again = await shop.request('POST', '/v1/users', { key: null, body: { email, name: 'Setiadi', password: 'another password' } });
+      expect(again.status).toBe(409);
+      expect(again.body).toMatchObject({ error: 'email_taken', detail: [{ path: '/email' }] });
+    }
+    const registered = await shop.eventsAbout(`user/${userId}`, ['user.registered']);
+    expect(registered).toHaveLength(1);
+  });
+
+  it('6. refuses an order for a user that does not exist (422 naming /userId)', async () => {
+    const refused = await shop.request('POST', '/v1/orders', {
+      key: null,
+      body: { userId: uuidv7(), items: [{ productId, quantity: 100 }], paymentToken: 'tok_ok' },
+    });
+    expect(refused.status).toBe(422);
+    expect(refused.body).toMatchObject({ error: 'unknown_user', detail: [{ path: '/userId' }] });
+  });
+
+  it('refuses an order for an unknown product, naming the line', async () => {
+    const refused = await shop.request('POST', '/v1/orders', {
+      key: null,
+      body: { userId, items: [{ productId, quantity: 1 }, { productId: 'no-such-product', quantity: 1 }], paymentToken: 'tok_ok' },
+    });
+    expect(refused.status).toBe(422);
+    expect(refused.body.detail).toEqual([{ path: '/items/1/productId', message: expect.stringContaining('unknown product') }]);
+  });
+});
