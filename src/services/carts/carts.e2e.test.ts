@@ -3,31 +3,36 @@ import { v7 as uuidv7 } from 'uuid';
 import { DIALECTS, uniqueName } from '../../../test/support/service-databases.ts';
 import { startServiceServer, waitUntil, type ServiceServer, type StoredEvent } from '../../../test/support/service-server.ts';
 import type { Dialect } from '../../platform/db.ts';
-import { catalogService } from '../catalog/index.ts';
 import { cartsService } from './index.ts';
 
 describe.each(DIALECTS)('carts service on %s', (dialect: Dialect) => {
   let server: ServiceServer;
-  const schemas = [uniqueName('catalog'), uniqueName('carts')];
+  const schemas = [uniqueName('carts')];
   let mug: { id: string; number: number };
   let tea: { id: string; number: number };
   let token: string;
   const userId = uuidv7();
+  /** What the catalog publishes about a product (the webshop keeps a replica from it). */
+  const productState = (number: number, sku: string, priceCents: number) => ({
+    productId: uuidv7(),
+    number,
+    sku: `${sku}-${uuidv7()}`,
+    name: sku,
+    priceCents,
+    currency: 'EUR',
+    onHand: 50,
+    lowStockThreshold: 0,
+    active: true,
+  });
+  const mugState = productState(101, 'MUG', 1250);
   beforeAll(async () => {
-    server = await startServiceServer(dialect, [catalogService({ databaseName: schemas[0] }), cartsService({ databaseName: schemas[1] })]);
-    const create = async (sku: string, priceCents: number) =>
-      (await server.request('POST', '/v1/products', { body: { sku: `${sku}-${uuidv7()}`, name: sku, priceCents, onHand: 50 } })).body;
-    mug = await create('MUG', 1250);
-    tea = await create('TEA', 400);
+    server = await startServiceServer(dialect, [cartsService({ databaseName: schemas[0] })]);
+    const teaState = productState(102, 'TEA', 400);
+    for (const data of [mugState, teaState]) await server.flamingo.bus.publish({ type: 'product.created', data });
+    mug = { id: mugState.productId, number: mugState.number };
+    tea = { id: teaState.productId, number: teaState.number };
     token = await server.tokens.sign({ userId, email: 'ada@example.test' });
-    // The webshop learns products from product.created: wait until it knows both.
-    const probe = (await server.request('POST', '/v1/carts', { key: null, body: {} })).body.id;
-    for (const product of [mug, tea]) {
-      await waitUntil(async () => {
-        const added = await server.request('POST', `/v1/carts/${probe}/items`, { key: null, body: { productId: product.id } });
-        return added.status === 200 ? true : undefined;
-      });
-    }
+    await server.drained('carts.products');
   });
   afterAll(() => server.stopAndDrop(schemas));
 
@@ -119,7 +124,7 @@ describe.each(DIALECTS)('carts service on %s', (dialect: Dialect) => {
   it('prices carts from the catalog replica, and replaying the catalog changes nothing', async () => {
     const cartId = await newCart();
     await server.request('POST', `/v1/carts/${cartId}/items`, { ...as(token), body: { productId: mug.id, quantity: 1 } });
-    await server.request('PATCH', `/v1/products/${mug.id}`, { body: { priceCents: 990 } });
+    await server.flamingo.bus.publish({ type: 'product.updated', data: { ...mugState, priceCents: 990, changed: ['priceCents'] } });
     await waitUntil(async () => ((await server.request('GET', `/v1/carts/${cartId}`)).body.totalCents === 990 ? true : undefined));
     await server.drained('carts.products');
     await server.flamingo.bus.rewind('carts.products', 'beginning');
