@@ -9,7 +9,7 @@ import type { Bus } from '../src/bus/types.ts';
 import type { UnstoredEvent } from '../src/contracts/index.ts';
 import { orderPlacedEnvelope } from './fixtures.ts';
 import type { Figure } from './report.ts';
-import { nowMs } from './stats.ts';
+import { cpuMeter, nowMs } from './stats.ts';
 import type { Target } from './targets.ts';
 
 export interface ConsumeSectionOptions {
@@ -36,12 +36,18 @@ async function prefill(bus: Bus, count: number): Promise<void> {
 }
 
 /** Subscribes `names` at once from the beginning; resolves with the events handled per second once each got `count`. */
-async function consumeAll(bus: Bus, names: readonly string[], count: number, options: ConsumeSectionOptions): Promise<{ rate: number; handled: number; complete: boolean }> {
+async function consumeAll(
+  bus: Bus,
+  names: readonly string[],
+  count: number,
+  options: ConsumeSectionOptions,
+): Promise<{ rate: number; handled: number; complete: boolean; cpuUsPerEvent: number }> {
   let handled = 0;
   const target = count * names.length;
   let finish: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (finish = resolve));
   const start = nowMs();
+  const used = cpuMeter();
   const subscriptions = await Promise.all(
     names.map((name) =>
       bus.subscribe({ name, types: ['order.placed'], startAt: 'beginning', concurrency: options.concurrency }, () => {
@@ -54,8 +60,9 @@ async function consumeAll(bus: Bus, names: readonly string[], count: number, opt
   const complete = await Promise.race([finished.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), options.timeoutMs)))]);
   clearTimeout(timer);
   const ms = nowMs() - start;
+  const cpuUsPerEvent = used() / Math.max(1, handled);
   await Promise.all(subscriptions.map((s) => s.close()));
-  return { rate: (handled * 1000) / ms, handled, complete };
+  return { rate: (handled * 1000) / ms, handled, complete, cpuUsPerEvent };
 }
 
 export async function consumeSection(target: Target, options: ConsumeSectionOptions, runId: string): Promise<Figure[]> {
@@ -76,13 +83,21 @@ export async function consumeSection(target: Target, options: ConsumeSectionOpti
     await prefill(bus, options.events);
     const fillMs = nowMs() - fillStart;
     const ceilingName = `${target.raw.label} scan, best of 2`;
+    const scanUsed = cpuMeter();
     const firstScan = await target.raw.scan(log, options.events);
+    const rawCpu = scanUsed() / Math.max(1, firstScan.events);
     const single = await consumeAll(bus, [`bench-${runId}-one`], options.events, options);
     const triple = await consumeAll(bus, ['a', 'b', 'c'].map((x) => `bench-${runId}-${x}`), options.events, options);
     // Scanned again after the subscriptions, so a busy moment of the machine does not set the ceiling alone.
     const raw = { rate: Math.max(firstScan.rate, (await target.raw.scan(log, options.events)).rate) };
-    const partial = (r: { handled: number; complete: boolean }, expected: number) =>
-      r.complete ? undefined : `only ${r.handled} of ${expected} handled within ${options.timeoutMs / 1000} s`;
+    const describe = (r: { handled: number; complete: boolean; cpuUsPerEvent: number }, expected: number, extra?: string) =>
+      [
+        r.complete ? undefined : `only ${r.handled} of ${expected} handled within ${options.timeoutMs / 1000} s`,
+        `CPU ${r.cpuUsPerEvent.toFixed(1)} µs/event (raw scan ${rawCpu.toFixed(1)})`,
+        extra,
+      ]
+        .filter(Boolean)
+        .join('; ');
     return [
       {
         section: 'consume',
@@ -92,9 +107,9 @@ export async function consumeSection(target: Target, options: ConsumeSectionOpti
         ceiling: raw.rate,
         ceilingName,
         goals,
-        note: partial(single, options.events) ?? `pre-filled at ${Math.round((options.events * 1000) / fillMs)} ev/s (engine.append, 1 000/call)`,
+        note: describe(single, options.events, `pre-filled at ${Math.round((options.events * 1000) / fillMs)} ev/s (engine.append, 1 000/call)`),
       },
-      { section: 'consume', name: three, unit: 'ev/s', value: triple.rate, ceiling: raw.rate, ceilingName, goals, note: partial(triple, options.events * 3) },
+      { section: 'consume', name: three, unit: 'ev/s', value: triple.rate, ceiling: raw.rate, ceilingName, goals, note: describe(triple, options.events * 3) },
     ];
   } finally {
     await opened.value.close();

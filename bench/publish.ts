@@ -8,7 +8,7 @@
 import type { Engine } from '../src/bus/types.ts';
 import { dataPool } from './fixtures.ts';
 import type { Figure } from './report.ts';
-import { closedLoop } from './stats.ts';
+import { closedLoop, cpuMeter } from './stats.ts';
 import type { Target } from './targets.ts';
 
 export interface PublishSectionOptions {
@@ -43,10 +43,17 @@ export async function publishSection(target: Target, options: PublishSectionOpti
     let ceiling = 0;
     let value = 0;
     let commits: string | undefined;
+    let cpu = Infinity;
+    let rawCpu = Infinity;
     for (let round = 0; round < options.rounds; round++) {
-      ceiling = Math.max(ceiling, await rawRound());
+      const rawUsed = cpuMeter();
+      const raw = await rawRound();
+      rawCpu = Math.min(rawCpu, rawUsed() / ((raw * options.durationMs) / 1000));
+      ceiling = Math.max(ceiling, raw);
       const before = groupCommits(engine);
+      const used = cpuMeter();
       const { done, ms } = await closedLoop(options.inFlight, options.durationMs, publishOne);
+      cpu = Math.min(cpu, used() / done);
       const after = groupCommits(engine);
       const rate = (done * 1000) / ms;
       if (rate > value && before && after) {
@@ -55,7 +62,7 @@ export async function publishSection(target: Target, options: PublishSectionOpti
       }
       value = Math.max(value, rate);
     }
-    const note = [`best of ${options.rounds}`, commits].filter(Boolean).join('; ');
+    const note = [`best of ${options.rounds}`, `CPU ${cpu.toFixed(1)} µs/event (raw ${rawCpu.toFixed(1)})`, commits].filter(Boolean).join('; ');
     return [{ section: 'publish', name, unit: 'ev/s', value, ceiling, ceilingName, goals, note }];
   } finally {
     await opened.value.close();
