@@ -104,7 +104,7 @@ describe('users service', () => {
 
   it('banning twice publishes one user.banned; unbanning lets the user back in', async () => {
     expect((await shop.request('POST', `/v1/users/${userId}/ban`, { body: { reason: 'spam again' } })).status).toBe(200);
-    const unbanned = await shop.request('POST', `/v1/users/${userId}/unban`, { body: {} });
+    const unbanned = await shop.request('POST', `/v1/users/${userId}/unban`);
     expect(unbanned.status).toBe(200);
     expect(unbanned.body.banned).toBe(false);
     expect((await shop.request('GET', '/v1/users/me', { key: token })).status).toBe(200);
@@ -122,6 +122,14 @@ describe('users service', () => {
     expect(other.status).toBe(201);
     const answer = await shop.request('POST', '/v1/orders', { key: login.body.token, body: { userId, items: [{ productId, quantity: 1 }], paymentToken: 'tok_ok' } });
     expect(answer.status).toBe(403);
+  });
+
+  it('the users routes are in the OpenAPI document', async () => {
+    const doc = await shop.request('GET', '/docs/json', { key: null });
+    for (const route of ['/v1/users', '/v1/users/{id}', '/v1/users/me', '/v1/auth/login', '/v1/users/{id}/ban', '/v1/users/{id}/unban', '/v1/orders', '/v1/orders/{id}', '/v1/payments/{orderId}']) {
+      expect(doc.body.paths[route], route).toBeDefined();
+    }
+    expect(JSON.stringify(doc.body.paths['/v1/users'].post.requestBody)).toContain('"format":"email"');
   });
 
   it('no event about the user carries a password or its hash', async () => {

@@ -164,18 +164,22 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
     '/v1/users/:id/unban',
     {
       preHandler: requireAdmin,
+      // An unban needs no body: a POST without one is an empty object.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
       schema: {
         tags,
         summary: 'Lift a ban (admin; publishes user.unbanned)',
         security: [{ apiKey: [] }],
         params: IdParams,
-        body: Type.Optional(Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) })),
+        body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }),
         response: { 200: User, 404: ErrorBody },
       },
     },
     async (request) => {
       const { id } = request.params;
-      const reason = request.body?.reason;
+      const { reason } = request.body;
       const at = new Date().toISOString();
       const row = await db.transaction().execute(async (trx) => {
         if (await usersStore.unban(trx, id, at)) {
