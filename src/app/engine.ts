@@ -15,10 +15,25 @@ export async function openEngine(config: FlamingoConfig, logger: Logger): Promis
     return sqliteEngine({ file });
   }
   const { servers } = config.engine;
-  logger.info({ engine: 'nats', servers }, 'opening engine');
+  logger.info({ engine: 'nats', servers, stream: config.natsStream }, 'opening engine');
   // Loaded only when asked for, so a SQLite-only process never loads the NATS client.
-  const modulePath = '../engines/nats/index.ts';
-  const mod = (await import(modulePath).catch(() => undefined)) as { natsEngine?: (options: { servers: readonly string[] }) => Promise<Engine> } | undefined;
-  if (!mod?.natsEngine) throw new ConfigError([`FLAMINGO_ENGINE: the NATS engine is not available in this build (asked for ${servers.join(',')})`]);
-  return mod.natsEngine({ servers });
+  const { natsEngine } = await import('../engines/nats/index.ts');
+  const engine = natsEngine({ servers, stream: config.natsStream });
+  try {
+    await withTimeout(engine.head(), 10_000);
+  } catch (error) {
+    await engine.close().catch(() => undefined);
+    throw new ConfigError([`FLAMINGO_ENGINE: cannot reach NATS JetStream at ${servers.join(',')} (${(error as Error).message})`]);
+  }
+  return engine;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }

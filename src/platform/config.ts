@@ -24,6 +24,8 @@ export interface FlamingoConfig {
   readonly adminKey?: string;
   /** `FLAMINGO_ENGINE`: `sqlite` or `nats://host:port[,nats://…]`. (Default: `sqlite`) */
   readonly engine: EngineSetting;
+  /** `FLAMINGO_NATS_STREAM`: the JetStream stream of the NATS engine (dead letters in `<stream>_DLQ`). (Default: `FLAMINGO`) */
+  readonly natsStream: string;
   /** `DATABASE_URL`: `postgres://…` puts the services' databases on PostgreSQL (one schema each). (Default: SQLite files in the data dir) */
   readonly databaseUrl?: string;
   /** `LOG_LEVEL`: one of pino's levels or `silent`. (Default: `info`) */
@@ -59,6 +61,7 @@ export const SETTINGS = [
   'FLAMINGO_DATA_DIR',
   'FLAMINGO_ADMIN_KEY',
   'FLAMINGO_ENGINE',
+  'FLAMINGO_NATS_STREAM',
   'DATABASE_URL',
   'LOG_LEVEL',
   'FLAMINGO_SERVICES',
@@ -198,6 +201,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
 
   const engine = parseEngine(get('FLAMINGO_ENGINE') || 'sqlite', problems);
 
+  const natsStream = get('FLAMINGO_NATS_STREAM') || 'FLAMINGO';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(natsStream)) problems.push(`FLAMINGO_NATS_STREAM: must be 1–64 letters, digits, _ or -, got "${natsStream}"`);
+
   const databaseUrl = get('DATABASE_URL') || undefined;
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(databaseUrl)) {
     problems.push('DATABASE_URL: must be a postgres:// or postgresql:// URL');
@@ -237,6 +243,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     dataDir,
     adminKey,
     engine,
+    natsStream,
     databaseUrl,
     logLevel,
     services,
