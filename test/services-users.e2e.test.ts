@@ -122,6 +122,9 @@ describe('users service', () => {
     expect(other.status).toBe(201);
     const answer = await shop.request('POST', '/v1/orders', { key: login.body.token, body: { userId, items: [{ productId, quantity: 1 }], paymentToken: 'tok_ok' } });
     expect(answer.status).toBe(403);
+    // Neither a customer token nor the admin key: refused; the admin key may order for anyone.
+    expect((await shop.request('POST', '/v1/orders', { key: 'made-up', body: { userId, items: [{ productId, quantity: 1 }], paymentToken: 'tok_ok' } })).status).toBe(401);
+    expect((await shop.request('POST', '/v1/orders', { body: { userId, items: [{ productId, quantity: 1 }], paymentToken: 'tok_ok' } })).status).toBe(201);
   });
 
   it('the users routes are in the OpenAPI document', async () => {

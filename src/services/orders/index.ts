@@ -45,7 +45,7 @@ export function createOrdersService(options: OrdersServiceOptions = {}): Service
         await migrate(database.db, ORDERS_MIGRATIONS);
         const { db } = database;
         const deps: HandlerDeps = { outbox, logger: ctx.logger };
-        registerOrdersRoutes(ctx.http, { db, outbox, tokens: ctx.tokens });
+        registerOrdersRoutes(ctx.http, { db, outbox, tokens: ctx.tokens, requireAdmin: ctx.requireAdmin });
         await outbox.start();
         subscriptions.push(
           await ctx.bus.subscribe(

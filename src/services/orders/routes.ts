@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import { orderPlaced } from '../../contracts/catalog/orders.ts';
-import { ApiError, forbidden, notFound, unprocessable } from '../../platform/errors.ts';
+import { forbidden, notFound, unprocessable } from '../../platform/errors.ts';
 import type { Tokens } from '../../platform/tokens.ts';
 import type { EventSink } from './events.ts';
 import { placeOrder } from './placement.ts';
@@ -16,6 +16,8 @@ export interface OrdersRoutesOptions {
   readonly db: Kysely<OrdersDatabase>;
   readonly outbox: EventSink<OrdersDatabase>;
   readonly tokens: Tokens;
+  /** Accepts the admin key where a customer token is expected (an administrator placing an order for a customer). */
+  readonly requireAdmin: preHandlerAsyncHookHandler;
 }
 
 const tags = ['orders'];
@@ -81,7 +83,7 @@ async function present(db: Kysely<OrdersDatabase>, order: StoredOrder) {
 
 /** The orders context's HTTP API: place an order, read one (with its history), list a customer's. */
 export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoutesOptions): void {
-  const { db, outbox, tokens } = options;
+  const { db, outbox, tokens, requireAdmin } = options;
   const app = http.withTypeProvider<TypeBoxTypeProvider>();
 
   app.post(
@@ -93,7 +95,7 @@ export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoute
         description:
           'The customer is checked against the orders service’s own replica of users (built from `user.*` events): ' +
           'unknown → 422, banned → 403. Prices come from its replica of the catalog. A customer token ' +
-          '(`Authorization: Bearer`) is optional; when sent it must belong to `userId`.',
+          '(`Authorization: Bearer`) is optional; when sent it must belong to `userId` (or be the admin key).',
         body: Type.Object({
           userId: Type.String({ minLength: 1, maxLength: 128 }),
           items: Type.Array(
@@ -111,8 +113,9 @@ export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoute
       const token = bearer(request);
       if (token !== undefined) {
         const claims = await tokens.verify(token);
-        if (!claims) throw new ApiError(401, 'invalid_token', 'the customer token is not valid');
-        if (claims.userId !== userId) throw forbidden('the token belongs to another customer', [{ path: '/userId', message: 'does not match the token' }]);
+        // Not a customer token: it must be the admin key (401/403 otherwise).
+        if (!claims) await requireAdmin.call(http, request, reply);
+        else if (claims.userId !== userId) throw forbidden('the token belongs to another customer', [{ path: '/userId', message: 'does not match the token' }]);
       }
       const orderId = uuidv7();
       const order = await db.transaction().execute(async (trx) => {
