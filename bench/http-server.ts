@@ -8,7 +8,8 @@
  *   the same envelope and `order.placed` data schema (ajv, compiled by Fastify) and answers 202
  *   with the same shape, storing nothing.
  *
- * Tells its parent `{ port }` over IPC once listening; closes and exits on the message `stop`.
+ * Tells its parent `{ port }` over IPC once listening; answers the message `cpu` with
+ * `{ cpuUs }` (CPU time used so far, every thread); closes and exits on the message `stop`.
  */
 import { createServer } from 'node:net';
 import { Type } from '@sinclair/typebox';
@@ -116,6 +117,10 @@ started.then(
     process.send!({ port: running.port });
     process.on('message', (message) => {
       if (message === 'stop') running.close().finally(() => process.exit(0));
+      if (message === 'cpu') {
+        const used = process.cpuUsage();
+        process.send!({ cpuUs: used.user + used.system });
+      }
     });
     process.on('disconnect', () => process.exit(0));
   },

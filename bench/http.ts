@@ -32,6 +32,8 @@ export interface ServerChild {
   readonly url: string;
   /** Headers every request needs (the admin key for the real server). */
   readonly headers: Record<string, string>;
+  /** CPU time the server process has used so far (µs). */
+  cpuUs(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -45,7 +47,12 @@ export async function startServerChild(mode: 'bare' | 'flamingo' | 'shop', dir: 
   const server = forkChild<{ port: number }>('http-server.ts', [mode], { BENCH_DATA_DIR: dataDir, BENCH_ADMIN_KEY: ADMIN_KEY, BENCH_ENGINE: engine });
   try {
     const { port } = await server.first;
-    return { url: `http://127.0.0.1:${port}`, headers: mode === 'bare' ? {} : { authorization: `Bearer ${ADMIN_KEY}` }, stop: () => server.stop() };
+    const cpuUs = () =>
+      new Promise<number>((resolve) => {
+        server.process.once('message', (message: { cpuUs: number }) => resolve(message.cpuUs));
+        server.process.send('cpu');
+      });
+    return { url: `http://127.0.0.1:${port}`, headers: mode === 'bare' ? {} : { authorization: `Bearer ${ADMIN_KEY}` }, cpuUs, stop: () => server.stop() };
   } catch (error) {
     await server.stop();
     throw error;
@@ -65,6 +72,8 @@ async function load(request: LoadRequest): Promise<LoadResult> {
 interface Measured {
   readonly rate: number;
   readonly result: LoadResult;
+  /** Server CPU time per event (µs). */
+  readonly cpuPerEvent: number;
 }
 
 type Mode = 'single' | 'batch';
@@ -81,20 +90,24 @@ function loadOf(server: ServerChild, mode: Mode, options: HttpSectionOptions, du
 }
 
 async function measure(server: ServerChild, mode: Mode, options: HttpSectionOptions): Promise<Measured> {
+  const cpuBefore = await server.cpuUs();
   const result = await load(loadOf(server, mode, options, options.durationS));
+  const cpuUs = (await server.cpuUs()) - cpuBefore;
   const perRequest = mode === 'single' ? 1 : options.batchSize;
-  return { rate: (result.ok2xx * perRequest) / result.durationS, result };
+  const events = result.ok2xx * perRequest;
+  return { rate: events / result.durationS, result, cpuPerEvent: cpuUs / Math.max(1, events) };
 }
 
 const best = (a: Measured | undefined, b: Measured) => (a === undefined || b.rate > a.rate ? b : a);
 
-function describe(measured: Measured, connections: number, rounds: number): string {
+function describe(measured: Measured, ceiling: Measured | undefined, connections: number, rounds: number): string {
   const { result } = measured;
   const bad = result.non2xx + result.errors + result.timeouts;
   const statuses = Object.entries(result.statuses)
     .map(([code, count]) => `${code}×${count}`)
     .join(' ');
-  const base = `best of ${rounds}; ${connections} connections, p50 ${result.latencyP50Ms} ms, p99 ${result.latencyP99Ms} ms`;
+  const cpu = `server CPU ${measured.cpuPerEvent.toFixed(1)} µs/event${ceiling ? ` (bare ${ceiling.cpuPerEvent.toFixed(1)})` : ''}`;
+  const base = `best of ${rounds}; ${connections} connections, p50 ${result.latencyP50Ms} ms, p99 ${result.latencyP99Ms} ms; ${cpu}`;
   return bad > 0 ? `${base}; ${bad} failed (${statuses}; ${result.errors} errors, ${result.timeouts} timeouts)` : base;
 }
 
@@ -139,7 +152,7 @@ export async function httpSection(options: HttpSectionOptions): Promise<Figure[]
         ceiling: ceiling?.rate,
         ceilingName,
         goals: goals[mode],
-        note: value ? describe(value, connections, options.rounds) : unavailable,
+        note: value ? describe(value, ceiling, connections, options.rounds) : unavailable,
       });
     }
   } finally {

@@ -42,19 +42,32 @@ async function addStream(jsm: JetStreamManager, name: string, prefix: string): P
 
 const isNotFound = (error: unknown) => error instanceof JetStreamApiError && (error.status === 404 || error.code === 10059);
 
-/** Deletes streams, ignoring those that are not there. */
-export async function deleteStreams(servers: readonly string[], names: readonly string[]): Promise<void> {
+/**
+ * Deletes the stream `prefix` and every stream whose name starts with `<prefix>_` (the engine keeps
+ * companions beside its stream: `_DLQ`, `_LEASES`, …), ignoring those already gone. Only names
+ * made unique for this run are ever passed here.
+ */
+export async function deleteStreamsOf(servers: readonly string[], prefix: string): Promise<string[]> {
   const nc = await connect({ servers: [...servers] });
+  const deleted: string[] = [];
   try {
     const jsm = await jetstreamManager(nc);
+    const names: string[] = [];
+    for await (const info of jsm.streams.list()) {
+      if (info.config.name === prefix || info.config.name.startsWith(`${prefix}_`)) names.push(info.config.name);
+    }
     for (const name of names) {
-      await jsm.streams.delete(name).catch((error: unknown) => {
-        if (!isNotFound(error)) throw error;
-      });
+      await jsm.streams.delete(name).then(
+        () => deleted.push(name),
+        (error: unknown) => {
+          if (!isNotFound(error)) throw error;
+        },
+      );
     }
   } finally {
     await nc.close();
   }
+  return deleted;
 }
 
 export async function rawNats(options: { servers: readonly string[]; runId: string }): Promise<NatsRaw> {

@@ -92,12 +92,18 @@ async function main(): Promise<void> {
   const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'flamingo-bench-'));
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
-  process.once('SIGINT', () => {
-    cleanup();
-    process.exit(130);
-  });
   const targetOptions = { dir, runId, natsServers: settings.nats };
   const target = settings.engine === 'sqlite' ? sqliteTarget(targetOptions) : natsTarget(targetOptions);
+  process.once('SIGINT', () => {
+    progress('interrupted, cleaning up');
+    target.raw
+      .close()
+      .catch(() => undefined)
+      .finally(() => {
+        cleanup();
+        process.exit(130);
+      });
+  });
   const startedAt = new Date();
   const loadAtStart = os.loadavg()[0];
   const started = Date.now();

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { Bus, Engine } from '../src/bus/types.ts';
-import { rawNats, deleteStreams, type NatsRaw } from './nats-raw.ts';
+import { deleteStreamsOf, rawNats, type NatsRaw } from './nats-raw.ts';
 import { loadCreateBus, loadNatsEngine, loadSqliteEngine, type Loaded } from './parts.ts';
 import { rawSqliteLatency, rawSqlitePublish, rawSqliteScan } from './sqlite-raw.ts';
 import type { Percentiles } from './stats.ts';
@@ -97,7 +97,7 @@ export function natsTarget(options: TargetOptions): Target {
           log: { kind: 'nats', stream },
           async close() {
             await bus.close();
-            await deleteStreams(options.natsServers, [stream, `${stream}_DLQ`]);
+            await deleteStreamsOf(options.natsServers, stream);
           },
         },
       };
@@ -112,6 +112,8 @@ export function natsTarget(options: TargetOptions): Target {
       latency: async (latencyOptions) => (await rawOnce()).latency(latencyOptions),
       async close() {
         if (raw) await (await raw).close();
+        // Whatever a failed section left behind: every stream of this run starts with the run's prefix.
+        await deleteStreamsOf(options.natsServers, `BENCH_${options.runId}`);
       },
     },
   };
