@@ -13,6 +13,14 @@ export interface CollectLimits {
 
 export const DEFAULT_LIMITS: CollectLimits = { maxEventBytes: 64 * 1024, maxBatch: 1000 };
 
+/** Problems listed in one answer; a batch of 1 000 broken events would otherwise answer megabytes. */
+const MAX_DETAIL = 100;
+
+function capped(detail: ProblemDetail[]): ProblemDetail[] {
+  if (detail.length <= MAX_DETAIL) return detail;
+  return [...detail.slice(0, MAX_DETAIL), { path: '/', message: `and ${detail.length - MAX_DETAIL} more problems` }];
+}
+
 /**
  * Turns the events of one request into publish inputs, all or none. Checks in this order, so a
  * client learns the cheapest problem first: sizes (413), envelopes and types (422), the key's
@@ -38,7 +46,7 @@ export function collect(
   sizes.forEach((size, i) => {
     if (size > limits.maxEventBytes) oversized.push({ path: at(i) || '/', message: `the event is ${size} bytes; at most ${limits.maxEventBytes} are accepted` });
   });
-  if (oversized.length > 0) throw tooLarge('event_too_large', `an event may be at most ${limits.maxEventBytes} bytes`, oversized);
+  if (oversized.length > 0) throw tooLarge('event_too_large', `an event may be at most ${limits.maxEventBytes} bytes`, capped(oversized));
 
   const candidates: Candidate[] = [];
   const issues: ProblemDetail[] = [];
@@ -53,16 +61,16 @@ export function collect(
   });
   if (issues.length > 0) {
     throw allUnknownType
-      ? unprocessable('unknown_event_type', 'the catalog has no such event type', issues)
-      : unprocessable('invalid_event', 'the event does not match the CloudEvents envelope', issues);
+      ? unprocessable('unknown_event_type', 'the catalog has no such event type', capped(issues))
+      : unprocessable('invalid_event', 'the event does not match the CloudEvents envelope', capped(issues));
   }
 
   const denied = candidates
     .filter((c) => !options.guard.mayPublish(options.principal, c.definition.type))
     .map((c) => ({ path: `${c.at}/type`, message: `this key may not publish ${c.definition.type}` }));
-  if (denied.length > 0) throw forbidden('the API key is not allowed to publish this event type; nothing was stored', denied);
+  if (denied.length > 0) throw forbidden('the API key is not allowed to publish this event type; nothing was stored', capped(denied));
 
   const dataIssues = candidates.flatMap(checkData);
-  if (dataIssues.length > 0) throw unprocessable('invalid_event', 'the event data does not match its schema', dataIssues);
+  if (dataIssues.length > 0) throw unprocessable('invalid_event', 'the event data does not match its schema', capped(dataIssues));
   return candidates.map((c) => c.input);
 }

@@ -100,6 +100,12 @@ describe('collect', () => {
     expect(one(placed(), producer(['order.*']))).toHaveLength(1);
   });
 
+  it('lists at most 100 problems', () => {
+    const error = refusal(() => collect(Array(300).fill({ type: 'nope' }), Array(300).fill(10), { batch: true, principal: admin, guard }));
+    expect(error.detail).toHaveLength(101);
+    expect(error.detail?.[100]).toEqual({ path: '/', message: expect.stringMatching(/and \d+ more problems/) });
+  });
+
   it('refuses oversized events and batches with 413', () => {
     const big = refusal(() => collect([placed(), placed()], [10, 70_000], { batch: true, principal: admin, guard }));
     expect([big.status, big.code]).toEqual([413, 'event_too_large']);
