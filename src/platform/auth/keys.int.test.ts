@@ -14,7 +14,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe('producer keys (SQLite)', () => {
+describe('producer keys', () => {
   it('creates a key shown once, stored hashed, that verifies until revoked', async () => {
     const created = await keys.create({ name: 'webshop', types: ['cart.*', 'order.placed', 'cart.*'] });
     expect(created.key).toMatch(/^flm_[A-Za-z0-9_-]{43}$/);
@@ -45,6 +45,18 @@ describe('producer keys (SQLite)', () => {
   it('refuses malformed patterns', async () => {
     await expect(keys.create({ types: [] })).rejects.toThrow(RangeError);
     await expect(keys.create({ types: ['order.*', '*.placed'] })).rejects.toThrow(/not event type patterns: \*\.placed/);
+  });
+
+  it('works the same on PostgreSQL (schema flamingo)', async () => {
+    const pg = await openKeyStore({ dataDir, databaseUrl: process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' });
+    try {
+      const created = await pg.create({ name: `pg-${Date.now()}`, types: ['order.*'] });
+      expect((await pg.verify(created.key))?.types).toEqual(['order.*']);
+      expect(await pg.revoke(created.id)).toBe(true);
+      expect(await pg.verify(created.key)).toBeUndefined();
+    } finally {
+      await pg.close();
+    }
   });
 
   it('keeps keys across reopening', async () => {
