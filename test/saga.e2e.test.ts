@@ -168,6 +168,30 @@ describe.each(DIALECTS)('order saga over HTTP (service databases on %s)', (diale
     expect(placed.causationid).toBeDefined();
   });
 
+  it('a banned customer’s checkout is placed and cancelled at once (user_banned); nothing is charged', async () => {
+    const bannedId = await customer(shop, `banned-${dialect}@example.com`);
+    expect((await shop.request('POST', `/v1/users/${bannedId}/ban`, { body: { reason: 'chargebacks' } })).status).toBe(200);
+    // The orders replica learns of the ban from user.banned.
+    await eventually(async () => {
+      const answer = await shop.request('POST', '/v1/orders', { key: null, body: { userId: bannedId, items: [{ productId, quantity: 1 }], paymentToken: 'tok_ok' } });
+      return answer.status === 403 ? true : undefined;
+    }, 'the orders replica to know of the ban');
+    const orderId = uuidv7();
+    await shop.publish({
+      type: 'cart.checked_out',
+      source: '/services/carts',
+      data: { cartId: uuidv7(), orderId, userId: bannedId, items: [{ productId, quantity: 1, unitPriceCents: 1250 }], totalCents: 1250, currency: 'EUR', paymentToken: 'tok_ok' },
+    });
+    const cancelled = await orderReaches(shop, orderId, 'cancelled');
+    expect(cancelled.body.cancellation).toEqual({ reason: 'user_banned', detail: 'customer is banned' });
+    const events = await eventsOf(shop, orderId, ['order.placed', 'order.cancelled']);
+    expect(events.map((e) => e.type)).toEqual(['order.placed', 'order.cancelled']);
+    // Payments saw the cancellation before any reservation: a later stock.reserved charges nothing.
+    await shop.publish(stockReserved(orderId, productId, 1));
+    await shop.caughtUp('payments.charges');
+    expect((await shop.request('GET', `/v1/payments/sandbox/charges?idempotencyKey=order:${orderId}`)).body.charges).toEqual([]);
+  });
+
   it('GET /v1/orders lists a customer’s orders; an unknown order is 404', async () => {
     const list = await shop.request('GET', `/v1/orders?userId=${userId}`, { key: null });
     expect(list.status).toBe(200);

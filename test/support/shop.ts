@@ -17,6 +17,8 @@ export interface Shop extends TestServer {
   publish(event: AnyPublishInput): Promise<void>;
   /** Events of one type (or pattern) about one subject (`order/<id>`), in log order. */
   eventsAbout(subject: string, types?: readonly string[]): Promise<{ id: string; type: string; data: Record<string, unknown>; causationid?: string }[]>;
+  /** Waits until a subscription has handled everything in the log (no lag, nothing in flight or retrying). */
+  caughtUp(subscription: string): Promise<void>;
 }
 
 export interface ShopOptions {
@@ -47,6 +49,12 @@ export async function startShop(options: ShopOptions = {}): Promise<Shop> {
     async eventsAbout(subject, types) {
       const events = await server.flamingo.bus.read({ subject, limit: 1000, ...(types ? { types } : {}) });
       return events.map((e) => ({ id: e.id, type: e.type, data: e.data as Record<string, unknown>, ...(e.causationid ? { causationid: e.causationid } : {}) }));
+    },
+    async caughtUp(subscription) {
+      await eventually(async () => {
+        const info = (await server.flamingo.bus.subscriptions()).find((s) => s.name === subscription);
+        return info && info.lag === 0 && info.inFlight === 0 && info.retrying === 0 ? true : undefined;
+      }, `${subscription} to catch up`);
     },
     async stop() {
       await server.stop();
