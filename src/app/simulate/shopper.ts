@@ -61,7 +61,7 @@ const SPAM = [
 const pick = <T>(context: ShopContext, from: readonly T[]): T => from[Math.floor(context.random() * from.length)];
 
 async function customerFor(context: ShopContext): Promise<Customer> {
-  if (context.customers.length < 3 || context.random() < context.mix.signup) {
+  if (context.customers.length === 0 || context.random() < context.mix.signup) {
     const customer = await signUp(context.client, context.runId, context.nextCustomer());
     context.stats.signups++;
     context.customers.push(customer);

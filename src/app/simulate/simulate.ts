@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createBackOffice, FOLLOWED_TYPES } from './back-office.ts';
 import { followLog } from './log-follower.ts';
 import { randomIdOrSeed, type RunBasics } from './run.ts';
-import { createProducts } from './setup.ts';
+import { createProducts, signUp, type Customer } from './setup.ts';
 import { createShopClient, type RequestCounts } from './shop-client.ts';
 import { DEFAULT_MIX, visit, type ShopContext, type ShopperMix } from './shopper.ts';
 import { emptyStats, percentile, progressLine, type SimulationStats } from './stats.ts';
@@ -18,6 +18,8 @@ export interface SimulateOptions extends RunBasics {
   readonly durationMs?: number;
   /** Products the run creates. (Default: 8) */
   readonly products?: number;
+  /** Customers signed up before the first visit, so most visitors can come back. (Default: 5) */
+  readonly customers?: number;
   /** Units each product starts with, and what a restock adds. (Default: 200) */
   readonly stock?: number;
   /** What shoppers do, as shares; the rest keep their defaults. */
@@ -55,7 +57,9 @@ export async function simulate(options: SimulateOptions = {}): Promise<Simulatio
   const backOffice = createBackOffice({ client, stats, ours, productIds: new Set(products.map((p) => p.id)), restockUnits: stock, random });
   const follower = await followLog(client, { types: FOLLOWED_TYPES, onEvent: backOffice.onEvent });
   let customerNumber = 0;
-  const context: ShopContext = { client, stats, products, customers: [], runId, mix: { ...DEFAULT_MIX, ...options.mix }, ours, random, nextCustomer: () => ++customerNumber };
+  const customers: Customer[] = [];
+  for (let i = 0; i < (options.customers ?? 5); i++) customers.push(await signUp(client, runId, ++customerNumber));
+  const context: ShopContext = { client, stats, products, customers, runId, mix: { ...DEFAULT_MIX, ...options.mix }, ours, random, nextCustomer: () => ++customerNumber };
 
   const started = Date.now();
   let lastRequests = 0;
