@@ -138,7 +138,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
         version: options.version ?? '0.0.0',
       },
       components: {
-        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: the admin key or a producer key.' } },
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: the admin key or a producer key.' },
+          customerToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A customer session token (`POST /v1/auth/login`).' },
+        },
       },
     },
   });
