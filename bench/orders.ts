@@ -19,6 +19,12 @@ export interface OrdersSectionOptions {
   readonly settleMs: number;
 }
 
+/** The simulator's last error, when its version reports samples. */
+function errorSample(result: ThroughputResult): string {
+  const samples = (result as ThroughputResult & { errorSamples?: readonly string[] }).errorSamples;
+  return samples && samples.length > 0 ? ` (last: ${samples[samples.length - 1].slice(0, 160)})` : '';
+}
+
 const ms = (value: number | undefined) => (value === undefined ? '—' : `${Math.round(value)} ms`);
 
 export async function ordersSection(options: OrdersSectionOptions): Promise<Figure[]> {
@@ -46,7 +52,7 @@ export async function ordersSection(options: OrdersSectionOptions): Promise<Figu
     const problems = [
       result.skipped > 0 ? `${result.skipped} not sent (the API did not keep up)` : '',
       result.cancelled > 0 ? `${result.cancelled} cancelled` : '',
-      result.errors > 0 ? `${result.errors} requests failed` : '',
+      result.errors > 0 ? `${result.errors} requests failed${errorSample(result)}` : '',
       result.placed > result.confirmed + result.cancelled ? `${result.placed - result.confirmed - result.cancelled} not confirmed within ${options.settleMs / 1000} s` : '',
     ].filter(Boolean);
     return [
