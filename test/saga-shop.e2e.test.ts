@@ -8,8 +8,10 @@ import { cartsService } from '../src/services/carts/index.ts';
 import { catalogService } from '../src/services/catalog/index.ts';
 import { fulfillmentService } from '../src/services/fulfillment/index.ts';
 import { eventually, orderReaches, startShop, type Shop } from './support/shop.ts';
+import { STACKS, type StackRun } from './support/stacks.ts';
 
-describe('order saga across the whole shop', () => {
+describe.each(STACKS)('order saga across the whole shop ($name)', (stack) => {
+  let run: StackRun;
   let shop: Shop;
   let productId: string;
   let userId: string;
@@ -23,7 +25,8 @@ describe('order saga across the whole shop', () => {
     }, 'the orders replica to know the customer and the product');
 
   beforeAll(async () => {
-    shop = await startShop({ others: [catalogService(), cartsService(), fulfillmentService()], env: { FLAMINGO_SANDBOX_SLOW_MS: '200' } });
+    run = await stack.provision();
+    shop = await startShop({ others: [catalogService(), cartsService(), fulfillmentService()], env: { ...run.env, FLAMINGO_SANDBOX_SLOW_MS: '200' } });
     const product = await shop.request('POST', '/v1/products', { body: { sku: 'BEANS-1KG', name: 'Coffee beans 1 kg', priceCents: 1250, onHand: 5 } });
     expect(product.status).toBe(201);
     productId = product.body.id;
@@ -31,7 +34,10 @@ describe('order saga across the whole shop', () => {
     userId = user.body.id;
     token = (await shop.request('POST', '/v1/auth/login', { key: null, body: { email: 'shopper@example.com', password: 'a good password' } })).body.token;
   });
-  afterAll(() => shop?.stop());
+  afterAll(async () => {
+    await shop?.stop();
+    await run?.cleanup();
+  });
 
   it('happy path: the catalog reserves, payments charges, fulfillment ships, the order completes', async () => {
     const placed = await place(2, 'tok_ok');

@@ -7,6 +7,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from './support/service-databases.ts';
 import { eventually, orderReaches, productCreated, startShop, type Shop } from './support/shop.ts';
+import { SCALE_OUT_STACKS, STACKS, type StackRun } from './support/stacks.ts';
 
 async function customer(shop: Shop, email: string): Promise<string> {
   const created = await shop.request('POST', '/v1/users', { key: null, body: { email, name: 'Customer', password: 'a good password' } });
@@ -41,17 +42,29 @@ const stockReserved = (orderId: string, productId: string, quantity = 2) => ({
   data: { orderId, items: [{ productId, quantity }] },
 });
 
-describe.each(DIALECTS)('order saga over HTTP (service databases on %s)', (dialect) => {
+// The embedded bus with the services' databases on SQLite or on PostgreSQL schemas; and NATS with
+// PostgreSQL, where the run's own database holds the services' usual schemas.
+const SETUPS = [
+  ...DIALECTS.map((dialect) => ({ name: `service databases on ${dialect}`, dialect, stack: undefined })),
+  ...SCALE_OUT_STACKS.map((stack) => ({ name: stack.name, dialect: 'sqlite' as const, stack })),
+];
+
+describe.each(SETUPS)('order saga over HTTP ($name)', ({ dialect, stack }) => {
+  let run: StackRun | undefined;
   let shop: Shop;
   let userId: string;
   const productId = uuidv7();
 
   beforeAll(async () => {
-    shop = await startShop({ dialect, env: { FLAMINGO_SANDBOX_SLOW_MS: '500' } });
+    run = await stack?.provision();
+    shop = await startShop({ dialect, env: { ...run?.env, FLAMINGO_SANDBOX_SLOW_MS: '500' } });
     await shop.publish(productCreated(productId, 1250));
     userId = await customer(shop, `saga-${dialect}@example.com`);
   });
-  afterAll(() => shop?.stop());
+  afterAll(async () => {
+    await shop?.stop();
+    await run?.cleanup();
+  });
 
   it('happy path: placed → stock reserved → paid → confirmed → shipped → delivered → completed', async () => {
     const orderId = await placeOrder(shop, userId, productId, 'tok_ok');
@@ -200,17 +213,22 @@ describe.each(DIALECTS)('order saga over HTTP (service databases on %s)', (diale
   });
 });
 
-describe('payment timeout (FLAMINGO_PAYMENT_TIMEOUT_MS=1000)', () => {
+describe.each(STACKS)('payment timeout (FLAMINGO_PAYMENT_TIMEOUT_MS=1000, $name)', (stack) => {
+  let run: StackRun;
   let shop: Shop;
   let userId: string;
   const productId = uuidv7();
 
   beforeAll(async () => {
-    shop = await startShop({ env: { FLAMINGO_PAYMENT_TIMEOUT_MS: '1000', FLAMINGO_SANDBOX_SLOW_MS: '2500' } });
+    run = await stack.provision();
+    shop = await startShop({ env: { ...run.env, FLAMINGO_PAYMENT_TIMEOUT_MS: '1000', FLAMINGO_SANDBOX_SLOW_MS: '2500' } });
     await shop.publish(productCreated(productId, 990));
     userId = await customer(shop, 'late@example.com');
   });
-  afterAll(() => shop?.stop());
+  afterAll(async () => {
+    await shop?.stop();
+    await run?.cleanup();
+  });
 
   it('an order not paid in time is cancelled (payment_timeout)', async () => {
     const started = Date.now();
