@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CloudEvent, UnstoredEvent } from '../contracts/index.ts';
 import { createBus } from './bus.ts';
 import { buildEvent } from './envelope.ts';
-import { EventValidationError, failPermanently, retryAfter } from './errors.ts';
+import { EventValidationError, UnknownEventTypeError, failPermanently, retryAfter } from './errors.ts';
 import type { Bus, DeliveredEvent, Engine, HandlerContext, PublishInput, SubscriptionInfo } from './types.ts';
 
 export interface ConformanceContext {
@@ -275,6 +275,17 @@ export function engineConformance(
         await bus.publishAll(Array.from({ length: 8 }, (_, i) => added('same', i)));
         await waitFor('8 events', () => handled === 8);
         expect(maxRunning).toBeGreaterThan(1);
+      });
+
+      it('subscribes by catalog name or alias and refuses types the catalog does not know', async () => {
+        const { bus, subscriptionName } = await setup();
+        const got = recorder();
+        await expect(bus.subscribe({ name: subscriptionName(), types: ['cart.teleported' as never] }, () => undefined)).rejects.toBeInstanceOf(UnknownEventTypeError);
+        await bus.subscribe({ name: subscriptionName(), types: ['item_added_to_cart' as never] }, (e, c) => got.record(e, c));
+        await bus.publishAll([removed('a', 1), { type: 'item_added_to_cart' as never, data: { cartId: keyOf('a'), items: [2], item: 2 } } as never]);
+        await waitFor('the aliased event', () => got.events.length === 1);
+        expect(got.events[0]).toMatchObject({ type: 'cart.item_added', data: { item: 2 } });
+        expect((await bus.subscriptions()).map((s) => s.types)).toContainEqual(['cart.item_added']);
       });
 
       it('lets a closing subscription finish its running handler and then delivers no more', async () => {

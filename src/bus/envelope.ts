@@ -1,6 +1,6 @@
-import { v7 as uuidv7 } from 'uuid';
 import { dataschemaOf, findDefinition, keyOf, subjectOf, validateData, type UnstoredEvent } from '../contracts/index.ts';
 import { EventValidationError, UnknownEventTypeError, type EventIssue } from './errors.ts';
+import { newEventId } from './event-id.ts';
 import type { PublishInput } from './types.ts';
 
 /** `source` of events whose producer did not name one. */
@@ -12,33 +12,36 @@ export type UncheckedPublishInput = Omit<PublishInput, 'type' | 'data'> & { read
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const OPTIONAL_STRINGS = ['subject', 'partitionkey', 'traceparent', 'tracestate', 'correlationid', 'causationid'] as const;
 
+function addIssue(issues: EventIssue[], index: number | undefined, path: string, message: string): void {
+  issues.push(index === undefined ? { path, message } : { index, path, message });
+}
+
 /**
  * Checks one input against the catalog and builds its envelope; issues are collected into `issues`
  * (with `index` when given) and `undefined` is returned when there are any.
  */
 function build(input: UncheckedPublishInput, source: string, issues: EventIssue[], index: number | undefined): UnstoredEvent | undefined {
-  const at = (path: string, message: string) => issues.push(index === undefined ? { path, message } : { index, path, message });
   if (typeof input !== 'object' || input === null) {
-    at('', 'must be an object');
+    addIssue(issues, index, '', 'must be an object');
     return undefined;
   }
   const definition = findDefinition(input.type);
   if (!definition) throw new UnknownEventTypeError(String(input.type), index);
   const before = issues.length;
-  for (const issue of validateData(definition, input.data)) at(issue.path === '/' ? '/data' : `/data${issue.path}`, issue.message);
-  if (input.id !== undefined && (typeof input.id !== 'string' || input.id.length === 0 || input.id.length > 256)) at('/id', 'must be a string of 1 to 256 characters');
-  if (input.source !== undefined && (typeof input.source !== 'string' || input.source.length === 0)) at('/source', 'must be a non-empty string');
+  for (const issue of validateData(definition, input.data)) addIssue(issues, index, issue.path === '/' ? '/data' : `/data${issue.path}`, issue.message);
+  if (input.id !== undefined && (typeof input.id !== 'string' || input.id.length === 0 || input.id.length > 256)) addIssue(issues, index, '/id', 'must be a string of 1 to 256 characters');
+  if (input.source !== undefined && (typeof input.source !== 'string' || input.source.length === 0)) addIssue(issues, index, '/source', 'must be a non-empty string');
   if (input.time !== undefined && (typeof input.time !== 'string' || !RFC3339.test(input.time) || Number.isNaN(Date.parse(input.time)))) {
-    at('/time', 'must be an RFC 3339 date-time');
+    addIssue(issues, index, '/time', 'must be an RFC 3339 date-time');
   }
   for (const name of OPTIONAL_STRINGS) {
     const value = input[name];
-    if (value !== undefined && typeof value !== 'string') at(`/${name}`, 'must be a string');
+    if (value !== undefined && typeof value !== 'string') addIssue(issues, index, `/${name}`, 'must be a string');
   }
   if (issues.length > before) return undefined;
 
   // Built attribute by attribute so the stored JSON reads in CloudEvents order without undefined keys.
-  const event = { specversion: '1.0', id: input.id ?? uuidv7(), source: input.source ?? source, type: definition.type } as UnstoredEvent;
+  const event = { specversion: '1.0', id: input.id ?? newEventId(), source: input.source ?? source, type: definition.type } as UnstoredEvent;
   const subject = input.subject ?? subjectOf(definition, input.data);
   if (subject !== undefined) event.subject = subject;
   event.time = input.time ?? new Date().toISOString();

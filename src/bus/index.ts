@@ -36,6 +36,7 @@ export {
 } from './errors.ts';
 export type { UncheckedPublishInput } from './envelope.ts';
 export { DEFAULT_SOURCE, buildEvent, buildEvents } from './envelope.ts';
+export { newEventId } from './event-id.ts';
 export type { ResolvedRetryPolicy } from './backoff.ts';
 export { DEFAULT_RETRY_POLICY, backoffDelay } from './backoff.ts';
 export type { TypeSelection } from './match.ts';

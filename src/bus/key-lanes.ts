@@ -49,7 +49,7 @@ class Lane<T> {
   items: T[] = [];
   head = 0;
   state: LaneState = 'idle';
-  constructor(readonly key: string | undefined) {}
+  constructor(public key: string | undefined) {}
   get length(): number {
     return this.items.length - this.head;
   }
@@ -129,6 +129,7 @@ export function createKeyLaneDispatcher<T extends LaneItem>(options: KeyLaneOpti
   let batchWaitUntil: number | undefined;
   let batchTimer: NodeJS.Timeout | undefined;
   let idleWaiters: (() => void)[] = [];
+  const spare: Lane<T>[] = [];
 
   const makeRunnable = (lane: Lane<T>) => {
     lane.state = 'runnable';
@@ -197,42 +198,68 @@ export function createKeyLaneDispatcher<T extends LaneItem>(options: KeyLaneOpti
     while (!closed && running < concurrency && runnableHead < runnable.length) {
       if (holdBatch()) return;
       batchWaitUntil = undefined;
-      const lanes: Lane<T>[] = [];
-      const taken: number[] = [];
-      const items: T[] = [];
-      const t = now();
-      while (items.length < maxBatchSize && runnableHead < runnable.length) {
-        const lane = runnable[runnableHead++];
-        readyItems -= lane.length;
-        lane.state = 'busy';
-        // A lane gives its consecutive ready items, so a key is never in two units at once.
-        let i = lane.head;
-        while (i < lane.items.length && items.length < maxBatchSize && (i === lane.head || lane.items[i].readyAt <= t)) items.push(lane.items[i++]);
-        lanes.push(lane);
-        taken.push(i - lane.head);
-      }
+      if (maxBatchSize === 1) void startSingle(runnable[runnableHead++]);
+      else void startBatch();
       if (runnableHead > 1024 && runnableHead * 2 > runnable.length) {
         runnable = runnable.slice(runnableHead);
         runnableHead = 0;
       }
-      running++;
-      let unit: Promise<UnitResult>;
-      try {
-        unit = options.run(items);
-      } catch (error) {
-        unit = Promise.reject(error);
-      }
-      unit.then(
-        (results) => settle(lanes, taken, items, results),
-        () => {
-          const t = now();
-          settle(lanes, taken, items, items.map(() => t));
-        },
-      );
     }
   };
 
-  const settle = (lanes: Lane<T>[], taken: number[], items: T[], results: UnitResult) => {
+  /** Runs a unit; a rejection means "every item again at once". */
+  const runUnit = async (items: T[]): Promise<UnitResult> => {
+    running++;
+    try {
+      return await options.run(items);
+    } catch {
+      const t = now();
+      return items.map(() => t);
+    }
+  };
+
+  // Async functions rather than `then` callbacks: no closure per unit on the hot path.
+  /** The common case, one item per unit, without the bookkeeping of batches. */
+  const startSingle = async (lane: Lane<T>) => {
+    readyItems -= lane.length;
+    lane.state = 'busy';
+    const item = lane.items[lane.head];
+    const results = await runUnit([item]);
+    settleSingle(lane, item, results[0]);
+  };
+
+  const settleSingle = (lane: Lane<T>, item: T, result: number | undefined) => {
+    running--;
+    if (!closed) {
+      if (result === undefined) {
+        lane.head++;
+        size--;
+      } else item.readyAt = result;
+      release(lane);
+      pump();
+    }
+    notifyIdle();
+  };
+
+  const startBatch = async () => {
+    const lanes: Lane<T>[] = [];
+    const taken: number[] = [];
+    const items: T[] = [];
+    const t = now();
+    while (items.length < maxBatchSize && runnableHead < runnable.length) {
+      const lane = runnable[runnableHead++];
+      readyItems -= lane.length;
+      lane.state = 'busy';
+      // A lane gives its consecutive ready items, so a key is never in two units at once.
+      let i = lane.head;
+      while (i < lane.items.length && items.length < maxBatchSize && (i === lane.head || lane.items[i].readyAt <= t)) items.push(lane.items[i++]);
+      lanes.push(lane);
+      taken.push(i - lane.head);
+    }
+    settleBatch(lanes, taken, items, await runUnit(items));
+  };
+
+  const settleBatch = (lanes: Lane<T>[], taken: number[], items: T[], results: UnitResult) => {
     running--;
     if (!closed) {
       let k = 0;
@@ -254,25 +281,44 @@ export function createKeyLaneDispatcher<T extends LaneItem>(options: KeyLaneOpti
           lane.items = kept.concat(lane.items.slice(rest));
           lane.head = 0;
         }
-        if (lane.head > 64 && lane.head * 2 > lane.items.length) {
-          lane.items = lane.items.slice(lane.head);
-          lane.head = 0;
-        }
-        if (lane.length > 0) enqueue(lane);
-        else {
-          lane.state = 'idle';
-          lane.items = [];
-          lane.head = 0;
-          if (lane.key !== undefined && byKey.get(lane.key) === lane) byKey.delete(lane.key);
-        }
+        release(lane);
       }
       pump();
     }
+    notifyIdle();
+  };
+
+  /** A lane whose unit finished: queued again, or forgotten (and kept for reuse) when empty. */
+  const release = (lane: Lane<T>) => {
+    if (lane.head > 64 && lane.head * 2 > lane.items.length) {
+      lane.items = lane.items.slice(lane.head);
+      lane.head = 0;
+    }
+    if (lane.length > 0) {
+      enqueue(lane);
+      return;
+    }
+    lane.state = 'idle';
+    lane.items.length = 0;
+    lane.head = 0;
+    if (lane.key !== undefined && byKey.get(lane.key) === lane) byKey.delete(lane.key);
+    if (spare.length < 1024) spare.push(lane);
+  };
+
+  const notifyIdle = () => {
     if (running === 0 && idleWaiters.length > 0) {
       const waiters = idleWaiters;
       idleWaiters = [];
       for (const resolve of waiters) resolve();
     }
+  };
+
+  /** An empty lane for `key`, reused when one is spare. */
+  const laneFor = (key: string | undefined): Lane<T> => {
+    const lane = spare.pop();
+    if (!lane) return new Lane<T>(key);
+    lane.key = key;
+    return lane;
   };
 
   return {
@@ -283,11 +329,11 @@ export function createKeyLaneDispatcher<T extends LaneItem>(options: KeyLaneOpti
       if (options.ordering === 'key' && item.key !== undefined) {
         lane = byKey.get(item.key);
         if (!lane) {
-          lane = new Lane<T>(item.key);
+          lane = laneFor(item.key);
           byKey.set(item.key, lane);
         }
       } else {
-        lane = new Lane<T>(undefined);
+        lane = laneFor(undefined);
       }
       lane.items.push(item);
       if (lane.state === 'idle') {

@@ -4,14 +4,26 @@
  */
 export type Ranges = [number, number][];
 
-/** Ranges of the given sequences (any order, duplicates allowed). */
-export function toRanges(sequences: Iterable<number>): Ranges {
-  const sorted = [...sequences].sort((a, b) => a - b);
+/** Ranges of two ascending sequences of sequences, merged in one pass. */
+export function mergeToRanges(a: Iterable<number>, b: Iterable<number>): Ranges {
   const ranges: Ranges = [];
-  for (const sequence of sorted) {
+  const add = (sequence: number) => {
     const last = ranges[ranges.length - 1];
     if (last && sequence <= last[1] + 1) last[1] = Math.max(last[1], sequence);
     else ranges.push([sequence, sequence]);
+  };
+  const left = a[Symbol.iterator]();
+  const right = b[Symbol.iterator]();
+  let x = left.next();
+  let y = right.next();
+  while (!x.done || !y.done) {
+    if (y.done || (!x.done && x.value <= y.value)) {
+      add(x.value as number);
+      x = left.next();
+    } else {
+      add(y.value);
+      y = right.next();
+    }
   }
   return ranges;
 }

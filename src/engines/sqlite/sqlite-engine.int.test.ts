@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { buildEvent, createBus } from '../../bus/index.ts';
 import { engineConformance } from '../../bus/engine-conformance.ts';
 import { sqliteEngine, type SqliteEngine } from './index.ts';
@@ -84,5 +85,28 @@ describe('sqlite engine specifics', () => {
     for (let i = 0; i < 5; i++) await engine.append([cartEvent(i)]);
     const events = await engine.read({});
     for (let i = 1; i < events.length; i++) expect(events[i].recordedtime >= events[i - 1].recordedtime).toBe(true);
+  });
+
+  it('writes acknowledgements in batches, within stateFlushMs of the ack', async () => {
+    const file = tempFile();
+    const engine = sqliteEngine({ file, stateFlushMs: 30 });
+    opened.push(engine);
+    const bus = createBus({ engine });
+    const results = await bus.publishAll(Array.from({ length: 500 }, (_, i) => ({ type: 'cart.item_added' as const, data: { items: [i], item: i } })));
+    const before = engine.stats().transactions;
+    let handled = 0;
+    await bus.subscribe({ name: 'fast', types: ['cart.*'] }, () => {
+      handled++;
+    });
+    while (handled < 500) await new Promise((resolve) => setTimeout(resolve, 2));
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(engine.stats().transactions - before).toBeLessThan(20);
+    // Read by another connection while the engine runs: the position is on disk.
+    const db = new Database(file, { readonly: true });
+    try {
+      expect(db.prepare('SELECT position FROM subscriptions WHERE name = ?').pluck().get('fast')).toBe(results[499].sequence);
+    } finally {
+      db.close();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { DeadLetter } from '../../bus/index.ts';
 import { toEvent, type EventRow } from './event-reader.ts';
-import { parseRanges, toRanges, type Ranges } from './ranges.ts';
+import { parseRanges, type Ranges } from './ranges.ts';
 
 /** A subscription's durable row. */
 export interface SubscriptionRow {
@@ -127,8 +127,8 @@ export class StateStore {
     this.s.setTypes.run(JSON.stringify(types), Date.now(), name);
   }
 
-  setPosition(name: string, position: number, done: Iterable<number>): void {
-    this.s.setPosition.run(position, JSON.stringify(toRanges(done)), Date.now(), name);
+  setPosition(name: string, position: number, done: Ranges): void {
+    this.s.setPosition.run(position, JSON.stringify(done), Date.now(), name);
   }
 
   retries(name: string): RetryRow[] {

@@ -15,13 +15,13 @@ import {
 import type { CloudEvent } from '../../contracts/index.ts';
 import { toEvent, typeFilter, type EventReader, type EventRow, type TypeFilter } from './event-reader.ts';
 import type { LogWriter, StatePersister } from './log-writer.ts';
-import { fromRanges } from './ranges.ts';
+import { fromRanges, mergeToRanges, type Ranges } from './ranges.ts';
 import type { DeadLetterRow, RetryRow, StateStore, SubscriptionRow } from './state-store.ts';
 
 /** An event of the subscription held in memory until it is done. */
 interface Entry extends LaneItem {
   readonly sequence: number;
-  readonly event: CloudEvent;
+  event: CloudEvent;
   /** Deliveries started. */
   attempts: number;
   /** Deliveries that failed. */
@@ -52,7 +52,13 @@ export interface RunnerContext {
 
 /** Rows read per query when filling a subscription's buffer. */
 const PAGE_SIZE = 1000;
+/**
+ * Most events between the position and the last one read: an event that keeps failing holds the
+ * position, and the subscription stops reading once this many events wait behind it.
+ */
+const MAX_WINDOW = 100_000;
 const ALL_DONE: UnitResult = [];
+const DONE_EVENT = Object.freeze({}) as CloudEvent;
 
 /**
  * One subscription in this process: reads its matching events from the log into the shared
@@ -72,7 +78,7 @@ export class SubscriptionRunner implements StatePersister {
   /** Fetched events (not extras) in sequence order; the first one not done bounds the position. */
   private order: Entry[] = [];
   private orderHead = 0;
-  /** Events done above the stored position, from the last run. */
+  /** Events done above the stored position, from the last run (ascending). */
   private restoredDone: Set<number>;
   /** Retry state of events not fetched yet, from the last run. */
   private restoredRetries = new Map<number, RetryRow>();
@@ -87,7 +93,7 @@ export class SubscriptionRunner implements StatePersister {
   private fetchQueued = false;
   private inFlightEvents = 0;
   private retrying = 0;
-  private positionDirty = false;
+  private stateDirty = false;
   private retryOps = new Map<number, RetryRow | null>();
   private deadOps = new Map<number, DeadLetterRow>();
 
@@ -159,7 +165,7 @@ export class SubscriptionRunner implements StatePersister {
     this.generation++;
     this.dispatcher.close();
     // Written now, so a runner started next for this name reads the current state.
-    this.positionDirty = true;
+    this.stateDirty = true;
     this.context.writer.markDirty(this);
     this.context.writer.flush();
     this.context.onStopped(this);
@@ -192,7 +198,7 @@ export class SubscriptionRunner implements StatePersister {
     try {
       const head = this.context.writer.head;
       const params = this.filter.params;
-      while (this.scanned < head && this.dispatcher.size < this.bufferSize) {
+      while (this.scanned < head && this.dispatcher.size < this.bufferSize && this.order.length - this.orderHead < MAX_WINDOW) {
         const limit = Math.min(PAGE_SIZE, this.bufferSize - this.dispatcher.size);
         const rows = this.fetchPage.all(this.scanned, ...params, limit) as EventRow[];
         for (const row of rows) {
@@ -274,11 +280,7 @@ export class SubscriptionRunner implements StatePersister {
     }
     this.orderHead = head;
     const position = head < this.order.length ? this.order[head].sequence - 1 : this.scanned;
-    if (position > this.position) {
-      this.position = position;
-      this.positionDirty = true;
-      this.context.writer.markDirty(this);
-    }
+    if (position > this.position) this.position = position;
   }
 
   private pickConsumer(): Consumer | undefined {
@@ -322,9 +324,13 @@ export class SubscriptionRunner implements StatePersister {
     if (generation !== this.generation) return ALL_DONE;
     // One instant and one backoff for the whole unit, so the events of a failed batch come back together.
     const now = Date.now();
-    const backoff = now + backoffDelay(this.options.retry, attempt);
+    let backoff: number | undefined;
     const results = new Array<number | undefined>(items.length);
-    for (let i = 0; i < items.length; i++) results[i] = this.settle(items[i], outcomes[i] ?? { kind: 'retry', error: failure }, now, backoff);
+    for (let i = 0; i < items.length; i++) {
+      const outcome = outcomes[i] ?? { kind: 'retry', error: failure };
+      if (outcome.kind === 'retry' && outcome.delayMs === undefined) backoff ??= now + backoffDelay(this.options.retry, attempt);
+      results[i] = this.settle(items[i], outcome, now, backoff ?? now);
+    }
     if (this.dispatcher.size - items.length < this.bufferSize / 2 && this.scanned < this.context.writer.head) this.scheduleFetch();
     return results;
   }
@@ -365,27 +371,31 @@ export class SubscriptionRunner implements StatePersister {
 
   private finish(entry: Entry, dead?: DeadLetterRow): void {
     entry.done = true;
+    // Done entries wait in `order` until the position passes them; their events are not needed any more.
+    entry.event = DONE_EVENT;
     if (entry.failures > 0) this.retrying--;
     if (dead) this.deadOps.set(entry.sequence, dead);
     if (entry.failures > 0 || entry.extra) this.retryOps.set(entry.sequence, null);
-    if (dead || entry.failures > 0 || entry.extra) this.context.writer.markDirty(this);
     if (!entry.extra) this.advance();
+    this.stateDirty = true;
+    this.context.writer.markDirty(this);
   }
 
-  /** Sequences done above the position: for the durable row and for `lag`. */
-  private doneAbove(): number[] {
-    const done: number[] = [];
+  /** Sequences done above the position, as stored ranges. */
+  private doneRanges(): Ranges {
+    const restored: number[] = [];
     for (const sequence of this.restoredDone) {
-      if (sequence > this.position) done.push(sequence);
+      if (sequence > this.position) restored.push(sequence);
       else this.restoredDone.delete(sequence);
     }
-    for (let i = this.orderHead; i < this.order.length; i++) if (this.order[i].done) done.push(this.order[i].sequence);
-    return done;
+    const fetched: number[] = [];
+    for (let i = this.orderHead; i < this.order.length; i++) if (this.order[i].done) fetched.push(this.order[i].sequence);
+    return mergeToRanges(restored, fetched);
   }
 
   persist(): () => void {
     const store = this.context.store;
-    if (this.positionDirty) store.setPosition(this.name, this.position, this.doneAbove());
+    if (this.stateDirty) store.setPosition(this.name, this.position, this.doneRanges());
     for (const [sequence, retry] of this.retryOps) {
       if (retry) store.putRetry(this.name, retry);
       else store.deleteRetry(this.name, sequence);
@@ -393,7 +403,7 @@ export class SubscriptionRunner implements StatePersister {
     for (const dead of this.deadOps.values()) store.putDeadLetter(this.name, dead);
     // Nothing runs between persist and the commit: what was written is exactly what is pending now.
     return () => {
-      this.positionDirty = false;
+      this.stateDirty = false;
       this.retryOps.clear();
       this.deadOps.clear();
     };
@@ -421,7 +431,7 @@ export class SubscriptionRunner implements StatePersister {
         store.setPosition(this.name, position, []);
       });
       this.position = this.scanned = position;
-      this.positionDirty = false;
+      this.stateDirty = false;
       this.dispatcher = this.createDispatcher();
       this.paused = false;
       this.fetch();
@@ -431,7 +441,8 @@ export class SubscriptionRunner implements StatePersister {
   }
 
   info(): SubscriptionInfo {
-    const done = this.doneAbove().length;
+    let done = 0;
+    for (const [first, last] of this.doneRanges()) done += last - first + 1;
     return {
       name: this.name,
       types: this.options.types,
