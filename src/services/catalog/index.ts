@@ -3,9 +3,9 @@
  * Publishes `product.*` and `stock.*`; reacts to `order.placed` / `order.cancelled` and to reviews.
  */
 import { busTablesMigration } from '../../bus/bus-tables.ts';
-import { handleOnce } from '../../bus/handle-once.ts';
+import { handleOnce, markHandled } from '../../bus/handle-once.ts';
 import { createOutbox } from '../../bus/outbox.ts';
-import type { DeliveredEvent, PublishInput, Subscription } from '../../bus/types.ts';
+import type { BatchHandler, DeliveredEvent, PublishInput, Subscription } from '../../bus/types.ts';
 import { migrate, openDatabase } from '../../platform/db.ts';
 import type { ServiceDefinition } from '../service.ts';
 import type { CatalogEvent } from './events.ts';
@@ -56,11 +56,33 @@ export function catalogService(options: CatalogServiceOptions = {}): ServiceDefi
           });
         registerCatalogRoutes(context.http, { db: database.db, dialect: database.dialect, write, requireAdmin: context.requireAdmin });
         await outbox.start();
+        const react = async <T extends DeliveredEvent['type']>(reaction: CatalogReaction<T>, trx: CatalogDb, event: DeliveredEvent<T>) => {
+          for (const published of await reaction.react(trx, event)) await add(trx, causedBy(published, event));
+        };
         const subscribe = async <T extends DeliveredEvent['type']>(reaction: CatalogReaction<T>) => {
-          const handler = handleOnce<CatalogDatabase, T>(database.db, async (event, trx) => {
-            for (const published of await reaction.react(trx, event)) await add(trx, causedBy(published, event));
-          });
-          subscriptions.push(await context.bus.subscribe({ name: reaction.name, types: reaction.types, concurrency: reaction.concurrency }, handler));
+          const options = { name: reaction.name, types: reaction.types, concurrency: reaction.concurrency };
+          if ((reaction.maxBatchSize ?? 1) <= 1) {
+            subscriptions.push(await context.bus.subscribe(options, handleOnce<CatalogDatabase, T>(database.db, (event, trx) => react(reaction, trx, event))));
+            return;
+          }
+          const batch: BatchHandler<T> = async (events, { subscription }) => {
+            try {
+              await database.db.transaction().execute(async (trx) => {
+                await reaction.prepare?.(trx, events);
+                for (const event of events) if (await markHandled(trx, subscription, event.id)) await react(reaction, trx, event);
+              });
+            } catch (error) {
+              // One event that cannot be handled must not hold back the others: each on its own, so
+              // only the failing one is left for the retry (the others are in the inbox by then).
+              context.logger.warn({ err: error, subscription, events: events.length }, 'batch failed; handling its events one by one');
+              for (const event of events) {
+                await database.db.transaction().execute(async (trx) => {
+                  if (await markHandled(trx, subscription, event.id)) await react(reaction, trx, event);
+                });
+              }
+            }
+          };
+          subscriptions.push(await context.bus.subscribeBatch({ ...options, maxBatchSize: reaction.maxBatchSize }, batch));
         };
         const [stock, ratings] = catalogReactions(database.dialect);
         await subscribe(stock);

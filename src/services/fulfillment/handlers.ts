@@ -12,6 +12,8 @@ export interface FulfillmentReaction<T extends DeliveredEvent['type']> {
   readonly name: string;
   readonly types: readonly T[];
   readonly concurrency: number;
+  /** Handle up to this many events in one transaction (one commit for many orders under load). (Default: 1) */
+  readonly maxBatchSize?: number;
   react(trx: FulfillmentDb, event: DeliveredEvent<T>): Promise<FulfillmentEvent[]>;
 }
 
@@ -19,7 +21,8 @@ export function fulfillmentReactions() {
   const orders: FulfillmentReaction<'order.placed' | 'order.confirmed' | 'order.cancelled'> = {
     name: 'fulfillment.shipments',
     types: ['order.placed', 'order.confirmed', 'order.cancelled'],
-    concurrency: 8,
+    concurrency: 2,
+    maxBatchSize: 100,
     async react(trx, event) {
       switch (event.type) {
         case 'order.placed':

@@ -3,9 +3,9 @@
  * carrier reports it. Publishes `shipment.*`; reacts to `order.placed`, `order.confirmed`, `order.cancelled`.
  */
 import { busTablesMigration } from '../../bus/bus-tables.ts';
-import { handleOnce } from '../../bus/handle-once.ts';
+import { handleOnce, markHandled } from '../../bus/handle-once.ts';
 import { createOutbox } from '../../bus/outbox.ts';
-import type { DeliveredEvent, PublishInput, Subscription } from '../../bus/types.ts';
+import type { BatchHandler, DeliveredEvent, PublishInput, Subscription } from '../../bus/types.ts';
 import { migrate, openDatabase } from '../../platform/db.ts';
 import type { ServiceDefinition } from '../service.ts';
 import type { FulfillmentEvent } from './events.ts';
@@ -51,18 +51,35 @@ export function fulfillmentService(options: FulfillmentServiceOptions = {}): Ser
           });
         registerFulfillmentRoutes(context.http, { db: database.db, dialect: database.dialect, write, requireAdmin: context.requireAdmin, tokens: context.tokens });
         await outbox.start();
+        const react = async <T extends DeliveredEvent['type']>(reaction: FulfillmentReaction<T>, trx: FulfillmentDb, event: DeliveredEvent<T>) => {
+          for (const published of await reaction.react(trx, event)) {
+            await add(trx, {
+              ...published,
+              causationid: event.id,
+              correlationid: event.correlationid ?? published.data.orderId,
+              ...(event.traceparent === undefined ? {} : { traceparent: event.traceparent }),
+            });
+          }
+        };
         const subscribe = async <T extends DeliveredEvent['type']>(reaction: FulfillmentReaction<T>) => {
-          const handler = handleOnce<FulfillmentDatabase, T>(database.db, async (event, trx) => {
-            for (const published of await reaction.react(trx, event)) {
-              await add(trx, {
-                ...published,
-                causationid: event.id,
-                correlationid: event.correlationid ?? published.data.orderId,
-                ...(event.traceparent === undefined ? {} : { traceparent: event.traceparent }),
+          const options = { name: reaction.name, types: reaction.types, concurrency: reaction.concurrency };
+          if ((reaction.maxBatchSize ?? 1) <= 1) {
+            subscriptions.push(await context.bus.subscribe(options, handleOnce<FulfillmentDatabase, T>(database.db, (event, trx) => react(reaction, trx, event))));
+            return;
+          }
+          const batch: BatchHandler<T> = async (events, { subscription }) => {
+            const handle = (trx: FulfillmentDb, event: DeliveredEvent<T>) => markHandled(trx, subscription, event.id).then((first) => (first ? react(reaction, trx, event) : undefined));
+            try {
+              await database.db.transaction().execute(async (trx) => {
+                for (const event of events) await handle(trx, event);
               });
+            } catch (error) {
+              // One event that cannot be handled must not hold back the others: each on its own.
+              context.logger.warn({ err: error, subscription, events: events.length }, 'batch failed; handling its events one by one');
+              for (const event of events) await database.db.transaction().execute((trx) => handle(trx, event));
             }
-          });
-          subscriptions.push(await context.bus.subscribe({ name: reaction.name, types: reaction.types, concurrency: reaction.concurrency }, handler));
+          };
+          subscriptions.push(await context.bus.subscribeBatch({ ...options, maxBatchSize: reaction.maxBatchSize }, batch));
         };
         const [orders] = fulfillmentReactions();
         await subscribe(orders);
