@@ -1,0 +1,273 @@
+/**
+ * Several `flamingo start` processes on one NATS JetStream stream and one PostgreSQL database, as
+ * on several machines: each with a data dir of its own, the same admin key and token secret, and
+ * its PostgreSQL connections labelled with its name (`application_name`), so a row can say which
+ * process wrote it. Plus a producer that spreads events over the processes and fails over as a
+ * load balancer would, and readers of the admin API.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { v7 as uuidv7 } from 'uuid';
+import { BIN } from '../helpers/cli.ts';
+import { freePort } from '../helpers/process.ts';
+
+/** A `node bin/flamingo.js start …` child process. */
+export interface FlamingoProcess {
+  readonly name: string;
+  readonly url: string;
+  readonly child: ChildProcess;
+  readonly dataDir: string;
+  /** Everything it wrote so far (stdout and stderr). */
+  output(): string;
+  /** Resolves with the exit code or signal once it is gone. */
+  readonly exited: Promise<number | NodeJS.Signals | null>;
+}
+
+/** `DATABASE_URL` whose connections carry `application_name=<name>` (PostgreSQL's `current_setting('application_name')`). */
+export function labelled(databaseUrl: string, name: string): string {
+  const url = new URL(databaseUrl);
+  url.searchParams.set('application_name', name);
+  return url.toString();
+}
+
+/**
+ * Starts `node bin/flamingo.js <args>` on a free loopback port with only `env` (plus PATH, HOST,
+ * PORT and a fresh FLAMINGO_DATA_DIR) and resolves once `/readyz` answers 200.
+ */
+export async function startFlamingoProcess(name: string, args: readonly string[], env: Record<string, string>, timeoutMs = 45_000): Promise<FlamingoProcess> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), `flamingo-${name}-`));
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), FLAMINGO_DATA_DIR: dataDir, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  let gone = false;
+  const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
+    child.once('exit', (code, signal) => {
+      gone = true;
+      resolve(signal ?? code);
+    }),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (gone) throw new Error(`${name} exited during start-up:\n${output}`);
+    try {
+      if ((await fetch(`${url}/readyz`)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} not ready after ${timeoutMs} ms:\n${output}`);
+    }
+    await sleep(100);
+  }
+  return { name, url, child, dataDir, output: () => output, exited };
+}
+
+/** SIGTERM (SIGKILL after `graceMs`) to the processes still running; removes their data dirs. */
+export async function stopProcesses(processes: readonly FlamingoProcess[], graceMs = 10_000): Promise<void> {
+  await Promise.all(
+    processes.map(async (p) => {
+      if (p.child.exitCode === null && p.child.signalCode === null) {
+        p.child.kill('SIGTERM');
+        const timer = setTimeout(() => p.child.kill('SIGKILL'), graceMs);
+        await p.exited;
+        clearTimeout(timer);
+      }
+      rmSync(p.dataDir, { recursive: true, force: true });
+    }),
+  );
+}
+
+/** The admin API of one process. */
+export function adminApi(url: string, key: string) {
+  const call = async (method: string, route: string, body?: unknown) => {
+    const response = await fetch(`${url}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are asserted field by field
+    let parsed: any;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: response.status, body: parsed, text };
+  };
+  return {
+    call,
+    /** `GET /v1/subscriptions`, the one named. */
+    async subscription(name: string): Promise<SubscriptionView | undefined> {
+      const answer = await call('GET', '/v1/subscriptions');
+      if (answer.status !== 200) throw new Error(`GET /v1/subscriptions answered ${answer.status}: ${answer.text}`);
+      return (answer.body.subscriptions as SubscriptionView[]).find((s) => s.name === name);
+    },
+    /** The whole log through `GET /v1/events`, in order. */
+    async log(): Promise<LoggedEvent[]> {
+      const events: LoggedEvent[] = [];
+      for (let after = 0; ; ) {
+        const page = await call('GET', `/v1/events?limit=1000&afterSequence=${after}`);
+        if (page.status !== 200) throw new Error(`GET /v1/events answered ${page.status}: ${page.text}`);
+        events.push(...(page.body.events as LoggedEvent[]));
+        if (page.body.next === null) return events;
+        after = page.body.next;
+      }
+    },
+  };
+}
+
+export type AdminApi = ReturnType<typeof adminApi>;
+
+export interface SubscriptionView {
+  name: string;
+  types: string[];
+  position: number;
+  lag: number;
+  inFlight: number;
+  retrying: number;
+  deadLetters: number;
+  consumers: number;
+}
+
+export interface LoggedEvent {
+  id: string;
+  type: string;
+  sequence: number;
+  subject?: string;
+  partitionkey?: string;
+}
+
+/** What the processes agree on about a subscription: everything but `consumers` (handlers in the answering process). */
+export function shared(view: SubscriptionView | undefined): Omit<SubscriptionView, 'consumers'> | undefined {
+  if (!view) return undefined;
+  const { consumers: _consumers, ...rest } = view;
+  return rest;
+}
+
+/** Runs `sql` on the database and returns the rows. */
+export async function query<Row>(databaseUrl: string, sql: string, values: unknown[] = []): Promise<Row[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query(sql, values)).rows as Row[];
+  } finally {
+    await client.end();
+  }
+}
+
+/** Producers posting `order.placed` events (some in batches of three) to the processes, round robin. */
+export interface Load {
+  /** Event ids a process answered 2xx for. */
+  readonly acknowledged: Set<string>;
+  /** Requests that got no answer (the process was gone) and were sent again to another process. */
+  failovers: number;
+  /** Stops the producers between requests; resolves once none is sending. */
+  pause(): Promise<void>;
+  resume(): void;
+  /** Stops the producers; each first gets its unanswered events acknowledged somewhere. */
+  stop(): Promise<void>;
+}
+
+const orderPlaced = (id: string, orderId: string) => ({
+  specversion: '1.0',
+  id,
+  source: '/scale-out-test',
+  type: 'order.placed',
+  data: { orderId, userId: 'u-1', items: [{ productId: 'p-1', quantity: 1, unitPriceCents: 100 }], totalCents: 100, currency: 'EUR' },
+});
+
+/**
+ * Starts `producers` producers over `targets`. An unanswered request is sent again, with the same
+ * ids, to the next process (a careful producer behind a load balancer); a process that did not
+ * answer is left alone for a second. An answer other than 202 fails the producer (and `stop`).
+ */
+export function startLoad(targets: readonly string[], key: string, producers = 4): Load {
+  const acknowledged = new Set<string>();
+  const shunned = new Map<string, number>();
+  let stopping = false;
+  let paused = false;
+  let resumed: () => void = () => undefined;
+  let resumeSignal = Promise.resolve();
+  const idle = new Set<number>();
+  const load: Load = {
+    acknowledged,
+    failovers: 0,
+    async pause() {
+      paused = true;
+      resumeSignal = new Promise((resolve) => (resumed = resolve));
+      while (idle.size < producers) await sleep(10);
+    },
+    resume() {
+      paused = false;
+      resumed();
+    },
+    async stop() {
+      stopping = true;
+      load.resume();
+      await Promise.all(running);
+    },
+  };
+
+  const producer = async (n: number) => {
+    let turn = n;
+    for (let i = 1; !stopping; i += 1) {
+      if (paused) {
+        idle.add(n);
+        await resumeSignal;
+        idle.delete(n);
+        continue;
+      }
+      const ids = i % 5 === 0 ? [uuidv7(), uuidv7(), uuidv7()] : [uuidv7()];
+      const body = ids.length > 1 ? ids.map((id, k) => orderPlaced(id, `o-${n}-${i}-${k}`)) : orderPlaced(ids[0], `o-${n}-${i}`);
+      for (;;) {
+        turn += 1;
+        const candidates = targets.filter((t) => (shunned.get(t) ?? 0) < Date.now());
+        const target = (candidates.length > 0 ? candidates : targets)[turn % (candidates.length || targets.length)];
+        let response: Response;
+        try {
+          response = await fetch(`${target}/v1/events`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${key}`, 'content-type': ids.length > 1 ? 'application/cloudevents-batch+json' : 'application/cloudevents+json' },
+            body: JSON.stringify(body),
+            signal: AbortSignal.timeout(15_000),
+          });
+        } catch {
+          load.failovers += 1;
+          shunned.set(target, Date.now() + 1_000);
+          await sleep(20);
+          continue;
+        }
+        if (response.status !== 202) throw new Error(`${target} answered ${response.status}: ${await response.text()}`);
+        await response.arrayBuffer();
+        for (const id of ids) acknowledged.add(id);
+        break;
+      }
+    }
+    idle.add(n);
+  };
+  const running = Array.from({ length: producers }, (_, n) => producer(n));
+  return load;
+}
+
+/** Polls `probe` until it returns something other than undefined; throws with `what` after `timeoutMs`. */
+export async function waitFor<T>(probe: () => Promise<T | undefined>, what: () => string, timeoutMs: number, everyMs = 100): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
+    await sleep(everyMs);
+  }
+}
