@@ -27,7 +27,7 @@ describe('the shop simulator against a running shop', () => {
       drainMs: 15_000,
       seed: 3,
       products: 3,
-      mix: { declined: 0.25, slow: 0.15, review: 0.6, spam: 0.5, abandon: 0 },
+      mix: { declined: 0.3, slow: 0.15, review: 0.6, spam: 0.5, abandon: 0 },
       output: sink,
     });
     const { stats } = report;
