@@ -18,6 +18,12 @@ import { encodeToken, type Naming } from './naming.ts';
  * lost the partition: it stops at once), gives back what exceeds its share (after the events of
  * that partition it is handling are finished, the rest handed back to the server in order) and
  * takes free partitions up to its share. Expiry uses the server's clock only.
+ *
+ * Whether the last owner handed a partition back cleanly outlives the lease: the durable record
+ * `<p>_dlq.owner.<subscription>.<partition>` says `holding` from acquisition to clean release. A
+ * new owner that finds another's `holding` knows events may still be out with that process, and
+ * starts only once it has them back: when that process says it returned them after losing the
+ * lease (`<p>_dlq.handback.…`), or after the ack wait if it vanished.
  */
 export interface LeaseManager {
   /** Releases every partition (after `revoke` drained it) and leaves the group. */
@@ -31,8 +37,10 @@ export interface LeaseOptions {
   readonly subscription: string;
   readonly partitions: number;
   readonly ttlMs: number;
-  /** The partition is ours: start pulling it. */
-  readonly acquire: (partition: number) => void;
+  /** The consumers' ack wait: how long events held by a vanished owner stay out. */
+  readonly ackWaitMs: number;
+  /** The partition is ours: start pulling it once `ready` resolves (see above). */
+  readonly acquire: (partition: number, ready: Promise<void>) => void;
   /**
    * Stop pulling the partition; `lost` (someone else may own it already): hand back unstarted
    * events at once. Resolves once nothing of the partition runs here any more.
@@ -58,6 +66,21 @@ export function startLeases(options: LeaseOptions): LeaseManager {
   const sub = encodeToken(options.subscription);
   const memberSubject = `${leasePrefix(naming)}.member.${sub}.${runner}`;
   const ownerSubject = (partition: number) => `${leasePrefix(naming)}.owner.${sub}.${partition}`;
+  const handoverSubject = (partition: number) => `${naming.dlqPrefix}.owner.${sub}.${partition}`;
+  const handover = async (partition: number, state: 'holding' | 'released'): Promise<void> => {
+    await js.publish(handoverSubject(partition), JSON.stringify({ owner: runner, state }));
+  };
+  const handbackSubject = (partition: number) => `${naming.dlqPrefix}.handback.${sub}.${partition}`;
+
+  /** Resolves once `previous` returned what it held of the partition, or its events timed out. */
+  const handedBack = async (partition: number, previous: string): Promise<void> => {
+    const deadline = Date.now() + options.ackWaitMs;
+    while (Date.now() < deadline && !closed) {
+      const record = await jsm.streams.getMessage(naming.dlqStream, { last_by_subj: handbackSubject(partition) }).catch(() => null);
+      if (record?.json<{ owner: string }>().owner === previous) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250, Math.max(0, deadline - Date.now()))));
+    }
+  };
   /** Partitions we own → sequence of our last write of their owner record. */
   const owned = new Map<number, number>();
   const releasing = new Map<number, Promise<void>>();
@@ -78,7 +101,10 @@ export function startLeases(options: LeaseOptions): LeaseManager {
   const lose = (partition: number): void => {
     owned.delete(partition);
     releasing.delete(partition);
-    void options.revoke(partition, true).catch(options.onError);
+    void options
+      .revoke(partition, true)
+      .then(() => js.publish(handbackSubject(partition), JSON.stringify({ owner: runner })))
+      .catch(options.onError);
   };
 
   const release = (partition: number): Promise<void> => {
@@ -86,6 +112,7 @@ export function startLeases(options: LeaseOptions): LeaseManager {
       releasing.get(partition) ??
       (async () => {
         await options.revoke(partition, false).catch(options.onError);
+        await handover(partition, 'released').catch(options.onError);
         const sequence = owned.get(partition);
         if (sequence !== undefined) await write(partition, null, sequence).catch(options.onError);
         owned.delete(partition);
@@ -118,8 +145,10 @@ export function startLeases(options: LeaseOptions): LeaseManager {
       if (sequence === undefined) continue;
       owned.set(partition, sequence);
       keeping.push(partition);
+      const last = (await jsm.streams.getMessage(naming.dlqStream, { last_by_subj: handoverSubject(partition) }))?.json<{ owner: string; state: string }>();
+      await handover(partition, 'holding');
       // Closing meanwhile: `close` gives it back.
-      if (!closed) options.acquire(partition);
+      if (!closed) options.acquire(partition, last?.state === 'holding' && last.owner !== runner ? handedBack(partition, last.owner) : Promise.resolve());
     }
   };
 

@@ -93,20 +93,23 @@ describe('nats engine on the real JetStream server', () => {
     expect(later.sequence).toBe(3);
   });
 
-  it('keeps per-key order across two competing engine instances sharing one subscription', async () => {
+  it('shares a key-ordered subscription between two instances by partition, keeping per-key order through the rebalance', async () => {
     const stream = uniqueStream();
-    const a = engineOn(stream, { partitions: 8 });
+    const a = engineOn(stream, { partitions: 8, leaseTtlMs: 1_000 });
     await a.head();
     // Joins the stream a created and takes its partition count.
-    const b = engineOn(stream);
+    const b = engineOn(stream, { leaseTtlMs: 1_000 });
     const keys = Array.from({ length: 12 }, (_, i) => `order-${i}`);
-    const published = Array.from({ length: 240 }, (_, i) => event(keys[i % keys.length], { i }));
-    await a.append(published.slice(0, 120));
+    let published = 0;
+    const publish = async (engine: Engine, count: number) => {
+      await engine.append(Array.from({ length: count }, () => event(keys[published % keys.length], { i: published++ })));
+    };
 
     const busy = new Set<string>();
     const seen = new Map<string, number[]>();
     const byInstance = { a: 0, b: 0 };
     let overlaps = 0;
+    const handled = () => [...seen.values()].reduce((n, list) => n + list.length, 0);
     const handler = (instance: 'a' | 'b') => async (events: readonly CloudEvent[]): Promise<Outcome[]> => {
       const [e] = events;
       const key = e.partitionkey as string;
@@ -120,18 +123,58 @@ describe('nats engine on the real JetStream server', () => {
     };
     const options = { name: 'orders.projection', types: ['order.*'] as const, concurrency: 4 };
     const subA = await a.consume(options, handler('a'));
+    await publish(a, 60);
+    await eventually(() => handled() === 60);
+    expect(byInstance).toEqual({ a: 60, b: 0 });
+
+    // b joins: a gives back half of the partitions (after finishing what it runs), b takes them.
     const subB = await b.consume(options, handler('b'));
-    await b.append(published.slice(120));
-    await eventually(() => [...seen.values()].reduce((n, list) => n + list.length, 0) >= published.length);
+    await eventually(async () => {
+      await publish(b, 24);
+      await sleep(100);
+      return byInstance.b > 0 && byInstance.a > 60;
+    });
+    await eventually(() => handled() === published);
     await Promise.all([subA.close(), subB.close()]);
 
     expect(overlaps).toBe(0);
     for (const [, sequences] of seen) expect(sequences).toEqual([...sequences].sort((x, y) => x - y));
-    expect(new Set([...seen.values()].flat()).size).toBe(published.length);
-    expect(byInstance.a).toBeGreaterThan(0);
-    expect(byInstance.b).toBeGreaterThan(0);
+    expect(new Set([...seen.values()].flat()).size).toBe(published);
     const [info] = await b.subscriptions();
     expect(info).toMatchObject({ name: 'orders.projection', lag: 0, inFlight: 0, position: await b.head() });
+  });
+
+  it('moves the partitions of a vanished instance to another one, whose first event of a key is the one left unfinished', async () => {
+    const stream = uniqueStream();
+    const connection = await connect({ servers: SERVERS });
+    // Not in `engines`: it dies with its connection and is never closed cleanly.
+    const doomed = natsEngine({ connection, stream, partitions: 1, leaseTtlMs: 1_000, ackWaitMs: 2_000 });
+    await doomed.head();
+    const survivor = engineOn(stream, { leaseTtlMs: 1_000, ackWaitMs: 2_000 });
+    let unblock!: () => void;
+    const stuck = new Promise<void>((resolve) => (unblock = resolve));
+    const doomedGot: number[] = [];
+    const survivorGot: number[] = [];
+    const options = { name: 'stock.reservations', types: ['order.*'] as const };
+    await doomed.consume(options, async (events) => {
+      doomedGot.push((events[0].data as { step: number }).step);
+      await stuck;
+      return [{ kind: 'ack' }];
+    });
+    await survivor.append([event('order-1', { step: 1 })]);
+    await eventually(() => doomedGot.length === 1);
+    await survivor.consume(options, async (events) => {
+      survivorGot.push((events[0].data as { step: number }).step);
+      return [{ kind: 'ack' }];
+    });
+    await survivor.append([event('order-1', { step: 2 })]);
+    await sleep(300);
+    expect(survivorGot).toEqual([]);
+
+    await connection.close();
+    await eventually(() => survivorGot.length === 2, 10_000);
+    expect(survivorGot).toEqual([1, 2]);
+    unblock();
   });
 
   it('shows dead letters to another instance, which retries them to the subscription only and discards them', async () => {

@@ -14,7 +14,10 @@ import { parseDelivery, type Delivery } from './delivery.ts';
 export interface PullLane {
   /** Asks for more if the owner has room and nothing is outstanding that would fill it. */
   pump(): void;
-  /** Stops asking; messages already on the wire when it stops are nak'd at once. */
+  /**
+   * Stops asking. Resolves once the server knows our requests' inboxes are gone; messages it sent
+   * before that still reach `onDelivery`.
+   */
   close(): Promise<void>;
 }
 
@@ -84,10 +87,7 @@ export function createPullLane(options: PullLaneOptions): PullLane {
     }
     request.remaining -= 1;
     if (request.remaining <= 0) end(request);
-    if (closed) {
-      delivery.nak();
-      return;
-    }
+    // Also while closing: the owner hands it back with the rest, once the server forgot our requests.
     onDelivery(delivery);
   };
 
@@ -124,7 +124,7 @@ export function createPullLane(options: PullLaneOptions): PullLane {
       closed = true;
       clearTimeout(resumeTimer);
       // Drain: the server drops a waiting pull request once it sees no interest; whatever it sent
-      // before that still arrives and is nak'd for another consumer.
+      // before that still arrives.
       await Promise.all(
         [...requests].map(async (request) => {
           clearTimeout(request.timer);

@@ -47,6 +47,8 @@ export interface SubscriptionRunner {
 /** Where a message came from: a partition consumer, the unordered consumer, or the redelivery queue. */
 interface Source {
   readonly id: string;
+  readonly stream: string;
+  readonly consumer: string;
   readonly redrive: boolean;
   readonly lane: PullLane;
   readonly items: Set<Item>;
@@ -64,6 +66,8 @@ interface Item extends LaneItem {
   readonly unreadable: boolean;
   /** The attempt its next run is. */
   attempt: number;
+  /** When handed back after a failed attempt: the retry delay the next owner keeps. */
+  nakDelayMs?: number;
   waitingRetry: boolean;
   state: 'held' | 'running' | 'gone';
 }
@@ -129,9 +133,11 @@ export function startRunner(ctx: RunnerContext, options: ResolvedSubscriptionOpt
   // ── Sources ────────────────────────────────────────────────────────────────────────────────
 
   function openSource(id: string, stream: string, consumer: string, redrive: boolean): void {
-    if (sources.has(id) || paused || closing) return;
+    if ((sources.has(id) && !sources.get(id)?.revoked) || paused || closing) return;
     const source: Source = {
       id,
+      stream,
+      consumer,
       redrive,
       items: new Set(),
       // A partition that moved here may hold events another process was retrying.
@@ -155,30 +161,38 @@ export function startRunner(ctx: RunnerContext, options: ResolvedSubscriptionOpt
   }
 
   /**
-   * Stops pulling from a source and gives its messages back in log order. Unless `lost`, first
-   * lets its running events finish, so no later event of a key overtakes one still running here.
+   * Stops pulling from a source and gives its messages back in log order, resolving once none of
+   * them runs here any more. Nothing is nak'd before the source's pull requests are closed and
+   * the server has forgotten them: nats-server 2.9 loses the first message it takes from its
+   * redelivery queue for a waiting request whose inbox is gone (out of reach until the ack wait,
+   * and a later event of its key overtakes it), until something prunes such requests — a
+   * consumer info does. Normally it first lets the running events finish, so no later event of
+   * a key is handed back (and taken by another process) while an earlier one still runs here;
+   * `lost` (another process may own it already): hands back the waiting ones at once.
    */
   async function revoke(source: Source, lost: boolean): Promise<void> {
     source.revoked = true;
     await source.lane.close();
     await source.arrivals;
-    if (!lost && source.running > 0) await new Promise<void>((resolve) => (source.drained = resolve));
-    const rest = [...source.items].filter((item) => item.state === 'held').sort((a, b) => a.delivery.streamSequence - b.delivery.streamSequence);
-    for (const item of rest) {
-      item.delivery.nak();
-      finish(item);
-    }
+    if (source.items.size > 0) await ctx.jsm.consumers.info(source.stream, source.consumer).catch(() => undefined);
+    const handBack = () => {
+      const rest = [...source.items].filter((item) => item.state === 'held').sort((a, b) => a.delivery.streamSequence - b.delivery.streamSequence);
+      for (const item of rest) {
+        item.delivery.nak(item.nakDelayMs);
+        finish(item);
+      }
+    };
+    if (lost) handBack();
+    if (source.running > 0) await new Promise<void>((resolve) => (source.drained = resolve));
+    handBack();
     if (sources.get(source.id) === source) sources.delete(source.id);
   }
 
   // ── Arrivals ───────────────────────────────────────────────────────────────────────────────
 
   function arrive(source: Source, delivery: Delivery): void {
+    // Also after `revoke` began: it hands the message back with the rest, in order, at the right time.
     source.arrivals = source.arrivals.then(async () => {
-      if (source.revoked) {
-        delivery.nak();
-        return;
-      }
       const { event, unreadable } = decode(source, delivery);
       // The server's delivery count is no attempt count (a hand-back on close is a delivery too, and
       // 2.9 does not always count them): retry state on the server is.
@@ -255,9 +269,8 @@ export function startRunner(ctx: RunnerContext, options: ResolvedSubscriptionOpt
       setWaitingRetry(item, false);
       if (item.state === 'gone') continue;
       if (item.source.revoked) {
-        // Handed back in order: the rest of its key follows the same way.
-        item.delivery.nak();
-        finish(item);
+        // Stays held: `revoke` hands it back with the rest of its key, in order.
+        continue;
       } else if (item.unreadable) {
         await deadLetter(item, 'unreadable message: not a JSON CloudEvent', item.attempt);
       } else if (!item.source.redrive && !matchesTypes(options.types, item.event.type)) {
@@ -327,8 +340,7 @@ export function startRunner(ctx: RunnerContext, options: ResolvedSubscriptionOpt
     item.attempt += 1;
     item.state = 'held';
     if (item.source.revoked) {
-      item.delivery.nak(delay);
-      finish(item);
+      item.nakDelayMs = delay;
       return undefined;
     }
     setWaitingRetry(item, true);
@@ -360,10 +372,11 @@ export function startRunner(ctx: RunnerContext, options: ResolvedSubscriptionOpt
           subscription: options.name,
           partitions: ctx.partitions,
           ttlMs: ctx.leaseTtlMs,
+          ackWaitMs: ctx.ackWaitMs,
           onError: ctx.onError,
-          acquire: (partition) => {
+          acquire: (partition, ready) => {
             ownedPartitions.add(partition);
-            openPartition(partition);
+            void ready.then(() => ownedPartitions.has(partition) && openPartition(partition));
           },
           revoke: async (partition, lost) => {
             ownedPartitions.delete(partition);
