@@ -1,0 +1,107 @@
+/**
+ * Two processes each running the whole shop on one NATS JetStream stream and one PostgreSQL
+ * database: both serve the HTTP API, both relay the services' outboxes (one at a time per schema),
+ * and both handle every subscription's events (competing consumers). Orders placed on either are
+ * carried through the saga once: one `order.placed` each, one charge per paid order, the stock
+ * reserved and released once.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { adminApi, labelled, query, startFlamingoProcess, stopProcesses, waitFor, type AdminApi, type FlamingoProcess } from './support/scale-out.ts';
+import { SCALE_OUT, type StackRun } from './support/stacks.ts';
+
+const ADMIN_KEY = 'scale-out-shop-admin-key-0123456789';
+const TOKEN_SECRET = 'scale-out-shop-token-secret-0123456789abcdef';
+const ORDERS = 12;
+
+let run: StackRun;
+const processes: FlamingoProcess[] = [];
+
+beforeAll(async () => {
+  run = await SCALE_OUT.provision();
+});
+afterAll(async () => {
+  await stopProcesses(processes);
+  await run?.cleanup();
+});
+
+it('two whole-shop processes share the saga: every order placed on either is settled once', { timeout: 90_000 }, async () => {
+  const databaseUrl = run.databaseUrl!;
+  const env = (name: string) => ({
+    ...run.env,
+    DATABASE_URL: labelled(databaseUrl, name),
+    FLAMINGO_ADMIN_KEY: ADMIN_KEY,
+    FLAMINGO_TOKEN_SECRET: TOKEN_SECRET,
+    FLAMINGO_SANDBOX_SLOW_MS: '200',
+    LOG_LEVEL: 'warn',
+  });
+  processes.push(...(await Promise.all(['shop-a', 'shop-b'].map((name) => startFlamingoProcess(name, ['start'], env(name))))));
+  const [a, b] = processes.map((p) => adminApi(p.url, ADMIN_KEY));
+  // Which process handled a saga event: its inbox row takes the writer's application_name.
+  await query(databaseUrl, `ALTER TABLE orders.flamingo_inbox ADD COLUMN handled_by text DEFAULT current_setting('application_name')`);
+
+  const product = await a.call('POST', '/v1/products', { sku: 'BEANS-1KG', name: 'Coffee beans 1 kg', priceCents: 1250, onHand: 100 });
+  expect(product.status).toBe(201);
+  const productId = product.body.id as string;
+  const user = await b.call('POST', '/v1/users', { email: 'two@example.com', name: 'Shopper', password: 'a good password' });
+  expect(user.status).toBe(201);
+  const userId = user.body.id as string;
+  // The same address on the other process: one users database, one account.
+  expect((await a.call('POST', '/v1/users', { email: 'two@example.com', name: 'Again', password: 'a good password' })).status).toBe(409);
+  const token = (await a.call('POST', '/v1/auth/login', { email: 'two@example.com', password: 'a good password' })).body.token as string;
+
+  const place = (api: AdminApi, url: string, paymentToken: string) =>
+    waitFor(
+      async () => {
+        const response = await fetch(`${url}/v1/orders`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ userId, items: [{ productId, quantity: 2 }], paymentToken }),
+        });
+        if (response.status === 422) return undefined;
+        expect(response.status).toBe(201);
+        return ((await response.json()) as { id: string }).id;
+      },
+      () => `the orders replica of ${url} to know the customer and the product`,
+      20_000,
+      50,
+    );
+  const tokens = Array.from({ length: ORDERS }, (_, i) => (i % 3 === 2 ? 'tok_declined' : 'tok_ok'));
+  const orderIds = await Promise.all(tokens.map((paymentToken, i) => place(i % 2 === 0 ? a : b, processes[i % 2].url, paymentToken)));
+
+  // Every order settles, read from either process.
+  const settled = await Promise.all(
+    orderIds.map((orderId, i) =>
+      waitFor(
+        async () => {
+          const body = (await (i % 2 === 0 ? b : a).call('GET', `/v1/orders/${orderId}`)).body;
+          return body?.status === 'confirmed' || body?.status === 'cancelled' ? (body as { status: string; cancellation?: { reason: string } }) : undefined;
+        },
+        () => `order ${orderId} to be confirmed or cancelled`,
+        30_000,
+        100,
+      ),
+    ),
+  );
+  expect(settled.map((o) => o.status)).toEqual(tokens.map((t) => (t === 'tok_ok' ? 'confirmed' : 'cancelled')));
+  expect(settled.filter((o) => o.status === 'cancelled').map((o) => o.cancellation?.reason)).toEqual(tokens.filter((t) => t !== 'tok_ok').map(() => 'payment_failed'));
+
+  // One charge per order at the provider (declined or not); the declined ones' stock released once.
+  for (const [i, orderId] of orderIds.entries()) {
+    const charges = await a.call('GET', `/v1/payments/sandbox/charges?idempotencyKey=order:${orderId}`);
+    expect(charges.body.charges.map((c: { status: string }) => c.status)).toEqual([tokens[i] === 'tok_ok' ? 'succeeded' : 'failed']);
+  }
+  const paid = tokens.filter((t) => t === 'tok_ok').length;
+  await waitFor(async () => ((await b.call('GET', `/v1/products/${productId}`)).body.onHand === 100 - 2 * paid ? true : undefined), () => 'the stock to add up', 20_000);
+
+  // One order.placed per order on the bus (both relays read the orders outbox), nothing left unsent.
+  const log = await a.log();
+  const placed = log.filter((e) => e.type === 'order.placed');
+  expect(placed.map((e) => e.subject).sort()).toEqual(orderIds.map((id) => `order/${id}`).sort());
+  const unsent = await query<{ n: string }>(databaseUrl, 'SELECT count(*) AS n FROM orders.flamingo_outbox WHERE sent_at IS NULL');
+  expect(Number(unsent[0].n)).toBe(0);
+
+  // Both processes handled saga events.
+  const byProcess = await query<{ handled_by: string; n: string }>(databaseUrl, `SELECT handled_by, count(*) AS n FROM orders.flamingo_inbox WHERE subscription = 'orders.saga' GROUP BY handled_by ORDER BY handled_by`);
+  expect(byProcess.map((r) => r.handled_by)).toEqual(['shop-a', 'shop-b']);
+  console.log(`scale-out shop: ${ORDERS} orders over two processes; orders.saga events handled ${byProcess.map((r) => `${r.n} by ${r.handled_by}`).join(', ')}`);
+});
