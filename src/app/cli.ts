@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../platform/config.ts';
 import { HttpError, defaultUrl } from './cli/client.ts';
+import { registerSimulateCommand } from './simulate/command.ts';
 import { UsageError } from './cli/output.ts';
 import { VERSION } from './version.ts';
 
@@ -117,6 +118,8 @@ export function buildProgram(): Command {
     .description('print (or write) the catalog snapshot to keep with a release')
     .option('--out <file>', 'write to this file instead of stdout')
     .action(async (options: { out?: string }) => (await cli.catalog()).runCatalogSnapshot(options));
+
+  registerSimulateCommand(program);
 
   return program;
 }

@@ -68,6 +68,10 @@ export const SETTINGS = [
   'FLAMINGO_SEED_TYPES',
   'FLAMINGO_TOKEN_SECRET',
   'FLAMINGO_AUDIT_PROJECTION',
+  // Read by the services themselves (src/services/*/settings.ts), checked when they start.
+  'FLAMINGO_PAYMENT_TIMEOUT_MS',
+  'FLAMINGO_SANDBOX_SLOW_MS',
+  'FLAMINGO_REVIEWS_BANNED_WORDS',
 ] as const;
 
 const TYPE_PATTERN = /^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$/;
