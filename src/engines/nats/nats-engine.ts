@@ -8,7 +8,18 @@
  * (default 2 min) turns a second publish of an id into `duplicate: true` with the original
  * sequence. Outside that window the same id would be stored again — keep the window longer than
  * any producer's retry horizon. Dead letters, retry state and the redelivery queue live in
- * `FLAMINGO_DLQ` (see dead-letters.ts); subscriptions are durable pull consumers (consumers.ts).
+ * `FLAMINGO_DLQ` (dead-letters.ts), partition leases in the memory stream `FLAMINGO_LEASES`
+ * (leases.ts); subscriptions are durable pull consumers (consumers.ts) worked by one runner per
+ * subscription and process (subscription-runner.ts).
+ *
+ * Ordering across processes: a key-ordered subscription has one consumer per partition, and a
+ * partition is pulled by the one process that leases it; processes share the partitions evenly
+ * and hand them over cleanly (running events finish, the rest go back in log order). In a process
+ * the bus's key-lane dispatcher gives the same semantics as the SQLite engine: per-key order,
+ * other keys in parallel, a retry holds back its key only. Order across keys holds within a
+ * partition only — with `partitions: 1` one process works the subscription (others stand by)
+ * and sees the whole log in order. A process that vanishes leaves its partitions after the lease
+ * time and its unfinished events after the ack wait; the next owner waits for those first.
  *
  * Durability: `append` resolves on the stream's publish acknowledgement. JetStream acknowledges
  * once the message is written to the stream's file — and, with `replicas` > 1, stored by a quorum
@@ -16,7 +27,7 @@
  * option `jetstream { sync_interval: always }` (alias `sync`; default `2m`) fsyncs every write
  * before the acknowledgement, at a large cost in throughput. Server 2.9 has no such option (it
  * rejects `sync_interval` as an unknown field) and syncs on its own timer. So with one server
- * and the defaults, an acknowledged event survives a process crash of the server but can be lost
+ * and the defaults, an acknowledged event survives a crash of the server process but can be lost
  * to a power cut or kernel crash; use `replicas: 3` (quorum on three machines) and/or
  * `sync_interval: always` where that matters. SQLite with `synchronous=FULL` is stricter here.
  *
@@ -64,9 +75,11 @@ export interface NatsEngineOptions {
   /** Subject prefix of events. (Default: the stream name in lower case) */
   readonly subjectPrefix?: string;
   /**
-   * Partitions of a new stream: how many ordered lanes a subscription with `ordering: 'key'` has
-   * (its parallelism across processes). Fixed at creation; an existing stream keeps its count and
-   * a different explicit value is refused. (Default: 16)
+   * Partitions of a new stream: how many processes can share a key-ordered subscription (each
+   * partition is worked by one process at a time). Order across different keys holds only within
+   * a partition; `1` keeps the whole log in order for one active process per subscription. Fixed
+   * at creation: an existing stream keeps its count and a different explicit value is refused.
+   * (Default: 16)
    */
   readonly partitions?: number;
   /** Stream replicas (1, 3 or 5 on a cluster). (Default: 1) */
