@@ -109,4 +109,26 @@ describe('sqlite engine specifics', () => {
       db.close();
     }
   });
+
+  it('hands every subscription the same event object, frozen in tests so no handler can change it for the others', async () => {
+    const engine = open();
+    const bus = createBus({ engine });
+    const seen: unknown[] = [];
+    await bus.subscribe({ name: 'mutating', types: ['cart.*'], retry: { maxAttempts: 1 } }, (event) => {
+      seen.push(event);
+      (event.data as { items: number[] }).items.push(99);
+    });
+    await bus.subscribe({ name: 'reading', types: ['cart.*'] }, (event) => {
+      seen.push(event);
+    });
+    await bus.publish({ type: 'cart.item_added', data: { items: [1], item: 1 } });
+    let dead: Awaited<ReturnType<typeof bus.deadLetters>> = [];
+    while (seen.length < 2 || dead.length === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      dead = await bus.deadLetters('mutating');
+    }
+    expect(seen[0]).toBe(seen[1]);
+    expect(dead[0].error).toMatch(/TypeError|not extensible|read.only/i);
+    expect((await bus.read({}))[0].data).toEqual({ items: [1], item: 1 });
+  });
 });

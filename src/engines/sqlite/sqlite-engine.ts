@@ -8,9 +8,10 @@ import {
   type Position,
   type SubscriptionInfo,
 } from '../../bus/index.ts';
-import { EventReader, typeFilter } from './event-reader.ts';
+import { EventReader, typeFilter, type TypeFilter } from './event-reader.ts';
 import { LogWriter, type LogWriterStats } from './log-writer.ts';
 import { openLogDatabase } from './schema.ts';
+import { SharedReader } from './shared-reader.ts';
 import { StateStore, type SubscriptionRow } from './state-store.ts';
 import { SubscriptionRunner } from './subscription-runner.ts';
 
@@ -22,6 +23,12 @@ export interface SqliteEngineOptions {
    * (ms). A crash redelivers at most the events acknowledged in this window. (Default: 50)
    */
   readonly stateFlushMs?: number;
+  /**
+   * Subscriptions of this process share the event objects they are handed (each stretch of the log
+   * is read and parsed once), so handlers must not change events. Frozen, a change throws instead.
+   * (Default: true when NODE_ENV is `test` or `development`, false otherwise, where freezing costs time)
+   */
+  readonly freezeEvents?: boolean;
 }
 
 /** The embedded engine, with what only it can tell. */
@@ -42,6 +49,17 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
   const reader = new EventReader(db);
   const store = new StateStore(db);
   const runners = new Map<string, SubscriptionRunner>();
+  const freezeEvents = options.freezeEvents ?? (process.env.NODE_ENV === 'test' || process.env.NODE_ENV === 'development');
+  const sharedReaders = new Map<string, SharedReader>();
+  const readerFor = (filter: TypeFilter): SharedReader => {
+    const key = JSON.stringify(filter);
+    let shared = sharedReaders.get(key);
+    if (!shared) {
+      shared = new SharedReader((sql) => reader.statement(sql), filter, () => writer.head, freezeEvents);
+      sharedReaders.set(key, shared);
+    }
+    return shared;
+  };
   const writer = new LogWriter(db, {
     stateFlushMs,
     onAppended: () => {
@@ -53,6 +71,7 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
     reader,
     store,
     writer,
+    readerFor,
     onStopped: (runner: SubscriptionRunner) => {
       if (runners.get(runner.name) === runner) runners.delete(runner.name);
     },

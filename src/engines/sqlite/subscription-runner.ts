@@ -13,9 +13,10 @@ import {
   type UnitResult,
 } from '../../bus/index.ts';
 import type { CloudEvent } from '../../contracts/index.ts';
-import { toEvent, typeFilter, type EventReader, type EventRow, type TypeFilter } from './event-reader.ts';
+import { typeFilter, type EventReader, type TypeFilter } from './event-reader.ts';
 import type { LogWriter, StatePersister } from './log-writer.ts';
 import { fromRanges, mergeToRanges, type Ranges } from './ranges.ts';
+import { PAGE_SIZE, type SharedCursor, type SharedEvent, type SharedReader } from './shared-reader.ts';
 import type { DeadLetterRow, RetryRow, StateStore, SubscriptionRow } from './state-store.ts';
 
 /** An event of the subscription held in memory until it is done. */
@@ -46,12 +47,12 @@ export interface RunnerContext {
   readonly reader: EventReader;
   readonly store: StateStore;
   readonly writer: LogWriter;
+  /** The shared reader of the log for a type filter. */
+  readonly readerFor: (filter: TypeFilter) => SharedReader;
   /** The runner has no consumer left and stopped. */
   readonly onStopped: (runner: SubscriptionRunner) => void;
 }
 
-/** Rows read per query when filling a subscription's buffer. */
-const PAGE_SIZE = 1000;
 /**
  * Most events between the position and the last one read: an event that keeps failing holds the
  * position, and the subscription stops reading once this many events wait behind it.
@@ -70,7 +71,7 @@ const DONE_EVENT = Object.freeze({}) as CloudEvent;
 export class SubscriptionRunner implements StatePersister {
   readonly name: string;
   private readonly filter: TypeFilter;
-  private readonly fetchPage: Database.Statement;
+  private readonly log: SharedCursor;
   private readonly bufferSize: number;
   private consumers: Consumer[] = [];
   private nextConsumer = 0;
@@ -105,9 +106,7 @@ export class SubscriptionRunner implements StatePersister {
   ) {
     this.name = options.name;
     this.filter = typeFilter(options.types);
-    this.fetchPage = context.reader.statement(
-      `SELECT sequence, recorded_ms, envelope FROM events WHERE sequence > ? AND ${this.filter.sql} ORDER BY sequence LIMIT ?`,
-    );
+    this.log = context.readerFor(this.filter).cursor();
     this.bufferSize = Math.min(20_000, Math.max(2_000, 4 * options.concurrency * options.maxBatchSize));
     this.position = row.position;
     this.scanned = row.position;
@@ -164,6 +163,7 @@ export class SubscriptionRunner implements StatePersister {
     this.stopped = true;
     this.generation++;
     this.dispatcher.close();
+    this.log.close();
     // Written now, so a runner started next for this name reads the current state.
     this.stateDirty = true;
     this.context.writer.markDirty(this);
@@ -197,22 +197,20 @@ export class SubscriptionRunner implements StatePersister {
     this.fetching = true;
     try {
       const head = this.context.writer.head;
-      const params = this.filter.params;
       while (this.scanned < head && this.dispatcher.size < this.bufferSize && this.order.length - this.orderHead < MAX_WINDOW) {
-        const limit = Math.min(PAGE_SIZE, this.bufferSize - this.dispatcher.size);
-        const rows = this.fetchPage.all(this.scanned, ...params, limit) as EventRow[];
-        for (const row of rows) {
-          if (this.restoredDone.size > 0 && this.restoredDone.has(row.sequence)) continue;
+        const { events, scannedTo } = this.log.read(this.scanned, Math.min(PAGE_SIZE, this.bufferSize - this.dispatcher.size));
+        for (const shared of events) {
+          if (this.restoredDone.size > 0 && this.restoredDone.has(shared.sequence)) continue;
           let restored: RetryRow | undefined;
           if (this.restoredRetries.size > 0) {
-            restored = this.restoredRetries.get(row.sequence);
-            if (restored) this.restoredRetries.delete(row.sequence);
+            restored = this.restoredRetries.get(shared.sequence);
+            if (restored) this.restoredRetries.delete(shared.sequence);
           }
-          const entry = this.entryOf(row, false, restored);
+          const entry = this.entryOf(shared, false, restored);
           this.order.push(entry);
           this.dispatcher.push(entry);
         }
-        this.scanned = rows.length === limit ? rows[rows.length - 1].sequence : head;
+        this.scanned = scannedTo;
       }
     } finally {
       this.fetching = false;
@@ -229,14 +227,13 @@ export class SubscriptionRunner implements StatePersister {
     });
   }
 
-  private entryOf(row: EventRow, extra: boolean, restored?: RetryRow): Entry {
-    const event = toEvent(row);
-    const delayed = this.options.delayMs > 0 ? row.recorded_ms + this.options.delayMs : 0;
+  private entryOf(shared: SharedEvent, extra: boolean, restored?: RetryRow): Entry {
+    const delayed = this.options.delayMs > 0 ? shared.recordedMs + this.options.delayMs : 0;
     const attempts = restored?.attempts ?? 0;
     return {
-      sequence: row.sequence,
-      event,
-      key: event.partitionkey,
+      sequence: shared.sequence,
+      event: shared.event,
+      key: shared.event.partitionkey,
       readyAt: restored ? Math.max(delayed, restored.nextAttemptMs) : delayed,
       attempts,
       failures: attempts,
@@ -253,8 +250,7 @@ export class SubscriptionRunner implements StatePersister {
       this.retryOps.set(sequence, null);
       return;
     }
-    const row: EventRow = { sequence, recorded_ms: Date.parse(event.recordedtime), envelope: JSON.stringify(event) };
-    const entry = this.entryOf(row, true, retry);
+    const entry = this.entryOf({ sequence, recordedMs: Date.parse(event.recordedtime), event }, true, retry);
     if (entry.failures > 0) this.retrying++;
     this.dispatcher.push(entry);
   }
