@@ -65,7 +65,9 @@ it('two processes split the audit subscription; the survivor of a SIGKILL applie
 
   // ── Both processes take events and handle them ─────────────────────────────────────────────
   load = startLoad([a.url, b.url], ADMIN_KEY);
-  await waitFor(async () => (load!.acknowledged.size >= 300 ? true : undefined), () => `300 acknowledged events (${load!.acknowledged.size})`, 30_000);
+  // At least 300 events, and until both processes apply some (partitions are shared out a few seconds after start).
+  const appliers = async () => (await query<{ handled_by: string }>(databaseUrl, 'SELECT DISTINCT handled_by FROM audit.audit_events')).length;
+  await waitFor(async () => (load!.acknowledged.size >= 300 && (await appliers()) === 2 ? true : undefined), () => `300 acknowledged events (${load!.acknowledged.size}) applied by both processes`, 30_000);
   // Under load, either process answers for the subscription as a whole.
   const [duringA, duringB] = await Promise.all([apiA.subscription('audit'), apiB.subscription('audit')]);
   expect(duringA).toMatchObject({ name: 'audit', consumers: 1 });
