@@ -83,9 +83,10 @@ export async function ensureSubscriptionConsumers(ctx: ConsumerContext, options:
       }
       const sameTypes = parseDescription(found)?.types.join('\n') === options.types.join('\n');
       const wantsMore = (found.config.max_ack_pending ?? 0) < maxAckPending;
-      if (sameTypes && !wantsMore) return;
+      const ackWait = ctx.ackWaitMs * 1_000_000;
+      if (sameTypes && !wantsMore && found.config.ack_wait === ackWait) return;
       try {
-        await jsm.consumers.update(naming.stream, names[index], { ...filter, description, max_ack_pending: maxAckPending });
+        await jsm.consumers.update(naming.stream, names[index], { ...filter, description, max_ack_pending: Math.max(maxAckPending, found.config.max_ack_pending ?? 0), ack_wait: ackWait });
       } catch (error) {
         throw new SubscriptionConflictError(`subscription "${options.name}" cannot change its types or batch size on this server: ${(error as Error).message}`, { cause: error });
       }

@@ -72,9 +72,13 @@ export function startLeases(options: LeaseOptions): LeaseManager {
   };
   const handbackSubject = (partition: number) => `${naming.dlqPrefix}.handback.${sub}.${partition}`;
 
-  /** Resolves once `previous` returned what it held of the partition, or its events timed out. */
+  /**
+   * Resolves once `previous` returned what it held of the partition, or its events timed out: it
+   * renewed last at most a lease time before we took over, stopped (and with it the in-progress
+   * acks of its events) within a renewal interval of that, so they are back an ack wait later.
+   */
   const handedBack = async (partition: number, previous: string): Promise<void> => {
-    const deadline = Date.now() + options.ackWaitMs;
+    const deadline = Date.now() + Math.max(0, options.ackWaitMs - options.ttlMs + renewMs) + 1_000;
     while (Date.now() < deadline && !closed) {
       const record = await jsm.streams.getMessage(naming.dlqStream, { last_by_subj: handbackSubject(partition) }).catch(() => null);
       if (record?.json<{ owner: string }>().owner === previous) return;
@@ -85,6 +89,7 @@ export function startLeases(options: LeaseOptions): LeaseManager {
   const owned = new Map<number, number>();
   const releasing = new Map<number, Promise<void>>();
   const offset = parseInt(runner.slice(0, 8), 16) % partitions;
+  const renewMs = Math.max(100, Math.floor(options.ttlMs / 4));
   let closed = false;
   let ticking: Promise<void> = Promise.resolve();
 
@@ -155,7 +160,7 @@ export function startLeases(options: LeaseOptions): LeaseManager {
   const run = (): void => {
     ticking = ticking.then(() => (closed ? undefined : tick().catch(options.onError)));
   };
-  const timer = setInterval(run, Math.max(100, Math.floor(options.ttlMs / 4)));
+  const timer = setInterval(run, renewMs);
   timer.unref();
   run();
 

@@ -89,8 +89,10 @@ export interface NatsEngineOptions {
   /** Drop events older than this; 0 keeps them forever. (Default: 0) */
   readonly maxAgeMs?: number;
   /**
-   * How long the server waits for an ack before redelivering to another process. Held messages
-   * are kept alive with in-progress acks, so this only bounds recovery after a crash. (Default: 30 000 ms)
+   * How long the server waits for an ack before redelivering to another process. Held events are
+   * kept alive with in-progress acks every third of it, so it only bounds recovery after a crash:
+   * a vanished process's partitions move after `leaseTtlMs`, its unfinished events come back
+   * about `ackWaitMs` after it stopped. (Default: 15 000 ms)
    */
   readonly ackWaitMs?: number;
   /** Wait for one publish acknowledgement. (Default: 5 000 ms) */
@@ -159,7 +161,7 @@ class NatsEngine implements Engine {
       leaseTtlMs: Math.max(1_000, positiveInteger('leaseTtlMs', options.leaseTtlMs, 10_000)),
     };
     this.#settings = {
-      ackWaitMs: Math.max(1_000, positiveInteger('ackWaitMs', options.ackWaitMs, 30_000)),
+      ackWaitMs: Math.max(1_000, positiveInteger('ackWaitMs', options.ackWaitMs, 15_000)),
       publishTimeoutMs: positiveInteger('publishTimeoutMs', options.publishTimeoutMs, 5_000),
       appendRetryMs: positiveInteger('appendRetryMs', options.appendRetryMs, 10_000),
       pullExpiresMs: Math.max(1_000, positiveInteger('pullExpiresMs', options.pullExpiresMs, 15_000)),
