@@ -171,7 +171,7 @@ export async function query<Row>(databaseUrl: string, sql: string, values: unkno
 export interface Load {
   /** Event ids a process answered 2xx for. */
   readonly acknowledged: Set<string>;
-  /** Requests that got no answer (the process was gone) and were sent again to another process. */
+  /** Requests that got no answer or a 503 (the process was gone or stopping) and were sent again to another process. */
   failovers: number;
   /** Stops the producers between requests; resolves once none is sending. */
   pause(): Promise<void>;
@@ -189,9 +189,10 @@ const orderPlaced = (id: string, orderId: string) => ({
 });
 
 /**
- * Starts `producers` producers over `targets`. An unanswered request is sent again, with the same
- * ids, to the next process (a careful producer behind a load balancer); a process that did not
- * answer is left alone for a second. An answer other than 202 fails the producer (and `stop`).
+ * Starts `producers` producers over `targets` (read at every request, so the caller may change
+ * it). An unanswered request, or one answered 503 (a process shutting down), is sent again with
+ * the same ids to the next process, as a careful producer behind a load balancer does; that
+ * process is left alone for a second. Any other answer but 202 fails the producer (and `stop`).
  */
 export function startLoad(targets: readonly string[], key: string, producers = 4): Load {
   const acknowledged = new Set<string>();
@@ -247,6 +248,13 @@ export function startLoad(targets: readonly string[], key: string, producers = 4
           load.failovers += 1;
           shunned.set(target, Date.now() + 1_000);
           await sleep(20);
+          continue;
+        }
+        if (response.status === 503) {
+          // A process shutting down refuses new requests: another one takes them.
+          await response.arrayBuffer();
+          load.failovers += 1;
+          shunned.set(target, Date.now() + 1_000);
           continue;
         }
         if (response.status !== 202) throw new Error(`${target} answered ${response.status}: ${await response.text()}`);
