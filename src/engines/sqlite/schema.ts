@@ -64,7 +64,8 @@ export function openLogDatabase(file: string): Database.Database {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 5000');
-    // The writer commits often in small transactions; a larger WAL between checkpoints keeps them cheap.
+    // The writer commits often in small transactions; a larger WAL between checkpoints keeps them
+    // cheap. (The engine moves checkpoints to a worker thread when it can.)
     db.pragma('wal_autocheckpoint = 4000');
     db.pragma('cache_size = -65536');
     const version = db.pragma('user_version', { simple: true }) as number;

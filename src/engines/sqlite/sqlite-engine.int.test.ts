@@ -131,4 +131,18 @@ describe('sqlite engine specifics', () => {
     expect(dead[0].error).toMatch(/TypeError|not extensible|read.only/i);
     expect((await bus.read({}))[0].data).toEqual({ items: [1], item: 1 });
   });
+
+  it('checkpoints the WAL into the database file in the background', async () => {
+    const file = tempFile();
+    const engine = open(file);
+    const bus = createBus({ engine });
+    const big = Array.from({ length: 200 }, (_, i) => i);
+    for (let round = 0; round < 10; round++) {
+      await bus.publishAll(Array.from({ length: 100 }, (_, i) => ({ type: 'cart.item_added' as const, data: { items: big, item: round * 100 + i } })));
+    }
+    const logBytes = 1000 * 800;
+    const until = Date.now() + 5_000;
+    while (fs.statSync(file).size < logBytes && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(fs.statSync(file).size).toBeGreaterThanOrEqual(logBytes);
+  });
 });

@@ -1,3 +1,5 @@
+import path from 'node:path';
+import type Database from 'better-sqlite3';
 import {
   checkPosition,
   EngineClosedError,
@@ -10,6 +12,7 @@ import {
 } from '../../bus/index.ts';
 import { EventReader, typeFilter, type TypeFilter } from './event-reader.ts';
 import { LogWriter, type LogWriterStats } from './log-writer.ts';
+import { startCheckpointer, type Checkpointer } from './checkpointer.ts';
 import { openLogDatabase } from './schema.ts';
 import { SharedReader } from './shared-reader.ts';
 import { StateStore, type SubscriptionRow } from './state-store.ts';
@@ -31,6 +34,27 @@ export interface SqliteEngineOptions {
   readonly freezeEvents?: boolean;
 }
 
+/** Pages the WAL may hold before the writer checkpoints itself (when no worker does it). */
+const AUTOCHECKPOINT_PAGES = 4000;
+/** How often the worker copies the WAL into the database file (ms). */
+const CHECKPOINT_INTERVAL_MS = 200;
+
+/** Checkpoints from a worker thread; on any trouble the writer goes back to checkpointing itself. */
+function startBackgroundCheckpoints(db: Database.Database, file: string): Checkpointer | undefined {
+  if (file === ':memory:') return undefined;
+  const fallBack = () => {
+    if (db.open) db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+  };
+  try {
+    const checkpointer = startCheckpointer(path.resolve(file), CHECKPOINT_INTERVAL_MS, fallBack);
+    db.pragma('wal_autocheckpoint = 0');
+    return checkpointer;
+  } catch {
+    fallBack();
+    return undefined;
+  }
+}
+
 /** The embedded engine, with what only it can tell. */
 export interface SqliteEngine extends Engine {
   /** Write transactions and what they carried since the engine opened (group commit at work). */
@@ -46,6 +70,7 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
   const stateFlushMs = options.stateFlushMs ?? 50;
   if (!Number.isInteger(stateFlushMs) || stateFlushMs < 0) throw new InvalidOptionsError(`stateFlushMs must be an integer >= 0, got ${stateFlushMs}`);
   const db = openLogDatabase(options.file);
+  const checkpointer = startBackgroundCheckpoints(db, options.file);
   const reader = new EventReader(db);
   const store = new StateStore(db);
   const runners = new Map<string, SubscriptionRunner>();
@@ -206,6 +231,7 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
         closed = true;
         await Promise.all([...runners.values()].map((runner) => runner.detachAll()));
         writer.close();
+        await checkpointer?.close();
         db.close();
       })();
       return closing;
