@@ -121,7 +121,7 @@ async function main(): Promise<void> {
     show('engine subscription (key)', engineLatencies);
   } finally {
     await engine.close();
-    for (const name of [rawStream, engineStream, `${engineStream}_DLQ`]) await jsm.streams.delete(name).catch(() => undefined);
+    for (const name of [rawStream, engineStream, `${engineStream}_DLQ`, `${engineStream}_LEASES`]) await jsm.streams.delete(name).catch(() => undefined);
     await nc.close();
   }
 }

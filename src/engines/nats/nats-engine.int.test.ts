@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { UnstoredEvent } from '../../contracts/index.ts';
 import type { CloudEvent } from '../../contracts/index.ts';
 import type { Engine, Outcome } from '../../bus/types.ts';
@@ -11,22 +11,25 @@ import { natsEngine, PartialAppendError, type NatsEngineOptions } from './index.
 // The real JetStream server on this machine; no server, no pass (these tests fail, never skip).
 const SERVERS = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 
-let nc: NatsConnection;
-let jsm: JetStreamManager;
 const streams = new Set<string>();
 const engines: Engine[] = [];
 
-beforeAll(async () => {
-  nc = await connect({ servers: SERVERS, timeout: 3_000 });
-  jsm = await jetstreamManager(nc);
-});
+// An admin connection for set-up and clean-up. Without a server each test fails on its own
+// (a failing beforeAll would only mark them skipped).
+let admin: Promise<{ nc: NatsConnection; jsm: JetStreamManager }> | undefined;
+function manager(): Promise<JetStreamManager> {
+  admin ??= connect({ servers: SERVERS, timeout: 3_000 }).then(async (nc) => ({ nc, jsm: await jetstreamManager(nc) }));
+  return admin.then(({ jsm }) => jsm);
+}
 
 afterAll(async () => {
-  await Promise.all(engines.map((engine) => engine.close()));
+  await Promise.all(engines.map((engine) => engine.close().catch(() => undefined)));
+  const connection = await admin?.catch(() => undefined);
+  if (!connection) return;
   for (const stream of streams) {
-    for (const name of [stream, `${stream}_DLQ`]) await jsm.streams.delete(name).catch(() => undefined);
+    for (const name of [stream, `${stream}_DLQ`, `${stream}_LEASES`]) await connection.jsm.streams.delete(name).catch(() => undefined);
   }
-  await nc?.close();
+  await connection.nc.close();
 });
 
 function uniqueStream(): string {
@@ -226,6 +229,7 @@ describe('nats engine on the real JetStream server', () => {
     const stream = uniqueStream();
     const engine = engineOn(stream, { appendRetryMs: 200, publishTimeoutMs: 1_000 });
     await engine.head();
+    const jsm = await manager();
     const info = await jsm.streams.info(stream);
     await jsm.streams.update(stream, { ...info.config, max_msgs: 2, discard: 'new' as never });
     const batch = [event('a'), event('b'), event('c')];
