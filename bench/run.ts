@@ -109,18 +109,29 @@ async function main(): Promise<void> {
   const started = Date.now();
   const figures: Figure[] = [];
   progress(`engine ${settings.engine}${settings.quick ? ' (quick)' : ''}, work dir ${dir}`);
+  // A part that waits on an unreferenced handle (a worker, an unref'd timer) must not let the
+  // process run out of work and exit in the middle of a section: the run keeps itself alive.
+  const keepAlive = setInterval(() => undefined, 1_000);
+  const sectionLimitMs = settings.quick ? 90_000 : 240_000;
   try {
     for (const section of settings.only) {
       const sectionStart = Date.now();
       progress(`${section}…`);
+      let timer: NodeJS.Timeout | undefined;
       try {
-        figures.push(...(await runSection(section, target, settings, dir, runId)));
+        const timedOut = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`did not finish within ${sectionLimitMs / 1000} s`)), sectionLimitMs);
+        });
+        figures.push(...(await Promise.race([runSection(section, target, settings, dir, runId), timedOut])));
       } catch (error) {
         figures.push({ section, name: '(section failed)', unit: '', value: undefined, note: `failed: ${(error as Error).stack?.split('\n').slice(0, 3).join(' ') ?? String(error)}` });
+      } finally {
+        clearTimeout(timer);
       }
       progress(`${section} done in ${((Date.now() - sectionStart) / 1000).toFixed(1)} s`);
     }
   } finally {
+    clearInterval(keepAlive);
     await target.raw.close().catch((error: unknown) => progress(`closing raw ceilings: ${(error as Error).message}`));
     cleanup();
   }
