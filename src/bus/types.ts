@@ -176,7 +176,10 @@ export interface Engine {
    */
   consume(options: SubscriptionOptions | BatchSubscriptionOptions, deliver: Deliver, mode?: 'single' | 'batch'): Promise<Subscription>;
   subscriptions(): Promise<SubscriptionInfo[]>;
-  /** Moves the subscription so its next event is the first at `to`; pending retries are dropped. */
+  /**
+   * Moves the subscription so its next event is the first at `to`; pending retries are dropped
+   * (dead letters already sent back by `retryDeadLetters` are still redelivered).
+   */
   rewind(subscription: string, to: Position): Promise<void>;
   deadLetters(subscription: string, options?: { limit?: number; afterSequence?: number }): Promise<DeadLetter[]>;
   /** Redelivers dead letters (one by event id, or all) as fresh first attempts; resolves to how many. */

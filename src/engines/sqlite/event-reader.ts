@@ -98,7 +98,7 @@ export class EventReader {
       conditions.push('recorded_ms < ?');
       params.push(instant('until', query.until));
     }
-    const limit = Math.min(1000, Math.max(1, Math.floor(query.limit ?? 100)));
+    const limit = Number.isFinite(query.limit) ? Math.min(1000, Math.max(1, Math.floor(query.limit as number))) : 100;
     const sql = `SELECT sequence, recorded_ms, envelope FROM events WHERE ${conditions.join(' AND ')} ORDER BY sequence LIMIT ${limit}`;
     return (this.statement(sql).all(...params) as EventRow[]).map(toEvent);
   }

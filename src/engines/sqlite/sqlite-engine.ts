@@ -196,7 +196,7 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
 
     async deadLetters(subscription, listOptions) {
       subscriptionRow(subscription);
-      const limit = Math.min(1000, Math.max(1, Math.floor(listOptions?.limit ?? 100)));
+      const limit = Number.isFinite(listOptions?.limit) ? Math.min(1000, Math.max(1, Math.floor(listOptions?.limit as number))) : 100;
       return store.deadLetters(subscription, listOptions?.afterSequence ?? 0, limit);
     },
 

@@ -86,7 +86,7 @@ export class StateStore {
            last_error = excluded.last_error, first_failed_ms = excluded.first_failed_ms, last_failed_ms = excluded.last_failed_ms, redeliver = excluded.redeliver`,
       ),
       deleteRetry: db.prepare('DELETE FROM retries WHERE subscription = ? AND sequence = ?'),
-      deleteRetries: db.prepare('DELETE FROM retries WHERE subscription = ?'),
+      deleteRetries: db.prepare('DELETE FROM retries WHERE subscription = ? AND redeliver = 0'),
       countRetrying: db.prepare<[string], number>('SELECT count(*) FROM retries WHERE subscription = ? AND attempts > 0').pluck(),
       putDead: db.prepare(
         `INSERT OR REPLACE INTO dead_letters (subscription, sequence, event_id, error, attempts, first_failed_ms, last_failed_ms) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -151,6 +151,7 @@ export class StateStore {
     this.s.deleteRetry.run(name, sequence);
   }
 
+  /** Drops the retry schedule of a subscription (dead letters sent back for redelivery stay). */
   deleteRetries(name: string): void {
     this.s.deleteRetries.run(name);
   }

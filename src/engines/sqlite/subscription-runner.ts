@@ -294,7 +294,8 @@ export class SubscriptionRunner implements StatePersister {
   private async run(items: Entry[]): Promise<UnitResult> {
     const generation = this.generation;
     const consumer = this.pickConsumer();
-    if (!consumer) return items.map(() => Date.now());
+    // Cannot happen while the dispatcher's concurrency is the consumers' capacity; if it did, try again shortly.
+    if (!consumer) return items.map(() => Date.now() + 10);
     consumer.inFlight++;
     this.inFlightEvents += items.length;
     let attempt = 0;
@@ -405,7 +406,10 @@ export class SubscriptionRunner implements StatePersister {
     };
   }
 
-  /** Moves the subscription to `position` (its next event is the one after it); pending retries are dropped. */
+  /**
+   * Moves the subscription to `position` (its next event is the one after it). Pending retries are
+   * dropped; dead letters sent back for redelivery stay.
+   */
   rewind(position: number): Promise<void> {
     const next = this.rewinding.then(async () => {
       if (this.stopped) return;
@@ -414,7 +418,6 @@ export class SubscriptionRunner implements StatePersister {
       const old = this.dispatcher;
       old.close();
       await old.idle();
-      if (this.stopped) return;
       this.order = [];
       this.orderHead = 0;
       this.restoredDone = new Set();
@@ -428,8 +431,11 @@ export class SubscriptionRunner implements StatePersister {
       });
       this.position = this.scanned = position;
       this.stateDirty = false;
+      // Stopped meanwhile (last consumer gone): the stored state is all there is.
+      if (this.stopped) return;
       this.dispatcher = this.createDispatcher();
       this.paused = false;
+      for (const retry of store.retries(this.name)) if (retry.redeliver) this.pushRedelivery(retry.sequence, retry);
       this.fetch();
     });
     this.rewinding = next.catch(() => undefined);
