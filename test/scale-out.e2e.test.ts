@@ -9,7 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { partitionOf } from '../src/engines/nats/naming.ts';
-import { adminApi, labelled, query, shared, startFlamingoProcess, startLoad, stopProcesses, waitFor, type AdminApi, type FlamingoProcess, type Load, type SubscriptionView } from './support/scale-out.ts';
+import { adminApi, keysOutOfOrder, labelled, query, recordApplyOrder, shared, startFlamingoProcess, startLoad, stopProcesses, waitFor, type AdminApi, type FlamingoProcess, type Load, type SubscriptionView } from './support/scale-out.ts';
 import { SCALE_OUT, type StackRun } from './support/stacks.ts';
 
 const ADMIN_KEY = 'scale-out-admin-key-0123456789';
@@ -61,10 +61,12 @@ it('two processes split the audit subscription; the survivor of a SIGKILL applie
   const apiB = adminApi(b.url, ADMIN_KEY);
   // Which process applied an event: the audit row takes its writer's application_name.
   await query(databaseUrl, `ALTER TABLE audit.audit_events ADD COLUMN handled_by text DEFAULT current_setting('application_name')`);
+  await recordApplyOrder(databaseUrl);
   const applied = () => query<Applied>(databaseUrl, 'SELECT event_id, sequence, subject, applications, handled_by FROM audit.audit_events');
 
   // ── Both processes take events and handle them ─────────────────────────────────────────────
-  load = startLoad([a.url, b.url], ADMIN_KEY);
+  // 64 keys: a key's events must be applied in log order, also across the takeover.
+  load = startLoad([a.url, b.url], ADMIN_KEY, 4, { keys: 64 });
   // At least 300 events, and until both processes apply some (partitions are shared out a few seconds after start).
   const appliers = async () => (await query<{ handled_by: string }>(databaseUrl, 'SELECT DISTINCT handled_by FROM audit.audit_events')).length;
   await waitFor(async () => (load!.acknowledged.size >= 300 && (await appliers()) === 2 ? true : undefined), () => `300 acknowledged events (${load!.acknowledged.size}) applied by both processes`, 30_000);
@@ -116,6 +118,8 @@ it('two processes split the audit subscription; the survivor of a SIGKILL applie
   expect(rows.map((r) => r.event_id).sort()).toEqual(log.map((e) => e.id).sort());
   const inbox = await query<{ n: string }>(databaseUrl, `SELECT count(*) AS n FROM audit.flamingo_inbox WHERE subscription = 'audit'`);
   expect(Number(inbox[0].n)).toBe(log.length);
+
+  expect(await keysOutOfOrder(databaseUrl)).toEqual([]);
 
   // The survivor took over the killed process's partitions.
   const afterKillByA = byProcess(rows, a.name).filter((r) => Number(r.sequence) > headAtKill);

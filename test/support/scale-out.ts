@@ -180,6 +180,11 @@ export interface Load {
   stop(): Promise<void>;
 }
 
+export interface LoadOptions {
+  /** How many different order ids (ordering keys) the events share. (Default: a new one for every event) */
+  readonly keys?: number;
+}
+
 const orderPlaced = (id: string, orderId: string) => ({
   specversion: '1.0',
   id,
@@ -194,7 +199,9 @@ const orderPlaced = (id: string, orderId: string) => ({
  * the same ids to the next process, as a careful producer behind a load balancer does; that
  * process is left alone for a second. Any other answer but 202 fails the producer (and `stop`).
  */
-export function startLoad(targets: readonly string[], key: string, producers = 4): Load {
+export function startLoad(targets: readonly string[], key: string, producers = 4, options: LoadOptions = {}): Load {
+  let sent = 0;
+  const orderId = (n: number, i: number, k: number) => (options.keys ? `o-${(sent += 1) % options.keys}` : `o-${n}-${i}-${k}`);
   const acknowledged = new Set<string>();
   const shunned = new Map<string, number>();
   let stopping = false;
@@ -231,7 +238,7 @@ export function startLoad(targets: readonly string[], key: string, producers = 4
         continue;
       }
       const ids = i % 5 === 0 ? [uuidv7(), uuidv7(), uuidv7()] : [uuidv7()];
-      const body = ids.length > 1 ? ids.map((id, k) => orderPlaced(id, `o-${n}-${i}-${k}`)) : orderPlaced(ids[0], `o-${n}-${i}`);
+      const body = ids.length > 1 ? ids.map((id, k) => orderPlaced(id, orderId(n, i, k))) : orderPlaced(ids[0], orderId(n, i, 0));
       for (;;) {
         turn += 1;
         const candidates = targets.filter((t) => (shunned.get(t) ?? 0) < Date.now());
@@ -278,4 +285,26 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, what: () =
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
     await sleep(everyMs);
   }
+}
+
+/**
+ * Records the order in which the audit projection applies events: `audit.audit_events.applied_order`
+ * is drawn from a sequence inside the applying transaction. Call once the processes have migrated.
+ */
+export async function recordApplyOrder(databaseUrl: string): Promise<void> {
+  await query(databaseUrl, 'ALTER TABLE audit.audit_events ADD COLUMN applied_order bigserial');
+}
+
+/**
+ * Keys whose events were applied out of log order, with the sequences in the order applied
+ * (needs `recordApplyOrder`). Empty when every key's events were applied in log order.
+ */
+export async function keysOutOfOrder(databaseUrl: string): Promise<{ subject: string; applied: number[] }[]> {
+  const rows = await query<{ subject: string; applied: string[] }>(
+    databaseUrl,
+    'SELECT subject, array_agg(sequence ORDER BY applied_order) AS applied FROM audit.audit_events GROUP BY subject',
+  );
+  return rows
+    .map((row) => ({ subject: row.subject, applied: row.applied.map(Number) }))
+    .filter((row) => row.applied.some((sequence, i) => i > 0 && sequence < row.applied[i - 1]));
 }
