@@ -46,6 +46,8 @@ export function startCheckpointer(file: string, intervalMs: number, onError: (me
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   return {
     async close() {
+      // Referenced again while it finishes, so a process with nothing else to do waits for it.
+      worker.ref();
       worker.postMessage('close');
       await exited;
     },

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -144,5 +145,19 @@ describe('sqlite engine specifics', () => {
     const until = Date.now() + 5_000;
     while (fs.statSync(file).size < logBytes && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(fs.statSync(file).size).toBeGreaterThanOrEqual(logBytes);
+  });
+
+  it('lets a process that only used the engine go on after close and exit', () => {
+    const script = [
+      `import { sqliteEngine } from ${JSON.stringify(new URL('./index.ts', import.meta.url).href)};`,
+      `const engine = sqliteEngine({ file: ${JSON.stringify(tempFile())} });`,
+      `await engine.append([${JSON.stringify(cartEvent(1))}]);`,
+      'await engine.close();',
+      "console.log('closed');",
+    ].join('\n');
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim()).toBe('closed');
+    expect(result.status).toBe(0);
   });
 });
