@@ -25,11 +25,15 @@ CREATE UNIQUE INDEX IF NOT EXISTS events_id ON events (id);
 CREATE INDEX IF NOT EXISTS events_recorded ON events (recorded_ms);
 `;
 
+/**
+ * A log table with the engine's durability. No checkpoint runs while measuring (the engine moves
+ * them off the event loop), so what is timed is insert + commit alone: an upper bound.
+ */
 function openRaw(file: string): Database.Database {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  db.pragma('wal_autocheckpoint = 4000');
+  db.pragma('wal_autocheckpoint = 0');
   db.pragma('cache_size = -65536');
   db.exec(SCHEMA);
   return db;
@@ -58,8 +62,9 @@ function inserter(db: Database.Database) {
 }
 
 /**
- * Ceiling of the publish rate: envelopes built and stringified, inserted `batch` at a time, one
- * transaction (one fsync) per batch, for `durationMs`. Events/s.
+ * Ceiling of the publish rate: `batch` events at a time stringified and inserted in one
+ * transaction (one fsync), for `durationMs`. Only the transactions are timed (the envelopes are
+ * built between them). Events/s.
  */
 export function rawSqlitePublish(dir: string, options: { batch: number; durationMs: number }): number {
   const db = openRaw(path.join(dir, 'raw-publish.db'));
@@ -71,13 +76,16 @@ export function rawSqlitePublish(dir: string, options: { batch: number; duration
       for (const event of events) insertOne(event, recordedMs);
     });
     let done = 0;
+    let timed = 0;
     const start = nowMs();
     while (nowMs() - start < options.durationMs) {
       const events = Array.from({ length: options.batch }, (_, i) => envelopeOf(pool[(done + i) % pool.length]));
+      const before = nowMs();
       insertBatch(events);
+      timed += nowMs() - before;
       done += events.length;
     }
-    return (done * 1000) / (nowMs() - start);
+    return (done * 1000) / timed;
   } finally {
     db.close();
   }
