@@ -3,7 +3,8 @@
  * database: both serve the HTTP API, both relay the services' outboxes (one at a time per schema),
  * and both handle every subscription's events (competing consumers). Orders placed on either are
  * carried through the saga once: one `order.placed` each, one charge per paid order, the stock
- * reserved and released once.
+ * reserved and released once. Then one process is killed with SIGKILL while charges are settling:
+ * the survivor carries every order to confirmed, charging each once.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { adminApi, labelled, query, startFlamingoProcess, stopProcesses, waitFor, type AdminApi, type FlamingoProcess } from './support/scale-out.ts';
@@ -15,6 +16,11 @@ const ORDERS = 12;
 
 let run: StackRun;
 const processes: FlamingoProcess[] = [];
+let a: AdminApi;
+let b: AdminApi;
+let productId: string;
+let userId: string;
+let token: string;
 
 beforeAll(async () => {
   run = await SCALE_OUT.provision();
@@ -24,6 +30,36 @@ afterAll(async () => {
   await run?.cleanup();
 });
 
+/** Places an order on the process at `url` once its orders replica knows the customer and the product. */
+const place = (url: string, paymentToken: string) =>
+  waitFor(
+    async () => {
+      const response = await fetch(`${url}/v1/orders`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ userId, items: [{ productId, quantity: 2 }], paymentToken }),
+      });
+      if (response.status === 422) return undefined;
+      expect(response.status).toBe(201);
+      return ((await response.json()) as { id: string }).id;
+    },
+    () => `the orders replica of ${url} to know the customer and the product`,
+    20_000,
+    50,
+  );
+
+/** The order once its status is one of `statuses`, read from `api`. */
+const settledOn = (api: AdminApi, orderId: string, statuses: readonly string[], timeoutMs: number) =>
+  waitFor(
+    async () => {
+      const body = (await api.call('GET', `/v1/orders/${orderId}`)).body;
+      return statuses.includes(body?.status) ? (body as { status: string; cancellation?: { reason: string } }) : undefined;
+    },
+    () => `order ${orderId} to be ${statuses.join(' or ')}`,
+    timeoutMs,
+    100,
+  );
+
 it('two whole-shop processes share the saga: every order placed on either is settled once', { timeout: 90_000 }, async () => {
   const databaseUrl = run.databaseUrl!;
   const env = (name: string) => ({
@@ -31,57 +67,32 @@ it('two whole-shop processes share the saga: every order placed on either is set
     DATABASE_URL: labelled(databaseUrl, name),
     FLAMINGO_ADMIN_KEY: ADMIN_KEY,
     FLAMINGO_TOKEN_SECRET: TOKEN_SECRET,
-    FLAMINGO_SANDBOX_SLOW_MS: '200',
+    // tok_ok pays at once; tok_slow settles this much later (the kill below falls in between).
+    FLAMINGO_SANDBOX_SLOW_MS: '2000',
     LOG_LEVEL: 'warn',
   });
   processes.push(...(await Promise.all(['shop-a', 'shop-b'].map((name) => startFlamingoProcess(name, ['start'], env(name))))));
-  const [a, b] = processes.map((p) => adminApi(p.url, ADMIN_KEY));
+  [a, b] = processes.map((p) => adminApi(p.url, ADMIN_KEY));
   // Which process handled a saga event: its inbox row takes the writer's application_name.
   await query(databaseUrl, `ALTER TABLE orders.flamingo_inbox ADD COLUMN handled_by text DEFAULT current_setting('application_name')`);
+  // And which process began a charge.
+  await query(databaseUrl, `ALTER TABLE payments.payments ADD COLUMN begun_by text DEFAULT current_setting('application_name')`);
 
   const product = await a.call('POST', '/v1/products', { sku: 'BEANS-1KG', name: 'Coffee beans 1 kg', priceCents: 1250, onHand: 100 });
   expect(product.status).toBe(201);
-  const productId = product.body.id as string;
+  productId = product.body.id as string;
   const user = await b.call('POST', '/v1/users', { email: 'two@example.com', name: 'Shopper', password: 'a good password' });
   expect(user.status).toBe(201);
-  const userId = user.body.id as string;
+  userId = user.body.id as string;
   // The same address on the other process: one users database, one account.
   expect((await a.call('POST', '/v1/users', { email: 'two@example.com', name: 'Again', password: 'a good password' })).status).toBe(409);
-  const token = (await a.call('POST', '/v1/auth/login', { email: 'two@example.com', password: 'a good password' })).body.token as string;
+  token = (await a.call('POST', '/v1/auth/login', { email: 'two@example.com', password: 'a good password' })).body.token as string;
 
-  const place = (api: AdminApi, url: string, paymentToken: string) =>
-    waitFor(
-      async () => {
-        const response = await fetch(`${url}/v1/orders`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ userId, items: [{ productId, quantity: 2 }], paymentToken }),
-        });
-        if (response.status === 422) return undefined;
-        expect(response.status).toBe(201);
-        return ((await response.json()) as { id: string }).id;
-      },
-      () => `the orders replica of ${url} to know the customer and the product`,
-      20_000,
-      50,
-    );
   const tokens = Array.from({ length: ORDERS }, (_, i) => (i % 3 === 2 ? 'tok_declined' : 'tok_ok'));
-  const orderIds = await Promise.all(tokens.map((paymentToken, i) => place(i % 2 === 0 ? a : b, processes[i % 2].url, paymentToken)));
+  const orderIds = await Promise.all(tokens.map((paymentToken, i) => place(processes[i % 2].url, paymentToken)));
 
   // Every order settles, read from either process.
-  const settled = await Promise.all(
-    orderIds.map((orderId, i) =>
-      waitFor(
-        async () => {
-          const body = (await (i % 2 === 0 ? b : a).call('GET', `/v1/orders/${orderId}`)).body;
-          return body?.status === 'confirmed' || body?.status === 'cancelled' ? (body as { status: string; cancellation?: { reason: string } }) : undefined;
-        },
-        () => `order ${orderId} to be confirmed or cancelled`,
-        30_000,
-        100,
-      ),
-    ),
-  );
+  const settled = await Promise.all(orderIds.map((orderId, i) => settledOn(i % 2 === 0 ? b : a, orderId, ['confirmed', 'cancelled'], 30_000)));
   expect(settled.map((o) => o.status)).toEqual(tokens.map((t) => (t === 'tok_ok' ? 'confirmed' : 'cancelled')));
   expect(settled.filter((o) => o.status === 'cancelled').map((o) => o.cancellation?.reason)).toEqual(tokens.filter((t) => t !== 'tok_ok').map(() => 'payment_failed'));
 
@@ -104,4 +115,38 @@ it('two whole-shop processes share the saga: every order placed on either is set
   const byProcess = await query<{ handled_by: string; n: string }>(databaseUrl, `SELECT handled_by, count(*) AS n FROM orders.flamingo_inbox WHERE subscription = 'orders.saga' GROUP BY handled_by ORDER BY handled_by`);
   expect(byProcess.map((r) => r.handled_by)).toEqual(['shop-a', 'shop-b']);
   console.log(`scale-out shop: ${ORDERS} orders over two processes; orders.saga events handled ${byProcess.map((r) => `${r.n} by ${r.handled_by}`).join(', ')}`);
+});
+
+it('SIGKILL of one process while charges settle: the survivor confirms every order, each charged once', { timeout: 90_000 }, async () => {
+  const [survivor, victim] = processes;
+  const orderIds: string[] = [];
+  const begunBy = async () =>
+    (await query<{ begun_by: string }>(run.databaseUrl!, 'SELECT begun_by FROM payments.payments WHERE order_id = ANY($1)', [orderIds])).map((r) => r.begun_by);
+  // Orders paid with tok_slow (processing for 2 s) until the victim is charging one of them (it
+  // leases part of the partitions), then the kill.
+  await waitFor(
+    async () => {
+      if ((await begunBy()).includes(victim.name)) return true;
+      orderIds.push(...(await Promise.all([0, 1].map((i) => place(processes[i].url, 'tok_slow')))));
+      return undefined;
+    },
+    () => `${victim.name} to begin a charge`,
+    20_000,
+    50,
+  );
+  victim.child.kill('SIGKILL');
+  const killedAt = Date.now();
+  expect(await victim.exited).toBe('SIGKILL');
+
+  const settled = await Promise.all(orderIds.map((orderId) => settledOn(a, orderId, ['confirmed', 'cancelled'], 60_000)));
+  expect(settled.map((o) => o.status)).toEqual(orderIds.map(() => 'confirmed'));
+  const confirmedMs = Date.now() - killedAt;
+  const log = await a.log();
+  for (const orderId of orderIds) {
+    const charges = await a.call('GET', `/v1/payments/sandbox/charges?idempotencyKey=order:${orderId}`);
+    expect(charges.body.charges.map((c: { status: string }) => c.status)).toEqual(['succeeded']);
+    expect(log.filter((e) => e.type === 'payment.succeeded' && e.subject === `order/${orderId}`)).toHaveLength(1);
+  }
+  const victims = (await begunBy()).filter((name) => name === victim.name).length;
+  console.log(`scale-out shop: ${orderIds.length} orders (${victims} charges begun by ${victim.name}) confirmed by ${survivor.name} ${confirmedMs} ms after ${victim.name} was killed mid-charge`);
 });
