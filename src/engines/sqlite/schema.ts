@@ -53,6 +53,33 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 CREATE INDEX IF NOT EXISTS dead_letters_event ON dead_letters (subscription, event_id);
 `;
 
+/** The log file is open in another engine (another process, or this one): one engine owns a log. */
+export class LogInUseError extends Error {
+  override readonly name = 'LogInUseError';
+}
+
+/**
+ * Claims the log for this engine: an exclusive SQLite lock on `<file>.lock`, held until `release`
+ * and dropped by the OS if the process dies, so a crash never leaves a stale claim. A second engine
+ * on the same log would keep its own idea of the head and of subscription state, so it is refused.
+ */
+export function claimLog(file: string): { release(): void } {
+  if (file === ':memory:') return { release: () => undefined };
+  const lock = new Database(`${path.resolve(file)}.lock`);
+  try {
+    lock.pragma('busy_timeout = 0');
+    lock.pragma('locking_mode = EXCLUSIVE');
+    lock.exec(`CREATE TABLE IF NOT EXISTS owner (pid INTEGER NOT NULL); DELETE FROM owner; INSERT INTO owner (pid) VALUES (${process.pid});`);
+  } catch (error) {
+    lock.close();
+    if ((error as { code?: string }).code?.startsWith('SQLITE_BUSY')) {
+      throw new LogInUseError(`${file} is open in another engine; one process owns a SQLite log (run several processes on the NATS engine)`);
+    }
+    throw error;
+  }
+  return { release: () => lock.close() };
+}
+
 /**
  * Opens (creating when missing) the log file: WAL so readers never block the writer,
  * `synchronous = FULL` so a commit is on disk before `append` resolves.

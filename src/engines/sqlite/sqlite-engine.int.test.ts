@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { buildEvent, createBus } from '../../bus/index.ts';
 import { engineConformance } from '../../bus/engine-conformance.ts';
-import { sqliteEngine, type SqliteEngine } from './index.ts';
+import { LogInUseError, sqliteEngine, type SqliteEngine } from './index.ts';
 import { openLogDatabase } from './schema.ts';
 
 const opened: SqliteEngine[] = [];
@@ -159,5 +159,14 @@ describe('sqlite engine specifics', () => {
     expect(result.stderr).toBe('');
     expect(result.stdout.trim()).toBe('closed');
     expect(result.status).toBe(0);
+  });
+
+  it('refuses a second engine on a log that is open, and lets one in once it is closed', async () => {
+    const file = tempFile();
+    const first = sqliteEngine({ file });
+    expect(() => sqliteEngine({ file })).toThrow(LogInUseError);
+    await first.close();
+    const second = open(file);
+    expect(await second.head()).toBe(0);
   });
 });

@@ -13,7 +13,7 @@ import {
 import { EventReader, typeFilter, type TypeFilter } from './event-reader.ts';
 import { LogWriter, type LogWriterStats } from './log-writer.ts';
 import { startCheckpointer, type Checkpointer } from './checkpointer.ts';
-import { openLogDatabase } from './schema.ts';
+import { claimLog, openLogDatabase } from './schema.ts';
 import { SharedReader } from './shared-reader.ts';
 import { StateStore, type SubscriptionRow } from './state-store.ts';
 import { SubscriptionRunner } from './subscription-runner.ts';
@@ -69,7 +69,14 @@ export interface SqliteEngine extends Engine {
 export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
   const stateFlushMs = options.stateFlushMs ?? 50;
   if (!Number.isInteger(stateFlushMs) || stateFlushMs < 0) throw new InvalidOptionsError(`stateFlushMs must be an integer >= 0, got ${stateFlushMs}`);
-  const db = openLogDatabase(options.file);
+  const claim = claimLog(options.file);
+  let db: Database.Database;
+  try {
+    db = openLogDatabase(options.file);
+  } catch (error) {
+    claim.release();
+    throw error;
+  }
   const checkpointer = startBackgroundCheckpoints(db, options.file);
   const reader = new EventReader(db);
   const store = new StateStore(db);
@@ -233,6 +240,7 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
         writer.close();
         await checkpointer?.close();
         db.close();
+        claim.release();
       })();
       return closing;
     },
