@@ -101,7 +101,7 @@ async function startReal(withServices: boolean): Promise<Running> {
       HOST: '127.0.0.1',
       FLAMINGO_DATA_DIR: dir,
       FLAMINGO_ADMIN_KEY: process.env.BENCH_ADMIN_KEY,
-      FLAMINGO_ENGINE: process.env.BENCH_ENGINE ?? 'sqlite',
+      FLAMINGO_ENGINE: 'sqlite',
       LOG_LEVEL: 'warn',
     },
     dir,

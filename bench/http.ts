@@ -1,5 +1,5 @@
 /**
- * Section 4: HTTP ingest on loopback. The real server (collector, bus, engine; no services) and
+ * Section 4: HTTP ingest on loopback. The real server (collector, bus, SQLite engine; no services) and
  * the bare Fastify ceiling each run in a child process, and autocannon in another, so none of the
  * three shares an event loop. Batched: `application/cloudevents-batch+json` bodies of
  * `batchSize` events, in events/s; one per request: structured CloudEvents, in requests/s.
@@ -15,7 +15,6 @@ import type { Figure } from './report.ts';
 
 export interface HttpSectionOptions {
   readonly dir: string;
-  readonly engine: 'sqlite' | 'nats';
   /** Seconds of one measured round. */
   readonly durationS: number;
   /** Measured rounds per server and mode; the best is kept. */
@@ -41,10 +40,10 @@ export interface ServerChild {
  * Starts `bench/http-server.ts <mode>` in a child process with its own data dir under `dir`:
  * `bare` (the ceiling), `flamingo` (no services) or `shop` (every service).
  */
-export async function startServerChild(mode: 'bare' | 'flamingo' | 'shop', dir: string, engine: 'sqlite' | 'nats'): Promise<ServerChild> {
+export async function startServerChild(mode: 'bare' | 'flamingo' | 'shop', dir: string): Promise<ServerChild> {
   const dataDir = path.join(dir, `server-${mode}`);
   mkdirSync(dataDir, { recursive: true });
-  const server = forkChild<{ port: number }>('http-server.ts', [mode], { BENCH_DATA_DIR: dataDir, BENCH_ADMIN_KEY: ADMIN_KEY, BENCH_ENGINE: engine });
+  const server = forkChild<{ port: number }>('http-server.ts', [mode], { BENCH_DATA_DIR: dataDir, BENCH_ADMIN_KEY: ADMIN_KEY });
   try {
     const { port } = await server.first;
     const cpuUs = () =>
@@ -124,11 +123,11 @@ export async function httpSection(options: HttpSectionOptions): Promise<Figure[]
   const ceilingName = 'bare Fastify + ajv';
   const modes: Mode[] = ['batch', 'single'];
 
-  const bare = await startServerChild('bare', options.dir, options.engine);
+  const bare = await startServerChild('bare', options.dir);
   let real: ServerChild | undefined;
   let unavailable: string | undefined;
   try {
-    real = await startServerChild('flamingo', options.dir, options.engine);
+    real = await startServerChild('flamingo', options.dir);
   } catch (error) {
     unavailable = `not available: ${(error as Error).message.split('\n')[0]}`;
   }

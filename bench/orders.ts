@@ -11,7 +11,6 @@ import type { Figure } from './report.ts';
 
 export interface OrdersSectionOptions {
   readonly dir: string;
-  readonly engine: 'sqlite' | 'nats';
   readonly durationS: number;
   /** Orders placed per second. */
   readonly rate: number;
@@ -42,7 +41,7 @@ export async function ordersSection(options: OrdersSectionOptions): Promise<Figu
 
   let server;
   try {
-    server = await startServerChild('shop', options.dir, options.engine);
+    server = await startServerChild('shop', options.dir);
   } catch (error) {
     return unavailable(`the server did not start: ${(error as Error).message.split('\n')[0]}`);
   }

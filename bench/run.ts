@@ -60,6 +60,17 @@ function plan(quick: boolean, engine: EngineName) {
   };
 }
 
+/** The server's configuration names no NATS stream: a server section would write into the shared `FLAMINGO` stream. */
+function serverOnNats(section: Section, name: string): Figure {
+  return {
+    section,
+    name,
+    unit: '',
+    value: undefined,
+    note: `not measured: the server's configuration has no stream name, so its NATS engine would write into the shared stream FLAMINGO (run ${section} with --engine sqlite)`,
+  };
+}
+
 async function runSection(section: Section, target: Target, settings: Settings, dir: string, runId: string): Promise<Figure[]> {
   const p = plan(settings.quick, settings.engine);
   switch (section) {
@@ -70,20 +81,11 @@ async function runSection(section: Section, target: Target, settings: Settings, 
     case 'latency':
       return latencySection(target, p.latency, runId);
     case 'http':
-      if (settings.engine === 'nats') {
-        return [
-          {
-            section: 'http',
-            name: 'ingest on the NATS engine',
-            unit: 'ev/s',
-            value: undefined,
-            note: 'not measured: the server configuration has no stream name, so its NATS engine would write into the shared stream FLAMINGO (run HTTP with --engine sqlite)',
-          },
-        ];
-      }
-      return httpSection({ dir, engine: settings.engine, ...p.http });
+      if (settings.engine === 'nats') return [serverOnNats('http', 'ingest on the NATS engine')];
+      return httpSection({ dir, ...p.http });
     case 'orders':
-      return ordersSection({ dir, engine: settings.engine, ...p.orders });
+      if (settings.engine === 'nats') return [serverOnNats('orders', 'orders placed → confirmed on the NATS engine')];
+      return ordersSection({ dir, ...p.orders });
   }
 }
 
