@@ -70,16 +70,19 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
   const stateFlushMs = options.stateFlushMs ?? 50;
   if (!Number.isInteger(stateFlushMs) || stateFlushMs < 0) throw new InvalidOptionsError(`stateFlushMs must be an integer >= 0, got ${stateFlushMs}`);
   const claim = claimLog(options.file);
-  let db: Database.Database;
+  let db: Database.Database | undefined;
+  let reader: EventReader;
+  let store: StateStore;
   try {
     db = openLogDatabase(options.file);
+    reader = new EventReader(db);
+    store = new StateStore(db);
   } catch (error) {
+    db?.close();
     claim.release();
     throw error;
   }
   const checkpointer = startBackgroundCheckpoints(db, options.file);
-  const reader = new EventReader(db);
-  const store = new StateStore(db);
   const runners = new Map<string, SubscriptionRunner>();
   const freezeEvents = options.freezeEvents ?? (process.env.NODE_ENV === 'test' || process.env.NODE_ENV === 'development');
   const sharedReaders = new Map<string, SharedReader>();
@@ -99,7 +102,6 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
     },
   });
   const runnerContext = {
-    db,
     reader,
     store,
     writer,

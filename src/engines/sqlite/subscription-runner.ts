@@ -1,4 +1,3 @@
-import type Database from 'better-sqlite3';
 import {
   backoffDelay,
   createKeyLaneDispatcher,
@@ -43,7 +42,6 @@ export interface Consumer {
 }
 
 export interface RunnerContext {
-  readonly db: Database.Database;
   readonly reader: EventReader;
   readonly store: StateStore;
   readonly writer: LogWriter;
