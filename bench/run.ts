@@ -94,6 +94,8 @@ async function main(): Promise<void> {
   const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'flamingo-bench-'));
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  // Also when the process ends some other way than through `main`'s end.
+  process.once('exit', cleanup);
   const targetOptions = { dir, runId, natsServers: settings.nats };
   const target = settings.engine === 'sqlite' ? sqliteTarget(targetOptions) : natsTarget(targetOptions);
   process.once('SIGINT', () => {
