@@ -72,6 +72,8 @@ describe.each(SETUPS)('order saga over HTTP ($name)', ({ dialect, stack }) => {
     const confirmed = await orderReaches(shop, orderId, 'confirmed');
     expect(confirmed.body.paymentId).toEqual(expect.any(String));
 
+    // Fulfillment reacts to order.confirmed on the bus (the outbox relays it after the commit).
+    await eventsOf(shop, orderId, ['order.confirmed']);
     const shipmentId = uuidv7();
     const shipment = { shipmentId, orderId, userId };
     await shop.publish({ type: 'shipment.created', source: '/services/fulfillment', data: { ...shipment, items: [{ productId, quantity: 2 }] } });
