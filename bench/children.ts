@@ -23,6 +23,8 @@ export function forkChild<T>(script: string, args: readonly string[] = [], env: 
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4_000);
   });
+  // A message to a child that is exiting fails with EPIPE: nothing to do about it but not crash.
+  child.on('error', () => undefined);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const first = new Promise<T>((resolve, reject) => {
     child.once('message', (message: T & { error?: string }) => (message.error ? reject(new Error(message.error)) : resolve(message)));
@@ -34,7 +36,7 @@ export function forkChild<T>(script: string, args: readonly string[] = [], env: 
     first,
     async stop(graceMs = 10_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      if (child.connected) child.send('stop');
+      if (child.connected) child.send('stop', () => undefined);
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       await exited;
       clearTimeout(timer);

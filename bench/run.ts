@@ -55,8 +55,8 @@ function plan(quick: boolean, engine: EngineName) {
     publish: { inFlight: 128, durationMs: quick ? 2_000 : 4_000, rounds: quick ? 1 : 2, warmupMs: quick ? 500 : 1_000 },
     consume: { events: logSize, concurrency: 16, timeoutMs: quick ? 20_000 : 60_000 },
     latency: { rate: 2_000, durationMs: quick ? 3_000 : 10_000, warmupMs: quick ? 500 : 1_000, concurrency: 16 },
-    http: { durationS: quick ? 3 : 5, rounds: quick ? 1 : 2, warmupS: quick ? 1 : 2, batchSize: 100, singleConnections: 64, batchConnections: 16 },
-    orders: { durationS: quick ? 5 : 15, rate: 50, settleMs: quick ? 5_000 : 10_000 },
+    http: { durationS: quick ? 2 : 5, rounds: quick ? 1 : 2, warmupS: 1, batchSize: 100, singleConnections: 64, batchConnections: 16 },
+    orders: { durationS: quick ? 4 : 15, rate: 50, settleMs: quick ? 4_000 : 10_000 },
   };
 }
 

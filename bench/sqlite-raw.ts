@@ -26,8 +26,9 @@ CREATE INDEX IF NOT EXISTS events_recorded ON events (recorded_ms);
 `;
 
 /**
- * A log table with the engine's durability. No checkpoint runs while measuring (the engine moves
- * them off the event loop), so what is timed is insert + commit alone: an upper bound.
+ * A log table with the engine's durability. Checkpoints run between the timed transactions (the
+ * engine runs them on another thread), so what is timed is insert + commit alone, while the WAL
+ * stays small and is rewritten in place like the engine's: an upper bound.
  */
 function openRaw(file: string): Database.Database {
   const db = new Database(file);
@@ -54,6 +55,11 @@ function envelopeOf(data: OrderPlaced): UnstoredEvent {
     partitionkey: data.orderId,
   };
 }
+
+/** Copies the WAL back and restarts it from its beginning; call it outside the timed work. */
+const checkpoint = (db: Database.Database) => db.pragma('wal_checkpoint(RESTART)');
+/** Events between two checkpoints: about the engine's 4 000 pages of WAL. */
+const CHECKPOINT_EVERY = 3_000;
 
 function inserter(db: Database.Database) {
   const insert = db.prepare('INSERT INTO events (id, type, subject, partitionkey, recorded_ms, envelope) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING');
@@ -83,6 +89,7 @@ export function rawSqlitePublish(dir: string, options: { batch: number; duration
       const before = nowMs();
       insertBatch(events);
       timed += nowMs() - before;
+      if (Math.floor((done + events.length) / CHECKPOINT_EVERY) > Math.floor(done / CHECKPOINT_EVERY)) checkpoint(db);
       done += events.length;
     }
     return (done * 1000) / timed;
@@ -139,6 +146,7 @@ export async function rawSqliteLatency(dir: string, options: { rate: number; dur
       const start = nowMs();
       insertOne(event, Date.now());
       times.push(nowMs() - start);
+      if ((i + 1) % CHECKPOINT_EVERY === 0) setImmediate(() => checkpoint(db));
     });
     return percentiles(times);
   } finally {
