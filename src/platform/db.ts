@@ -14,6 +14,9 @@ export interface DatabaseConfig {
 
 export type Dialect = 'sqlite' | 'postgres';
 
+/** Connections per service database on PostgreSQL. */
+const POOL_SIZE = 4;
+
 export interface ServiceDatabase<DB> {
   readonly db: Kysely<DB>;
   readonly dialect: Dialect;
@@ -39,7 +42,8 @@ export async function openDatabase<DB>(name: string, config: DatabaseConfig): Pr
     } finally {
       await bootstrap.end();
     }
-    const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10, options: `-c search_path="${name}"` });
+    // Small pools: every service of every process has its own, and PostgreSQL allows 100 clients by default.
+    const pool = new pg.Pool({ connectionString: config.databaseUrl, max: POOL_SIZE, idleTimeoutMillis: 10_000, options: `-c search_path="${name}"` });
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', location: name, close: () => db.destroy() };
   }
