@@ -18,7 +18,13 @@ export async function openEngine(config: FlamingoConfig, logger: Logger): Promis
   logger.info({ engine: 'nats', servers, stream: config.natsStream }, 'opening engine');
   // Loaded only when asked for, so a SQLite-only process never loads the NATS client.
   const { natsEngine } = await import('../engines/nats/index.ts');
-  const engine = natsEngine({ servers, stream: config.natsStream });
+  const engine = natsEngine({
+    servers,
+    stream: config.natsStream,
+    replicas: config.natsReplicas,
+    partitions: config.natsPartitions,
+    duplicateWindowMs: config.natsDuplicateWindowMs,
+  });
   try {
     await withTimeout(engine.head(), 10_000);
   } catch (error) {

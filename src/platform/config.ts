@@ -26,6 +26,15 @@ export interface FlamingoConfig {
   readonly engine: EngineSetting;
   /** `FLAMINGO_NATS_STREAM`: the JetStream stream of the NATS engine (dead letters in `<stream>_DLQ`). (Default: `FLAMINGO`) */
   readonly natsStream: string;
+  /** `FLAMINGO_NATS_REPLICAS`: stream replicas, 1, 3 or 5 (3 or 5 need a cluster). (Default: 1) */
+  readonly natsReplicas: number;
+  /**
+   * `FLAMINGO_NATS_PARTITIONS`: key partitions of the stream, 1–1024. Fixed once the stream exists:
+   * a different number stops start-up. (Default: the existing stream's, 16 for a new one)
+   */
+  readonly natsPartitions?: number;
+  /** `FLAMINGO_NATS_DUPLICATE_WINDOW_MS`: how long JetStream remembers event ids for deduplication. (Default: 120 000) */
+  readonly natsDuplicateWindowMs: number;
   /** `DATABASE_URL`: `postgres://…` puts the services' databases on PostgreSQL (one schema each). (Default: SQLite files in the data dir) */
   readonly databaseUrl?: string;
   /** `LOG_LEVEL`: one of pino's levels or `silent`. (Default: `info`) */
@@ -62,6 +71,9 @@ export const SETTINGS = [
   'FLAMINGO_ADMIN_KEY',
   'FLAMINGO_ENGINE',
   'FLAMINGO_NATS_STREAM',
+  'FLAMINGO_NATS_REPLICAS',
+  'FLAMINGO_NATS_PARTITIONS',
+  'FLAMINGO_NATS_DUPLICATE_WINDOW_MS',
   'DATABASE_URL',
   'LOG_LEVEL',
   'FLAMINGO_SERVICES',
@@ -142,6 +154,24 @@ function checkWritableDir(dir: string): string | undefined {
   }
 }
 
+/** A whole-number setting: `fallback` when unset, a problem naming the setting when it breaks `rule`. */
+function wholeNumber<F extends number | undefined>(
+  name: string,
+  raw: string | undefined,
+  fallback: F,
+  problems: string[],
+  valid: (n: number) => boolean,
+  rule: string,
+): number | F {
+  if (raw === undefined || raw === '') return fallback;
+  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(value) || !valid(value)) {
+    problems.push(`${name}: ${rule}, got "${raw}"`);
+    return fallback;
+  }
+  return value;
+}
+
 function parseEngine(value: string, problems: string[]): EngineSetting {
   if (value === 'sqlite') return { kind: 'sqlite' };
   const servers = commaList(value);
@@ -207,6 +237,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
 
   const natsStream = get('FLAMINGO_NATS_STREAM') || 'FLAMINGO';
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(natsStream)) problems.push(`FLAMINGO_NATS_STREAM: must be 1–64 letters, digits, _ or -, got "${natsStream}"`);
+  const natsReplicas = wholeNumber('FLAMINGO_NATS_REPLICAS', get('FLAMINGO_NATS_REPLICAS'), 1, problems, (n) => [1, 3, 5].includes(n), 'must be 1, 3 or 5');
+  const natsPartitions = wholeNumber('FLAMINGO_NATS_PARTITIONS', get('FLAMINGO_NATS_PARTITIONS'), undefined, problems, (n) => n >= 1 && n <= 1024, 'must be a whole number from 1 to 1024');
+  const natsDuplicateWindowMs = wholeNumber(
+    'FLAMINGO_NATS_DUPLICATE_WINDOW_MS',
+    get('FLAMINGO_NATS_DUPLICATE_WINDOW_MS'),
+    120_000,
+    problems,
+    (n) => n >= 1_000,
+    'must be a whole number of milliseconds, at least 1000',
+  );
 
   const databaseUrl = get('DATABASE_URL') || undefined;
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(databaseUrl)) {
@@ -248,6 +288,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     adminKey,
     engine,
     natsStream,
+    natsReplicas,
+    natsPartitions,
+    natsDuplicateWindowMs,
     databaseUrl,
     logLevel,
     services,

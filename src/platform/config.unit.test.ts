@@ -72,6 +72,17 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads the NATS cluster settings and names each bad one', () => {
+    const config = loadConfig({ FLAMINGO_NATS_REPLICAS: '3', FLAMINGO_NATS_PARTITIONS: '64', FLAMINGO_NATS_DUPLICATE_WINDOW_MS: '600000' }, cwd);
+    expect([config.natsReplicas, config.natsPartitions, config.natsDuplicateWindowMs]).toEqual([3, 64, 600_000]);
+    expect(loadConfig({}, cwd).natsPartitions).toBeUndefined();
+    expect(problemsOf({ FLAMINGO_NATS_REPLICAS: '2', FLAMINGO_NATS_PARTITIONS: '0', FLAMINGO_NATS_DUPLICATE_WINDOW_MS: '10s' })).toEqual([
+      'FLAMINGO_NATS_REPLICAS: must be 1, 3 or 5, got "2"',
+      'FLAMINGO_NATS_PARTITIONS: must be a whole number from 1 to 1024, got "0"',
+      'FLAMINGO_NATS_DUPLICATE_WINDOW_MS: must be a whole number of milliseconds, at least 1000, got "10s"',
+    ]);
+  });
+
   it.each(['kafka://', 'nats://', 'nats://host:99999', 'sqlite3', 'http://nats:4222'])('refuses FLAMINGO_ENGINE=%s', (value) => {
     expect(problemsOf({ FLAMINGO_ENGINE: value })).toEqual([expect.stringMatching(/^FLAMINGO_ENGINE: must be "sqlite" or nats:\/\/host:port/)]);
   });
