@@ -13,7 +13,7 @@ const PARTITIONS = 16;
 
 export interface NatsRaw {
   /** Events/s with `inFlight` publishes awaiting their acknowledgement at once, each with `Nats-Msg-Id`. */
-  publish(options: { inFlight: number; durationMs: number }): Promise<number>;
+  publish(options: { inFlight: number; durationMs: number }): Promise<{ rate: number; events: number }>;
   /** Every message of `stream` through a durable pull consumer (explicit acks), each parsed. */
   scan(stream: string, expected: number): Promise<{ events: number; rate: number }>;
   /** Publish (not awaited) → a pull consumer receives, at `rate` per second. Milliseconds. */
@@ -94,7 +94,7 @@ export async function rawNats(options: { servers: readonly string[]; runId: stri
         const id = uuidv7();
         await js.publish(stream.subject(i), payloadOf(pool[i % pool.length], id), { msgID: id });
       });
-      return (done * 1000) / ms;
+      return { rate: (done * 1000) / ms, events: done };
     },
 
     async scan(stream, expected) {

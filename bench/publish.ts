@@ -33,7 +33,7 @@ export async function publishSection(target: Target, options: PublishSectionOpti
 
   const opened = await target.open('publish');
   if (!opened.ok) {
-    return [{ section: 'publish', name, unit: 'ev/s', value: undefined, ceiling: await rawRound(), ceilingName, goals, note: `not available: ${opened.reason}` }];
+    return [{ section: 'publish', name, unit: 'ev/s', value: undefined, ceiling: (await rawRound()).rate, ceilingName, goals, note: `not available: ${opened.reason}` }];
   }
   const { bus, engine } = opened.value;
   try {
@@ -48,8 +48,8 @@ export async function publishSection(target: Target, options: PublishSectionOpti
     for (let round = 0; round < options.rounds; round++) {
       const rawUsed = cpuMeter();
       const raw = await rawRound();
-      rawCpu = Math.min(rawCpu, rawUsed() / ((raw * options.durationMs) / 1000));
-      ceiling = Math.max(ceiling, raw);
+      rawCpu = Math.min(rawCpu, rawUsed() / Math.max(1, raw.events));
+      ceiling = Math.max(ceiling, raw.rate);
       const before = groupCommits(engine);
       const used = cpuMeter();
       const { done, ms } = await closedLoop(options.inFlight, options.durationMs, publishOne);

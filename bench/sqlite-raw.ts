@@ -72,7 +72,7 @@ function inserter(db: Database.Database) {
  * transaction (one fsync), for `durationMs`. Only the transactions are timed (the envelopes are
  * built between them). Events/s.
  */
-export function rawSqlitePublish(dir: string, options: { batch: number; durationMs: number }): number {
+export function rawSqlitePublish(dir: string, options: { batch: number; durationMs: number }): { rate: number; events: number } {
   const db = openRaw(path.join(dir, 'raw-publish.db'));
   try {
     const pool = dataPool(1_000);
@@ -92,7 +92,7 @@ export function rawSqlitePublish(dir: string, options: { batch: number; duration
       if (Math.floor((done + events.length) / CHECKPOINT_EVERY) > Math.floor(done / CHECKPOINT_EVERY)) checkpoint(db);
       done += events.length;
     }
-    return (done * 1000) / timed;
+    return { rate: (done * 1000) / timed, events: done };
   } finally {
     db.close();
   }

@@ -27,7 +27,7 @@ export interface RawCeilings {
   /** How the ceilings are labelled in the table. */
   readonly label: string;
   /** Events/s storing the same events with `inFlight` at a time (SQLite: that many per transaction). */
-  publish(options: { inFlight: number; durationMs: number }): Promise<number>;
+  publish(options: { inFlight: number; durationMs: number }): Promise<{ rate: number; events: number }>;
   /** Reading every event of an engine's log in order and parsing it. */
   scan(log: LogRef, expected: number): Promise<{ events: number; rate: number }>;
   /** Store-one-event latency at a fixed rate (NATS: publish → consumer receives). */
