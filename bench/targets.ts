@@ -103,7 +103,7 @@ export function natsTarget(options: TargetOptions): Target {
       };
     },
     raw: {
-      label: 'raw JetStream',
+      label: 'raw JetStream, noAsyncTraces',
       publish: async (publishOptions) => (await rawOnce()).publish(publishOptions),
       async scan(log, expected) {
         if (log.kind !== 'nats') throw new Error('a JetStream scan needs a NATS log');
