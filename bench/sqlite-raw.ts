@@ -146,7 +146,7 @@ export async function rawSqliteLatency(dir: string, options: { rate: number; dur
       const start = nowMs();
       insertOne(event, Date.now());
       times.push(nowMs() - start);
-      if ((i + 1) % CHECKPOINT_EVERY === 0) setImmediate(() => checkpoint(db));
+      if ((i + 1) % CHECKPOINT_EVERY === 0) setImmediate(() => db.open && checkpoint(db));
     });
     return percentiles(times);
   } finally {
