@@ -95,7 +95,7 @@ describe('killing flamingo mid-saga', () => {
     }
   };
   const status = async (orderId: string, wanted: string) =>
-    until(async () => ((await call('GET', `/v1/orders/${orderId}`, undefined, false)).body?.status === wanted ? true : undefined), `order ${orderId} ${wanted}`);
+    until(async () => ((await call('GET', `/v1/orders/${orderId}`)).body?.status === wanted ? true : undefined), `order ${orderId} ${wanted}`);
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'flamingo-crash-'));

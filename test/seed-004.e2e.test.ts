@@ -2,6 +2,8 @@
  * Seed 004's walk-through over HTTP: create a user, get it, create an order for it, get the order,
  * a second user with the same e-mail is refused (409), an order for an unknown user is refused.
  * The orders service knows users only from its own replica, built from `user.*` events.
+ * Unlike the seed's curl, the reads of a user and of an order send credentials (the customer's
+ * session token here): they hold personal data, so an anonymous read is refused with 401.
  */
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +14,7 @@ describe('seed 004 walk-through', () => {
   const productId = uuidv7();
   let userId: string;
   let orderId: string;
+  let token: string;
 
   beforeAll(async () => {
     shop = await startShop();
@@ -30,8 +33,12 @@ describe('seed 004 walk-through', () => {
     expect(userId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
   });
 
-  it('2. gets the created user, without any password material', async () => {
-    const got = await shop.request('GET', `/v1/users/${userId}`, { key: null });
+  it('2. gets the created user as that customer, without any password material', async () => {
+    const login = await shop.request('POST', '/v1/auth/login', { key: null, body: { email: 'setiadi@example.com', password: 'correct horse battery' } });
+    expect(login.status).toBe(200);
+    token = login.body.token;
+    expect((await shop.request('GET', `/v1/users/${userId}`, { key: null })).status).toBe(401);
+    const got = await shop.request('GET', `/v1/users/${userId}`, { key: token });
     expect(got.status).toBe(200);
     expect(got.body).toMatchObject({ id: userId, email: 'setiadi@example.com', name: 'Setiadi' });
     expect(got.text).not.toMatch(/password|scrypt|horse/i);
@@ -51,8 +58,9 @@ describe('seed 004 walk-through', () => {
     orderId = placed.body.id;
   });
 
-  it('4. gets the created order with its history', async () => {
-    const got = await shop.request('GET', `/v1/orders/${orderId}`, { key: null });
+  it('4. gets the created order with its history, as its customer', async () => {
+    expect((await shop.request('GET', `/v1/orders/${orderId}`, { key: null })).status).toBe(401);
+    const got = await shop.request('GET', `/v1/orders/${orderId}`, { key: token });
     expect(got.status).toBe(200);
     expect(got.body).toMatchObject({ id: orderId, userId, totalCents: 5000 });
     expect(got.body.history[0]).toMatchObject({ status: 'pending', eventType: 'order.placed', eventId: expect.any(String) });

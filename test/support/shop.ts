@@ -74,13 +74,13 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, what: s
   }
 }
 
-/** Polls `GET /v1/orders/:id` until the order has `status`. */
+/** Polls `GET /v1/orders/:id` (with the admin key) until the order has `status`. */
 export async function orderReaches(shop: TestServer, orderId: string, status: string, timeoutMs = 10_000): Promise<TestResponse> {
   let last: TestResponse | undefined;
   try {
     return await eventually(
       async () => {
-        last = await shop.request('GET', `/v1/orders/${orderId}`, { key: null });
+        last = await shop.request('GET', `/v1/orders/${orderId}`);
         return last.body?.status === status ? last : undefined;
       },
       `order ${orderId} to be ${status}`,

@@ -29,7 +29,7 @@ export interface RequestCounts {
 
 export interface ShopClientOptions {
   readonly url: string;
-  /** The admin key, for products, stock, shipments and the event log. */
+  /** The admin key, for products, stock, shipments, customers' orders and the event log. */
   readonly adminKey?: string;
   /** Per request. (Default: 10 000 ms) */
   readonly timeoutMs?: number;
@@ -135,7 +135,8 @@ export function createShopClient(options: ShopClientOptions) {
       call<{ orderId: string }>('POST', `/v1/carts/${cartId}/checkout`, as(token), { paymentToken }),
     placeOrder: (token: string | undefined, userId: string, items: { productId: string; quantity: number }[], paymentToken: string) =>
       call<Order>('POST', '/v1/orders', token === undefined ? undefined : as(token), { userId, items, paymentToken }),
-    getOrder: (id: string) => call<Order>('GET', `/v1/orders/${id}`, undefined),
+    /** An order, read with the customer's session token (or the admin key when `token` is omitted). */
+    getOrder: (id: string, token?: string) => call<Order>('GET', `/v1/orders/${id}`, token === undefined ? admin : as(token)),
     dispatch: (shipmentId: string) => call<Shipment>('POST', `/v1/shipments/${shipmentId}/dispatch`, admin, {}),
     deliver: (shipmentId: string) => call<Shipment>('POST', `/v1/shipments/${shipmentId}/deliver`, admin),
     review: (token: string, productId: string, review: { rating: number; comment: string; title?: string }) =>

@@ -121,6 +121,29 @@ describe.each(DIALECTS)('carts service on %s', (dialect: Dialect) => {
     expect(anonymous).toMatchObject({ status: 422, body: { detail: [{ path: '/body/userId' }] } });
   });
 
+  it('a guest cart is open to whoever holds its id; a customer’s cart only to them (or the admin, to read)', async () => {
+    const guestCart = await newCart(null);
+    expect((await server.request('POST', `/v1/carts/${guestCart}/items`, { key: null, body: { productId: tea.id } })).status).toBe(200);
+    expect((await server.request('GET', `/v1/carts/${guestCart}`, { key: null })).body).toMatchObject({ id: guestCart, items: [{ productId: tea.id }] });
+
+    const cartId = await newCart();
+    expect((await server.request('GET', `/v1/carts/${cartId}`, as(token))).body).toMatchObject({ id: cartId, userId });
+    expect((await server.request('GET', `/v1/carts/${cartId}`)).status).toBe(200);
+    const anonymous = await server.request('GET', `/v1/carts/${cartId}`, { key: null });
+    expect(anonymous).toMatchObject({ status: 401, body: { error: 'unauthorized', message: expect.any(String) } });
+    expect((await server.request('GET', `/v1/carts/${cartId}`, { key: 'not-a-token' })).status).toBe(401);
+    const other = await server.tokens.sign({ userId: uuidv7(), email: 'eve@example.test' });
+    expect((await server.request('GET', `/v1/carts/${cartId}`, as(other))).body).toMatchObject({ error: 'forbidden' });
+
+    // Changing a customer's cart takes their token too; nothing is changed or published without it.
+    const add = await server.request('POST', `/v1/carts/${cartId}/items`, { key: null, body: { productId: tea.id } });
+    expect(add).toMatchObject({ status: 401, body: { error: 'unauthorized' } });
+    expect((await server.request('DELETE', `/v1/carts/${cartId}/items/${tea.id}`, { key: null })).status).toBe(401);
+    expect((await server.request('POST', `/v1/carts/${cartId}/checkout`, { key: null, body: { paymentToken: 'tok_ok', userId } })).status).toBe(401);
+    expect((await server.request('GET', `/v1/carts/${cartId}`, as(token))).body).toMatchObject({ status: 'open', items: [] });
+    expect(ofCart(cartId)(await server.events('cart.*'))).toEqual([]);
+  });
+
   it('prices carts from the catalog replica, and replaying the catalog changes nothing', async () => {
     const cartId = await newCart();
     await server.request('POST', `/v1/carts/${cartId}/items`, { ...as(token), body: { productId: mug.id, quantity: 1 } });

@@ -51,7 +51,7 @@ export function cartsService(options: CartsServiceOptions = {}): ServiceDefiniti
             for (const event of result.events) await add(trx, event);
             return result;
           });
-        registerCartRoutes(context.http, { db: database.db, dialect: database.dialect, write, tokens: context.tokens });
+        registerCartRoutes(context.http, { db: database.db, dialect: database.dialect, write, tokens: context.tokens, requireAdmin: context.requireAdmin });
         await outbox.start();
         const subscribe = async <T extends DeliveredEvent['type']>(reaction: CartsReaction<T>) => {
           const handler = handleOnce<CartsDatabase, T>(database.db, async (event, trx) => {

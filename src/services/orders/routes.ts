@@ -1,9 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
 import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import { orderPlaced } from '../../contracts/catalog/orders.ts';
+import { createCustomerAccess, customerOrAdminSecurity } from '../../platform/auth/index.ts';
 import { forbidden, notFound, unprocessable } from '../../platform/errors.ts';
 import type { Tokens } from '../../platform/tokens.ts';
 import type { EventSink } from './events.ts';
@@ -16,7 +17,7 @@ export interface OrdersRoutesOptions {
   readonly db: Kysely<OrdersDatabase>;
   readonly outbox: EventSink<OrdersDatabase>;
   readonly tokens: Tokens;
-  /** Accepts the admin key where a customer token is expected (an administrator placing an order for a customer). */
+  /** Accepts the admin key where a customer token is expected (an administrator placing or reading a customer's orders). */
   readonly requireAdmin: preHandlerAsyncHookHandler;
 }
 
@@ -59,10 +60,6 @@ const Order = Type.Object(
   { description: 'An order with its saga status and every transition so far.' },
 );
 
-function bearer(request: FastifyRequest): string | undefined {
-  return /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
-}
-
 async function present(db: Kysely<OrdersDatabase>, order: StoredOrder) {
   const { state } = order;
   return {
@@ -85,6 +82,7 @@ async function present(db: Kysely<OrdersDatabase>, order: StoredOrder) {
 export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoutesOptions): void {
   const { db, outbox, tokens, requireAdmin } = options;
   const app = http.withTypeProvider<TypeBoxTypeProvider>();
+  const access = createCustomerAccess(http, { tokens, requireAdmin });
 
   app.post(
     '/v1/orders',
@@ -110,12 +108,9 @@ export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoute
     },
     async (request, reply) => {
       const { userId, items, paymentToken, shippingAddress } = request.body;
-      const token = bearer(request);
-      if (token !== undefined) {
-        const claims = await tokens.verify(token);
-        // Not a customer token: it must be the admin key (401/403 otherwise).
-        if (!claims) await requireAdmin.call(http, request, reply);
-        else if (claims.userId !== userId) throw forbidden('the token belongs to another customer', [{ path: '/userId', message: 'does not match the token' }]);
+      // Credentials are optional here; when sent they must be the admin key or this customer's token.
+      if (request.headers.authorization !== undefined) {
+        await access.requireOwner(request, reply, userId, [{ path: '/userId', message: 'does not match the token' }]);
       }
       const orderId = uuidv7();
       const order = await db.transaction().execute(async (trx) => {
@@ -144,14 +139,20 @@ export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoute
     {
       schema: {
         tags,
-        summary: 'An order: status and history (each transition with its time and the event that caused it)',
+        summary: 'An order: status and history (each transition with its time and the event that caused it); admin key or the customer’s session token',
+        description:
+          'An order carries its customer’s data, so it is answered for the admin key or the session token of the customer who placed it. ' +
+          'No or an invalid key or token → 401; another customer’s token (or a producer key) → 403.',
+        security: customerOrAdminSecurity,
         params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) }),
-        response: { 200: Order, 404: ErrorBody },
+        response: { 200: Order, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
       },
     },
-    async (request) => {
+    async (request, reply) => {
+      const reader = await access.reader(request, reply);
       const order = await ordersStore.load(db, request.params.id);
       if (!order) throw notFound(`no order ${request.params.id}`);
+      access.ensureOwner(reader, order.state.userId);
       return present(db, order);
     },
   );
@@ -161,15 +162,18 @@ export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoute
     {
       schema: {
         tags,
-        summary: 'A customer’s orders, newest first',
+        summary: 'A customer’s orders, newest first; admin key or that customer’s session token',
+        description: 'No or an invalid key or token → 401; a token of another customer than `userId` (or a producer key) → 403.',
+        security: customerOrAdminSecurity,
         querystring: Type.Object({
           userId: Type.String({ minLength: 1, maxLength: 128 }),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
         }),
-        response: { 200: Type.Object({ orders: Type.Array(Order) }) },
+        response: { 200: Type.Object({ orders: Type.Array(Order) }), 401: ErrorBody, 403: ErrorBody },
       },
     },
-    async (request) => {
+    async (request, reply) => {
+      await access.requireOwner(request, reply, request.query.userId, [{ path: '/query/userId', message: 'is not the customer of the token' }]);
       const orders = await ordersStore.listOf(db, request.query.userId, request.query.limit ?? 50);
       return { orders: await Promise.all(orders.map((o) => present(db, o))) };
     },

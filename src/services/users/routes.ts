@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
+import { createCustomerAccess, customerOrAdminSecurity } from '../../platform/auth/index.ts';
 import { ApiError, forbidden, notFound } from '../../platform/errors.ts';
 import type { Tokens } from '../../platform/tokens.ts';
 import { userBanned, userRegistered, userUnbanned, type EventSink } from './events.ts';
@@ -51,6 +52,7 @@ function bearer(request: FastifyRequest): string | undefined {
 export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesOptions): void {
   const { db, outbox, tokens, requireAdmin } = options;
   const app = http.withTypeProvider<TypeBoxTypeProvider>();
+  const access = createCustomerAccess(http, { tokens, requireAdmin });
 
   app.post(
     '/v1/users',
@@ -125,10 +127,23 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
 
   app.get(
     '/v1/users/:id',
-    { schema: { tags, summary: 'A customer account', params: IdParams, response: { 200: User, 404: ErrorBody } } },
-    async (request) => {
+    {
+      schema: {
+        tags,
+        summary: 'A customer account (admin key, or the customer’s own session token)',
+        description:
+          'Personal data: answered for the admin key or the session token of this customer. No or an invalid ' +
+          'key or token → 401; another customer’s token (or a producer key) → 403; a banned customer’s own token → 403, as for `/v1/users/me`.',
+        security: customerOrAdminSecurity,
+        params: IdParams,
+        response: { 200: User, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const reader = await access.requireOwner(request, reply, request.params.id, [{ path: '/params/id', message: 'is not the customer of the token' }]);
       const row = await usersStore.byId(db, request.params.id);
       if (!row) throw notFound(`no user ${request.params.id}`);
+      if (reader.kind === 'customer' && row.banned_at !== null) throw bannedError();
       return toPublicUser(row);
     },
   );
