@@ -101,7 +101,9 @@ async function startReal(withServices: boolean): Promise<Running> {
       HOST: '127.0.0.1',
       FLAMINGO_DATA_DIR: dir,
       FLAMINGO_ADMIN_KEY: process.env.BENCH_ADMIN_KEY,
-      FLAMINGO_ENGINE: 'sqlite',
+      // The run's engine (`--engine nats` sets these to a stream of its own, deleted at the end).
+      FLAMINGO_ENGINE: process.env.BENCH_ENGINE ?? 'sqlite',
+      FLAMINGO_NATS_STREAM: process.env.BENCH_NATS_STREAM,
       LOG_LEVEL: 'warn',
     },
     dir,

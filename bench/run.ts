@@ -60,17 +60,6 @@ function plan(quick: boolean, engine: EngineName) {
   };
 }
 
-/** The server's configuration names no NATS stream: a server section would write into the shared `FLAMINGO` stream. */
-function serverOnNats(section: Section, name: string): Figure {
-  return {
-    section,
-    name,
-    unit: '',
-    value: undefined,
-    note: `not measured: the server's configuration has no stream name, so its NATS engine would write into the shared stream FLAMINGO (run ${section} with --engine sqlite)`,
-  };
-}
-
 async function runSection(section: Section, target: Target, settings: Settings, dir: string, runId: string): Promise<Figure[]> {
   const p = plan(settings.quick, settings.engine);
   switch (section) {
@@ -81,10 +70,8 @@ async function runSection(section: Section, target: Target, settings: Settings, 
     case 'latency':
       return latencySection(target, p.latency, runId);
     case 'http':
-      if (settings.engine === 'nats') return [serverOnNats('http', 'ingest on the NATS engine')];
       return httpSection({ dir, ...p.http });
     case 'orders':
-      if (settings.engine === 'nats') return [serverOnNats('orders', 'orders placed → confirmed on the NATS engine')];
       return ordersSection({ dir, ...p.orders });
   }
 }
@@ -97,6 +84,11 @@ async function main(): Promise<void> {
   // Also when the process ends some other way than through `main`'s end.
   process.once('exit', cleanup);
   const targetOptions = { dir, runId, natsServers: settings.nats };
+  if (settings.engine === 'nats') {
+    // Server sections run the real server in a child on a stream of this run (removed with the run's others).
+    process.env.BENCH_ENGINE = settings.nats.join(',');
+    process.env.BENCH_NATS_STREAM = `BENCH_${runId}_SERVER`;
+  }
   const target = settings.engine === 'sqlite' ? sqliteTarget(targetOptions) : natsTarget(targetOptions);
   process.once('SIGINT', () => {
     progress('interrupted, cleaning up');
