@@ -8,8 +8,10 @@
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, productCreated, startShop, type Shop } from './support/shop.ts';
+import { STACKS, type StackRun } from './support/stacks.ts';
 
-describe('seed 004 walk-through', () => {
+describe.each(STACKS)('seed 004 walk-through ($name)', (stack) => {
+  let run: StackRun;
   let shop: Shop;
   const productId = uuidv7();
   let userId: string;
@@ -17,10 +19,14 @@ describe('seed 004 walk-through', () => {
   let token: string;
 
   beforeAll(async () => {
-    shop = await startShop();
+    run = await stack.provision();
+    shop = await startShop({ env: run.env });
     await shop.publish(productCreated(productId, 50, { name: 'coffee' }));
   });
-  afterAll(() => shop?.stop());
+  afterAll(async () => {
+    await shop?.stop();
+    await run?.cleanup();
+  });
 
   it('1. creates a user', async () => {
     const created = await shop.request('POST', '/v1/users', {

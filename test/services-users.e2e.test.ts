@@ -6,8 +6,10 @@
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, orderReaches, productCreated, startShop, type Shop } from './support/shop.ts';
+import { STACKS, type StackRun } from './support/stacks.ts';
 
-describe('users service', () => {
+describe.each(STACKS)('users service ($name)', (stack) => {
+  let run: StackRun;
   let shop: Shop;
   const productId = uuidv7();
   const password = 'a long enough password';
@@ -15,13 +17,17 @@ describe('users service', () => {
   let token: string;
 
   beforeAll(async () => {
-    shop = await startShop({ env: { FLAMINGO_SANDBOX_SLOW_MS: '60000' } });
+    run = await stack.provision();
+    shop = await startShop({ env: { ...run.env, FLAMINGO_SANDBOX_SLOW_MS: '60000' } });
     await shop.publish(productCreated(productId, 1250));
     const created = await shop.request('POST', '/v1/users', { key: null, body: { email: 'Ada@Example.com', name: 'Ada', password } });
     expect(created.status).toBe(201);
     userId = created.body.id;
   });
-  afterAll(() => shop?.stop());
+  afterAll(async () => {
+    await shop?.stop();
+    await run?.cleanup();
+  });
 
   it('refuses an invalid e-mail, naming the field, and writes nothing', async () => {
     const before = await shop.eventCount();
