@@ -26,7 +26,8 @@ function capped(detail: ProblemDetail[]): ProblemDetail[] {
  * client learns the cheapest problem first: sizes (413), envelopes and types (422), the key's
  * scope (403), then every `data` against its schema (422). Throws an `ApiError`.
  * @param events one element for a single event; `batch` prefixes every path with `/<index>`.
- * @param sizes the serialized size of each event.
+ * @param sizes the size in bytes of each event, or an upper bound of it (an element of a batch
+ *   within the limit is not measured on its own).
  */
 export function collect(
   events: readonly unknown[],

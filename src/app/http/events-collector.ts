@@ -11,19 +11,29 @@ import { Accepted, IncomingCloudEvent, admin, documentedOnly, errors } from './s
 const mediaTypeOf = (request: FastifyRequest) => (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
 const sizeOf = (value: unknown) => Buffer.byteLength(JSON.stringify(value) ?? '');
 
+/**
+ * The size of each element of a batch, each serialised at most once. An element's text is part of
+ * the body, so a body within the limit holds no element over it and nothing is serialised: each
+ * size is then given as the body's, an upper bound (the same measure as for a single event).
+ */
+function batchSizes(request: FastifyRequest, elements: readonly unknown[], maxEventBytes: number): number[] {
+  if (request.bodyBytes <= maxEventBytes) return new Array<number>(elements.length).fill(request.bodyBytes);
+  return elements.map(sizeOf);
+}
+
 /** What one request carries: its events, their sizes, and whether it is a batch. */
-function eventsOf(request: FastifyRequest): { events: unknown[]; sizes: number[]; batch: boolean } {
+function eventsOf(request: FastifyRequest, maxEventBytes: number): { events: unknown[]; sizes: number[]; batch: boolean } {
   const body = request.body;
   const media = mediaTypeOf(request);
   if (media === 'application/cloudevents-batch+json') {
     if (!Array.isArray(body)) throw unprocessable('invalid_batch', 'a batch must be a JSON array of CloudEvents', [{ path: '/', message: 'must be an array' }]);
-    return { events: body, sizes: body.map(sizeOf), batch: true };
+    return { events: body, sizes: batchSizes(request, body, maxEventBytes), batch: true };
   }
   if (media !== 'application/cloudevents+json' && isBinaryMode(request.headers)) {
     return { events: [binaryEvent(request.headers, body)], sizes: [request.bodyBytes], batch: false };
   }
   // application/json without ce-* headers: one structured event, or an array as a batch.
-  if (media !== 'application/cloudevents+json' && Array.isArray(body)) return { events: body, sizes: body.map(sizeOf), batch: true };
+  if (media !== 'application/cloudevents+json' && Array.isArray(body)) return { events: body, sizes: batchSizes(request, body, maxEventBytes), batch: true };
   return { events: [body], sizes: [request.bodyBytes], batch: false };
 }
 
@@ -62,7 +72,7 @@ export function eventsCollectorRoutes(app: FastifyInstance, deps: RouteDeps): vo
       }),
     },
     async (request, reply) => {
-      const { events, sizes, batch } = eventsOf(request);
+      const { events, sizes, batch } = eventsOf(request, limits.maxEventBytes);
       const inputs = collect(events, sizes, {
         batch,
         principal: request.principal,
