@@ -9,7 +9,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Engine } from '../src/bus/types.ts';
 import { natsEngine } from '../src/engines/nats/index.ts';
-import { adminApi, labelled, startFlamingoProcess, startLoad, stopProcesses, waitFor, type AdminApi, type FlamingoProcess } from './support/scale-out.ts';
+import { adminApi, labelled, showOutputOnFailure, startFlamingoProcess, startLoad, stopProcesses, waitFor, type AdminApi, type FlamingoProcess } from './support/scale-out.ts';
 import { SCALE_OUT, TEST_NATS_URL, type StackRun } from './support/stacks.ts';
 
 const ADMIN_KEY = 'scale-out-dead-letters-admin-key-0123456789';
@@ -24,8 +24,11 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await engine?.close();
-  await stopProcesses(processes);
-  await run?.cleanup();
+  try {
+    await stopProcesses(processes);
+  } finally {
+    await run?.cleanup();
+  }
 });
 
 interface DeadLetterView {
@@ -53,6 +56,7 @@ const bothReport = (a: AdminApi, b: AdminApi, count: number) =>
   );
 
 it('dead letters made in either process are listed, retried and discarded from either', { timeout: 90_000 }, async () => {
+  showOutputOnFailure(processes);
   const env = (name: string) => ({ ...run.env, DATABASE_URL: labelled(run.databaseUrl!, name), FLAMINGO_ADMIN_KEY: ADMIN_KEY, FLAMINGO_AUDIT_PROJECTION: '1', FLAMINGO_SERVICES: 'none', LOG_LEVEL: 'error' });
   processes.push(...(await Promise.all(['dead-a', 'dead-b'].map((name) => startFlamingoProcess(name, ['start'], env(name))))));
   const [a, b] = processes.map((p) => adminApi(p.url, ADMIN_KEY));

@@ -6,7 +6,7 @@
  * catch up in log order, each event applied once.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { adminApi, keysOutOfOrder, labelled, query, recordApplyOrder, shared, startFlamingoProcess, startLoad, stopProcesses, waitFor, type FlamingoProcess } from './support/scale-out.ts';
+import { adminApi, keysOutOfOrder, labelled, query, recordApplyOrder, shared, showOutputOnFailure, startFlamingoProcess, startLoad, stopProcesses, waitFor, type FlamingoProcess } from './support/scale-out.ts';
 import { SCALE_OUT, type StackRun } from './support/stacks.ts';
 
 const ADMIN_KEY = 'scale-out-retries-admin-key-0123456789';
@@ -20,11 +20,15 @@ beforeAll(async () => {
   run = await SCALE_OUT.provision();
 });
 afterAll(async () => {
-  await stopProcesses(processes);
-  await run?.cleanup();
+  try {
+    await stopProcesses(processes);
+  } finally {
+    await run?.cleanup();
+  }
 });
 
 it('a failing key retries (same state from either process) without holding back other keys, then catches up in order', { timeout: 90_000 }, async () => {
+  showOutputOnFailure(processes);
   const databaseUrl = run.databaseUrl!;
   const env = (name: string) => ({ ...run.env, DATABASE_URL: labelled(databaseUrl, name), FLAMINGO_ADMIN_KEY: ADMIN_KEY, FLAMINGO_AUDIT_PROJECTION: '1', FLAMINGO_SERVICES: 'none', LOG_LEVEL: 'error' });
   processes.push(...(await Promise.all(['retry-a', 'retry-b'].map((name) => startFlamingoProcess(name, ['start'], env(name))))));

@@ -5,7 +5,7 @@
  * single, and events published afterwards are handled as before.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { adminApi, labelled, query, shared, startFlamingoProcess, startLoad, stopProcesses, waitFor, type AdminApi, type FlamingoProcess } from './support/scale-out.ts';
+import { adminApi, labelled, query, shared, showOutputOnFailure, startFlamingoProcess, startLoad, stopProcesses, waitFor, type AdminApi, type FlamingoProcess } from './support/scale-out.ts';
 import { SCALE_OUT, type StackRun } from './support/stacks.ts';
 
 const ADMIN_KEY = 'scale-out-rewind-admin-key-0123456789';
@@ -17,8 +17,11 @@ beforeAll(async () => {
   run = await SCALE_OUT.provision();
 });
 afterAll(async () => {
-  await stopProcesses(processes);
-  await run?.cleanup();
+  try {
+    await stopProcesses(processes);
+  } finally {
+    await run?.cleanup();
+  }
 });
 
 /** Posts `count` events spread over the processes and resolves once all are acknowledged. */
@@ -29,6 +32,7 @@ async function publish(targets: readonly string[], count: number): Promise<void>
 }
 
 it('a rewind asked of one process replays the subscription in both; effects stay single', { timeout: 90_000 }, async () => {
+  showOutputOnFailure(processes);
   const databaseUrl = run.databaseUrl!;
   const env = (name: string) => ({ ...run.env, DATABASE_URL: labelled(databaseUrl, name), FLAMINGO_ADMIN_KEY: ADMIN_KEY, FLAMINGO_AUDIT_PROJECTION: '1', FLAMINGO_SERVICES: 'none', LOG_LEVEL: 'warn' });
   processes.push(...(await Promise.all(['replay-a', 'replay-b'].map((name) => startFlamingoProcess(name, ['start'], env(name))))));

@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { adminApi, keysOutOfOrder, labelled, query, recordApplyOrder, startFlamingoProcess, startLoad, stopProcesses, waitFor, type FlamingoProcess, type Load } from './support/scale-out.ts';
+import { adminApi, keysOutOfOrder, labelled, query, recordApplyOrder, showOutputOnFailure, startFlamingoProcess, startLoad, stopProcesses, waitFor, type FlamingoProcess, type Load } from './support/scale-out.ts';
 import { SCALE_OUT, type StackRun } from './support/stacks.ts';
 
 const ADMIN_KEY = 'scale-out-rolling-admin-key-0123456789';
@@ -20,11 +20,15 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await load?.stop().catch(() => undefined);
-  await stopProcesses(processes);
-  await run?.cleanup();
+  try {
+    await stopProcesses(processes);
+  } finally {
+    await run?.cleanup();
+  }
 });
 
 it('a rolling restart under load loses nothing, applies everything once and hands over without pause', { timeout: 120_000 }, async () => {
+  showOutputOnFailure(processes);
   const databaseUrl = run.databaseUrl!;
   const env = (name: string) => ({ ...run.env, DATABASE_URL: labelled(databaseUrl, name), FLAMINGO_ADMIN_KEY: ADMIN_KEY, FLAMINGO_AUDIT_PROJECTION: '1', FLAMINGO_SERVICES: 'none', LOG_LEVEL: 'warn' });
   const start = (name: string) => startFlamingoProcess(name, ['start'], env(name));

@@ -7,7 +7,7 @@
  * the survivor carries every order to confirmed, charging each once.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { adminApi, labelled, query, startFlamingoProcess, stopProcesses, waitFor, type AdminApi, type FlamingoProcess } from './support/scale-out.ts';
+import { adminApi, labelled, query, showOutputOnFailure, startFlamingoProcess, stopProcesses, waitFor, type AdminApi, type FlamingoProcess } from './support/scale-out.ts';
 import { SCALE_OUT, type StackRun } from './support/stacks.ts';
 
 const ADMIN_KEY = 'scale-out-shop-admin-key-0123456789';
@@ -26,8 +26,11 @@ beforeAll(async () => {
   run = await SCALE_OUT.provision();
 });
 afterAll(async () => {
-  await stopProcesses(processes);
-  await run?.cleanup();
+  try {
+    await stopProcesses(processes);
+  } finally {
+    await run?.cleanup();
+  }
 });
 
 /** Places an order on the process at `url` once its orders replica knows the customer and the product. */
@@ -61,6 +64,7 @@ const settledOn = (api: AdminApi, orderId: string, statuses: readonly string[], 
   );
 
 it('two whole-shop processes share the saga: every order placed on either is settled once', { timeout: 90_000 }, async () => {
+  showOutputOnFailure(processes);
   const databaseUrl = run.databaseUrl!;
   const env = (name: string) => ({
     ...run.env,
@@ -118,6 +122,7 @@ it('two whole-shop processes share the saga: every order placed on either is set
 });
 
 it('SIGKILL of one process while charges settle: the survivor confirms every order, each charged once', { timeout: 90_000 }, async () => {
+  showOutputOnFailure(processes);
   const [survivor, victim] = processes;
   const orderIds: string[] = [];
   const begunBy = async () =>

@@ -5,8 +5,8 @@
  * order placed on one is reserved, charged and shipped by the other and completes; a declined
  * payment cancels it and the other releases the stock.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminApi, labelled, shared, startFlamingoProcess, stopProcesses, waitFor, type AdminApi, type FlamingoProcess } from './support/scale-out.ts';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { adminApi, labelled, shared, showOutputOnFailure, startFlamingoProcess, stopProcesses, waitFor, type AdminApi, type FlamingoProcess } from './support/scale-out.ts';
 import { SCALE_OUT, type StackRun } from './support/stacks.ts';
 
 const ADMIN_KEY = 'scale-out-split-admin-key-0123456789';
@@ -83,9 +83,13 @@ describe('the shop split over two processes (--services)', () => {
     userId = user.body.id;
     token = (await front.call('POST', '/v1/auth/login', { email: 'split@example.com', password: 'a good password' })).body.token;
   }, 60_000);
+  beforeEach(() => showOutputOnFailure(processes));
   afterAll(async () => {
-    await stopProcesses(processes);
-    await run?.cleanup();
+    try {
+      await stopProcesses(processes);
+    } finally {
+      await run?.cleanup();
+    }
   });
 
   it('each process serves only its own services', async () => {

@@ -9,7 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { partitionOf } from '../src/engines/nats/naming.ts';
-import { adminApi, keysOutOfOrder, labelled, query, recordApplyOrder, shared, startFlamingoProcess, startLoad, stopProcesses, waitFor, type AdminApi, type FlamingoProcess, type Load, type SubscriptionView } from './support/scale-out.ts';
+import { adminApi, keysOutOfOrder, labelled, query, recordApplyOrder, shared, showOutputOnFailure, startFlamingoProcess, startLoad, stopProcesses, waitFor, type AdminApi, type FlamingoProcess, type Load, type SubscriptionView } from './support/scale-out.ts';
 import { SCALE_OUT, type StackRun } from './support/stacks.ts';
 
 const ADMIN_KEY = 'scale-out-admin-key-0123456789';
@@ -25,8 +25,11 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await load?.stop().catch(() => undefined);
-  await stopProcesses(processes);
-  await run?.cleanup();
+  try {
+    await stopProcesses(processes);
+  } finally {
+    await run?.cleanup();
+  }
 });
 
 interface Applied {
@@ -44,6 +47,7 @@ const caughtUp = (api: AdminApi, head: number) => async (): Promise<Subscription
 };
 
 it('two processes split the audit subscription; the survivor of a SIGKILL applies every accepted event exactly once', { timeout: 150_000 }, async () => {
+  showOutputOnFailure(processes);
   const databaseUrl = run.databaseUrl!;
   const env = (name: string) => ({
     ...run.env,

@@ -23,6 +23,8 @@ describe.each(STACKS)('users service ($name)', (stack) => {
     const created = await shop.request('POST', '/v1/users', { key: null, body: { email: 'Ada@Example.com', name: 'Ada', password } });
     expect(created.status).toBe(201);
     userId = created.body.id;
+    // The outbox relays user.registered after the commit; the tests count events from then on.
+    await eventually(async () => ((await shop.eventsAbout(`user/${userId}`)).length > 0 ? true : undefined), 'user.registered on the bus');
   });
   afterAll(async () => {
     await shop?.stop();

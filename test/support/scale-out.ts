@@ -12,6 +12,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
+import { onTestFailed } from 'vitest';
 import { BIN } from '../helpers/cli.ts';
 import { freePort } from '../helpers/process.ts';
 
@@ -71,6 +72,13 @@ export async function startFlamingoProcess(name: string, args: readonly string[]
     await sleep(100);
   }
   return { name, url, child, dataDir, output: () => output, exited };
+}
+
+/** Prints the end of every process's output when the running test fails. */
+export function showOutputOnFailure(processes: readonly FlamingoProcess[]): void {
+  onTestFailed(() => {
+    for (const p of processes) console.error(`── ${p.name} (${p.url}) ──\n${p.output().slice(-4_000)}`);
+  });
 }
 
 /** SIGTERM (SIGKILL after `graceMs`) to the processes still running; removes their data dirs. */
@@ -176,7 +184,7 @@ export interface Load {
   /** Stops the producers between requests; resolves once none is sending. */
   pause(): Promise<void>;
   resume(): void;
-  /** Stops the producers; each first gets its unanswered events acknowledged somewhere. */
+  /** Stops the producers; each first tries to get its unanswered events acknowledged somewhere (20 tries). */
   stop(): Promise<void>;
 }
 
@@ -205,6 +213,7 @@ export function startLoad(targets: readonly string[], key: string, producers = 4
   const acknowledged = new Set<string>();
   const shunned = new Map<string, number>();
   let stopping = false;
+  let stoppedAt = 0;
   let paused = false;
   let resumed: () => void = () => undefined;
   let resumeSignal = Promise.resolve();
@@ -223,6 +232,7 @@ export function startLoad(targets: readonly string[], key: string, producers = 4
     },
     async stop() {
       stopping = true;
+      stoppedAt = Date.now();
       load.resume();
       await Promise.all(running);
     },
@@ -239,7 +249,9 @@ export function startLoad(targets: readonly string[], key: string, producers = 4
       }
       const ids = i % 5 === 0 ? [uuidv7(), uuidv7(), uuidv7()] : [uuidv7()];
       const body = ids.length > 1 ? ids.map((id, k) => orderPlaced(id, orderId(n, i, k))) : orderPlaced(ids[0], orderId(n, i, 0));
-      for (;;) {
+      for (let tries = 0; ; tries += 1) {
+        // Stopping with every process gone: give up (these ids were never acknowledged).
+        if (stopping && (tries >= 20 || Date.now() - stoppedAt > 10_000)) break;
         turn += 1;
         const candidates = targets.filter((t) => (shunned.get(t) ?? 0) < Date.now());
         const target = (candidates.length > 0 ? candidates : targets)[turn % (candidates.length || targets.length)];
@@ -262,6 +274,7 @@ export function startLoad(targets: readonly string[], key: string, producers = 4
           await response.arrayBuffer();
           load.failovers += 1;
           shunned.set(target, Date.now() + 1_000);
+          await sleep(20);
           continue;
         }
         if (response.status !== 202) throw new Error(`${target} answered ${response.status}: ${await response.text()}`);

@@ -10,6 +10,7 @@
  * `TEST_STACKS=embedded` (or `nats+postgres`) runs one stack only; the default is both.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
@@ -57,12 +58,19 @@ export async function createRunDatabase(prefix = 'flamingo'): Promise<string> {
   return url.toString();
 }
 
-/** Drops a database made by `createRunDatabase`, disconnecting whoever still uses it. */
+/**
+ * Drops a database made by `createRunDatabase`. Connections still closing (a pool resolves `end()`
+ * before its sockets are gone) get up to 3 s to go; whoever is left then is disconnected.
+ */
 export async function dropRunDatabase(databaseUrl: string): Promise<void> {
   const name = decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
   const admin = new pg.Client({ connectionString: TEST_POSTGRES_ADMIN_URL });
   await admin.connect();
   try {
+    for (const until = Date.now() + 3_000; Date.now() < until; await sleep(50)) {
+      const { rows } = await admin.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+      if (Number(rows[0].n) === 0) break;
+    }
     await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   } finally {
     await admin.end();
