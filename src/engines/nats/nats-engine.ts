@@ -39,7 +39,7 @@
  * server has them (2.10+), otherwise a consumer filters in process and `lag` counts the other
  * types of its partitions too.
  */
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type ConsumerInfo, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { CloudEvent, UnstoredEvent } from '../../contracts/index.ts';
 import { EngineClosedError, InvalidOptionsError, SubscriptionConflictError } from '../../bus/errors.ts';
@@ -271,8 +271,12 @@ class NatsEngine implements Engine {
     const infos: SubscriptionInfo[] = [];
     for (const [name, consumers] of bySubscription) {
       const retrying = counts.failing.get(name) ?? 0;
-      // Done up to: everything of an idle consumer; else its ack floor (a lower bound).
-      const position = Math.min(...consumers.map((c) => (c.num_pending === 0 && c.num_ack_pending === 0 ? Math.max(head, c.ack_floor.stream_seq) : c.ack_floor.stream_seq)));
+      // Done up to: everything, for an idle consumer; else just before its first message not yet done.
+      const position = Math.min(
+        ...(await Promise.all(
+          consumers.map((c) => (c.num_pending === 0 && c.num_ack_pending === 0 ? Math.max(head, c.ack_floor.stream_seq) : this.#doneBefore(core, c))),
+        )),
+      );
       const pending = consumers.reduce((sum, c) => sum + c.num_pending, 0);
       const unacked = consumers.reduce((sum, c) => sum + c.num_ack_pending, 0);
       infos.push({
@@ -287,6 +291,26 @@ class NatsEngine implements Engine {
       });
     }
     return infos.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /**
+   * The sequence below which a busy consumer is done. Its ack floor alone can lag far behind: a
+   * filtered consumer that has acked none of its own messages keeps the floor at its start, though
+   * every event of other partitions or types after it is no business of its own.
+   */
+  async #doneBefore(core: Core, consumer: ConsumerInfo): Promise<number> {
+    const floor = consumer.ack_floor.stream_seq;
+    const filters = consumer.config.filter_subject ? [consumer.config.filter_subject] : (consumer.config.filter_subjects ?? []);
+    const firsts = await Promise.all(
+      filters.map((filter) =>
+        core.jsm.direct
+          .getMessage(this.#naming.stream, { seq: floor + 1, next_by_subj: filter })
+          .then((message) => message?.seq ?? Number.POSITIVE_INFINITY)
+          .catch(() => floor + 1),
+      ),
+    );
+    const first = Math.min(...firsts);
+    return Number.isFinite(first) ? first - 1 : floor;
   }
 
   async rewind(subscription: string, to: Position): Promise<void> {
