@@ -7,7 +7,8 @@
  * PostgreSQL database of its own (`CREATE DATABASE flamingo_<random>`), because the services' schema
  * names are fixed. `cleanup()` deletes the stream with its companions and drops the database.
  *
- * `TEST_STACKS=embedded` (or `nats+postgres`) runs one stack only; the default is both.
+ * `TEST_STACKS=embedded` (or `nats+postgres`) narrows the `STACKS` matrices to one stack; the
+ * default is both. The scale-out tests (`test/scale-out*.e2e.test.ts`) use `SCALE_OUT` and always run.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
