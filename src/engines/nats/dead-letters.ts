@@ -60,6 +60,11 @@ export function deadLetterStore(nc: NatsConnection, js: JetStreamClient, jsm: Je
     return stored ? (stored.json<T>() as T) : undefined;
   };
 
+  const lastWithSequence = async (subject: string): Promise<{ record: DeadLetter; sequence: number }[]> => {
+    const stored = await jsm.streams.getMessage(stream, { last_by_subj: subject });
+    return stored ? [{ record: stored.json<DeadLetter>(), sequence: stored.seq }] : [];
+  };
+
   const firstFailedAt = async (subscription: string, eventId: string): Promise<string | undefined> =>
     firstFailures.get(key(subscription, eventId)) ?? (await lastRecord<FailingRecord>(dlqSubject(naming, 'failing', subscription, eventId)))?.firstFailedAt;
 
@@ -121,13 +126,12 @@ export function deadLetterStore(nc: NatsConnection, js: JetStreamClient, jsm: Je
       return letters.slice(0, Math.min(1_000, Math.max(1, Math.floor(options.limit ?? 100))));
     },
     async retry(subscription, eventId) {
-      const letters =
-        eventId === undefined
-          ? (await records('dead', subscription)).map(({ record }) => record)
-          : [await lastRecord<DeadLetter>(dlqSubject(naming, 'dead', subscription, eventId))].filter((letter) => letter !== undefined);
-      for (const letter of letters) {
-        await js.publish(dlqSubject(naming, 'redrive', subscription, letter.event.id), JSON.stringify(letter));
-        await purge(dlqSubject(naming, 'dead', subscription, letter.event.id));
+      const letters = eventId === undefined ? await records('dead', subscription) : await lastWithSequence(dlqSubject(naming, 'dead', subscription, eventId));
+      for (const { record, sequence } of letters) {
+        await js.publish(dlqSubject(naming, 'redrive', subscription, record.event.id), JSON.stringify(record));
+        // Only up to this record: the redriven event may already have failed again in some
+        // process, and that newer dead letter must stay.
+        await jsm.streams.purge(stream, { filter: dlqSubject(naming, 'dead', subscription, record.event.id), seq: sequence + 1 });
       }
       return letters.length;
     },
