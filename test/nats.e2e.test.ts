@@ -18,7 +18,7 @@ afterAll(async () => {
   await server?.stop();
   const nc = await connect({ servers: '127.0.0.1:4222' });
   const jsm = await jetstreamManager(nc);
-  for (const name of [stream, `${stream}_DLQ`]) await jsm.streams.delete(name).catch(() => undefined);
+  for (const name of [stream, `${stream}_DLQ`, `${stream}_LEASES`]) await jsm.streams.delete(name).catch(() => undefined);
   await nc.close();
 });
 
