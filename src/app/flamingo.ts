@@ -65,7 +65,7 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
   const selected = selectServices(config, options.registry ?? allServices);
   const adminKey = readOrCreateSecret(config.dataDir, 'admin.key', config.adminKey, 'flma_');
   const tokenSecret = readOrCreateSecret(config.dataDir, 'token.secret', config.tokenSecret);
-  const database = { dataDir: config.dataDir, databaseUrl: config.databaseUrl };
+  const database = { dataDir: config.dataDir, databaseUrl: config.databaseUrl, layout: config.databaseLayout };
 
   const cleanups: (() => Promise<void>)[] = [];
   const runCleanups = async () => {

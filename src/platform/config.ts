@@ -37,6 +37,8 @@ export interface FlamingoConfig {
   readonly natsDuplicateWindowMs: number;
   /** `DATABASE_URL`: `postgres://…` puts the services' databases on PostgreSQL (one schema each). (Default: SQLite files in the data dir) */
   readonly databaseUrl?: string;
+  /** `FLAMINGO_DATABASE_LAYOUT`: on PostgreSQL, a `schema` per service in `DATABASE_URL`'s database, or a `database` per service (`<database>_<service>`). (Default: `schema`) */
+  readonly databaseLayout: 'schema' | 'database';
   /** `LOG_LEVEL`: one of pino's levels or `silent`. (Default: `info`) */
   readonly logLevel: LogLevel;
   /** `FLAMINGO_SERVICES`: comma list of the services this process runs; `none` for only the bus, collector and admin API. (Default: undefined = all) */
@@ -75,6 +77,7 @@ export const SETTINGS = [
   'FLAMINGO_NATS_PARTITIONS',
   'FLAMINGO_NATS_DUPLICATE_WINDOW_MS',
   'DATABASE_URL',
+  'FLAMINGO_DATABASE_LAYOUT',
   'LOG_LEVEL',
   'FLAMINGO_SERVICES',
   'FLAMINGO_SEED_TYPES',
@@ -248,6 +251,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     'must be a whole number of milliseconds, at least 1000',
   );
 
+  const databaseLayout = get('FLAMINGO_DATABASE_LAYOUT') || 'schema';
+  if (databaseLayout !== 'schema' && databaseLayout !== 'database') {
+    problems.push(`FLAMINGO_DATABASE_LAYOUT: must be "schema" or "database", got "${databaseLayout}"`);
+  }
   const databaseUrl = get('DATABASE_URL') || undefined;
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(databaseUrl)) {
     problems.push('DATABASE_URL: must be a postgres:// or postgresql:// URL');
@@ -292,6 +299,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     natsPartitions,
     natsDuplicateWindowMs,
     databaseUrl,
+    databaseLayout: databaseLayout === 'database' ? 'database' : 'schema',
     logLevel,
     services,
     seedTypes,

@@ -8,8 +8,14 @@ import pg from 'pg';
 export interface DatabaseConfig {
   /** Directory of the SQLite files on the embedded default. */
   readonly dataDir: string;
-  /** `postgres://…`: the service gets its own schema in this database instead of a SQLite file. */
+  /** `postgres://…`: the service's database is on PostgreSQL instead of a SQLite file. */
   readonly databaseUrl?: string;
+  /**
+   * On PostgreSQL: `schema` gives each service a schema `<service>` in `databaseUrl`'s database;
+   * `database` gives each service a database `<database>_<service>` of its own on that server.
+   * (Default: 'schema')
+   */
+  readonly layout?: 'schema' | 'database';
 }
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -20,32 +26,32 @@ const POOL_SIZE = 4;
 export interface ServiceDatabase<DB> {
   readonly db: Kysely<DB>;
   readonly dialect: Dialect;
-  /** The SQLite file or the PostgreSQL schema. */
+  /** The SQLite file, the PostgreSQL schema or database. */
   readonly location: string;
+  /** On PostgreSQL, the connection string of this service's database (for `LISTEN/NOTIFY` clients). */
+  readonly url?: string;
   close(): Promise<void>;
 }
 
 /**
  * Opens the database of one bounded context: `<dataDir>/<name>.db` (WAL, synchronous=FULL) on the
- * embedded default, or schema `<name>` of `databaseUrl` on PostgreSQL (created when missing).
+ * embedded default; on PostgreSQL schema `<name>` of `databaseUrl`, or database `<database>_<name>`
+ * with `layout: 'database'` (created when missing).
  */
 export async function openDatabase<DB>(name: string, config: DatabaseConfig): Promise<ServiceDatabase<DB>> {
   if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new Error(`database name "${name}" must be lower-case letters, digits and _`);
   if (config.databaseUrl) {
-    const bootstrap = new pg.Client({ connectionString: config.databaseUrl });
-    await bootstrap.connect();
-    try {
-      await bootstrap.query(`CREATE SCHEMA IF NOT EXISTS "${name}"`);
-    } catch (error) {
-      // Two processes creating the same schema at once: the loser sees a unique violation.
-      if ((error as { code?: string }).code !== '23505') throw error;
-    } finally {
-      await bootstrap.end();
+    if (config.layout === 'database') {
+      const url = new URL(config.databaseUrl);
+      const database = `${decodeURIComponent(url.pathname.slice(1)) || 'flamingo'}_${name}`;
+      await bootstrap(config.databaseUrl, `CREATE DATABASE "${database}"`, '42P04');
+      url.pathname = `/${encodeURIComponent(database)}`;
+      const db = postgres<DB>(url.toString());
+      return { db, dialect: 'postgres', location: database, url: url.toString(), close: () => db.destroy() };
     }
-    // Small pools: every service of every process has its own, and PostgreSQL allows 100 clients by default.
-    const pool = new pg.Pool({ connectionString: config.databaseUrl, max: POOL_SIZE, idleTimeoutMillis: 10_000, options: `-c search_path="${name}"` });
-    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: 'postgres', location: name, close: () => db.destroy() };
+    await bootstrap(config.databaseUrl, `CREATE SCHEMA IF NOT EXISTS "${name}"`);
+    const db = postgres<DB>(config.databaseUrl, `-c search_path="${name}"`);
+    return { db, dialect: 'postgres', location: name, url: config.databaseUrl, close: () => db.destroy() };
   }
   mkdirSync(config.dataDir, { recursive: true });
   const file = path.join(config.dataDir, `${name}.db`);
@@ -56,6 +62,27 @@ export async function openDatabase<DB>(name: string, config: DatabaseConfig): Pr
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
   return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+}
+
+/** Runs one statement that creates something, tolerating a concurrent creator (and `alreadyThere`). */
+async function bootstrap(connectionString: string, statement: string, alreadyThere?: string): Promise<void> {
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } catch (error) {
+    // Two processes creating the same thing at once: the loser sees a unique violation.
+    const code = (error as { code?: string }).code;
+    if (code !== '23505' && code !== alreadyThere) throw error;
+  } finally {
+    await client.end();
+  }
+}
+
+/** A small pool: every service of every process has its own, and PostgreSQL allows 100 clients by default. */
+function postgres<DB>(connectionString: string, options?: string): Kysely<DB> {
+  const pool = new pg.Pool({ connectionString, max: POOL_SIZE, idleTimeoutMillis: 10_000, ...(options === undefined ? {} : { options }) });
+  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
 }
 
 /** Runs a service's numbered migrations (`'001_init'`, `'002_…'`) in name order; throws on the first failure. */
