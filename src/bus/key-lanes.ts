@@ -37,6 +37,11 @@ export interface KeyLaneDispatcher<T extends LaneItem> {
   readonly running: number;
   /** Items held: waiting, running or waiting for a retry. */
   readonly size: number;
+  /**
+   * Items that could be handed out now (in lanes ready to run): what a reader keeps topped up, so
+   * it reads ahead no further than the handlers need while waiting keys may hold many more.
+   */
+  readonly ready: number;
   /** Resolves once no unit is running. */
   idle(): Promise<void>;
   /** Hands out nothing more and drops every held item; running units finish (see `idle`). */
@@ -353,6 +358,9 @@ export function createKeyLaneDispatcher<T extends LaneItem>(options: KeyLaneOpti
     },
     get size() {
       return size;
+    },
+    get ready() {
+      return readyItems;
     },
     idle() {
       return running === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve));

@@ -146,6 +146,29 @@ describe('key-lane dispatcher', () => {
     expect(r.units).toEqual([[0, 1, 2], [3]]);
   });
 
+  it('counts as ready only items that could be handed out now: not running, delayed or behind a busy key', async () => {
+    let release: () => void = () => undefined;
+    const dispatcher = createKeyLaneDispatcher<Item>({
+      ordering: 'key',
+      concurrency: 1,
+      run: () => new Promise<UnitResult>((resolve) => (release = () => resolve([]))),
+    });
+    dispatcher.push(item(0, 'a'));
+    dispatcher.push(item(1, 'a'));
+    dispatcher.push(item(2, 'b'));
+    dispatcher.push(item(3, 'c', Date.now() + 10_000));
+    expect({ size: dispatcher.size, ready: dispatcher.ready }).toEqual({ size: 4, ready: 3 });
+    await sleep(0);
+    // Key a runs item 0, so its item 1 waits too; b is ready; c is delayed.
+    expect({ size: dispatcher.size, ready: dispatcher.ready, running: dispatcher.running }).toEqual({ size: 4, ready: 1, running: 1 });
+    release();
+    await sleep(0);
+    // Item 0 done; the one unit slot went to the next ready lane, a (item 1) or b.
+    expect({ size: dispatcher.size, ready: dispatcher.ready, running: dispatcher.running }).toEqual({ size: 3, ready: 1, running: 1 });
+    dispatcher.close();
+    expect(dispatcher.ready).toBe(0);
+  });
+
   it('reruns every item of a unit whose run rejects, and drops everything on close', async () => {
     let calls = 0;
     const dispatcher = createKeyLaneDispatcher<Item>({

@@ -16,11 +16,14 @@ interface Page {
   readonly events: readonly SharedEvent[];
 }
 
-/** Rows read per query. */
-export const PAGE_SIZE = 1000;
+/**
+ * Rows read and parsed per query. Small: a page's events stay alive until every cursor has passed
+ * it, and a short-lived page lets a lone subscription's events die young (cheap for the GC).
+ */
+export const PAGE_SIZE = 256;
 /** Most pages and events kept per type filter, for readers far behind the others. */
 const MAX_PAGES = 64;
-const MAX_EVENTS = 8 * PAGE_SIZE;
+const MAX_EVENTS = 8_000;
 
 /** One subscription's way through the shared pages. */
 export interface SharedCursor {

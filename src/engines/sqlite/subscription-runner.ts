@@ -70,7 +70,13 @@ export class SubscriptionRunner implements StatePersister {
   readonly name: string;
   private readonly filter: TypeFilter;
   private readonly log: SharedCursor;
+  /** Most events held in the dispatcher, ready or not (keys held back by a retry, delays). */
   private readonly bufferSize: number;
+  /**
+   * Events kept ready to hand out: reading stops once this many are ready. Small, so that parsed
+   * events are handled and dropped young instead of waiting long enough to be promoted by the GC.
+   */
+  private readonly readAhead: number;
   private consumers: Consumer[] = [];
   private nextConsumer = 0;
   private dispatcher: KeyLaneDispatcher<Entry>;
@@ -106,6 +112,7 @@ export class SubscriptionRunner implements StatePersister {
     this.filter = typeFilter(options.types);
     this.log = context.readerFor(this.filter).cursor();
     this.bufferSize = Math.min(20_000, Math.max(2_000, 4 * options.concurrency * options.maxBatchSize));
+    this.readAhead = Math.min(this.bufferSize, Math.max(64, 4 * options.concurrency * options.maxBatchSize));
     this.position = row.position;
     this.scanned = row.position;
     this.restoredDone = fromRanges(row.done);
@@ -195,8 +202,15 @@ export class SubscriptionRunner implements StatePersister {
     this.fetching = true;
     try {
       const head = this.context.writer.head;
-      while (this.scanned < head && this.dispatcher.size < this.bufferSize && this.order.length - this.orderHead < MAX_WINDOW) {
-        const { events, scannedTo } = this.log.read(this.scanned, Math.min(PAGE_SIZE, this.bufferSize - this.dispatcher.size));
+      const dispatcher = this.dispatcher;
+      while (
+        this.scanned < head &&
+        dispatcher.size < this.bufferSize &&
+        dispatcher.ready < this.readAhead &&
+        this.order.length - this.orderHead < MAX_WINDOW
+      ) {
+        const wanted = Math.min(PAGE_SIZE, this.bufferSize - dispatcher.size, this.readAhead - dispatcher.ready);
+        const { events, scannedTo } = this.log.read(this.scanned, wanted);
         for (const shared of events) {
           if (this.restoredDone.size > 0 && this.restoredDone.has(shared.sequence)) continue;
           let restored: RetryRow | undefined;
@@ -206,7 +220,7 @@ export class SubscriptionRunner implements StatePersister {
           }
           const entry = this.entryOf(shared, false, restored);
           this.order.push(entry);
-          this.dispatcher.push(entry);
+          dispatcher.push(entry);
         }
         this.scanned = scannedTo;
       }
@@ -268,7 +282,7 @@ export class SubscriptionRunner implements StatePersister {
     if (head === order.length) {
       order.length = 0;
       head = 0;
-    } else if (head > 4096 && head * 2 > order.length) {
+    } else if (head > 256 && head * 2 > order.length) {
       this.order = order.slice(head);
       head = 0;
     }
@@ -326,7 +340,7 @@ export class SubscriptionRunner implements StatePersister {
       if (outcome.kind === 'retry' && outcome.delayMs === undefined) backoff ??= now + backoffDelay(this.options.retry, attempt);
       results[i] = this.settle(items[i], outcome, now, backoff ?? now);
     }
-    if (this.dispatcher.size - items.length < this.bufferSize / 2 && this.scanned < this.context.writer.head) this.scheduleFetch();
+    if (this.dispatcher.ready < this.readAhead / 2 && this.scanned < this.context.writer.head) this.scheduleFetch();
     return results;
   }
 
