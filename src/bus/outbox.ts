@@ -38,6 +38,8 @@ export interface Outbox<DB> {
    * to the event id. Adding an id already in the outbox changes nothing.
    */
   add<T extends EventType>(trx: Kysely<DB>, event: PublishInput<T>): Promise<string>;
+  /** An event typed as one of several types (`PublishInput<'a'> | PublishInput<'b'>`) or known only at run time. */
+  add(trx: Kysely<DB>, event: AnyPublishInput): Promise<string>;
   /** Starts the relay: woken after `add`, by NOTIFY on PostgreSQL, and by polling. */
   start(): Promise<void>;
   /** Stops the relay after the pass under way. */
@@ -237,7 +239,7 @@ export function createOutbox<DB>(options: OutboxOptions<DB>): Outbox<DB> {
   };
 
   return {
-    async add(trx, event) {
+    async add(trx: Kysely<DB>, event: AnyPublishInput) {
       const built = buildEvent(event);
       const stored = { ...event, id: built.id, time: built.time };
       await busTables(trx)
