@@ -1,6 +1,5 @@
-import { busTablesMigration, createOutbox, handleOnce } from '../../bus/index.ts';
-import type { Subscription } from '../../bus/types.ts';
-import { migrate, openDatabase } from '../../platform/db.ts';
+import { busTablesMigration, handleOnce } from '../../bus/index.ts';
+import { startServiceRuntime } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
 import { onCartCheckedOut, onPaymentDeadline, onReplicaEvent, onSagaEvent, REPLICA_TYPES, SAGA_TYPES, type HandlerDeps } from './handlers.ts';
 import { ordersTables } from './migrations/001_orders.ts';
@@ -27,48 +26,22 @@ export function createOrdersService(options: OrdersServiceOptions = {}): Service
     name: 'orders',
     async start(ctx) {
       const settings = readOrdersSettings(ctx.env);
-      const database = await openDatabase<OrdersDatabase>(options.databaseName ?? 'orders', ctx.database);
-      const subscriptions: Subscription[] = [];
-      const outbox = createOutbox({
-        db: database.db,
-        bus: ctx.bus,
-        dialect: database.dialect,
-        ...(ctx.database.databaseUrl ? { databaseUrl: ctx.database.databaseUrl } : {}),
-        onError: (err, context) => ctx.logger.error({ err, ...context }, 'orders outbox relay failed'),
-      });
-      const stop = async () => {
-        await Promise.all(subscriptions.splice(0).map((s) => s.close()));
-        await outbox.stop();
-        await database.close();
-      };
-      try {
-        await migrate(database.db, ORDERS_MIGRATIONS);
-        const { db } = database;
+      return startServiceRuntime<OrdersDatabase>(ctx, { name: 'orders', databaseName: options.databaseName, migrations: ORDERS_MIGRATIONS }, async ({ db, outbox, subscribe }) => {
         const deps: HandlerDeps = { outbox, logger: ctx.logger };
         registerOrdersRoutes(ctx.http, { db, outbox, tokens: ctx.tokens, requireAdmin: ctx.requireAdmin });
-        await outbox.start();
-        subscriptions.push(
-          await ctx.bus.subscribe(
-            { name: 'orders.replicas', types: REPLICA_TYPES, concurrency: 4 },
-            handleOnce(db, (event, trx) => onReplicaEvent(deps, trx, event)),
-          ),
-          await ctx.bus.subscribe({ name: 'orders.saga', types: SAGA_TYPES, concurrency: 8 }, handleOnce(db, (event, trx) => onSagaEvent(deps, trx, event))),
-          await ctx.bus.subscribe(
-            // The customers replica may lag behind a checkout: retry for a while before dead-lettering.
-            { name: 'orders.checkout', types: ['cart.checked_out'], concurrency: 4, retry: { maxAttempts: 30, maxDelayMs: 10_000 } },
-            handleOnce(db, (event, trx) => onCartCheckedOut(deps, trx, event)),
-          ),
-          await ctx.bus.subscribe(
-            { name: 'orders.payment-timeout', types: ['order.placed'], concurrency: 8, delayMs: settings.paymentTimeoutMs },
-            handleOnce(db, (event, trx) => onPaymentDeadline(deps, trx, event, settings.paymentTimeoutMs)),
-          ),
+        await subscribe({ name: 'orders.replicas', types: REPLICA_TYPES, concurrency: 4 }, handleOnce(db, (event, trx) => onReplicaEvent(deps, trx, event)));
+        await subscribe({ name: 'orders.saga', types: SAGA_TYPES, concurrency: 8 }, handleOnce(db, (event, trx) => onSagaEvent(deps, trx, event)));
+        await subscribe(
+          // The customers replica may lag behind a checkout: retry for a while before dead-lettering.
+          { name: 'orders.checkout', types: ['cart.checked_out'], concurrency: 4, retry: { maxAttempts: 30, maxDelayMs: 10_000 } },
+          handleOnce(db, (event, trx) => onCartCheckedOut(deps, trx, event)),
+        );
+        await subscribe(
+          { name: 'orders.payment-timeout', types: ['order.placed'], concurrency: 8, delayMs: settings.paymentTimeoutMs },
+          handleOnce(db, (event, trx) => onPaymentDeadline(deps, trx, event, settings.paymentTimeoutMs)),
         );
         ctx.logger.info({ paymentTimeoutMs: settings.paymentTimeoutMs }, 'orders saga running');
-        return { stop };
-      } catch (error) {
-        await stop();
-        throw error;
-      }
+      });
     },
   };
 }

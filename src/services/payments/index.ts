@@ -1,6 +1,5 @@
-import { busTablesMigration, createOutbox } from '../../bus/index.ts';
-import type { Subscription } from '../../bus/types.ts';
-import { migrate, openDatabase } from '../../platform/db.ts';
+import { busTablesMigration } from '../../bus/index.ts';
+import { startServiceRuntime } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
 import { CHARGE_TYPES, chargesHandler, type ChargeType } from './handlers.ts';
 import { paymentsTables } from './migrations/001_payments.ts';
@@ -29,37 +28,14 @@ export function createPaymentsService(options: PaymentsServiceOptions = {}): Ser
     name: 'payments',
     async start(ctx) {
       const settings = readPaymentsSettings(ctx.env);
-      const database = await openDatabase<PaymentsDatabase>(options.databaseName ?? 'payments', ctx.database);
-      const subscriptions: Subscription[] = [];
-      const outbox = createOutbox({
-        db: database.db,
-        bus: ctx.bus,
-        dialect: database.dialect,
-        ...(ctx.database.databaseUrl ? { databaseUrl: ctx.database.databaseUrl } : {}),
-        onError: (err, context) => ctx.logger.error({ err, ...context }, 'payments outbox relay failed'),
-      });
-      const stop = async () => {
-        await Promise.all(subscriptions.splice(0).map((s) => s.close()));
-        await outbox.stop();
-        await database.close();
-      };
-      try {
-        await migrate(database.db, PAYMENTS_MIGRATIONS);
-        const { db } = database;
+      return startServiceRuntime<PaymentsDatabase>(ctx, { name: 'payments', databaseName: options.databaseName, migrations: PAYMENTS_MIGRATIONS }, async ({ db, outbox, subscribe }) => {
         const sandbox = sandboxProvider({ db, slowMs: settings.sandboxSlowMs });
         registerPaymentsRoutes(ctx.http, { db, sandbox, requireAdmin: ctx.requireAdmin });
-        await outbox.start();
-        subscriptions.push(
-          await ctx.bus.subscribe<ChargeType>(
-            { name: 'payments.charges', types: CHARGE_TYPES, concurrency: options.concurrency ?? 16 },
-            chargesHandler({ db, outbox, provider: sandbox, logger: ctx.logger }),
-          ),
+        await subscribe<ChargeType>(
+          { name: 'payments.charges', types: CHARGE_TYPES, concurrency: options.concurrency ?? 16 },
+          chargesHandler({ db, outbox, provider: sandbox, logger: ctx.logger }),
         );
-        return { stop };
-      } catch (error) {
-        await stop();
-        throw error;
-      }
+      });
     },
   };
 }

@@ -3,16 +3,13 @@
  * and `review.flagged`; keeps replicas of products and bans.
  */
 import { busTablesMigration } from '../../bus/bus-tables.ts';
-import { handleOnce } from '../../bus/handle-once.ts';
-import { createOutbox } from '../../bus/outbox.ts';
-import type { DeliveredEvent, PublishInput, Subscription } from '../../bus/types.ts';
-import { migrate, openDatabase } from '../../platform/db.ts';
+import { startServiceRuntime, type Cause } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
 import type { ReviewEvent } from './events.ts';
-import { reviewsReactions, type ReviewsReaction } from './handlers.ts';
+import { reviewsReactions } from './handlers.ts';
 import { reviewsTables } from './migrations/001_reviews.ts';
 import { registerReviewRoutes } from './routes.ts';
-import type { ReviewsDatabase, ReviewsDb } from './store.ts';
+import type { ReviewsDatabase } from './store.ts';
 
 export const reviewsMigrations = { '000_bus': busTablesMigration, '001_reviews': reviewsTables };
 
@@ -31,53 +28,20 @@ export function bannedWordsOf(env: Readonly<Record<string, string | undefined>>)
     .filter((word) => word !== '');
 }
 
+/** A reaction's event continues the conversation of the event it reacts to. */
+const inherit = (_published: ReviewEvent, cause: Cause) => ({ correlationid: cause.correlationid ?? cause.id });
+
 export function reviewsService(options: ReviewsServiceOptions = {}): ServiceDefinition {
   return {
     name: 'reviews',
-    async start(context) {
-      const database = await openDatabase<ReviewsDatabase>(options.databaseName ?? 'reviews', context.database);
-      const subscriptions: Subscription[] = [];
-      const outbox = createOutbox({
-        db: database.db,
-        bus: context.bus,
-        dialect: database.dialect,
-        databaseUrl: context.database.databaseUrl,
-        onError: (error, { eventIds, permanent }) => context.logger.error({ err: error, eventIds, permanent }, 'reviews outbox relay failed'),
-      });
-      const add = (trx: ReviewsDb, event: ReviewEvent) => outbox.add(trx, event as PublishInput);
-      const stop = async () => {
-        for (const subscription of subscriptions) await subscription.close();
-        await outbox.stop();
-        await database.close();
-      };
-      try {
-        await migrate(database.db, reviewsMigrations);
-        const write = <T extends { events: ReviewEvent[] }>(work: (trx: ReviewsDb) => Promise<T>) =>
-          database.db.transaction().execute(async (trx) => {
-            const result = await work(trx);
-            for (const event of result.events) await add(trx, event);
-            return result;
-          });
-        registerReviewRoutes(context.http, { db: database.db, write, requireAdmin: context.requireAdmin, tokens: context.tokens });
-        await outbox.start();
-        const subscribe = async <T extends DeliveredEvent['type']>(reaction: ReviewsReaction<T>) => {
-          const handler = handleOnce<ReviewsDatabase, T>(database.db, async (event, trx) => {
-            for (const published of await reaction.react(trx, event)) {
-              await add(trx, { ...published, causationid: event.id, correlationid: event.correlationid ?? event.id });
-            }
-          });
-          subscriptions.push(await context.bus.subscribe({ name: reaction.name, types: reaction.types, concurrency: reaction.concurrency }, handler));
-        };
+    start: (context) =>
+      startServiceRuntime<ReviewsDatabase, ReviewEvent>(context, { name: 'reviews', databaseName: options.databaseName, migrations: reviewsMigrations, inherit }, async (runtime) => {
+        registerReviewRoutes(context.http, { db: runtime.db, write: runtime.write, requireAdmin: context.requireAdmin, tokens: context.tokens });
         const [products, bans, moderation] = reviewsReactions(bannedWordsOf(context.env));
-        await subscribe(products);
-        await subscribe(bans);
-        await subscribe(moderation);
-      } catch (error) {
-        await stop();
-        throw error;
-      }
-      return { stop };
-    },
+        await runtime.react(products);
+        await runtime.react(bans);
+        await runtime.react(moderation);
+      }),
   };
 }
 

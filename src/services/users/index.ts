@@ -1,5 +1,5 @@
-import { busTablesMigration, createOutbox } from '../../bus/index.ts';
-import { migrate, openDatabase } from '../../platform/db.ts';
+import { busTablesMigration } from '../../bus/index.ts';
+import { startServiceRuntime } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
 import { usersTables } from './migrations/001_users.ts';
 import { registerUsersRoutes } from './routes.ts';
@@ -19,30 +19,10 @@ export interface UsersServiceOptions {
 export function createUsersService(options: UsersServiceOptions = {}): ServiceDefinition {
   return {
     name: 'users',
-    async start(ctx) {
-      const database = await openDatabase<UsersDatabase>(options.databaseName ?? 'users', ctx.database);
-      try {
-        await migrate(database.db, USERS_MIGRATIONS);
-        const outbox = createOutbox({
-          db: database.db,
-          bus: ctx.bus,
-          dialect: database.dialect,
-          ...(ctx.database.databaseUrl ? { databaseUrl: ctx.database.databaseUrl } : {}),
-          onError: (err, context) => ctx.logger.error({ err, ...context }, 'users outbox relay failed'),
-        });
-        registerUsersRoutes(ctx.http, { db: database.db, outbox, tokens: ctx.tokens, requireAdmin: ctx.requireAdmin });
-        await outbox.start();
-        return {
-          async stop() {
-            await outbox.stop();
-            await database.close();
-          },
-        };
-      } catch (error) {
-        await database.close();
-        throw error;
-      }
-    },
+    start: (ctx) =>
+      startServiceRuntime<UsersDatabase>(ctx, { name: 'users', databaseName: options.databaseName, migrations: USERS_MIGRATIONS }, ({ db, outbox }) => {
+        registerUsersRoutes(ctx.http, { db, outbox, tokens: ctx.tokens, requireAdmin: ctx.requireAdmin });
+      }),
   };
 }
 

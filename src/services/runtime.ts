@@ -1,0 +1,145 @@
+/**
+ * What every service does around its own routes and reactions: opens and migrates its database,
+ * relays its transactional outbox, keeps its subscriptions, and stops them all in order
+ * (subscriptions, then the relay, then the database).
+ */
+import type { Kysely, Migration } from 'kysely';
+import { handleOnce, markHandled } from '../bus/handle-once.ts';
+import { createOutbox, type Outbox } from '../bus/outbox.ts';
+import type { AnyPublishInput, BatchHandler, DeliveredEvent, Handler, Subscription, SubscriptionOptions } from '../bus/types.ts';
+import type { EventType } from '../contracts/index.ts';
+import { migrate, openDatabase, type Dialect } from '../platform/db.ts';
+import type { RunningService, ServiceContext } from './service.ts';
+
+/** A subscription whose handler changes the service's state and returns the events that follow from it. */
+export interface Reaction<DB, E, T extends EventType> {
+  /** The subscription, `<service>.<purpose>`. */
+  readonly name: string;
+  readonly types: readonly T[];
+  readonly concurrency: number;
+  /** Handle up to this many events in one transaction. (Default: 1, one transaction per event) */
+  readonly maxBatchSize?: number;
+  /** Before a batch, in its transaction (e.g. lock the rows it will change in one order). */
+  prepare?(trx: Kysely<DB>, events: readonly DeliveredEvent<T>[]): Promise<void>;
+  react(trx: Kysely<DB>, event: DeliveredEvent<T>): Promise<E[]>;
+}
+
+/** What a reaction's events may take from the event they react to. */
+export type Cause = Pick<DeliveredEvent, 'id' | 'correlationid' | 'traceparent'>;
+
+export interface ServiceRuntimeOptions<E> {
+  /** The service: the default database name and the subject of its log lines. */
+  readonly name: string;
+  /** The database: SQLite file stem or PostgreSQL schema. (Default: `name`) */
+  readonly databaseName?: string;
+  readonly migrations: Record<string, Migration>;
+  /** Sets the conversation of every event the service adds (e.g. the cart or order it is about). (Default: the event as it is) */
+  readonly correlate?: (event: E) => E;
+  /**
+   * What a reaction's event takes from the event it reacts to, besides `causationid` (always set):
+   * e.g. its `correlationid` and `traceparent`. (Default: nothing)
+   */
+  readonly inherit?: (published: E, cause: Cause) => { readonly correlationid?: string; readonly traceparent?: string };
+}
+
+export interface ServiceRuntime<DB, E> {
+  readonly db: Kysely<DB>;
+  readonly dialect: Dialect;
+  /** The outbox, already relaying. */
+  readonly outbox: Outbox<DB>;
+  /** Adds one of the service's events (with its conversation, see `correlate`) in `trx`. */
+  add(trx: Kysely<DB>, event: E): Promise<string>;
+  /** Runs `work` in a transaction and adds the events it returns in the same transaction. */
+  write<T extends { events: E[] }>(work: (trx: Kysely<DB>) => Promise<T>): Promise<T>;
+  /** Subscribes `handler`; the subscription is closed when the service stops. */
+  subscribe<T extends EventType>(options: SubscriptionOptions<T>, handler: Handler<T>): Promise<void>;
+  /**
+   * Subscribes a reaction: each event is handled once (inbox) in a transaction that also adds the
+   * events it returns, caused by it. With `maxBatchSize` > 1 a batch shares one transaction; a
+   * batch that fails is handled again event by event, so only the failing event is retried.
+   */
+  react<T extends EventType>(reaction: Reaction<DB, E, T>): Promise<void>;
+}
+
+/**
+ * Starts a service: opens its database (`databaseName`), migrates it, starts its outbox relay, then
+ * runs `setup` (routes and subscriptions). If any step fails, whatever was started is stopped
+ * and the error is thrown.
+ */
+export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPublishInput>(
+  context: ServiceContext,
+  options: ServiceRuntimeOptions<E>,
+  setup: (runtime: ServiceRuntime<DB, E>) => Promise<void> | void,
+): Promise<RunningService> {
+  const { name, correlate, inherit } = options;
+  const database = await openDatabase<DB>(options.databaseName ?? name, context.database);
+  const { db, dialect } = database;
+  const subscriptions: Subscription[] = [];
+  const outbox = createOutbox({
+    db,
+    bus: context.bus,
+    dialect,
+    ...(context.database.databaseUrl ? { databaseUrl: context.database.databaseUrl } : {}),
+    onError: (err, { eventIds, permanent }) => context.logger.error({ err, eventIds, permanent }, `${name} outbox relay failed`),
+  });
+  const stop = async () => {
+    await Promise.all(subscriptions.splice(0).map((subscription) => subscription.close()));
+    await outbox.stop();
+    await database.close();
+  };
+
+  const add = (trx: Kysely<DB>, event: E) => outbox.add(trx, correlate ? correlate(event) : event);
+  const addCaused = async (trx: Kysely<DB>, events: readonly E[], cause: Cause) => {
+    for (const published of events) await add(trx, { ...published, causationid: cause.id, ...inherit?.(published, cause) });
+  };
+  const runtime: ServiceRuntime<DB, E> = {
+    db,
+    dialect,
+    outbox,
+    add,
+    write: (work) =>
+      db.transaction().execute(async (trx) => {
+        const result = await work(trx);
+        for (const event of result.events) await add(trx, event);
+        return result;
+      }),
+    async subscribe(subscriptionOptions, handler) {
+      subscriptions.push(await context.bus.subscribe(subscriptionOptions, handler));
+    },
+    async react<T extends EventType>(reaction: Reaction<DB, E, T>) {
+      const subscriptionOptions = { name: reaction.name, types: reaction.types, concurrency: reaction.concurrency };
+      const handle = async (trx: Kysely<DB>, event: DeliveredEvent<T>) => addCaused(trx, await reaction.react(trx, event), event);
+      if ((reaction.maxBatchSize ?? 1) <= 1) {
+        subscriptions.push(await context.bus.subscribe(subscriptionOptions, handleOnce<DB, T>(db, (event, trx) => handle(trx, event))));
+        return;
+      }
+      const once = async (trx: Kysely<DB>, subscription: string, event: DeliveredEvent<T>) => {
+        if (await markHandled(trx, subscription, event.id)) await handle(trx, event);
+      };
+      const batch: BatchHandler<T> = async (events, { subscription }) => {
+        try {
+          await db.transaction().execute(async (trx) => {
+            await reaction.prepare?.(trx, events);
+            for (const event of events) await once(trx, subscription, event);
+          });
+        } catch (error) {
+          // One event that cannot be handled must not hold back the others: each on its own, so
+          // only the failing one is left for the retry (the others are in the inbox by then).
+          context.logger.warn({ err: error, subscription, events: events.length }, 'batch failed; handling its events one by one');
+          for (const event of events) await db.transaction().execute((trx) => once(trx, subscription, event));
+        }
+      };
+      subscriptions.push(await context.bus.subscribeBatch({ ...subscriptionOptions, maxBatchSize: reaction.maxBatchSize }, batch));
+    },
+  };
+
+  try {
+    await migrate(db, options.migrations);
+    await outbox.start();
+    await setup(runtime);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { stop };
+}
