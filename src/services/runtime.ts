@@ -79,7 +79,8 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
     db,
     bus: context.bus,
     dialect,
-    ...(context.database.databaseUrl ? { databaseUrl: context.database.databaseUrl } : {}),
+    // LISTEN where the service's own transactions NOTIFY: its schema's database, or its own database.
+    ...(database.url ? { databaseUrl: database.url } : {}),
     onError: (err, { eventIds, permanent }) => context.logger.error({ err, eventIds, permanent }, `${name} outbox relay failed`),
   });
   const stop = async () => {
