@@ -15,7 +15,6 @@ import { createServer } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { findDefinition } from '../src/contracts/index.ts';
-import { loadApp } from './parts.ts';
 
 interface Running {
   readonly port: number;
@@ -88,11 +87,8 @@ function freePort(): Promise<number> {
 }
 
 async function startReal(withServices: boolean): Promise<Running> {
-  const app = await loadApp();
-  if (!app.ok) throw new Error(app.reason);
-  const startFlamingo = app.value.startFlamingo as ((config: unknown, options?: { registry?: readonly unknown[] }) => Promise<Running>) | undefined;
-  if (typeof startFlamingo !== 'function') throw new Error('src/app/flamingo.ts exports no startFlamingo()');
-  const { loadConfig } = await import('../src/platform/config.ts');
+  // Loaded here, not at the top, so that the `bare` ceiling process holds nothing of the app.
+  const [{ startFlamingo }, { loadConfig }] = await Promise.all([import('../src/app/flamingo.ts'), import('../src/platform/config.ts')]);
   const dir = process.env.BENCH_DATA_DIR;
   if (!dir) throw new Error('BENCH_DATA_DIR is not set');
   const config = loadConfig(

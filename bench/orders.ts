@@ -4,9 +4,9 @@
  * (src/app/simulate/) places orders through the HTTP API and follows the log for confirmations.
  * The ceiling is the rate asked for: a system that keeps up confirms as many orders as are placed.
  */
-import type { ThroughputOptions, ThroughputResult } from '../src/app/simulate/index.ts';
+import { measureOrderThroughput } from '../src/app/simulate/index.ts';
+import { services } from '../src/services/index.ts';
 import { startServerChild } from './http.ts';
-import { loadServiceNames, loadSimulator } from './parts.ts';
 import type { Figure } from './report.ts';
 
 export interface OrdersSectionOptions {
@@ -18,10 +18,9 @@ export interface OrdersSectionOptions {
   readonly settleMs: number;
 }
 
-/** The simulator's last error, when its version reports samples. */
-function errorSample(result: ThroughputResult): string {
-  const samples = (result as ThroughputResult & { errorSamples?: readonly string[] }).errorSamples;
-  return samples && samples.length > 0 ? ` (last: ${samples[samples.length - 1].slice(0, 160)})` : '';
+/** The simulator's last error, if any. */
+function errorSample(samples: readonly string[]): string {
+  return samples.length > 0 ? ` (last: ${samples[samples.length - 1].slice(0, 160)})` : '';
 }
 
 const ms = (value: number | undefined) => (value === undefined ? '—' : `${Math.round(value)} ms`);
@@ -29,15 +28,9 @@ const ms = (value: number | undefined) => (value === undefined ? '—' : `${Math
 export async function ordersSection(options: OrdersSectionOptions): Promise<Figure[]> {
   const name = `orders placed → confirmed, offered ${options.rate}/s`;
   const unavailable = (reason: string): Figure[] => [{ section: 'orders', name, unit: 'orders/s', value: undefined, note: `not available: ${reason}` }];
-  const simulator = await loadSimulator();
-  if (!simulator.ok) return unavailable(simulator.reason);
-  const measure = simulator.value.measureOrderThroughput as ((o: ThroughputOptions) => Promise<ThroughputResult>) | undefined;
-  if (typeof measure !== 'function') return unavailable('src/app/simulate/ exports no measureOrderThroughput()');
-
-  const services = await loadServiceNames();
-  if (!services.ok) return unavailable(services.reason);
-  const missing = ['users', 'catalog', 'orders', 'payments'].filter((s) => !services.value.includes(s));
-  if (missing.length > 0) return unavailable(`src/services/index.ts does not register ${missing.join(', ')} yet`);
+  const registered = services.map((s) => s.name);
+  const missing = ['users', 'catalog', 'orders', 'payments'].filter((s) => !registered.includes(s));
+  if (missing.length > 0) return unavailable(`src/services/index.ts does not register ${missing.join(', ')}`);
 
   let server;
   try {
@@ -47,11 +40,11 @@ export async function ordersSection(options: OrdersSectionOptions): Promise<Figu
   }
   try {
     const key = server.headers.authorization.replace(/^Bearer /, '');
-    const result = await measure({ url: server.url, key, rate: options.rate, durationMs: options.durationS * 1000, settleMs: options.settleMs, seed: 1 });
+    const result = await measureOrderThroughput({ url: server.url, key, rate: options.rate, durationMs: options.durationS * 1000, settleMs: options.settleMs, seed: 1 });
     const problems = [
       result.skipped > 0 ? `${result.skipped} not sent (the API did not keep up)` : '',
       result.cancelled > 0 ? `${result.cancelled} cancelled` : '',
-      result.errors > 0 ? `${result.errors} requests failed${errorSample(result)}` : '',
+      result.errors > 0 ? `${result.errors} requests failed${errorSample(result.errorSamples)}` : '',
       result.placed > result.confirmed + result.cancelled ? `${result.placed - result.confirmed - result.cancelled} not confirmed within ${options.settleMs / 1000} s` : '',
     ].filter(Boolean);
     return [

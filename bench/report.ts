@@ -14,7 +14,7 @@ export interface Figure {
   readonly section: string;
   readonly name: string;
   readonly unit: string;
-  /** Undefined when the figure could not be measured (part not available, run failed); `note` says why. */
+  /** Undefined when the figure could not be measured (a server did not start, a run failed); `note` says why. */
   readonly value: number | undefined;
   /** The ceiling measured in the same run, and what it is. */
   readonly ceiling?: number;

@@ -3,9 +3,10 @@
  * (better-sqlite3 for `sqlite`, plain JetStream for `nats`).
  */
 import path from 'node:path';
-import type { Bus, Engine } from '../src/bus/types.ts';
+import { createBus, type Bus, type Engine } from '../src/bus/index.ts';
+import { natsEngine } from '../src/engines/nats/index.ts';
+import { sqliteEngine } from '../src/engines/sqlite/index.ts';
 import { deleteStreamsOf, rawNats, type NatsRaw } from './nats-raw.ts';
-import { loadCreateBus, loadNatsEngine, loadSqliteEngine, type Loaded } from './parts.ts';
 import { rawSqliteLatency, rawSqlitePublish, rawSqliteScan } from './sqlite-raw.ts';
 import type { Percentiles } from './stats.ts';
 
@@ -38,7 +39,7 @@ export interface RawCeilings {
 export interface Target {
   readonly engine: EngineName;
   /** A bus on a fresh, empty log named after `label`. */
-  open(label: string): Promise<Loaded<OpenedBus>>;
+  open(label: string): Promise<OpenedBus>;
   readonly raw: RawCeilings;
 }
 
@@ -54,13 +55,10 @@ export function sqliteTarget(options: TargetOptions): Target {
   return {
     engine: 'sqlite',
     async open(label) {
-      const [createBus, sqliteEngine] = await Promise.all([loadCreateBus(), loadSqliteEngine()]);
-      if (!createBus.ok) return createBus;
-      if (!sqliteEngine.ok) return sqliteEngine;
       const file = path.join(options.dir, `${label}.db`);
-      const engine = await sqliteEngine.value({ file });
-      const bus = createBus.value({ engine, source: '/bench' });
-      return { ok: true, value: { bus, engine, log: { kind: 'sqlite', file }, close: () => bus.close() } };
+      const engine = sqliteEngine({ file });
+      const bus = createBus({ engine, source: '/bench' });
+      return { bus, engine, log: { kind: 'sqlite', file }, close: () => bus.close() };
     },
     raw: {
       label: 'raw better-sqlite3',
@@ -81,24 +79,18 @@ export function natsTarget(options: TargetOptions): Target {
   return {
     engine: 'nats',
     async open(label) {
-      const [createBus, natsEngine] = await Promise.all([loadCreateBus(), loadNatsEngine()]);
-      if (!createBus.ok) return createBus;
-      if (!natsEngine.ok) return natsEngine;
       const stream = `BENCH_${options.runId}_${label}`.replace(/[^A-Za-z0-9_-]/g, '_');
-      const engine = await natsEngine.value({ servers: options.natsServers, stream });
-      const bus = createBus.value({ engine, source: '/bench' });
+      const engine = natsEngine({ servers: options.natsServers, stream });
+      const bus = createBus({ engine, source: '/bench' });
       // The engine connects in the background; the first call says whether the server is there.
       await engine.head();
       return {
-        ok: true,
-        value: {
-          bus,
-          engine,
-          log: { kind: 'nats', stream },
-          async close() {
-            await bus.close();
-            await deleteStreamsOf(options.natsServers, stream);
-          },
+        bus,
+        engine,
+        log: { kind: 'nats', stream },
+        async close() {
+          await bus.close();
+          await deleteStreamsOf(options.natsServers, stream);
         },
       };
     },
