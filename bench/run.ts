@@ -70,8 +70,10 @@ async function runSection(section: Section, target: Target, settings: Settings, 
     case 'latency':
       return latencySection(target, p.latency, runId);
     case 'http':
+      process.env.BENCH_NATS_STREAM = `BENCH_${runId}_HTTP`;
       return httpSection({ dir, ...p.http });
     case 'orders':
+      process.env.BENCH_NATS_STREAM = `BENCH_${runId}_ORDERS`;
       return ordersSection({ dir, ...p.orders });
   }
 }
@@ -85,9 +87,8 @@ async function main(): Promise<void> {
   process.once('exit', cleanup);
   const targetOptions = { dir, runId, natsServers: settings.nats };
   if (settings.engine === 'nats') {
-    // Server sections run the real server in a child on a stream of this run (removed with the run's others).
+    // Server sections run the real server in a child, each on a stream of its own (removed with the run's others).
     process.env.BENCH_ENGINE = settings.nats.join(',');
-    process.env.BENCH_NATS_STREAM = `BENCH_${runId}_SERVER`;
   }
   const target = settings.engine === 'sqlite' ? sqliteTarget(targetOptions) : natsTarget(targetOptions);
   process.once('SIGINT', () => {
