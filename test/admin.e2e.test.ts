@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failPermanently, type Subscription } from '../src/bus/index.ts';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
 
 let server: TestServer;
 let flaky: Subscription;

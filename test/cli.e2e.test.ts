@@ -8,8 +8,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failPermanently, type Subscription } from '../src/bus/index.ts';
-import { runCli } from './helpers/cli.ts';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import { runCli } from './support/cli.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
 
 let server: TestServer;
 let refusing: Subscription;

@@ -3,7 +3,7 @@
  * nothing stored (the log's size is the same after each refusal).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type RequestOptions, type TestServer } from './helpers/server.ts';
+import { startTestServer, type RequestOptions, type TestServer } from './support/server.ts';
 
 let server: TestServer;
 let cartOnlyKey: string;

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, expect, it } from 'vitest';
-import { freePort, startServerProcess, type ServerProcess } from './helpers/process.ts';
+import { freePort, startServerProcess, type ServerProcess } from './support/process.ts';
 
 const ADMIN_KEY = 'crash-test-admin-key-0123456789';
 const KILLS = 4;

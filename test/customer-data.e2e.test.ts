@@ -5,7 +5,7 @@
  */
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestResponse } from './helpers/server.ts';
+import type { TestResponse } from './support/server.ts';
 import { eventually, productCreated, startShop, type Shop } from './support/shop.ts';
 
 describe('who may read a customer’s data', () => {

@@ -7,7 +7,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
 
 const stream = `E2E_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
 let server: TestServer;

@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN } from './helpers/cli.ts';
+import { BIN } from './support/cli.ts';
 
 const ADMIN_KEY = 'crash-test-admin-key-0123456789';
 

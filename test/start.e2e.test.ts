@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { freePort, startServerProcess, type ServerProcess } from './helpers/process.ts';
+import { freePort, startServerProcess, type ServerProcess } from './support/process.ts';
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'flamingo-start-'));
 let running: ServerProcess | undefined;

@@ -13,8 +13,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { onTestFailed } from 'vitest';
-import { BIN } from '../helpers/cli.ts';
-import { freePort } from '../helpers/process.ts';
+import { BIN } from './cli.ts';
+import { freePort } from './process.ts';
 
 /** A `node bin/flamingo.js start …` child process. */
 export interface FlamingoProcess {

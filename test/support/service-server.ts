@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceDefinition } from '../../src/services/service.ts';
 import type { Dialect } from '../../src/platform/db.ts';
 import { createTokens, type Tokens } from '../../src/platform/tokens.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startTestServer, type TestServer } from './server.ts';
 import { dropSchemas, TEST_DATABASE_URL } from './service-databases.ts';
 
 export interface StoredEvent {

@@ -8,7 +8,7 @@ import { createOrdersService } from '../../src/services/orders/index.ts';
 import { createPaymentsService } from '../../src/services/payments/index.ts';
 import type { ServiceDefinition } from '../../src/services/service.ts';
 import { createUsersService } from '../../src/services/users/index.ts';
-import { startTestServer, type TestResponse, type TestServer } from '../helpers/server.ts';
+import { startTestServer, type TestResponse, type TestServer } from './server.ts';
 import { dropSchemas, TEST_DATABASE_URL, uniqueName } from './service-databases.ts';
 import type { Dialect } from '../../src/platform/db.ts';
 
