@@ -9,6 +9,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Size in bytes of the request body as received (0 without a body). */
     bodyBytes: number;
+    /** The request body as received, when it was read as JSON (null otherwise). */
+    bodyBuffer: Buffer | null;
   }
 }
 
@@ -27,6 +29,7 @@ export const JSON_MEDIA_TYPES = ['application/json', 'application/cloudevents+js
 
 function parseJson(request: FastifyRequest, body: Buffer): unknown {
   request.bodyBytes = body.length;
+  request.bodyBuffer = body;
   const text = body.toString('utf8');
   if (text.trim() === '') throw new ApiError(400, 'malformed_json', 'the body is empty; expected JSON');
   try {
@@ -64,6 +67,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   }) as unknown as FastifyInstance;
 
   app.decorateRequest('bodyBytes', 0);
+  app.decorateRequest('bodyBuffer', null);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser([...JSON_MEDIA_TYPES], { parseAs: 'buffer' }, (request, body, done) => {

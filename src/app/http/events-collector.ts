@@ -4,6 +4,7 @@ import type { PublishResult } from '../../bus/types.ts';
 import { unprocessable } from '../../platform/errors.ts';
 import { binaryEvent, isBinaryMode } from '../collector/binary.ts';
 import { collect } from '../collector/collect.ts';
+import { arrayElementBytes } from '../collector/spans.ts';
 import { fromBusError } from './bus-errors.ts';
 import type { RouteDeps } from './deps.ts';
 import { Accepted, IncomingCloudEvent, admin, documentedOnly, errors } from './schemas.ts';
@@ -15,10 +16,15 @@ const sizeOf = (value: unknown) => Buffer.byteLength(JSON.stringify(value) ?? ''
  * The size of each element of a batch, each serialised at most once. An element's text is part of
  * the body, so a body within the limit holds no element over it and nothing is serialised: each
  * size is then given as the body's, an upper bound (the same measure as for a single event).
+ * In a bigger body, an element whose text is within the limit is given as that (serialising it
+ * would not make it longer); only the others are serialised, to be measured exactly.
  */
 function batchSizes(request: FastifyRequest, elements: readonly unknown[], maxEventBytes: number): number[] {
   if (request.bodyBytes <= maxEventBytes) return new Array<number>(elements.length).fill(request.bodyBytes);
-  return elements.map(sizeOf);
+  const texts = request.bodyBuffer ? arrayElementBytes(request.bodyBuffer) : undefined;
+  if (texts?.length !== elements.length) return elements.map(sizeOf);
+  for (let i = 0; i < texts.length; i++) if (texts[i] < 0 || texts[i] > maxEventBytes) texts[i] = sizeOf(elements[i]);
+  return texts;
 }
 
 /** What one request carries: its events, their sizes, and whether it is a batch. */
