@@ -35,7 +35,7 @@ export function collect(
   options: { batch: boolean; principal: Principal; guard: Guard; limits?: CollectLimits; defaults?: ReadDefaults },
 ): PublishInput[] {
   const limits = options.limits ?? DEFAULT_LIMITS;
-  const at = (i: number) => (options.batch ? `/${i}` : '');
+  const batch = options.batch;
 
   if (options.batch && events.length > limits.maxBatch) {
     throw tooLarge('batch_too_large', `a batch holds at most ${limits.maxBatch} events; this one has ${events.length}`);
@@ -45,7 +45,7 @@ export function collect(
   }
   const oversized: ProblemDetail[] = [];
   sizes.forEach((size, i) => {
-    if (size > limits.maxEventBytes) oversized.push({ path: at(i) || '/', message: `the event is ${size} bytes; at most ${limits.maxEventBytes} are accepted` });
+    if (size > limits.maxEventBytes) oversized.push({ path: batch ? `/${i}` : '/', message: `the event is ${size} bytes; at most ${limits.maxEventBytes} are accepted` });
   });
   if (oversized.length > 0) throw tooLarge('event_too_large', `an event may be at most ${limits.maxEventBytes} bytes`, capped(oversized));
 
@@ -53,7 +53,7 @@ export function collect(
   const issues: ProblemDetail[] = [];
   let allUnknownType = true;
   events.forEach((value, i) => {
-    const result = readEvent(value, at(i), options.defaults);
+    const result = readEvent(value, batch ? `/${i}` : '', options.defaults);
     if (result.ok) candidates.push(result.candidate);
     else {
       issues.push(...result.issues);

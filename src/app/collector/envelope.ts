@@ -33,8 +33,20 @@ const KNOWN = new Set<string>([
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 export const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 const ID = /^[\x21-\x7e]{1,200}$/;
+const JSON_MEDIA_TYPE = /^application\/json\s*(;.*)?$/i;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function addIssue(issues: ProblemDetail[], at: string, attribute: string, message: string): void {
+  issues.push({ path: `${at}/${attribute}`, message });
+}
+
+/** Copies the string attributes of `from` that are present onto `to` (absent ones stay absent, so the bus applies its defaults). */
+function copyStrings(to: Record<string, unknown>, from: Record<string, unknown>, names: readonly string[]): void {
+  for (const name of names) if (typeof from[name] === 'string') to[name] = from[name];
+}
+const COPIED_AFTER_SOURCE = ['time', 'subject', 'partitionkey'] as const;
+const COPIED_AFTER_TRACEPARENT = ['tracestate', 'correlationid', 'causationid'] as const;
 
 /**
  * Reads one structured CloudEvent (JSON object) and resolves its type, aliases included. Reports
@@ -42,69 +54,60 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  */
 export function readEvent(value: unknown, at: string, defaults: ReadDefaults = {}): ReadResult {
   const issues: ProblemDetail[] = [];
-  const issue = (attribute: string, message: string) => issues.push({ path: `${at}/${attribute}`, message });
   if (!isRecord(value)) return { ok: false, issues: [{ path: at || '/', message: 'must be a CloudEvent (a JSON object)' }], unknownType: false };
 
   for (const name of Object.keys(value)) {
     if (KNOWN.has(name)) continue;
-    if (name === 'sequence' || name === 'recordedtime') issue(name, 'is assigned by the bus; leave it out');
-    else if (name === 'data_base64') issue(name, 'binary data is not supported; send JSON in "data"');
-    else issue(name, 'is not a CloudEvents attribute Flamingo knows; leave it out');
+    if (name === 'sequence' || name === 'recordedtime') addIssue(issues, at, name, 'is assigned by the bus; leave it out');
+    else if (name === 'data_base64') addIssue(issues, at, name, 'binary data is not supported; send JSON in "data"');
+    else addIssue(issues, at, name, 'is not a CloudEvents attribute Flamingo knows; leave it out');
   }
-  if (value.specversion === undefined) issue('specversion', 'is required and must be "1.0"');
-  else if (value.specversion !== '1.0') issue('specversion', 'must be "1.0"');
+  if (value.specversion === undefined) addIssue(issues, at, 'specversion', 'is required and must be "1.0"');
+  else if (value.specversion !== '1.0') addIssue(issues, at, 'specversion', 'must be "1.0"');
   if (value.id !== undefined && (typeof value.id !== 'string' || !ID.test(value.id))) {
-    issue('id', 'must be 1–200 printable characters without spaces (a UUID is best)');
+    addIssue(issues, at, 'id', 'must be 1–200 printable characters without spaces (a UUID is best)');
   }
-  if (value.source !== undefined && (typeof value.source !== 'string' || value.source.length === 0)) issue('source', 'must be a non-empty string (a URI reference)');
+  if (value.source !== undefined && (typeof value.source !== 'string' || value.source.length === 0)) addIssue(issues, at, 'source', 'must be a non-empty string (a URI reference)');
   if (value.time !== undefined && (typeof value.time !== 'string' || !RFC3339.test(value.time) || Number.isNaN(Date.parse(value.time)))) {
-    issue('time', 'must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z');
+    addIssue(issues, at, 'time', 'must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z');
   }
-  if (value.datacontenttype !== undefined && (typeof value.datacontenttype !== 'string' || !/^application\/json\s*(;.*)?$/i.test(value.datacontenttype))) {
-    issue('datacontenttype', 'must be application/json');
+  if (value.datacontenttype !== undefined && (typeof value.datacontenttype !== 'string' || !JSON_MEDIA_TYPE.test(value.datacontenttype))) {
+    addIssue(issues, at, 'datacontenttype', 'must be application/json');
   }
   if (value.traceparent !== undefined && (typeof value.traceparent !== 'string' || !TRACEPARENT.test(value.traceparent))) {
-    issue('traceparent', 'must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)');
+    addIssue(issues, at, 'traceparent', 'must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)');
   }
   for (const name of STRING_ATTRIBUTES) {
     const v = value[name];
-    if (v !== undefined && (typeof v !== 'string' || v.length === 0 || v.length > 512)) issue(name, 'must be a string of 1–512 characters');
+    if (v !== undefined && (typeof v !== 'string' || v.length === 0 || v.length > 512)) addIssue(issues, at, name, 'must be a string of 1–512 characters');
   }
-  if (!('data' in value)) issue('data', 'is required');
+  if (!('data' in value)) addIssue(issues, at, 'data', 'is required');
 
   let definition: CatalogEntry | undefined;
   let unknownType = false;
-  if (value.type === undefined) issue('type', 'is required');
-  else if (typeof value.type !== 'string' || value.type.length === 0) issue('type', 'must be a non-empty string');
+  if (value.type === undefined) addIssue(issues, at, 'type', 'is required');
+  else if (typeof value.type !== 'string' || value.type.length === 0) addIssue(issues, at, 'type', 'must be a non-empty string');
   else {
     definition = findDefinition(value.type);
     if (!definition) {
       unknownType = true;
-      issue('type', `unknown event type ${JSON.stringify(value.type)}; see GET /v1/catalog`);
+      addIssue(issues, at, 'type', `unknown event type ${JSON.stringify(value.type)}; see GET /v1/catalog`);
     } else if (value.dataschema !== undefined && value.dataschema !== dataschemaOf(definition)) {
-      issue('dataschema', `must be ${JSON.stringify(dataschemaOf(definition))} (the catalog's version of ${definition.type}) or left out`);
+      addIssue(issues, at, 'dataschema', `must be ${JSON.stringify(dataschemaOf(definition))} (the catalog's version of ${definition.type}) or left out`);
     }
   }
 
   if (issues.length > 0 || !definition) return { ok: false, issues, unknownType: unknownType && issues.length === 1 };
-  const str = (name: string) => (typeof value[name] === 'string' ? (value[name] as string) : undefined);
-  const traceparent = str('traceparent') ?? (defaults.traceparent && TRACEPARENT.test(defaults.traceparent) ? defaults.traceparent : undefined);
-  const input: PublishInput = {
-    type: definition.type,
-    data: value.data as PublishInput['data'],
-    id: str('id'),
-    source: str('source') ?? defaults.source ?? '/collector',
-    time: str('time'),
-    subject: str('subject'),
-    partitionkey: str('partitionkey'),
-    traceparent,
-    tracestate: str('tracestate'),
-    correlationid: str('correlationid'),
-    causationid: str('causationid'),
-  };
-  // Absent attributes stay absent, so the bus applies its own defaults.
-  for (const key of Object.keys(input) as (keyof PublishInput)[]) if (input[key] === undefined) delete (input as unknown as Record<string, unknown>)[key];
-  return { ok: true, candidate: { at, definition, input } };
+  const traceparent =
+    typeof value.traceparent === 'string' ? value.traceparent : defaults.traceparent && TRACEPARENT.test(defaults.traceparent) ? defaults.traceparent : undefined;
+  // Attribute by attribute in the order the bus reads them; absent attributes stay absent, so the bus applies its own defaults.
+  const input: Record<string, unknown> = { type: definition.type, data: value.data };
+  if (typeof value.id === 'string') input.id = value.id;
+  input.source = typeof value.source === 'string' ? value.source : (defaults.source ?? '/collector');
+  copyStrings(input, value, COPIED_AFTER_SOURCE);
+  if (traceparent !== undefined) input.traceparent = traceparent;
+  copyStrings(input, value, COPIED_AFTER_TRACEPARENT);
+  return { ok: true, candidate: { at, definition, input: input as unknown as PublishInput } };
 }
 
 /** `data` checked against its type's schema; paths are `<at>/data/…`. */
