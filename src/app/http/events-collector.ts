@@ -27,6 +27,8 @@ function batchSizes(request: FastifyRequest, elements: readonly unknown[], maxEv
   return texts;
 }
 
+const batchPath = (i: number | undefined) => (i === undefined ? '' : `/${i}`);
+
 /** What one request carries: its events, their sizes, and whether it is a batch. */
 function eventsOf(request: FastifyRequest, maxEventBytes: number): { events: unknown[]; sizes: number[]; batch: boolean } {
   const body = request.body;
@@ -87,14 +89,29 @@ export function eventsCollectorRoutes(app: FastifyInstance, deps: RouteDeps): vo
         defaults: { traceparent: request.headers.traceparent as string | undefined },
       });
       if (!batch) {
-        const result = await bus.publish(inputs[0]).catch((error: unknown) => Promise.reject(fromBusError(error)));
+        let result: PublishResult;
+        try {
+          result = await bus.publish(inputs[0]);
+        } catch (error) {
+          throw fromBusError(error);
+        }
         count(inputs[0].type, result);
         request.log.debug({ id: result.id, type: inputs[0].type, sequence: result.sequence }, 'event published');
         return reply.status(202).send({ id: result.id, sequence: result.sequence, duplicate: result.duplicate });
       }
-      const results = await bus.publishAll(inputs).catch((error: unknown) => Promise.reject(fromBusError(error, (i) => (i === undefined ? '' : `/${i}`))));
-      results.forEach((r, i) => count(inputs[i].type, r));
-      return reply.status(202).send({ events: results.map((r) => ({ id: r.id, sequence: r.sequence, duplicate: r.duplicate })) });
+      let results: PublishResult[];
+      try {
+        results = await bus.publishAll(inputs);
+      } catch (error) {
+        throw fromBusError(error, batchPath);
+      }
+      const accepted = new Array<{ id: string; sequence: number; duplicate: boolean }>(results.length);
+      for (let i = 0; i < results.length; i++) {
+        const r = results[i];
+        count(inputs[i].type, r);
+        accepted[i] = { id: r.id, sequence: r.sequence, duplicate: r.duplicate };
+      }
+      return reply.status(202).send({ events: accepted });
     },
   );
 }
