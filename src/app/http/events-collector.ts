@@ -9,7 +9,11 @@ import { fromBusError } from './bus-errors.ts';
 import type { RouteDeps } from './deps.ts';
 import { Accepted, IncomingCloudEvent, admin, documentedOnly, errors } from './schemas.ts';
 
-const mediaTypeOf = (request: FastifyRequest) => (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+const EXACT_MEDIA_TYPES = new Set(['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json']);
+const mediaTypeOf = (request: FastifyRequest) => {
+  const header = request.headers['content-type'] ?? '';
+  return EXACT_MEDIA_TYPES.has(header) ? header : header.split(';')[0].trim().toLowerCase();
+};
 const sizeOf = (value: unknown) => Buffer.byteLength(JSON.stringify(value) ?? '');
 
 /**

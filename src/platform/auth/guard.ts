@@ -15,6 +15,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the guard's hooks; `anonymous` before them. */
     principal: Principal;
+    /** Where `principal` is kept once a hook has set it. */
+    principalSet: Principal | null;
   }
 }
 
@@ -43,13 +45,14 @@ function bearerOf(request: FastifyRequest): string | undefined {
 /** API key authentication: the admin key can do everything; producer keys publish the types they are scoped to. */
 export function createGuard(app: FastifyInstance, adminKey: string, keys: KeyStore): Guard {
   const adminDigest = digest(adminKey);
-  const principals = new WeakMap<FastifyRequest, Principal>();
+  // Kept in a field every request has from the start (a decoration), so setting it does not change the request's shape.
+  app.decorateRequest('principalSet', null);
   app.decorateRequest('principal', {
     getter(this: FastifyRequest) {
-      return principals.get(this) ?? ANONYMOUS;
+      return this.principalSet ?? ANONYMOUS;
     },
     setter(this: FastifyRequest, value: Principal) {
-      principals.set(this, value);
+      this.principalSet = value;
     },
   });
 
