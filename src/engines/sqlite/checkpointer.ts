@@ -34,7 +34,7 @@ parentPort.on('message', (message) => {
 });
 `;
 
-/** Starts checkpointing `file` every `intervalMs`; the caller turns `wal_autocheckpoint` off. */
+/** Starts checkpointing `file` every `intervalMs`; the caller raises its own `wal_autocheckpoint` to a backstop. */
 export function startCheckpointer(file: string, intervalMs: number, onError: (message: string) => void): Checkpointer {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver, intervalMs } });

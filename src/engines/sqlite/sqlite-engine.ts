@@ -38,6 +38,13 @@ export interface SqliteEngineOptions {
 const AUTOCHECKPOINT_PAGES = 4000;
 /** How often the worker copies the WAL into the database file (ms). */
 const CHECKPOINT_INTERVAL_MS = 200;
+/**
+ * Pages the WAL may hold while the worker checkpoints. Under steady writes the worker's PASSIVE
+ * checkpoint never catches up with the newest commit, so the WAL would never restart and grow
+ * without bound; past this size the writer checkpoints itself after a commit — cheap, since the
+ * worker has already copied most pages — and the next commit starts the WAL from the beginning.
+ */
+const WORKER_AUTOCHECKPOINT_PAGES = 16_000;
 
 /** Checkpoints from a worker thread; on any trouble the writer goes back to checkpointing itself. */
 function startBackgroundCheckpoints(db: Database.Database, file: string): Checkpointer | undefined {
@@ -47,7 +54,7 @@ function startBackgroundCheckpoints(db: Database.Database, file: string): Checkp
   };
   try {
     const checkpointer = startCheckpointer(path.resolve(file), CHECKPOINT_INTERVAL_MS, fallBack);
-    db.pragma('wal_autocheckpoint = 0');
+    db.pragma(`wal_autocheckpoint = ${WORKER_AUTOCHECKPOINT_PAGES}`);
     return checkpointer;
   } catch {
     fallBack();
