@@ -6,30 +6,20 @@
  * dead-lettered anew; a discard asked of either removes them for both.
  */
 import { v7 as uuidv7 } from 'uuid';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Engine } from '../src/bus/types.ts';
 import { natsEngine } from '../src/engines/nats/index.ts';
-import { adminApi, labelled, showOutputOnFailure, startFlamingoProcess, startLoad, stopProcesses, waitFor, type AdminApi, type FlamingoProcess } from './support/scale-out.ts';
-import { SCALE_OUT, TEST_NATS_URL, type StackRun } from './support/stacks.ts';
+import { adminApi, labelled, showOutputOnFailure, startFlamingoProcess, startLoad, useScaleOutRun, waitFor, type AdminApi } from './support/scale-out.ts';
+import { TEST_NATS_URL } from './support/stacks.ts';
 
 const ADMIN_KEY = 'scale-out-dead-letters-admin-key-0123456789';
 const BROKEN = 20;
 
-let run: StackRun;
 let engine: Engine | undefined;
-const processes: FlamingoProcess[] = [];
+const scaleOut = useScaleOutRun();
+const { processes } = scaleOut;
 
-beforeAll(async () => {
-  run = await SCALE_OUT.provision();
-});
-afterAll(async () => {
-  await engine?.close();
-  try {
-    await stopProcesses(processes);
-  } finally {
-    await run?.cleanup();
-  }
-});
+scaleOut.onCleanup(async () => engine?.close());
 
 interface DeadLetterView {
   event: { id: string; sequence: number };
@@ -57,13 +47,13 @@ const bothReport = (a: AdminApi, b: AdminApi, count: number) =>
 
 it('dead letters made in either process are listed, retried and discarded from either', { timeout: 90_000 }, async () => {
   showOutputOnFailure(processes);
-  const env = (name: string) => ({ ...run.env, DATABASE_URL: labelled(run.databaseUrl!, name), FLAMINGO_ADMIN_KEY: ADMIN_KEY, FLAMINGO_AUDIT_PROJECTION: '1', FLAMINGO_SERVICES: 'none', LOG_LEVEL: 'error' });
+  const env = (name: string) => ({ ...scaleOut.run.env, DATABASE_URL: labelled(scaleOut.run.databaseUrl!, name), FLAMINGO_ADMIN_KEY: ADMIN_KEY, FLAMINGO_AUDIT_PROJECTION: '1', FLAMINGO_SERVICES: 'none', LOG_LEVEL: 'error' });
   processes.push(...(await Promise.all(['dead-a', 'dead-b'].map((name) => startFlamingoProcess(name, ['start'], env(name))))));
   const [a, b] = processes.map((p) => adminApi(p.url, ADMIN_KEY));
 
   // Valid events through the collector, broken ones straight into the log, keys spread over the partitions.
   const load = startLoad(processes.map((p) => p.url), ADMIN_KEY, 2);
-  engine = natsEngine({ servers: TEST_NATS_URL, stream: run.stream! });
+  engine = natsEngine({ servers: TEST_NATS_URL, stream: scaleOut.run.stream! });
   const broken = Array.from({ length: BROKEN }, (_, i) => ({ id: uuidv7(), key: `broken-${i}` }));
   await engine.append(
     broken.map(({ id, key }) => ({

@@ -5,32 +5,21 @@
  * retrying count (retry state lives on the server), and once the fault is gone the held keys
  * catch up in log order, each event applied once.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { adminApi, keysOutOfOrder, labelled, query, recordApplyOrder, shared, showOutputOnFailure, startFlamingoProcess, startLoad, stopProcesses, waitFor, type FlamingoProcess } from './support/scale-out.ts';
-import { SCALE_OUT, type StackRun } from './support/stacks.ts';
+import { expect, it } from 'vitest';
+import { adminApi, keysOutOfOrder, labelled, query, recordApplyOrder, shared, showOutputOnFailure, startFlamingoProcess, startLoad, useScaleOutRun, waitFor } from './support/scale-out.ts';
 
 const ADMIN_KEY = 'scale-out-retries-admin-key-0123456789';
 const KEYS = 16;
 const FAILING = ['order/o-1', 'order/o-6', 'order/o-11'];
 
-let run: StackRun;
-const processes: FlamingoProcess[] = [];
+const scaleOut = useScaleOutRun();
+const { processes } = scaleOut;
 
-beforeAll(async () => {
-  run = await SCALE_OUT.provision();
-});
-afterAll(async () => {
-  try {
-    await stopProcesses(processes);
-  } finally {
-    await run?.cleanup();
-  }
-});
 
 it('a failing key retries (same state from either process) without holding back other keys, then catches up in order', { timeout: 90_000 }, async () => {
   showOutputOnFailure(processes);
-  const databaseUrl = run.databaseUrl!;
-  const env = (name: string) => ({ ...run.env, DATABASE_URL: labelled(databaseUrl, name), FLAMINGO_ADMIN_KEY: ADMIN_KEY, FLAMINGO_AUDIT_PROJECTION: '1', FLAMINGO_SERVICES: 'none', LOG_LEVEL: 'error' });
+  const databaseUrl = scaleOut.run.databaseUrl!;
+  const env = (name: string) => ({ ...scaleOut.run.env, DATABASE_URL: labelled(databaseUrl, name), FLAMINGO_ADMIN_KEY: ADMIN_KEY, FLAMINGO_AUDIT_PROJECTION: '1', FLAMINGO_SERVICES: 'none', LOG_LEVEL: 'error' });
   processes.push(...(await Promise.all(['retry-a', 'retry-b'].map((name) => startFlamingoProcess(name, ['start'], env(name))))));
   const [a, b] = processes.map((p) => adminApi(p.url, ADMIN_KEY));
   await recordApplyOrder(databaseUrl);

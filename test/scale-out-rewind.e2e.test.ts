@@ -4,25 +4,14 @@
  * again (the processes keep pulling from the recreated consumers), the inbox keeps every effect
  * single, and events published afterwards are handled as before.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { adminApi, labelled, query, shared, showOutputOnFailure, startFlamingoProcess, startLoad, stopProcesses, waitFor, type AdminApi, type FlamingoProcess } from './support/scale-out.ts';
-import { SCALE_OUT, type StackRun } from './support/stacks.ts';
+import { expect, it } from 'vitest';
+import { adminApi, labelled, query, shared, showOutputOnFailure, startFlamingoProcess, startLoad, useScaleOutRun, waitFor, type AdminApi } from './support/scale-out.ts';
 
 const ADMIN_KEY = 'scale-out-rewind-admin-key-0123456789';
 
-let run: StackRun;
-const processes: FlamingoProcess[] = [];
+const scaleOut = useScaleOutRun();
+const { processes } = scaleOut;
 
-beforeAll(async () => {
-  run = await SCALE_OUT.provision();
-});
-afterAll(async () => {
-  try {
-    await stopProcesses(processes);
-  } finally {
-    await run?.cleanup();
-  }
-});
 
 /** Posts `count` events spread over the processes and resolves once all are acknowledged. */
 async function publish(targets: readonly string[], count: number): Promise<void> {
@@ -33,8 +22,8 @@ async function publish(targets: readonly string[], count: number): Promise<void>
 
 it('a rewind asked of one process replays the subscription in both; effects stay single', { timeout: 90_000 }, async () => {
   showOutputOnFailure(processes);
-  const databaseUrl = run.databaseUrl!;
-  const env = (name: string) => ({ ...run.env, DATABASE_URL: labelled(databaseUrl, name), FLAMINGO_ADMIN_KEY: ADMIN_KEY, FLAMINGO_AUDIT_PROJECTION: '1', FLAMINGO_SERVICES: 'none', LOG_LEVEL: 'warn' });
+  const databaseUrl = scaleOut.run.databaseUrl!;
+  const env = (name: string) => ({ ...scaleOut.run.env, DATABASE_URL: labelled(databaseUrl, name), FLAMINGO_ADMIN_KEY: ADMIN_KEY, FLAMINGO_AUDIT_PROJECTION: '1', FLAMINGO_SERVICES: 'none', LOG_LEVEL: 'warn' });
   processes.push(...(await Promise.all(['replay-a', 'replay-b'].map((name) => startFlamingoProcess(name, ['start'], env(name))))));
   const [a, b] = processes.map((p) => adminApi(p.url, ADMIN_KEY));
   const urls = processes.map((p) => p.url);

@@ -5,32 +5,21 @@
  * (no ack-wait pause as after a crash), and every accepted event is applied exactly once.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { adminApi, keysOutOfOrder, labelled, query, recordApplyOrder, showOutputOnFailure, startFlamingoProcess, startLoad, stopProcesses, waitFor, type FlamingoProcess, type Load } from './support/scale-out.ts';
-import { SCALE_OUT, type StackRun } from './support/stacks.ts';
+import { expect, it } from 'vitest';
+import { adminApi, keysOutOfOrder, labelled, query, recordApplyOrder, showOutputOnFailure, startFlamingoProcess, startLoad, useScaleOutRun, waitFor, type FlamingoProcess, type Load } from './support/scale-out.ts';
 
 const ADMIN_KEY = 'scale-out-rolling-admin-key-0123456789';
 
-let run: StackRun;
-const processes: FlamingoProcess[] = [];
+const scaleOut = useScaleOutRun();
+const { processes } = scaleOut;
 let load: Load | undefined;
 
-beforeAll(async () => {
-  run = await SCALE_OUT.provision();
-});
-afterAll(async () => {
-  await load?.stop().catch(() => undefined);
-  try {
-    await stopProcesses(processes);
-  } finally {
-    await run?.cleanup();
-  }
-});
+scaleOut.onCleanup(async () => load?.stop());
 
 it('a rolling restart under load loses nothing, applies everything once and hands over without pause', { timeout: 120_000 }, async () => {
   showOutputOnFailure(processes);
-  const databaseUrl = run.databaseUrl!;
-  const env = (name: string) => ({ ...run.env, DATABASE_URL: labelled(databaseUrl, name), FLAMINGO_ADMIN_KEY: ADMIN_KEY, FLAMINGO_AUDIT_PROJECTION: '1', FLAMINGO_SERVICES: 'none', LOG_LEVEL: 'warn' });
+  const databaseUrl = scaleOut.run.databaseUrl!;
+  const env = (name: string) => ({ ...scaleOut.run.env, DATABASE_URL: labelled(databaseUrl, name), FLAMINGO_ADMIN_KEY: ADMIN_KEY, FLAMINGO_AUDIT_PROJECTION: '1', FLAMINGO_SERVICES: 'none', LOG_LEVEL: 'warn' });
   const start = (name: string) => startFlamingoProcess(name, ['start'], env(name));
   const [a, b] = await Promise.all([start('roll-a'), start('roll-b')]);
   processes.push(a, b);

@@ -6,32 +6,21 @@
  * reserved and released once. Then one process is killed with SIGKILL while charges are settling:
  * the survivor carries every order to confirmed, charging each once.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { adminApi, labelled, query, showOutputOnFailure, startFlamingoProcess, stopProcesses, waitFor, type AdminApi, type FlamingoProcess } from './support/scale-out.ts';
-import { SCALE_OUT, type StackRun } from './support/stacks.ts';
+import { expect, it } from 'vitest';
+import { adminApi, labelled, query, showOutputOnFailure, startFlamingoProcess, useScaleOutRun, waitFor, type AdminApi } from './support/scale-out.ts';
 
 const ADMIN_KEY = 'scale-out-shop-admin-key-0123456789';
 const TOKEN_SECRET = 'scale-out-shop-token-secret-0123456789abcdef';
 const ORDERS = 12;
 
-let run: StackRun;
-const processes: FlamingoProcess[] = [];
+const scaleOut = useScaleOutRun();
+const { processes } = scaleOut;
 let a: AdminApi;
 let b: AdminApi;
 let productId: string;
 let userId: string;
 let token: string;
 
-beforeAll(async () => {
-  run = await SCALE_OUT.provision();
-});
-afterAll(async () => {
-  try {
-    await stopProcesses(processes);
-  } finally {
-    await run?.cleanup();
-  }
-});
 
 /** Places an order on the process at `url` once its orders replica knows the customer and the product. */
 const place = (url: string, paymentToken: string) =>
@@ -65,9 +54,9 @@ const settledOn = (api: AdminApi, orderId: string, statuses: readonly string[], 
 
 it('two whole-shop processes share the saga: every order placed on either is settled once', { timeout: 90_000 }, async () => {
   showOutputOnFailure(processes);
-  const databaseUrl = run.databaseUrl!;
+  const databaseUrl = scaleOut.run.databaseUrl!;
   const env = (name: string) => ({
-    ...run.env,
+    ...scaleOut.run.env,
     DATABASE_URL: labelled(databaseUrl, name),
     FLAMINGO_ADMIN_KEY: ADMIN_KEY,
     FLAMINGO_TOKEN_SECRET: TOKEN_SECRET,
@@ -126,7 +115,7 @@ it('SIGKILL of one process while charges settle: the survivor confirms every ord
   const [survivor, victim] = processes;
   const orderIds: string[] = [];
   const begunBy = async () =>
-    (await query<{ begun_by: string }>(run.databaseUrl!, 'SELECT begun_by FROM payments.payments WHERE order_id = ANY($1)', [orderIds])).map((r) => r.begun_by);
+    (await query<{ begun_by: string }>(scaleOut.run.databaseUrl!, 'SELECT begun_by FROM payments.payments WHERE order_id = ANY($1)', [orderIds])).map((r) => r.begun_by);
   // Orders paid with tok_slow (processing for 2 s) until the victim is charging one of them (it
   // leases part of the partitions), then the kill.
   await waitFor(

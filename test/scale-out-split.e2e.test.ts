@@ -5,16 +5,15 @@
  * order placed on one is reserved, charged and shipped by the other and completes; a declined
  * payment cancels it and the other releases the stock.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { adminApi, labelled, shared, showOutputOnFailure, startFlamingoProcess, stopProcesses, waitFor, type AdminApi, type FlamingoProcess } from './support/scale-out.ts';
-import { SCALE_OUT, type StackRun } from './support/stacks.ts';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { adminApi, labelled, shared, showOutputOnFailure, startFlamingoProcess, useScaleOutRun, waitFor, type AdminApi } from './support/scale-out.ts';
 
 const ADMIN_KEY = 'scale-out-split-admin-key-0123456789';
 const TOKEN_SECRET = 'scale-out-split-token-secret-0123456789abcdef';
 
 describe('the shop split over two processes (--services)', () => {
-  let run: StackRun;
-  const processes: FlamingoProcess[] = [];
+  const scaleOut = useScaleOutRun();
+  const { processes } = scaleOut;
   /** users, orders */
   let front: AdminApi;
   /** catalog, carts, payments, fulfillment */
@@ -58,7 +57,7 @@ describe('the shop split over two processes (--services)', () => {
   const frontUrl = () => processes[0].url;
 
   beforeAll(async () => {
-    run = await SCALE_OUT.provision();
+    const run = scaleOut.run;
     const env = (name: string) => ({
       ...run.env,
       DATABASE_URL: labelled(run.databaseUrl!, name),
@@ -84,13 +83,6 @@ describe('the shop split over two processes (--services)', () => {
     token = (await front.call('POST', '/v1/auth/login', { email: 'split@example.com', password: 'a good password' })).body.token;
   }, 60_000);
   beforeEach(() => showOutputOnFailure(processes));
-  afterAll(async () => {
-    try {
-      await stopProcesses(processes);
-    } finally {
-      await run?.cleanup();
-    }
-  });
 
   it('each process serves only its own services', async () => {
     expect((await front.call('GET', `/v1/products/${productId}`)).status).toBe(404);

@@ -7,30 +7,19 @@
  * process acknowledged is stored once and applied exactly once.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { partitionOf } from '../src/engines/nats/naming.ts';
-import { adminApi, keysOutOfOrder, labelled, query, recordApplyOrder, shared, showOutputOnFailure, startFlamingoProcess, startLoad, stopProcesses, waitFor, type AdminApi, type FlamingoProcess, type Load, type SubscriptionView } from './support/scale-out.ts';
-import { SCALE_OUT, type StackRun } from './support/stacks.ts';
+import { adminApi, keysOutOfOrder, labelled, query, recordApplyOrder, shared, showOutputOnFailure, startFlamingoProcess, startLoad, useScaleOutRun, waitFor, type AdminApi, type Load, type SubscriptionView } from './support/scale-out.ts';
 
 const ADMIN_KEY = 'scale-out-admin-key-0123456789';
 /** The engine's default partition count (a new stream). */
 const PARTITIONS = 16;
 
-let run: StackRun;
-const processes: FlamingoProcess[] = [];
+const scaleOut = useScaleOutRun();
+const { processes } = scaleOut;
 let load: Load | undefined;
 
-beforeAll(async () => {
-  run = await SCALE_OUT.provision();
-});
-afterAll(async () => {
-  await load?.stop().catch(() => undefined);
-  try {
-    await stopProcesses(processes);
-  } finally {
-    await run?.cleanup();
-  }
-});
+scaleOut.onCleanup(async () => load?.stop());
 
 interface Applied {
   event_id: string;
@@ -48,9 +37,9 @@ const caughtUp = (api: AdminApi, head: number) => async (): Promise<Subscription
 
 it('two processes split the audit subscription; the survivor of a SIGKILL applies every accepted event exactly once', { timeout: 150_000 }, async () => {
   showOutputOnFailure(processes);
-  const databaseUrl = run.databaseUrl!;
+  const databaseUrl = scaleOut.run.databaseUrl!;
   const env = (name: string) => ({
-    ...run.env,
+    ...scaleOut.run.env,
     DATABASE_URL: labelled(databaseUrl, name),
     FLAMINGO_ADMIN_KEY: ADMIN_KEY,
     FLAMINGO_AUDIT_PROJECTION: '1',

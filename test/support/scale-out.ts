@@ -12,9 +12,10 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
-import { onTestFailed } from 'vitest';
+import { afterAll, beforeAll, onTestFailed } from 'vitest';
 import { BIN } from './cli.ts';
 import { freePort } from './process.ts';
+import { SCALE_OUT, type StackRun } from './stacks.ts';
 
 /** A `node bin/flamingo.js start …` child process. */
 export interface FlamingoProcess {
@@ -320,4 +321,43 @@ export async function keysOutOfOrder(databaseUrl: string): Promise<{ subject: st
   return rows
     .map((row) => ({ subject: row.subject, applied: row.applied.map(Number) }))
     .filter((row) => row.applied.some((sequence, i) => i > 0 && sequence < row.applied[i - 1]));
+}
+
+/** One test file's NATS + PostgreSQL run, its Flamingo processes and what else it must stop. */
+export interface ScaleOutRun {
+  /** The provisioned run (stream, database, env); available from the file's own `beforeAll` on. */
+  readonly run: StackRun;
+  /** Processes to stop after the file's tests. */
+  readonly processes: FlamingoProcess[];
+  /** Something else to stop first (a load, an engine); its failure does not stop the clean-up. */
+  onCleanup(cleanup: () => Promise<unknown>): void;
+}
+
+/**
+ * Provisions a scale-out run before the file's tests and, after them, stops what `onCleanup`
+ * registered, then the processes, then removes the run (stream and database).
+ */
+export function useScaleOutRun(): ScaleOutRun {
+  let run: StackRun | undefined;
+  const processes: FlamingoProcess[] = [];
+  const cleanups: (() => Promise<unknown>)[] = [];
+  beforeAll(async () => {
+    run = await SCALE_OUT.provision();
+  });
+  afterAll(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    try {
+      await stopProcesses(processes);
+    } finally {
+      await run?.cleanup();
+    }
+  });
+  return {
+    get run() {
+      if (!run) throw new Error('the scale-out run is provisioned in beforeAll');
+      return run;
+    },
+    processes,
+    onCleanup: (cleanup) => void cleanups.push(cleanup),
+  };
 }
