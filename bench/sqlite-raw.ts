@@ -8,22 +8,12 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { v7 as uuidv7 } from 'uuid';
 import type { UnstoredEvent } from '../src/contracts/index.ts';
+import { LOG_TABLE } from '../src/engines/sqlite/schema.ts';
 import { dataPool, type OrderPlaced } from './fixtures.ts';
 import { nowMs, paced, percentiles, type Percentiles } from './stats.ts';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS events (
-  sequence     INTEGER PRIMARY KEY,
-  id           TEXT    NOT NULL,
-  type         TEXT    NOT NULL,
-  subject      TEXT,
-  partitionkey TEXT,
-  recorded_ms  INTEGER NOT NULL,
-  envelope     TEXT    NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS events_id ON events (id);
-CREATE INDEX IF NOT EXISTS events_recorded ON events (recorded_ms);
-`;
+// The engine's own log table, so the ceiling writes exactly what the engine writes.
+const SCHEMA = LOG_TABLE;
 
 /**
  * A log table with the engine's durability. Checkpoints run between the timed transactions (the

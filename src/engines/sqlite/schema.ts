@@ -5,7 +5,8 @@ import Database from 'better-sqlite3';
 /** The log file's layout version (`PRAGMA user_version`). */
 const SCHEMA_VERSION = 1;
 
-const SCHEMA = `
+/** The log table; the benchmark's raw ceiling writes the same shape. */
+export const LOG_TABLE = `
 CREATE TABLE IF NOT EXISTS events (
   sequence     INTEGER PRIMARY KEY,
   id           TEXT    NOT NULL,
@@ -18,7 +19,9 @@ CREATE TABLE IF NOT EXISTS events (
 -- UUIDv7 ids are time-ordered, so new keys land at the right edge of this index.
 CREATE UNIQUE INDEX IF NOT EXISTS events_id ON events (id);
 CREATE INDEX IF NOT EXISTS events_recorded ON events (recorded_ms);
+`;
 
+const SCHEMA = `${LOG_TABLE}
 CREATE TABLE IF NOT EXISTS subscriptions (
   name       TEXT    PRIMARY KEY,
   types      TEXT    NOT NULL,
