@@ -12,8 +12,6 @@ import { LOG_TABLE } from '../src/engines/sqlite/schema.ts';
 import { dataPool, type OrderPlaced } from './fixtures.ts';
 import { nowMs, paced, percentiles, type Percentiles } from './stats.ts';
 
-// The engine's own log table, so the ceiling writes exactly what the engine writes.
-const SCHEMA = LOG_TABLE;
 
 /**
  * A log table with the engine's durability. Checkpoints run between the timed transactions (the
@@ -26,7 +24,8 @@ function openRaw(file: string): Database.Database {
   db.pragma('synchronous = FULL');
   db.pragma('wal_autocheckpoint = 0');
   db.pragma('cache_size = -65536');
-  db.exec(SCHEMA);
+  // The engine's own log table, so the ceiling writes exactly what the engine writes.
+  db.exec(LOG_TABLE);
   return db;
 }
 
