@@ -5,6 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { createCustomerAccess, customerOrAdminSecurity } from '../../platform/auth/index.ts';
 import type { Dialect } from '../../platform/db.ts';
 import { notFound } from '../../platform/errors.ts';
 import type { Tokens } from '../../platform/tokens.ts';
@@ -64,13 +65,11 @@ export function registerFulfillmentRoutes(http: FastifyInstance, deps: Fulfillme
   const tags = ['fulfillment'];
   const admin = { preHandler: deps.requireAdmin };
 
-  /** The customer of a valid session token, or nothing once the admin key was checked (401/403 otherwise). */
+  const access = createCustomerAccess(http, deps);
+  /** The customer of a valid session token, or nothing for the admin key (401/403 otherwise). */
   const customerOrAdmin = async (request: FastifyRequest, reply: FastifyReply): Promise<string | undefined> => {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-    const claims = match ? await deps.tokens.verify(match[1]) : undefined;
-    if (claims) return claims.userId;
-    await deps.requireAdmin.call(http, request, reply);
-    return undefined;
+    const reader = await access.reader(request, reply);
+    return reader.kind === 'customer' ? reader.userId : undefined;
   };
 
   app.post(
@@ -114,7 +113,7 @@ export function registerFulfillmentRoutes(http: FastifyInstance, deps: Fulfillme
       schema: {
         tags,
         summary: 'One shipment (admin, or the customer it goes to)',
-        security: [{ apiKey: [] }, { customerToken: [] }],
+        security: customerOrAdminSecurity,
         params: ShipmentParams,
         response: { 200: ShipmentSchema, 404: ErrorSchema },
       },
@@ -134,7 +133,7 @@ export function registerFulfillmentRoutes(http: FastifyInstance, deps: Fulfillme
       schema: {
         tags,
         summary: "Shipments in creation order (admin; a customer's session token lists their own)",
-        security: [{ apiKey: [] }, { customerToken: [] }],
+        security: customerOrAdminSecurity,
         querystring: Type.Object({
           orderId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
           userId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
