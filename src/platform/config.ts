@@ -1,5 +1,6 @@
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { ensurePrivateDir } from './private-files.ts';
 
 /** pino's levels, plus `silent`. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -18,7 +19,10 @@ export interface FlamingoConfig {
   readonly port: number;
   /** `HOST`: interface to listen on. (Default: `0.0.0.0`, every interface, as a server is expected to) */
   readonly host: string;
-  /** `FLAMINGO_DATA_DIR`: bus log, service databases, generated secrets; created when missing, must be writable. (Default: `./data`) */
+  /**
+   * `FLAMINGO_DATA_DIR`: bus log, service databases, generated secrets; created when missing, must be
+   * writable. Made private at start: the directory mode 0700 and every file in it 0600. (Default: `./data`)
+   */
   readonly dataDir: string;
   /** `FLAMINGO_ADMIN_KEY`: at least 16 characters. When unset, generated on first start into `<dataDir>/admin.key` (mode 0600). */
   readonly adminKey?: string;
@@ -143,9 +147,10 @@ function readConfigFile(cwd: string, problems: string[]): Record<string, string>
   return values;
 }
 
+/** Creates the data dir (mode 0700, an existing one tightened to 0700) and checks it is writable; the problem, if any. */
 function checkWritableDir(dir: string): string | undefined {
   try {
-    mkdirSync(dir, { recursive: true });
+    ensurePrivateDir(dir);
     accessSync(dir, constants.W_OK);
     // access() says yes to root everywhere; writing a file is the real test.
     const probe = path.join(dir, `.write-test-${process.pid}`);
@@ -229,7 +234,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
 
   const dataDir = path.resolve(cwd, get('FLAMINGO_DATA_DIR') || './data');
   const dirProblem = checkWritableDir(dataDir);
-  if (dirProblem) problems.push(`FLAMINGO_DATA_DIR: ${dataDir} must be a writable directory (${dirProblem})`);
+  if (dirProblem) problems.push(`FLAMINGO_DATA_DIR: ${dataDir} must be a writable directory that this user can make private, mode 0700 (${dirProblem})`);
 
   const adminKey = get('FLAMINGO_ADMIN_KEY') || undefined;
   if (adminKey !== undefined && (adminKey.length < 16 || /\s/.test(adminKey))) {
