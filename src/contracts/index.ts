@@ -15,3 +15,4 @@ export { SNAPSHOT_FORMAT, InvalidSnapshotError, catalogSnapshot, compareCatalog,
 export type { SeedEnvelopeOptions, SeedEnvelopeResult, SeedEvent } from './seed.ts';
 export { fromSeedEnvelope, normalizeSeedDatetime, seedPathOf } from './seed.ts';
 export { PROTOTYPE_NAMES, prototypeNameMessage } from './prototype-names.ts';
+export { FORMAT_MODE, STRING_FORMATS, ajvFormatsPlugin, registerFormats } from './formats.ts';

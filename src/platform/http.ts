@@ -1,6 +1,8 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { Plugin } from 'ajv';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { ajvFormatsPlugin } from '../contracts/index.ts';
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './config.ts';
 import { ApiError, type ProblemDetail } from './errors.ts';
 import { clientErrorHandler, limitConnections, registerRateLimits, timeoutOptions } from './http-limits.ts';
@@ -78,6 +80,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     loggerInstance: options.logger,
     bodyLimit,
     ...timeoutOptions(settings),
+    // Routes check `format`s with the same ajv-formats mode as the catalog (contracts/formats.ts).
+    ajv: { plugins: [[...ajvFormatsPlugin] as [Plugin<unknown>, unknown]] },
     clientErrorHandler,
     // A URL Fastify's router cannot decode (`%FF`, `%zz`): our error shape instead of Fastify's.
     frameworkErrors: (error, request, reply) => {
