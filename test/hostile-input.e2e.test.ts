@@ -6,10 +6,9 @@
  * compared before and after.
  */
 import net from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { services } from '../src/services/index.ts';
-import { databaseState, type DatabaseState } from './support/database-state.ts';
+import { databaseState, settledDatabaseState, type DatabaseState } from './support/database-state.ts';
 import { BODY_METHODS, routesOf, type ConcreteRoute } from './support/routes.ts';
 import { startTestServer, type RequestOptions, type TestResponse, type TestServer } from './support/server.ts';
 import { createRunDatabase, dropRunDatabase } from './support/stacks.ts';
@@ -22,18 +21,6 @@ describe.each(['sqlite', 'postgres'] as const)('hostile input on every route (se
   let databaseUrl: string | undefined;
   let stored: DatabaseState;
   let routes: ConcreteRoute[];
-
-  /** The stored state once background work (outbox relays, subscriptions) has settled. */
-  async function settledState(): Promise<DatabaseState> {
-    let last = await databaseState(server.dataDir, databaseUrl);
-    for (let i = 0; i < 100; i++) {
-      await sleep(100);
-      const now = await databaseState(server.dataDir, databaseUrl);
-      if (JSON.stringify(now) === JSON.stringify(last)) return now;
-      last = now;
-    }
-    throw new Error('the databases never settled');
-  }
 
   beforeAll(async () => {
     databaseUrl = dialect === 'postgres' ? await createRunDatabase('flamingo_hostile') : undefined;
@@ -51,7 +38,7 @@ describe.each(['sqlite', 'postgres'] as const)('hostile input on every route (se
     expect((await server.request('POST', '/v1/products', { body: { sku: 'MUG-1', name: 'Mug', priceCents: 1250, currency: 'EUR', onHand: 5 } })).status).toBe(201);
     expect((await server.request('POST', '/v1/users', { key: null, body: { email: 'ada@example.com', name: 'Ada', password: 'a long enough password' } })).status).toBe(201);
     expect((await server.request('POST', '/event', { key: null, body: { event_id: EVENT_ID, event: { event_name: 'item_added_to_cart', event_time: '2022-07-17T09:59:59', items: [1], item: 1 } } })).status).toBe(201);
-    stored = await settledState();
+    stored = await settledDatabaseState(server.dataDir, databaseUrl);
   });
   afterAll(async () => {
     await server?.stop();

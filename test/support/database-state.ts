@@ -54,3 +54,15 @@ export async function databaseState(dataDir: string, databaseUrl?: string): Prom
   if (databaseUrl) await postgresState(databaseUrl, state);
   return state;
 }
+
+/** The stored state once background work (outbox relays, subscriptions) has stopped changing it: two reads 100 ms apart agree. */
+export async function settledDatabaseState(dataDir: string, databaseUrl?: string, timeoutMs = 10_000): Promise<DatabaseState> {
+  let last = await databaseState(dataDir, databaseUrl);
+  for (const until = Date.now() + timeoutMs; Date.now() < until; ) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = await databaseState(dataDir, databaseUrl);
+    if (JSON.stringify(now) === JSON.stringify(last)) return now;
+    last = now;
+  }
+  throw new Error(`the databases did not settle within ${timeoutMs} ms`);
+}
