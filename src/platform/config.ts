@@ -310,7 +310,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
 
   const dataDir = path.resolve(cwd, get('FLAMINGO_DATA_DIR') || './data');
   const dirProblem = checkWritableDir(dataDir);
-  if (dirProblem) problems.push(`FLAMINGO_DATA_DIR: ${dataDir} must be a writable directory that this user can make private, mode 0700 (${dirProblem})`);
+  if (dirProblem) problems.push(`FLAMINGO_DATA_DIR: ${dataDir} must be a writable directory (${dirProblem})`);
 
   const adminKey = get('FLAMINGO_ADMIN_KEY') || undefined;
   if (adminKey !== undefined && (adminKey.length < 16 || /\s/.test(adminKey))) {
