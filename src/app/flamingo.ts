@@ -85,7 +85,7 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
     const keys: KeyStore = await openKeyStore(database);
     cleanups.push(() => keys.close());
     const metrics = createMetrics();
-    const app = await createHttpServer({ logger, metrics, version: VERSION });
+    const app = await createHttpServer({ logger, metrics, version: VERSION, settings: config.http });
     const guard = createGuard(app, adminKey.value, keys);
     registerRoutes(app, { bus, guard, keys, metrics, config, limits: options.limits ?? DEFAULT_LIMITS, version: VERSION });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TSchema } from '@sinclair/typebox';
-import { catalog, findDefinition, keyOf, subjectOf, validateData, type EventData, type EventType } from './index.ts';
+import { catalog, findDefinition, keyOf, PROTOTYPE_NAMES, subjectOf, validateData, type EventData, type EventType } from './index.ts';
 
 /** DESIGN.md "Commerce domain", the first catalog. */
 const DESIGN: Record<string, readonly string[]> = {
@@ -71,6 +71,20 @@ describe('catalog', () => {
     expect(definition('product.reviewed').personalData).toContain('/comment');
     expect(definition('shipment.created').personalData).toContain('/address');
     expect(definition('order.placed').secrets).toEqual(['/paymentToken']);
+  });
+
+  it('declares no field named __proto__, constructor or prototype, which every input refuses (issue 7, item 2)', () => {
+    const declared: string[] = [];
+    const stack: unknown[] = catalog.map((entry) => entry.schema);
+    while (stack.length > 0) {
+      const node = stack.pop();
+      if (typeof node !== 'object' || node === null) continue;
+      const properties = (node as { properties?: Record<string, unknown> }).properties;
+      if (properties) declared.push(...Object.keys(properties));
+      stack.push(...Object.values(node));
+    }
+    expect(declared.length).toBeGreaterThan(50);
+    expect(declared.filter((name) => PROTOTYPE_NAMES.has(name))).toEqual([]);
   });
 
   it('resolves the seed names as aliases', () => {

@@ -14,3 +14,6 @@ export type { CatalogChange, CatalogSnapshot, CompatibilityRule } from './compat
 export { SNAPSHOT_FORMAT, InvalidSnapshotError, catalogSnapshot, compareCatalog, parseCatalogSnapshot } from './compat.ts';
 export type { SeedEnvelopeOptions, SeedEnvelopeResult, SeedEvent } from './seed.ts';
 export { fromSeedEnvelope, normalizeSeedDatetime, seedPathOf } from './seed.ts';
+export { PROTOTYPE_NAMES, prototypeNameMessage } from './prototype-names.ts';
+export { FORMAT_MODE, STRING_FORMATS, ajvFormatsPlugin, registerFormats } from './formats.ts';
+export { MAX_CENTS, MAX_INT32, MAX_QUANTITY } from './catalog/fields.ts';

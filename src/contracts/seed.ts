@@ -6,6 +6,7 @@
  *      "event": {"event_name": "item_added_to_cart", "event_time": "<datetime>", ...data}}
  */
 import type { EventType } from './catalog/index.ts';
+import { PROTOTYPE_NAMES, prototypeNameMessage } from './prototype-names.ts';
 import { findDefinition, validateData, type ValidationIssue } from './validate.ts';
 
 /** An event read from a seed envelope, ready to be published. */
@@ -25,7 +26,8 @@ export interface SeedEvent {
 export type SeedEnvelopeResult =
   | { readonly ok: true; readonly event: SeedEvent }
   /**
-   * 400: the body is not a seed envelope (wrong shape, a missing or malformed id or datetime).
+   * 400: the body is not a seed envelope (wrong shape, a missing or malformed id or datetime, an
+   * event field named `__proto__`, `constructor` or `prototype`).
    * 422: a well-formed envelope Flamingo cannot process (unknown `event_name`, or `data` that
    * breaks its schema when `validateData` is on). `issues` name each path in the body.
    */
@@ -106,10 +108,14 @@ export function fromSeedEnvelope(body: unknown, options: SeedEnvelopeOptions = {
   if (!definition) {
     return { ok: false, status: 422, issues: [{ path: '/event/event_name', message: `unknown event name ${JSON.stringify(name)}` }] };
   }
-  const data: Record<string, unknown> = {};
+  // A null-prototype object: a field named `__proto__` stays a field instead of becoming the prototype.
+  const data: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  const names: ValidationIssue[] = [];
   for (const [field, value] of Object.entries(event)) {
-    if (field !== 'event_name' && field !== 'event_time') data[field] = value;
+    if (PROTOTYPE_NAMES.has(field)) names.push({ path: `/event/${field}`, message: prototypeNameMessage(field) });
+    else if (field !== 'event_name' && field !== 'event_time') data[field] = value;
   }
+  if (names.length > 0) return { ok: false, status: 400, issues: names };
   if (options.validateData) {
     const dataIssues = validateData(definition, data);
     if (dataIssues.length > 0) {

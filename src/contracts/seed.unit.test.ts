@@ -91,3 +91,16 @@ describe('normalizeSeedDatetime', () => {
     expect(normalizeSeedDatetime(input)).toBeUndefined();
   });
 });
+
+describe('fromSeedEnvelope and prototype field names (issue 7, item 2)', () => {
+  it.each(['__proto__', 'constructor', 'prototype'])('refuses an event field named %s instead of copying it onto data', (name) => {
+    // JSON.parse makes "__proto__" an own field, as the HTTP body would be before the parser refused it.
+    const body = JSON.parse(`{"event_id":"${EVENT_ID}","event":{"event_name":"item_added_to_cart","event_time":"2024-05-01T10:00:00","${name}":{"items":[1,2],"item":2}}}`);
+    expect(fromSeedEnvelope(body)).toEqual({ ok: false, status: 400, issues: [{ path: `/event/${name}`, message: expect.stringMatching(/not accepted as a field name/) }] });
+  });
+
+  it('copies the fields onto a null-prototype object', () => {
+    const result = fromSeedEnvelope(seedBody());
+    expect(result.ok && Object.getPrototypeOf(result.event.data)).toBeNull();
+  });
+});

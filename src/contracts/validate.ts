@@ -1,6 +1,7 @@
-import { FormatRegistry, type TSchema } from '@sinclair/typebox';
+import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { catalog, type CatalogEntry } from './catalog/index.ts';
+import { registerFormats } from './formats.ts';
 
 /** One broken rule: where (JSON pointer inside the validated value) and what. */
 export interface ValidationIssue {
@@ -8,15 +9,8 @@ export interface ValidationIssue {
   readonly message: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const registerFormat = (name: string, check: (value: string) => boolean) => {
-  if (!FormatRegistry.Has(name)) FormatRegistry.Set(name, check);
-};
-registerFormat('uuid', (v) => UUID.test(v));
-registerFormat('email', (v) => EMAIL.test(v) && v.length <= 254);
-registerFormat('date-time', (v) => !Number.isNaN(Date.parse(v)) && /^\d{4}-\d{2}-\d{2}T/.test(v));
-registerFormat('uri', (v) => URL.canParse(v));
+// The formats of the published JSON Schema (ajv-formats, full mode), not formats of our own.
+registerFormats();
 
 const byName = new Map<string, CatalogEntry>();
 for (const entry of catalog) {

@@ -1,5 +1,6 @@
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { ensurePrivateDir } from './private-files.ts';
 
 /** pino's levels, plus `silent`. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -12,13 +13,54 @@ export type EngineSetting =
   /** NATS JetStream; one or more servers (`nats://a:4222,nats://b:4222`). */
   | { readonly kind: 'nats'; readonly servers: readonly string[] };
 
+/**
+ * Limits of the HTTP server against slow, flooding and hostile clients (README "Security › Limits").
+ * Every value is a whole number; times are in milliseconds.
+ */
+export interface HttpSettings {
+  /** `FLAMINGO_HTTP_HEADERS_TIMEOUT_MS`: time a client has to send the request line and headers; then 408 and the connection is closed. At most the request timeout. (Default: 10 000) */
+  readonly headersTimeoutMs: number;
+  /** `FLAMINGO_HTTP_REQUEST_TIMEOUT_MS`: time a client has to send a whole request, body included (a slow body is cut); then 408 and the connection is closed. (Default: 30 000) */
+  readonly requestTimeoutMs: number;
+  /** `FLAMINGO_HTTP_IDLE_TIMEOUT_MS`: a connection on which nothing moves this long, in either direction, is closed (Node's socket timeout). (Default: 120 000) */
+  readonly idleTimeoutMs: number;
+  /** `FLAMINGO_HTTP_KEEP_ALIVE_TIMEOUT_MS`: how long an idle keep-alive connection waits for its next request; longer than a load balancer's idle timeout (often 60 s). (Default: 72 000) */
+  readonly keepAliveTimeoutMs: number;
+  /** `FLAMINGO_HTTP_MAX_CONNECTIONS`: open connections per process; a connection beyond it is closed at once, without an answer. (Default: 10 000) */
+  readonly maxConnections: number;
+  /** `FLAMINGO_HTTP_MAX_DEPTH`: nesting levels of a JSON body (`{}` is 1), 1–256; deeper bodies get 400 `too_deep`. (Default: 32) */
+  readonly maxDepth: number;
+  /** `FLAMINGO_RATE_LIMIT_WINDOW_MS`: the window of the per-client rate limits below. (Default: 60 000) */
+  readonly rateLimitWindowMs: number;
+  /** `FLAMINGO_RATE_LIMIT_KEYLESS`: requests per window one client (IP address) may send to `POST /event`; more get 429 with `Retry-After`. 0 turns the limit off. (Default: 1 200) */
+  readonly keylessRateLimit: number;
+  /** `FLAMINGO_RATE_LIMIT_LOGIN`: sign-in attempts (`POST /v1/auth/login`) per window and client (IP address); more get 429 with `Retry-After`. 0 turns the limit off. (Default: 30) */
+  readonly loginRateLimit: number;
+}
+
+/** The HTTP limits when nothing is configured. */
+export const DEFAULT_HTTP_SETTINGS: HttpSettings = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  idleTimeoutMs: 120_000,
+  keepAliveTimeoutMs: 72_000,
+  maxConnections: 10_000,
+  maxDepth: 32,
+  rateLimitWindowMs: 60_000,
+  keylessRateLimit: 1_200,
+  loginRateLimit: 30,
+};
+
 /** Flamingo's settings, read from the environment (and `flamingo.config.json`) and validated at start. */
 export interface FlamingoConfig {
   /** `PORT`: HTTP port, 1–65535. (Default: 3000) */
   readonly port: number;
   /** `HOST`: interface to listen on. (Default: `0.0.0.0`, every interface, as a server is expected to) */
   readonly host: string;
-  /** `FLAMINGO_DATA_DIR`: bus log, service databases, generated secrets; created when missing, must be writable. (Default: `./data`) */
+  /**
+   * `FLAMINGO_DATA_DIR`: bus log, service databases, generated secrets; created when missing, must be
+   * writable. Made private at start: the directory mode 0700 and every file in it 0600. (Default: `./data`)
+   */
   readonly dataDir: string;
   /** `FLAMINGO_ADMIN_KEY`: at least 16 characters. When unset, generated on first start into `<dataDir>/admin.key` (mode 0600). */
   readonly adminKey?: string;
@@ -53,6 +95,8 @@ export interface FlamingoConfig {
   readonly tokenSecret?: string;
   /** `FLAMINGO_AUDIT_PROJECTION=1`: run the built-in audit projection (counts applied events, `<dataDir>/audit.db`). (Default: off) */
   readonly auditProjection: boolean;
+  /** The HTTP server's timeouts, connection limit, body depth and rate limits. */
+  readonly http: HttpSettings;
   /** The raw settings, for services' own variables (`FLAMINGO_PAYMENT_TIMEOUT_MS`, …). */
   readonly env: Readonly<Record<string, string | undefined>>;
 }
@@ -83,6 +127,15 @@ export const SETTINGS = [
   'FLAMINGO_SEED_TYPES',
   'FLAMINGO_TOKEN_SECRET',
   'FLAMINGO_AUDIT_PROJECTION',
+  'FLAMINGO_HTTP_HEADERS_TIMEOUT_MS',
+  'FLAMINGO_HTTP_REQUEST_TIMEOUT_MS',
+  'FLAMINGO_HTTP_IDLE_TIMEOUT_MS',
+  'FLAMINGO_HTTP_KEEP_ALIVE_TIMEOUT_MS',
+  'FLAMINGO_HTTP_MAX_CONNECTIONS',
+  'FLAMINGO_HTTP_MAX_DEPTH',
+  'FLAMINGO_RATE_LIMIT_WINDOW_MS',
+  'FLAMINGO_RATE_LIMIT_KEYLESS',
+  'FLAMINGO_RATE_LIMIT_LOGIN',
   // Read by the services themselves (src/services/*/settings.ts), checked when they start.
   'FLAMINGO_PAYMENT_TIMEOUT_MS',
   'FLAMINGO_SANDBOX_SLOW_MS',
@@ -143,9 +196,10 @@ function readConfigFile(cwd: string, problems: string[]): Record<string, string>
   return values;
 }
 
+/** Creates the data dir (mode 0700, an existing one tightened to 0700) and checks it is writable; the problem, if any. */
 function checkWritableDir(dir: string): string | undefined {
   try {
-    mkdirSync(dir, { recursive: true });
+    ensurePrivateDir(dir);
     accessSync(dir, constants.W_OK);
     // access() says yes to root everywhere; writing a file is the real test.
     const probe = path.join(dir, `.write-test-${process.pid}`);
@@ -194,6 +248,33 @@ function parseEngine(value: string, problems: string[]): EngineSetting {
     return { kind: 'sqlite' };
   }
   return { kind: 'nats', servers };
+}
+
+/** The HTTP limits; a problem naming the setting for each bad value. */
+function parseHttpSettings(get: (name: (typeof SETTINGS)[number]) => string | undefined, problems: string[]): HttpSettings {
+  const d = DEFAULT_HTTP_SETTINGS;
+  const ms = (name: (typeof SETTINGS)[number], fallback: number) =>
+    wholeNumber(name, get(name), fallback, problems, (n) => n >= 1, 'must be a whole number of milliseconds, at least 1');
+  const perWindow = (name: (typeof SETTINGS)[number], fallback: number) =>
+    wholeNumber(name, get(name), fallback, problems, () => true, 'must be a whole number of requests (0 turns the limit off)');
+  const settings: HttpSettings = {
+    headersTimeoutMs: ms('FLAMINGO_HTTP_HEADERS_TIMEOUT_MS', d.headersTimeoutMs),
+    requestTimeoutMs: ms('FLAMINGO_HTTP_REQUEST_TIMEOUT_MS', d.requestTimeoutMs),
+    idleTimeoutMs: ms('FLAMINGO_HTTP_IDLE_TIMEOUT_MS', d.idleTimeoutMs),
+    keepAliveTimeoutMs: ms('FLAMINGO_HTTP_KEEP_ALIVE_TIMEOUT_MS', d.keepAliveTimeoutMs),
+    maxConnections: wholeNumber('FLAMINGO_HTTP_MAX_CONNECTIONS', get('FLAMINGO_HTTP_MAX_CONNECTIONS'), d.maxConnections, problems, (n) => n >= 1, 'must be a whole number, at least 1'),
+    maxDepth: wholeNumber('FLAMINGO_HTTP_MAX_DEPTH', get('FLAMINGO_HTTP_MAX_DEPTH'), d.maxDepth, problems, (n) => n >= 1 && n <= 256, 'must be a whole number from 1 to 256'),
+    rateLimitWindowMs: ms('FLAMINGO_RATE_LIMIT_WINDOW_MS', d.rateLimitWindowMs),
+    keylessRateLimit: perWindow('FLAMINGO_RATE_LIMIT_KEYLESS', d.keylessRateLimit),
+    loginRateLimit: perWindow('FLAMINGO_RATE_LIMIT_LOGIN', d.loginRateLimit),
+  };
+  // Node refuses to start a server whose headers may take longer than the whole request.
+  if (settings.headersTimeoutMs > settings.requestTimeoutMs) {
+    problems.push(
+      `FLAMINGO_HTTP_HEADERS_TIMEOUT_MS: must be at most FLAMINGO_HTTP_REQUEST_TIMEOUT_MS (${settings.requestTimeoutMs}), got "${settings.headersTimeoutMs}"`,
+    );
+  }
+  return settings;
 }
 
 function parseBoolean(name: string, value: string | undefined, problems: string[]): boolean {
@@ -286,6 +367,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   }
 
   const auditProjection = parseBoolean('FLAMINGO_AUDIT_PROJECTION', get('FLAMINGO_AUDIT_PROJECTION'), problems);
+  const http = parseHttpSettings(get, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -305,6 +387,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     seedTypes,
     tokenSecret,
     auditProjection,
+    http,
     env: { ...fromFile, ...env },
   };
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, isTypePattern, loadConfig, matchesTypePattern } from './config.ts';
+import { ConfigError, DEFAULT_HTTP_SETTINGS, isTypePattern, loadConfig, matchesTypePattern } from './config.ts';
 
 const cwd = mkdtempSync(path.join(os.tmpdir(), 'flamingo-config-unit-'));
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
@@ -80,6 +80,64 @@ describe('loadConfig', () => {
       'FLAMINGO_NATS_REPLICAS: must be 1, 3 or 5, got "2"',
       'FLAMINGO_NATS_PARTITIONS: must be a whole number from 1 to 1024, got "0"',
       'FLAMINGO_NATS_DUPLICATE_WINDOW_MS: must be a whole number of milliseconds, at least 1000, got "10s"',
+    ]);
+  });
+
+  it('has documented HTTP limits, reads each one and names each bad one (issue 7, items 4 and 6)', () => {
+    expect(loadConfig({}, cwd).http).toEqual(DEFAULT_HTTP_SETTINGS);
+    expect(DEFAULT_HTTP_SETTINGS).toEqual({
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      idleTimeoutMs: 120_000,
+      keepAliveTimeoutMs: 72_000,
+      maxConnections: 10_000,
+      maxDepth: 32,
+      rateLimitWindowMs: 60_000,
+      keylessRateLimit: 1_200,
+      loginRateLimit: 30,
+    });
+    const config = loadConfig(
+      {
+        FLAMINGO_HTTP_HEADERS_TIMEOUT_MS: '2000',
+        FLAMINGO_HTTP_REQUEST_TIMEOUT_MS: '4000',
+        FLAMINGO_HTTP_IDLE_TIMEOUT_MS: '9000',
+        FLAMINGO_HTTP_KEEP_ALIVE_TIMEOUT_MS: '5000',
+        FLAMINGO_HTTP_MAX_CONNECTIONS: '50',
+        FLAMINGO_HTTP_MAX_DEPTH: '8',
+        FLAMINGO_RATE_LIMIT_WINDOW_MS: '1000',
+        FLAMINGO_RATE_LIMIT_KEYLESS: '0',
+        FLAMINGO_RATE_LIMIT_LOGIN: '5',
+      },
+      cwd,
+    );
+    expect(config.http).toEqual({
+      headersTimeoutMs: 2_000,
+      requestTimeoutMs: 4_000,
+      idleTimeoutMs: 9_000,
+      keepAliveTimeoutMs: 5_000,
+      maxConnections: 50,
+      maxDepth: 8,
+      rateLimitWindowMs: 1_000,
+      keylessRateLimit: 0,
+      loginRateLimit: 5,
+    });
+    expect(
+      problemsOf({
+        FLAMINGO_HTTP_REQUEST_TIMEOUT_MS: '0',
+        FLAMINGO_HTTP_IDLE_TIMEOUT_MS: '1m',
+        FLAMINGO_HTTP_MAX_CONNECTIONS: '0',
+        FLAMINGO_HTTP_MAX_DEPTH: '1000',
+        FLAMINGO_RATE_LIMIT_LOGIN: '-1',
+      }),
+    ).toEqual([
+      'FLAMINGO_HTTP_REQUEST_TIMEOUT_MS: must be a whole number of milliseconds, at least 1, got "0"',
+      'FLAMINGO_HTTP_IDLE_TIMEOUT_MS: must be a whole number of milliseconds, at least 1, got "1m"',
+      'FLAMINGO_HTTP_MAX_CONNECTIONS: must be a whole number, at least 1, got "0"',
+      'FLAMINGO_HTTP_MAX_DEPTH: must be a whole number from 1 to 256, got "1000"',
+      'FLAMINGO_RATE_LIMIT_LOGIN: must be a whole number of requests (0 turns the limit off), got "-1"',
+    ]);
+    expect(problemsOf({ FLAMINGO_HTTP_HEADERS_TIMEOUT_MS: '40000' })).toEqual([
+      'FLAMINGO_HTTP_HEADERS_TIMEOUT_MS: must be at most FLAMINGO_HTTP_REQUEST_TIMEOUT_MS (30000), got "40000"',
     ]);
   });
 

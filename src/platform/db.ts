@@ -1,8 +1,8 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
 import pg from 'pg';
+import { ensurePrivateDatabaseFile, ensurePrivateDir } from './private-files.ts';
 
 /** Where a service's own database lives. */
 export interface DatabaseConfig {
@@ -34,8 +34,8 @@ export interface ServiceDatabase<DB> {
 }
 
 /**
- * Opens the database of one bounded context: `<dataDir>/<name>.db` (WAL, synchronous=FULL) on the
- * embedded default; on PostgreSQL schema `<name>` of `databaseUrl`, or database `<database>_<name>`
+ * Opens the database of one bounded context: `<dataDir>/<name>.db` (WAL, synchronous=FULL, mode
+ * 0600 with its `-wal`/`-shm`, the data dir 0700) on the embedded default; on PostgreSQL schema `<name>` of `databaseUrl`, or database `<database>_<name>`
  * with `layout: 'database'` (created when missing).
  */
 export async function openDatabase<DB>(name: string, config: DatabaseConfig): Promise<ServiceDatabase<DB>> {
@@ -53,8 +53,9 @@ export async function openDatabase<DB>(name: string, config: DatabaseConfig): Pr
     const db = postgres<DB>(config.databaseUrl, `-c search_path="${name}"`);
     return { db, dialect: 'postgres', location: name, url: config.databaseUrl, close: () => db.destroy() };
   }
-  mkdirSync(config.dataDir, { recursive: true });
+  ensurePrivateDir(config.dataDir);
   const file = path.join(config.dataDir, `${name}.db`);
+  ensurePrivateDatabaseFile(file);
   const sqlite = new Database(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');

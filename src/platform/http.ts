@@ -1,9 +1,15 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Plugin } from 'ajv';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { ajvFormatsPlugin } from '../contracts/index.ts';
+import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './config.ts';
 import { ApiError, type ProblemDetail } from './errors.ts';
+import { clientErrorHandler, limitConnections, registerRateLimits, timeoutOptions } from './http-limits.ts';
+import { parseJsonBody } from './json-body.ts';
 import { traceIdOf, type Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import { badUrl, checkRequestHead } from './request-head.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -12,12 +18,24 @@ declare module 'fastify' {
     /** The request body as received, when it was read as JSON (null otherwise). */
     bodyBuffer: Buffer | null;
   }
+  interface FastifyInstance {
+    /** Every route registered so far (`HEAD` routes Fastify adds for `GET` left out), in registration order. */
+    readonly routeList: readonly RouteEntry[];
+  }
+}
+
+/** A registered route: its method and URL pattern (`/v1/orders/:id`). */
+export interface RouteEntry {
+  readonly method: string;
+  readonly url: string;
 }
 
 export interface HttpServerOptions {
   readonly logger: Logger;
   /** Largest request body; bigger ones get 413 `payload_too_large`. (Default: 4 MiB) */
   readonly bodyLimit?: number;
+  /** Timeouts, connection limit, JSON depth and per-client rate limits. (Default: `DEFAULT_HTTP_SETTINGS`) */
+  readonly settings?: HttpSettings;
   /** When given, every request is timed into `flamingo_http_request_duration_seconds`. */
   readonly metrics?: Metrics;
   /** Shown in the OpenAPI document. (Default: '0.0.0') */
@@ -27,16 +45,10 @@ export interface HttpServerOptions {
 /** Media types read as JSON. A body without Content-Type is read as JSON too (the seed's producers send none). */
 export const JSON_MEDIA_TYPES = ['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json'] as const;
 
-function parseJson(request: FastifyRequest, body: Buffer): unknown {
+function parseJson(request: FastifyRequest, body: Buffer, maxDepth: number): unknown {
   request.bodyBytes = body.length;
   request.bodyBuffer = body;
-  const text = body.toString('utf8');
-  if (text.trim() === '') throw new ApiError(400, 'malformed_json', 'the body is empty; expected JSON');
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new ApiError(400, 'malformed_json', `the body is not valid JSON: ${(error as Error).message}`);
-  }
+  return parseJsonBody(body, maxDepth);
 }
 
 /** Fastify's schema validation errors as our `{path, message}` details. */
@@ -51,20 +63,46 @@ function validationDetail(error: FastifyError): ProblemDetail[] {
 
 /**
  * The HTTP server every route is registered on: JSON logs (pino), the error shape of
- * CONVENTIONS.md, JSON and CloudEvents content types, a body limit, request metrics and the
- * OpenAPI document (`/docs`, JSON at `/docs/json`). Register routes with
- * `app.withTypeProvider<TypeBoxTypeProvider>()` and TypeBox schemas so they appear in OpenAPI.
+ * CONVENTIONS.md, JSON and CloudEvents content types, request metrics and the OpenAPI document
+ * (`/docs`, JSON at `/docs/json`). Register routes with `app.withTypeProvider<TypeBoxTypeProvider>()`
+ * and TypeBox schemas so they appear in OpenAPI.
+ *
+ * Every route gets the same defences against hostile input (README "Security"): a body limit;
+ * bodies read as strict UTF-8 JSON of bounded depth without NUL characters or prototype field
+ * names (`parseJsonBody`); URLs and headers checked for the same (`checkRequestHead`); timeouts,
+ * a connection limit and opt-in per-client rate limits (`http-limits.ts`).
  */
 export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const bodyLimit = options.bodyLimit ?? 4 * 1024 * 1024;
+  const settings = options.settings ?? DEFAULT_HTTP_SETTINGS;
+  const maxDepth = settings.maxDepth;
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit,
+    ...timeoutOptions(settings),
+    // Routes check `format`s with the same ajv-formats mode as the catalog (contracts/formats.ts).
+    ajv: { plugins: [[...ajvFormatsPlugin] as [Plugin<unknown>, unknown]] },
+    clientErrorHandler,
+    // A URL Fastify's router cannot decode (`%FF`, `%zz`): our error shape instead of Fastify's.
+    frameworkErrors: (error, request, reply) => {
+      const refusal = error.code === 'FST_ERR_BAD_URL' ? badUrl(request.raw.url ?? '') : new ApiError(400, 'bad_request', error.message);
+      void (reply as FastifyReply).status(refusal.status).send(refusal.toBody());
+    },
     // Requests are logged by our onResponse hook at debug level, with the route and duration.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   }) as unknown as FastifyInstance;
+  limitConnections(app, settings);
+
+  const routeList: RouteEntry[] = [];
+  app.decorate('routeList', routeList);
+  app.addHook('onRoute', (route) => {
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
+      if (method !== 'HEAD') routeList.push({ method, url: route.url });
+    }
+  });
+  await registerRateLimits(app, settings);
 
   app.decorateRequest('bodyBytes', 0);
   app.decorateRequest('bodyBuffer', null);
@@ -72,7 +110,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   app.removeAllContentTypeParsers();
   app.addContentTypeParser([...JSON_MEDIA_TYPES], { parseAs: 'buffer' }, (request, body, done) => {
     try {
-      done(null, parseJson(request, body as Buffer));
+      done(null, parseJson(request, body as Buffer, maxDepth));
     } catch (error) {
       done(error as Error, undefined);
     }
@@ -84,7 +122,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       return;
     }
     try {
-      done(null, parseJson(request, body as Buffer));
+      done(null, parseJson(request, body as Buffer, maxDepth));
     } catch (error) {
       done(error as Error, undefined);
     }
@@ -95,6 +133,17 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     const traceId = traceIdOf(request.headers.traceparent as string | undefined);
     if (traceId) request.log = request.log.child({ trace_id: traceId });
     done();
+  });
+  // The URL and headers of every request, after the routes' own onRequest hooks (authentication
+  // comes first) and before the body is read; the body's rules are in the JSON parser above.
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    try {
+      checkRequestHead(request);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    done(null, payload);
   });
   if (options.metrics) {
     const { httpDuration } = options.metrics;

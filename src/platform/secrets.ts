@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { makeFilePrivate, PRIVATE_FILE_MODE } from './private-files.ts';
 
 /** A secret and where it came from. */
 export interface Secret {
@@ -17,7 +18,8 @@ export function randomSecret(prefix = ''): string {
 }
 
 /**
- * `given` when set; otherwise the secret in `<dataDir>/<fileName>`, created (mode 0600) on first use.
+ * `given` when set; otherwise the secret in `<dataDir>/<fileName>`, created (mode 0600) on first use
+ * (an existing file with a looser mode is tightened to 0600).
  * Two processes starting at once agree: the file is created exclusively and the loser reads it.
  */
 export function readOrCreateSecret(dataDir: string, fileName: string, given: string | undefined, prefix = ''): Secret {
@@ -33,10 +35,13 @@ export function readOrCreateSecret(dataDir: string, fileName: string, given: str
     }
   };
   const existing = read();
-  if (existing) return { value: existing, origin: 'file', file };
+  if (existing) {
+    makeFilePrivate(file);
+    return { value: existing, origin: 'file', file };
+  }
   const value = randomSecret(prefix);
   try {
-    writeFileSync(file, `${value}\n`, { mode: 0o600, flag: 'wx' });
+    writeFileSync(file, `${value}\n`, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     const other = read();

@@ -131,4 +131,33 @@ describe('binaryEvent', () => {
       data: { a: 1 },
     });
   });
+
+  it('keeps a ce-__proto__ header as an attribute (refused as unknown), never as the prototype (issue 7, item 2)', () => {
+    for (const name of ['__proto__', 'constructor', 'prototype']) {
+      const event = binaryEvent({ 'ce-specversion': '1.0', 'ce-type': 'cart.item_added', [`ce-${name}`]: 'x' }, { items: [1], item: 1 });
+      expect(Object.getPrototypeOf(event)).toBeNull();
+      expect(Object.keys(event)).toContain(name);
+      const refused = refusal(() => one(event));
+      expect(refused.status).toBe(422);
+      expect(refused.detail).toEqual([{ path: `/${name}`, message: expect.stringMatching(/not a CloudEvents attribute/) }]);
+    }
+  });
+
+  it('reads raw UTF-8 header bytes as UTF-8 and refuses values that are not UTF-8 or hold a NUL, naming the header (issue 7, items 5 and 7)', () => {
+    const latin1 = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
+    expect(binaryEvent({ 'ce-subject': latin1('café') }, null).subject).toBe('café');
+    expect(binaryEvent({ 'ce-subject': '100% sure' }, null).subject).toBe('100% sure');
+    for (const [value, error] of [
+      ['caf%E9', 'invalid_utf8'],
+      ['caf\xe9', 'invalid_utf8'], // the Latin-1 byte of é alone is not UTF-8
+      ['a%00b', 'nul_character'],
+    ] as const) {
+      const refused = refusal(() => binaryEvent({ 'ce-subject': value }, null));
+      expect({ status: refused.status, code: refused.code, detail: refused.detail }).toEqual({
+        status: 400,
+        code: error,
+        detail: [{ path: '/headers/ce-subject', message: expect.any(String) }],
+      });
+    }
+  });
 });

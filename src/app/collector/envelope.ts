@@ -101,7 +101,10 @@ export function readEvent(value: unknown, at: string, defaults: ReadDefaults = {
   const traceparent =
     typeof value.traceparent === 'string' ? value.traceparent : defaults.traceparent && TRACEPARENT.test(defaults.traceparent) ? defaults.traceparent : undefined;
   // Attribute by attribute in the order the bus reads them; absent attributes stay absent, so the bus applies its own defaults.
-  const input: Record<string, unknown> = { type: definition.type, data: value.data };
+  // Null-prototype, like everything built from a request: only the attributes named here are copied.
+  const input = Object.create(null) as Record<string, unknown>;
+  input.type = definition.type;
+  input.data = value.data;
   if (typeof value.id === 'string') input.id = value.id;
   input.source = typeof value.source === 'string' ? value.source : (defaults.source ?? '/collector');
   copyStrings(input, value, COPIED_AFTER_SOURCE);

@@ -32,6 +32,8 @@ export function seedEventRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.post(
     '/event',
     {
+      // Anyone may call it without a key: counted per client (FLAMINGO_RATE_LIMIT_KEYLESS).
+      config: { clientRateLimit: 'keyless' },
       ...documentedOnly({
         tags: ['collector'],
         summary: 'Publish a seed envelope (legacy producers)',
@@ -42,7 +44,7 @@ export function seedEventRoutes(app: FastifyInstance, deps: RouteDeps): void {
         body: SeedEnvelope,
         response: {
           201: Type.Object({ event_id: Type.String({ format: 'uuid' }), status: Type.Literal('ok') }),
-          ...errors(400, 401, 403, 413, 415, 422),
+          ...errors(400, 401, 403, 413, 415, 422, 429),
         },
       }),
     },

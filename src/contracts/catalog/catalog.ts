@@ -1,16 +1,16 @@
 import { Type } from '@sinclair/typebox';
 import { defineEvent } from '../define.ts';
-import { Cents, Currency, Id, StockLine } from './fields.ts';
+import { Cents, Currency, Id, MAX_INT32, MAX_QUANTITY, Quantity, StockLine } from './fields.ts';
 
 const ProductId = Id('The product (UUIDv7).');
 const OrderId = Id('The order the stock is held for.');
-const OnHand = Type.Integer({ minimum: 0, description: 'Units on hand after the change.' });
+const OnHand = Type.Integer({ minimum: 0, maximum: MAX_INT32, description: 'Units on hand after the change.' });
 
 /** The product as the catalog holds it, carried whole by created/updated (event-carried state). */
 const productState = {
   productId: ProductId,
   number: Type.Optional(
-    Type.Integer({ minimum: 1, description: 'Catalog number, unique: the integer that systems identifying products by number use (seed 000 cart `items`).' }),
+    Type.Integer({ minimum: 1, maximum: MAX_INT32, description: 'Catalog number, unique: the integer that systems identifying products by number use (seed 000 cart `items`).' }),
   ),
   sku: Type.String({ minLength: 1, maxLength: 64, description: 'Stock keeping unit, unique.' }),
   name: Type.String({ minLength: 1, maxLength: 200 }),
@@ -18,7 +18,7 @@ const productState = {
   priceCents: Cents('Unit price in minor units.'),
   currency: Currency,
   onHand: OnHand,
-  lowStockThreshold: Type.Integer({ minimum: 0, description: '`stock.low` is published when on-hand falls to or below this.' }),
+  lowStockThreshold: Type.Integer({ minimum: 0, maximum: MAX_INT32, description: '`stock.low` is published when on-hand falls to or below this.' }),
   active: Type.Boolean({ description: 'Whether the product can be ordered.' }),
 };
 
@@ -64,7 +64,7 @@ export const stockAdjusted = defineEvent({
   description: 'Stock on hand was changed by hand or by a delivery from a supplier (not by orders: see stock.reserved/released).',
   schema: Type.Object({
     productId: ProductId,
-    delta: Type.Integer({ description: 'Units added (positive) or removed (negative).' }),
+    delta: Type.Integer({ minimum: -MAX_QUANTITY, maximum: MAX_QUANTITY, description: 'Units added (positive) or removed (negative).' }),
     onHand: OnHand,
     reason: Type.Union([Type.Literal('restock'), Type.Literal('correction'), Type.Literal('damaged'), Type.Literal('returned')]),
     note: Type.Optional(Type.String({ maxLength: 500 })),
@@ -102,8 +102,8 @@ export const stockReservationFailed = defineEvent({
   schema: Type.Object({
     orderId: OrderId,
     productId: ProductId,
-    requested: Type.Integer({ minimum: 1 }),
-    available: Type.Integer({ minimum: 0 }),
+    requested: Quantity(),
+    available: Type.Integer({ minimum: 0, maximum: MAX_INT32 }),
     reason: Type.Union([Type.Literal('insufficient_stock'), Type.Literal('unknown_product'), Type.Literal('inactive_product')]),
   }),
   personalData: [],
@@ -142,7 +142,7 @@ export const stockLow = defineEvent({
     sku: Type.String({ minLength: 1, maxLength: 64 }),
     name: Type.String({ minLength: 1, maxLength: 200 }),
     onHand: OnHand,
-    threshold: Type.Integer({ minimum: 0 }),
+    threshold: Type.Integer({ minimum: 0, maximum: MAX_INT32 }),
   }),
   personalData: [],
   aliases: ['StockLow'],

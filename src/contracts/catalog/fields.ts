@@ -6,8 +6,30 @@ import { Type } from '@sinclair/typebox';
 /** An entity id: a string, UUIDv7 when our services mint it (other producers may use their own). */
 export const Id = (description: string) => Type.String({ minLength: 1, maxLength: 128, description });
 
-/** Money is an integer amount of minor units (cents) plus an ISO 4217 currency code. */
-export const Cents = (description: string) => Type.Integer({ minimum: 0, description });
+/**
+ * The largest amount of money in minor units an event may carry — a price, a line, a total, a
+ * charge, a refund: 2 000 000 000 (20 000 000.00 EUR). It fits the PostgreSQL `integer` columns
+ * the services keep prices in (and the `bigint` ones of totals and payments) and is a safe
+ * JavaScript integer. Services refuse a cart or an order whose total would pass it.
+ */
+export const MAX_CENTS = 2_000_000_000;
+
+/**
+ * The most units of one product an event may carry in one line, reservation, release or stock
+ * change: 1 000 000 000. Two of them still fit a PostgreSQL `integer` column (2^31 − 1). (A
+ * quantity times a price can pass 2^53; services compare such products with `MAX_CENTS`, which a
+ * rounded product above it still passes, so the comparison stays exact.)
+ */
+export const MAX_QUANTITY = 1_000_000_000;
+
+/** The largest value of a PostgreSQL `integer` column, 2^31 − 1: the bound of stock on hand, thresholds and catalog numbers. */
+export const MAX_INT32 = 2_147_483_647;
+
+/** Money is an integer amount of minor units (cents), 0 to `MAX_CENTS`, plus an ISO 4217 currency code. */
+export const Cents = (description: string) => Type.Integer({ minimum: 0, maximum: MAX_CENTS, description });
+
+/** A number of units of one product, 1 to `MAX_QUANTITY`. */
+export const Quantity = (description?: string) => Type.Integer({ minimum: 1, maximum: MAX_QUANTITY, ...(description ? { description } : {}) });
 
 /** ISO 4217 currency code, upper case (`EUR`, `USD`). */
 export const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 currency code, e.g. EUR.' });
@@ -22,13 +44,13 @@ export const PersonName = Type.String({ minLength: 1, maxLength: 200, descriptio
 /** A quantity of one product, as reserved or released by the catalog. */
 export const StockLine = Type.Object({
   productId: Id('The product.'),
-  quantity: Type.Integer({ minimum: 1 }),
+  quantity: Quantity(),
 });
 
 /** One line of an order or a checked-out cart, with the unit price agreed at that moment. */
 export const LineItem = Type.Object({
   productId: Id('The product.'),
-  quantity: Type.Integer({ minimum: 1 }),
+  quantity: Quantity(),
   unitPriceCents: Cents('Unit price in minor units, in the order currency.'),
   sku: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Product name at the time of the order.' })),

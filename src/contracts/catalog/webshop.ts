@@ -1,6 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import { defineEvent } from '../define.ts';
-import { Cents, Currency, Id, LineItem, PaymentToken } from './fields.ts';
+import { Cents, Currency, Id, LineItem, MAX_INT32, PaymentToken, Quantity } from './fields.ts';
+
+/** A product number of the seed's carts: any integer a PostgreSQL `integer` column holds. */
+const ItemNumber = (description?: string) => Type.Integer({ minimum: -MAX_INT32 - 1, maximum: MAX_INT32, ...(description ? { description } : {}) });
 
 /**
  * The seed 000 ShoppingCartEvent shape, kept exactly so the Python producer works unchanged:
@@ -9,17 +12,17 @@ import { Cents, Currency, Id, LineItem, PaymentToken } from './fields.ts';
 const shoppingCartEvent = {
   cartId: Type.Optional(Type.String({ format: 'uuid', description: 'The cart; older producers omit it.' })),
   customer_id: Type.Optional(Type.Union([Type.String({ format: 'uuid' }), Type.Null()], { description: 'The customer, null for a guest.' })),
-  items: Type.Array(Type.Integer(), { description: 'Every item in the cart after the change.' }),
-  item: Type.Integer({ description: 'The item added or removed.' }),
+  items: Type.Array(ItemNumber(), { description: 'Every item in the cart after the change.' }),
+  item: ItemNumber('The item added or removed.'),
   // Our own producer adds the product ids and quantities the seed's integers cannot carry.
   productId: Type.Optional(Id('The product added or removed (`item` is its catalog number).')),
-  quantity: Type.Optional(Type.Integer({ minimum: 1, description: 'Units added or removed.' })),
+  quantity: Type.Optional(Quantity('Units added or removed.')),
   lines: Type.Optional(
     Type.Array(
       Type.Object({
         productId: Id('The product.'),
-        number: Type.Optional(Type.Integer({ minimum: 1, description: 'Its catalog number, as in `items`.' })),
-        quantity: Type.Integer({ minimum: 1 }),
+        number: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_INT32, description: 'Its catalog number, as in `items`.' })),
+        quantity: Quantity(),
       }),
       { description: 'The whole cart after the change with quantities; `items` is its seed-compatible projection (catalog numbers, one per line).' },
     ),

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -56,6 +56,20 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 CREATE INDEX IF NOT EXISTS dead_letters_event ON dead_letters (subscription, event_id);
 `;
 
+/**
+ * Creates `file` with mode 0600 (or tightens it, and its `-wal`/`-shm`, to 0600) before SQLite opens
+ * it: SQLite would create it 0644 less the umask, and gives its `-wal`/`-shm` the database file's
+ * mode. The directory made for it is 0700. (The same rule as the platform's private files; engines
+ * do not import the platform.)
+ */
+function createPrivately(file: string): void {
+  mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  closeSync(openSync(file, 'a', 0o600));
+  for (const each of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) {
+    if (existsSync(each) && (statSync(each).mode & 0o077) !== 0) chmodSync(each, 0o600);
+  }
+}
+
 /** The log file is open in another engine (another process, or this one): one engine owns a log. */
 export class LogInUseError extends Error {
   override readonly name = 'LogInUseError';
@@ -68,6 +82,7 @@ export class LogInUseError extends Error {
  */
 export function claimLog(file: string): { release(): void } {
   if (file === ':memory:') return { release: () => undefined };
+  createPrivately(`${path.resolve(file)}.lock`);
   const lock = new Database(`${path.resolve(file)}.lock`);
   try {
     lock.pragma('busy_timeout = 0');
@@ -84,11 +99,11 @@ export function claimLog(file: string): { release(): void } {
 }
 
 /**
- * Opens (creating when missing) the log file: WAL so readers never block the writer,
+ * Opens (creating when missing, mode 0600) the log file: WAL so readers never block the writer,
  * `synchronous = FULL` so a commit is on disk before `append` resolves.
  */
 export function openLogDatabase(file: string): Database.Database {
-  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (file !== ':memory:') createPrivately(file);
   const db = new Database(file);
   try {
     db.pragma('journal_mode = WAL');

@@ -1,5 +1,6 @@
 /** Carts: created, filled, emptied and checked out; every change is one webshop event. */
 import { v7 as uuidv7 } from 'uuid';
+import { MAX_CENTS } from '../../contracts/index.ts';
 import type { Dialect } from '../../platform/db.ts';
 import { ApiError, forbidden, notFound, unprocessable } from '../../platform/errors.ts';
 import { cartState, WEBSHOP_SOURCE, type CartEvent } from './events.ts';
@@ -9,6 +10,16 @@ import { cartOf, linesOf, lockCart, type Cart, type CartLine, type CartRow, type
 export const MAX_LINE_QUANTITY = 999;
 /** Most distinct products in one cart. */
 export const MAX_LINES = 100;
+
+/** Refuses a cart whose total passes the largest amount an event may carry (`MAX_CENTS`); the transaction is then rolled back. */
+function withinMaxTotal(cart: Cart, path: string): Cart {
+  if (cart.totalCents > MAX_CENTS) {
+    throw unprocessable('total_too_large', `a cart's total may be at most ${MAX_CENTS} minor units; this one would be ${cart.totalCents}`, [
+      { path, message: `makes the total pass ${MAX_CENTS}` },
+    ]);
+  }
+  return cart;
+}
 
 export interface CartChange {
   readonly cart: Cart;
@@ -73,7 +84,7 @@ export async function addItem(
   const row = await touch(trx, cart, now, caller.userId);
   const lines = await linesOf(trx, cartId);
   const changed = lines.find((l) => l.productId === item.productId) as CartLine;
-  return { cart: cartOf(row, lines), events: [{ type: 'cart.item_added', source: WEBSHOP_SOURCE, data: cartState(row, lines, changed, item.quantity) }] };
+  return { cart: withinMaxTotal(cartOf(row, lines), '/body/quantity'), events: [{ type: 'cart.item_added', source: WEBSHOP_SOURCE, data: cartState(row, lines, changed, item.quantity) }] };
 }
 
 export async function removeItem(trx: CartsDb, dialect: Dialect, cartId: string, productId: string, caller: Caller, now = new Date().toISOString()): Promise<CartChange> {
@@ -110,7 +121,8 @@ export async function checkout(trx: CartsDb, dialect: Dialect, cartId: string, i
   const orderId = uuidv7();
   await trx.updateTable('carts').set({ status: 'checked_out', order_id: orderId, user_id: userId, updated_at: now, checked_out_at: now }).where('id', '=', cartId).execute();
   const row: CartRow = { ...cart, status: 'checked_out', order_id: orderId, user_id: userId, updated_at: now, checked_out_at: now };
-  const done = cartOf(row, lines);
+  // Prices may have risen since the items were added.
+  const done = withinMaxTotal(cartOf(row, lines), '/items');
   return {
     cart: done,
     events: [

@@ -2,6 +2,7 @@
 import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { MAX_CENTS, MAX_QUANTITY } from '../../contracts/index.ts';
 import type { Dialect } from '../../platform/db.ts';
 import { ApiError, badRequest, notFound } from '../../platform/errors.ts';
 import type { CatalogEvent } from './events.ts';
@@ -20,9 +21,9 @@ export interface CatalogRouteDeps {
 const Sku = Type.String({ minLength: 1, maxLength: 64, pattern: '^\\S(.*\\S)?$', description: 'Stock keeping unit, unique.' });
 const Name = Type.String({ minLength: 1, maxLength: 200 });
 const Description = Type.String({ maxLength: 5000 });
-const PriceCents = Type.Integer({ minimum: 0, maximum: 2_000_000_000, description: 'Unit price in minor units.' });
+const PriceCents = Type.Integer({ minimum: 0, maximum: MAX_CENTS, description: 'Unit price in minor units, at most MAX_CENTS (2 000 000 000).' });
 const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code. (Default: EUR)' });
-const Threshold = Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: '`stock.low` when on hand falls to or below this. (Default: 0)' });
+const Threshold = Type.Integer({ minimum: 0, maximum: MAX_QUANTITY, description: '`stock.low` when on hand falls to or below this. (Default: 0)' });
 const ProductParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 
 export const ProductSchema = Type.Object(
@@ -79,7 +80,7 @@ export function registerCatalogRoutes(http: FastifyInstance, deps: CatalogRouteD
           description: Type.Optional(Description),
           priceCents: PriceCents,
           currency: Type.Optional(Currency),
-          onHand: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'Units on hand to start with. (Default: 0)' })),
+          onHand: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_QUANTITY, description: 'Units on hand to start with, at most MAX_QUANTITY (1 000 000 000). (Default: 0)' })),
           lowStockThreshold: Type.Optional(Threshold),
           active: Type.Optional(Type.Boolean({ description: '(Default: true)' })),
         }),
@@ -126,15 +127,15 @@ export function registerCatalogRoutes(http: FastifyInstance, deps: CatalogRouteD
       ...admin,
       schema: {
         tags,
-        summary: 'Add or remove units by hand (admin); never below zero',
+        summary: 'Add or remove units by hand (admin); never below zero nor above 1 000 000 000',
         security: [{ apiKey: [] }],
         params: ProductParams,
         body: Type.Object({
-          delta: Type.Integer({ minimum: -1_000_000_000, maximum: 1_000_000_000, description: 'Units added (positive) or removed (negative), not 0.' }),
+          delta: Type.Integer({ minimum: -MAX_QUANTITY, maximum: MAX_QUANTITY, description: 'Units added (positive) or removed (negative), not 0; on hand stays within 0..MAX_QUANTITY (1 000 000 000).' }),
           reason: Type.Union([Type.Literal('restock'), Type.Literal('correction'), Type.Literal('damaged'), Type.Literal('returned')]),
           note: Type.Optional(Type.String({ maxLength: 500 })),
         }),
-        response: { 200: ProductSchema, 404: ErrorSchema, 409: ErrorSchema },
+        response: { 200: ProductSchema, 404: ErrorSchema, 409: ErrorSchema, 422: ErrorSchema },
       },
     },
     async (request) => {

@@ -4,9 +4,9 @@
  * A reservation takes the units off `on_hand` at once (they are sold unless the order is cancelled).
  */
 import { v7 as uuidv7 } from 'uuid';
-import type { EventData } from '../../contracts/index.ts';
+import { MAX_QUANTITY, type EventData } from '../../contracts/index.ts';
 import type { Dialect } from '../../platform/db.ts';
-import { ApiError, notFound } from '../../platform/errors.ts';
+import { ApiError, notFound, unprocessable } from '../../platform/errors.ts';
 import { becameLow, CATALOG_SOURCE, stockLowEvent, type CatalogEvent } from './events.ts';
 import { lockProducts, type CatalogDb, type OrderStockStatus, type ProductRow } from './store.ts';
 
@@ -35,7 +35,11 @@ function lowEvents(rows: readonly ProductRow[], deltas: ReadonlyMap<string, numb
   return events;
 }
 
-/** Adds or removes units by hand; refuses to go below zero (409 `insufficient_stock`). */
+/**
+ * Adds or removes units by hand; refuses to go below zero (409 `insufficient_stock`) or above
+ * `MAX_QUANTITY` (422 `too_much_stock`): the PostgreSQL `integer` column keeps room for the units
+ * held by orders to come back.
+ */
 export async function adjustStock(trx: CatalogDb, dialect: Dialect, productId: string, adjustment: Adjustment, now = new Date().toISOString()): Promise<StockChange> {
   const before = (await lockProducts(trx, dialect, [productId])).get(productId);
   if (!before) throw notFound(`no product ${productId}`);
@@ -43,6 +47,11 @@ export async function adjustStock(trx: CatalogDb, dialect: Dialect, productId: s
   if (onHand < 0) {
     throw new ApiError(409, 'insufficient_stock', `only ${before.on_hand} on hand; stock cannot go below zero`, [
       { path: '/body/delta', message: `must be >= ${-Number(before.on_hand)}` },
+    ]);
+  }
+  if (onHand > MAX_QUANTITY) {
+    throw unprocessable('too_much_stock', `at most ${MAX_QUANTITY} units may be on hand; ${before.on_hand} are`, [
+      { path: '/body/delta', message: `must be <= ${MAX_QUANTITY - Number(before.on_hand)}` },
     ]);
   }
   await trx.updateTable('products').set({ on_hand: onHand, updated_at: now }).where('id', '=', productId).execute();

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { MAX_CENTS } from '../../contracts/index.ts';
 import type { ProblemDetail } from '../../platform/errors.ts';
 import type { LineItem } from './saga.ts';
 import { productsStore, type OrdersDatabase } from './store.ts';
@@ -10,12 +11,14 @@ export interface RequestedItem {
 
 export type Priced =
   | { readonly ok: true; readonly items: LineItem[]; readonly totalCents: number; readonly currency: string }
-  | { readonly ok: false; readonly problems: ProblemDetail[] };
+  /** `unknown_product`: a line cannot be ordered; `total_too_large`: the total passes `MAX_CENTS`. */
+  | { readonly ok: false; readonly code: 'unknown_product' | 'total_too_large'; readonly problems: ProblemDetail[] };
 
 /**
  * Prices the lines from the orders service's replica of the catalog (`product.created/updated`):
  * each line gets the unit price, sku and name of now. Unknown or inactive products and a second
- * currency are problems naming `/items/<i>/productId`.
+ * currency are problems naming `/items/<i>/productId`; a total above `MAX_CENTS`, the largest
+ * amount an event may carry, is a problem naming `/items`.
  */
 export async function priceItems(db: Kysely<OrdersDatabase>, requested: readonly RequestedItem[]): Promise<Priced> {
   const products = await productsStore.byIds(
@@ -34,7 +37,8 @@ export async function priceItems(db: Kysely<OrdersDatabase>, requested: readonly
     if (product.currency !== currency) return void problems.push({ path, message: `product is priced in ${product.currency}, the order in ${currency}` });
     items.push({ productId: product.id, quantity: line.quantity, unitPriceCents: product.priceCents, sku: product.sku, name: product.name });
   });
-  if (problems.length > 0 || currency === undefined) return { ok: false, problems };
+  if (problems.length > 0 || currency === undefined) return { ok: false, code: 'unknown_product', problems };
   const totalCents = items.reduce((sum, item) => sum + item.unitPriceCents * item.quantity, 0);
+  if (totalCents > MAX_CENTS) return { ok: false, code: 'total_too_large', problems: [{ path: '/items', message: `the total, ${totalCents}, passes the largest amount, ${MAX_CENTS}` }] };
   return { ok: true, items, totalCents, currency };
 }

@@ -118,7 +118,7 @@ export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoute
         if (!customer) throw unprocessable('unknown_user', `no user ${userId}`, [{ path: '/userId', message: 'no such user' }]);
         if (customer.banned) throw forbidden('this customer is banned', [{ path: '/userId', message: 'user is banned' }]);
         const priced = await priceItems(trx, items);
-        if (!priced.ok) throw unprocessable('unknown_product', 'some lines cannot be ordered', priced.problems);
+        if (!priced.ok) throw unprocessable(priced.code, priced.code === 'total_too_large' ? 'the order’s total is too large' : 'some lines cannot be ordered', priced.problems);
         await placeOrder(trx, outbox, {
           orderId,
           userId,

@@ -87,11 +87,13 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
   app.post(
     '/v1/auth/login',
     {
+      // Counted per client against password guessing (FLAMINGO_RATE_LIMIT_LOGIN).
+      config: { clientRateLimit: 'login' },
       schema: {
         tags,
         summary: 'Sign in: a customer session token',
         body: Type.Object({ email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: 1024 }) }),
-        response: { 200: Type.Object({ token: Type.String(), userId: Type.String() }), 401: ErrorBody, 403: ErrorBody },
+        response: { 200: Type.Object({ token: Type.String(), userId: Type.String() }), 401: ErrorBody, 403: ErrorBody, 429: ErrorBody },
       },
     },
     async (request) => {
