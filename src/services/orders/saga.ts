@@ -73,6 +73,18 @@ export function placed(order: Pick<OrderState, 'orderId' | 'userId' | 'items' | 
   return { ...order, status: 'pending', stockReserved: false, shipments: {} };
 }
 
+/** A decision that changes the order. */
+export type Change = Extract<Decision, { kind: 'changed' }>;
+
+/**
+ * A checkout refused before its order was placed (a price that is not the catalog's, a banned
+ * customer; issue 7): the order is recorded cancelled and only `order.cancelled` is published, so
+ * no stock is reserved and nothing is charged.
+ */
+export function refused(order: Pick<OrderState, 'orderId' | 'userId' | 'items' | 'totalCents' | 'currency'>, reason: CancellationReason, detail: string): Change {
+  return cancel(placed(order), reason, detail) as Change;
+}
+
 const fromMessage: Transition['cause'] = { kind: 'message' };
 const ignored = (reason: string): Decision => ({ kind: 'ignored', reason });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { given } from './saga-specification.ts';
-import { placed, type SagaMessage } from './saga.ts';
+import { placed, refused, type SagaMessage } from './saga.ts';
 
 const orderId = '0190a000-0000-7000-8000-000000000001';
 const userId = '0190a000-0000-7000-8000-0000000000aa';
@@ -98,6 +98,23 @@ describe('order saga: compensation', () => {
 
   it('a payment that succeeds after the order was cancelled is left to payments to refund', () => {
     given(order, stockReserved, deadline).when(paid).thenIgnored('refunds');
+  });
+});
+
+describe('order saga: a refused checkout (issue 7)', () => {
+  it('is cancelled from the start and publishes only order.cancelled, nothing reserved', () => {
+    const decision = refused({ orderId, userId, items, totalCents: 0, currency: 'EUR' }, 'fraud_suspected', 'price_mismatch: line 0');
+    expect(decision.state).toMatchObject({ status: 'cancelled', stockReserved: false, cancellation: { reason: 'fraud_suspected', detail: 'price_mismatch: line 0' } });
+    expect(decision.publish).toEqual([
+      { type: 'order.cancelled', data: { orderId, userId, reason: 'fraud_suspected', stockReserved: false, detail: 'price_mismatch: line 0' } },
+    ]);
+    expect(decision.transitions).toEqual([{ status: 'cancelled', cause: { kind: 'published', index: 0 } }]);
+  });
+
+  it('ignores whatever comes after', () => {
+    const decision = refused({ orderId, userId, items, totalCents: 0, currency: 'EUR' }, 'user_banned', 'customer is banned');
+    given(decision.state).when(stockReserved).thenIgnored('cancelled');
+    given(decision.state).when(paid).thenIgnored('cancelled');
   });
 });
 
