@@ -25,6 +25,8 @@ export interface StartOptions {
   readonly logger?: Logger;
   /** Collector limits. (Default: 64 KiB per event, 1 000 events per batch) */
   readonly limits?: CollectLimits;
+  /** The platform database (producer keys, revoked customers): SQLite file stem or PostgreSQL schema. (Default: `flamingo`) */
+  readonly platformDatabase?: string;
 }
 
 /** A running Flamingo process. */
@@ -84,7 +86,7 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
     const bus = createBus({ engine, source: '/flamingo' });
     cleanups.push(() => bus.close());
     // Producer keys and revoked customers: the platform's own database, shared by every process.
-    const platformDb = await openPlatformDatabase(database);
+    const platformDb = await openPlatformDatabase(database, options.platformDatabase);
     cleanups.push(() => platformDb.close());
     const keys = keyStore(platformDb.db);
     cleanups.push(() => keys.close());

@@ -114,9 +114,12 @@ export function keyStore(db: Kysely<PlatformDatabase>): KeyStore {
   };
 }
 
-/** A key store on its own handle of the platform database, closed with it (tools and tests). */
-export async function openKeyStore(database: DatabaseConfig): Promise<KeyStore> {
-  const handle = await openPlatformDatabase(database);
+/**
+ * A key store on its own handle of the platform database, closed with it (tools and tests).
+ * @param name the platform database's name. (Default: `flamingo`)
+ */
+export async function openKeyStore(database: DatabaseConfig, name?: string): Promise<KeyStore> {
+  const handle = await openPlatformDatabase(database, name);
   const store = keyStore(handle.db);
   return {
     ...store,

@@ -74,9 +74,15 @@ export const PLATFORM_MIGRATIONS: Record<string, Migration> = {
   },
 };
 
-/** Opens and migrates database `flamingo`. */
-export async function openPlatformDatabase(database: DatabaseConfig): Promise<ServiceDatabase<PlatformDatabase>> {
-  const handle = await openDatabase<PlatformDatabase>('flamingo', database);
+/** The platform database's usual name. */
+export const PLATFORM_DATABASE = 'flamingo';
+
+/**
+ * Opens and migrates the platform database.
+ * @param name its SQLite file stem or PostgreSQL schema; tests give each run its own. (Default: `flamingo`)
+ */
+export async function openPlatformDatabase(database: DatabaseConfig, name = PLATFORM_DATABASE): Promise<ServiceDatabase<PlatformDatabase>> {
+  const handle = await openDatabase<PlatformDatabase>(name, database);
   try {
     await migrate(handle.db, PLATFORM_MIGRATIONS);
   } catch (error) {
