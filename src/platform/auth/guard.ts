@@ -78,7 +78,7 @@ const SECURITY: Record<RouteAuth, Record<string, string[]>[]> = {
 };
 
 export const banned = () =>
-  new ApiError(403, 'account_banned', 'this customer is banned: their session tokens are refused', [
+  new ApiError(403, 'forbidden', 'this customer is banned: their session tokens are refused', [
     { path: '/headers/authorization', message: 'is the session token of a banned customer' },
   ]);
 
@@ -122,7 +122,14 @@ export function createGuard(app: FastifyInstance, options: GuardOptions): Guard 
     }
     const level = LEVELS[auth];
     return async (request) => {
-      const principal = await identify(request);
+      let principal: Principal;
+      try {
+        principal = await identify(request);
+      } catch (error) {
+        // Bad credentials: say what was wrong and what this route takes.
+        if (error instanceof ApiError && error.status === 401) throw unauthorized(`${error.message}; ${level.missing}`);
+        throw error;
+      }
       if (!level.accepts.includes(principal.kind)) throw principal.kind === 'anonymous' ? unauthorized(level.missing) : forbidden(level.wrong);
       request.principal = principal;
     };
