@@ -40,3 +40,35 @@ export function concretePath(path: string, values: Readonly<Record<string, strin
 }
 
 export const hasBody = (method: string) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method);
+
+/** What a route answered a request: status and error message. */
+export interface RouteAnswer {
+  readonly route: string;
+  readonly status: number;
+  readonly message?: string;
+}
+
+/**
+ * Calls `route` on `baseUrl` with `Authorization: Bearer <token>` and a body of `{}` where it takes
+ * one; parameters are `x` (the guard answers before they matter).
+ */
+export async function callRoute(baseUrl: string, route: DocumentedRoute, token: string): Promise<RouteAnswer> {
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  let body: string | undefined;
+  if (hasBody(route.method)) {
+    headers['content-type'] = 'application/json';
+    body = '{}';
+  }
+  const response = await fetch(`${baseUrl}${concretePath(route.path)}`, { method: route.method, headers, body });
+  const text = await response.text();
+  let message: string | undefined;
+  try {
+    message = (JSON.parse(text) as { message?: string }).message;
+  } catch {
+    message = undefined;
+  }
+  return { route: `${route.method} ${route.path}`, status: response.status, message };
+}
+
+/** A banned customer's refusal: 403 saying so. */
+export const refusedAsBanned = (answer: RouteAnswer) => answer.status === 403 && /banned/.test(answer.message ?? '');
