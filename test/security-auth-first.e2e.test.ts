@@ -7,7 +7,8 @@
  */
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGuard } from '../src/platform/auth/index.ts';
+import { createGuard, keyStore, openPlatformDatabase, revocationStore } from '../src/platform/auth/index.ts';
+import { createTokens } from '../src/platform/tokens.ts';
 import { services } from '../src/services/index.ts';
 import { concretePath, documentedRoutes, hasBody, needsCredentials, type DocumentedRoute } from './support/routes.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
@@ -73,17 +74,19 @@ describe('authentication comes before validation (issue 7 item 11)', () => {
 
   it('a route that does not declare who may call it cannot be registered', async () => {
     const app = Fastify();
+    const platform = await openPlatformDatabase({ dataDir: server.dataDir }, 'guard_check');
     try {
       createGuard(app, {
         adminKey: 'an-admin-key-of-some-length',
-        keys: { create: async () => Promise.reject(new Error('unused')), list: async () => [], revoke: async () => false, verify: async () => undefined, close: async () => undefined },
-        tokens: { sign: async () => '', verify: async () => undefined },
-        revocations: { apply: async () => false, isRevoked: async () => false },
+        keys: keyStore(platform.db),
+        tokens: createTokens('a-token-secret-of-at-least-32-bytes!'),
+        revocations: revocationStore(platform.db),
       });
       expect(() => app.post('/v1/forgotten', async () => ({}))).toThrow(/POST \/v1\/forgotten: declare who may call it with config\.auth/);
       expect(() => app.get('/v1/declared', { config: { auth: 'admin' } }, async () => ({}))).not.toThrow();
     } finally {
       await app.close();
+      await platform.close();
     }
   });
 });
