@@ -157,6 +157,11 @@ export function decide(state: OrderState, message: SagaMessage): Decision {
       if (state.status === 'cancelled') return ignored('order already cancelled; payments refunds the charge on order.cancelled');
       if (state.status === 'completed') return ignored('order already completed');
       if (state.paymentId !== undefined) return ignored('order already paid');
+      // Money is not taken on trust (issue 7): only a payment of the order's own total settles it.
+      const { amountCents, currency } = message.data;
+      if (amountCents !== state.totalCents || currency !== state.currency) {
+        return ignored(`a payment of ${amountCents} ${currency} does not settle an order of ${state.totalCents} ${state.currency}`);
+      }
       if (state.status === 'pending') {
         // Out of turn (payments charges on stock.reserved): remember it and confirm once stock is reserved.
         return { kind: 'changed', state: { ...state, paymentId: message.data.paymentId }, transitions: [], publish: [] };

@@ -123,6 +123,14 @@ describe('order saga: duplicates and out-of-order arrivals', () => {
     given(order, stockReserved).when(stockReserved).thenIgnored('already handled');
   });
 
+  it('a payment of another amount or currency than the order’s total settles nothing (issue 7)', () => {
+    const short: SagaMessage = { type: 'payment.succeeded', data: { ...paid.data, amountCents: 1 } as typeof paid.data };
+    given(order, stockReserved).when(short).thenIgnored('does not settle an order of 2500 EUR');
+    const dollars: SagaMessage = { type: 'payment.succeeded', data: { ...paid.data, currency: 'USD' } as typeof paid.data };
+    given(order).when(dollars).thenIgnored('does not settle');
+    given(order, stockReserved).when(paid).then({ status: 'confirmed', publish: [confirmed] });
+  });
+
   it('a second payment.succeeded is ignored', () => {
     given(order, stockReserved, paid).when(paid).thenIgnored('already paid');
   });
