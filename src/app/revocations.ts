@@ -2,7 +2,7 @@
  * Feeds the platform's revocation list from the log (issue 7 item 3): `user.banned` revokes a
  * customer's session tokens, `user.unbanned` restores them. One subscription shared by every
  * process (a consumer group); the list is in the platform database, which every process reads,
- * so a ban reaches every process's customer guard within its cache time (250 ms).
+ * so a ban reaches every process's customer guard within its cache time (100 ms).
  */
 import type { Bus, Subscription } from '../bus/types.ts';
 import type { RevocationStore } from '../platform/auth/index.ts';
