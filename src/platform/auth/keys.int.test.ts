@@ -65,14 +65,15 @@ describe('producer keys', () => {
   it('works the same on PostgreSQL (a schema of the platform database)', async () => {
     const config = { dataDir, databaseUrl: TEST_DATABASE_URL };
     const schema = uniqueName('flamingo');
-    const pg = await openKeyStore(config, schema);
+    let pg: KeyStore | undefined;
     try {
+      pg = await openKeyStore(config, schema);
       const created = await pg.create({ name: `pg-${Date.now()}`, types: ['order.*'], producer: 'orders' });
       expect(await pg.verify(created.key)).toMatchObject({ types: ['order.*'], producer: 'orders' });
       expect(await pg.revoke(created.id)).toBe(true);
       expect(await pg.verify(created.key)).toBeUndefined();
     } finally {
-      await pg.close();
+      await pg?.close();
       await dropSchemas({ ...config, dataDir: path.join(dataDir, 'pg') }, [schema]);
     }
   });
