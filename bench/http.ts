@@ -31,6 +31,8 @@ export interface ServerChild {
   readonly url: string;
   /** Headers every request needs (the admin key for the real server). */
   readonly headers: Record<string, string>;
+  /** Headers of the load's publishes: `order.placed` takes a key scoped to producer orders on the real server (issue 7). */
+  readonly publishHeaders: Record<string, string>;
   /** CPU time the server process has used so far (µs). */
   cpuUs(): Promise<number>;
   stop(): Promise<void>;
@@ -51,7 +53,13 @@ export async function startServerChild(mode: 'bare' | 'flamingo' | 'shop', dir: 
         server.process.once('message', (message: { cpuUs: number }) => resolve(message.cpuUs));
         server.process.send('cpu');
       });
-    return { url: `http://127.0.0.1:${port}`, headers: mode === 'bare' ? {} : { authorization: `Bearer ${ADMIN_KEY}` }, cpuUs, stop: () => server.stop() };
+    const url = `http://127.0.0.1:${port}`;
+    if (mode === 'bare') return { url, headers: {}, publishHeaders: {}, cpuUs, stop: () => server.stop() };
+    const headers = { authorization: `Bearer ${ADMIN_KEY}` };
+    const created = await fetch(`${url}/v1/keys`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ producer: 'orders' }) });
+    if (created.status !== 201) throw new Error(`POST /v1/keys answered ${created.status}: ${await created.text()}`);
+    const { key } = (await created.json()) as { key: string };
+    return { url, headers, publishHeaders: { authorization: `Bearer ${key}` }, cpuUs, stop: () => server.stop() };
   } catch (error) {
     await server.stop();
     throw error;
@@ -83,7 +91,7 @@ function loadOf(server: ServerChild, mode: Mode, options: HttpSectionOptions, du
     mode,
     batchSize: options.batchSize,
     connections: mode === 'single' ? options.singleConnections : options.batchConnections,
-    headers: server.headers,
+    headers: server.publishHeaders,
     durationS,
   };
 }

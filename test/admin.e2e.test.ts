@@ -11,6 +11,8 @@ import { failPermanently, type Subscription } from '../src/bus/index.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
 let server: TestServer;
+/** order.placed is the orders service's: published over HTTP with a key scoped to producer orders (issue 7). */
+let ordersKey: string;
 let flaky: Subscription;
 /** How often the flaky handler saw each order. */
 const seen = new Map<string, number>();
@@ -20,6 +22,7 @@ let refuse = true;
 const orderData = (orderId: string) => ({ orderId, userId: 'u-1', items: [{ productId: 'p-1', quantity: 1, unitPriceCents: 100 }], totalCents: 100, currency: 'EUR' });
 const publish = async (events: { type: string; data: unknown; id?: string }[]) => {
   const response = await server.request('POST', '/v1/events', {
+    key: ordersKey,
     contentType: 'application/cloudevents-batch+json',
     body: events.map((e) => ({ specversion: '1.0', id: e.id ?? uuidv7(), ...e })),
   });
@@ -42,6 +45,7 @@ const subscription = async (name: string) => {
 let published: { id: string; sequence: number }[];
 beforeAll(async () => {
   server = await startTestServer();
+  ordersKey = await server.producerKey('orders');
   flaky = await server.flamingo.bus.subscribe({ name: 'flaky', types: ['order.*'], retry: { maxAttempts: 1 } }, async (event) => {
     const { orderId } = event.data as { orderId: string };
     seen.set(orderId, (seen.get(orderId) ?? 0) + 1);
@@ -176,9 +180,9 @@ describe('subscriptions and dead letters', () => {
 
 describe('keys', () => {
   it('creates (key shown once), lists without the key, revokes', async () => {
-    const created = await server.request('POST', '/v1/keys', { body: { name: 'fulfillment', types: ['shipment.*'] } });
+    const created = await server.request('POST', '/v1/keys', { body: { name: 'fulfillment', producer: 'fulfillment', types: ['shipment.*'] } });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ name: 'fulfillment', types: ['shipment.*'], key: expect.stringMatching(/^flm_/), revokedAt: null });
+    expect(created.body).toMatchObject({ name: 'fulfillment', producer: 'fulfillment', types: ['shipment.*'], key: expect.stringMatching(/^flm_/), revokedAt: null });
     const list = await server.request('GET', '/v1/keys');
     expect(list.body.keys).toContainEqual(expect.objectContaining({ id: created.body.id, prefix: created.body.prefix }));
     expect(list.text).not.toContain(created.body.key);
@@ -193,6 +197,15 @@ describe('keys', () => {
     expect([response.status, response.body.error]).toEqual([400, 'invalid_request']);
     expect(response.body.detail).toEqual([{ path: '/body/types', message: expect.stringContaining('*.placed') }]);
     expect((await server.request('POST', '/v1/keys', { body: { types: [] } })).status).toBe(400);
+  });
+
+  it('refuses a producer the catalog does not have, and patterns no key without a producer could use (issue 7)', async () => {
+    const unknown = await server.request('POST', '/v1/keys', { body: { producer: 'warehouse' } });
+    expect([unknown.status, unknown.body.detail[0].path]).toEqual([400, '/body/producer']);
+    const owned = await server.request('POST', '/v1/keys', { body: { types: ['order.*'] } });
+    expect(owned.status).toBe(400);
+    expect(owned.body.detail).toEqual([{ path: '/body/types', message: expect.stringMatching(/order\.\* matches only types produced by orders/) }]);
+    expect((await server.request('GET', '/v1/keys')).text).not.toContain('"warehouse"');
   });
 });
 

@@ -16,10 +16,15 @@ let refusing: Subscription;
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'flamingo-cli-'));
 /** Talks to the test server with the admin key. */
 const cli = (args: string[], env: Record<string, string> = {}) => runCli([...args], { env: { FLAMINGO_URL: server.url, FLAMINGO_KEY: server.adminKey, ...env }, cwd: tmp });
+/** A key of producer orders: order.placed is the orders service's, published only with such a key (issue 7). */
+let ordersKey: string;
+/** Talks to the test server as the orders producer. */
+const asOrders = (args: string[]) => cli(args, { FLAMINGO_KEY: ordersKey });
 const order = (orderId: string) => JSON.stringify({ orderId, userId: 'u-1', items: [{ productId: 'p-1', quantity: 1, unitPriceCents: 100 }], totalCents: 100, currency: 'EUR' });
 
 beforeAll(async () => {
   server = await startTestServer();
+  ordersKey = await server.producerKey('orders');
   refusing = await server.flamingo.bus.subscribe({ name: 'refusing', types: ['order.placed'], retry: { maxAttempts: 1 } }, async (event) => {
     if ((event.data as { orderId: string }).orderId.startsWith('bad')) throw failPermanently('refused by the test');
   });
@@ -32,16 +37,16 @@ afterAll(async () => {
 
 describe('flamingo publish', () => {
   it('publishes an event and prints its id and sequence', async () => {
-    const result = await cli(['publish', 'order.placed', '--data', order('cli-1'), '--id', '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b']);
+    const result = await asOrders(['publish', 'order.placed', '--data', order('cli-1'), '--id', '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^published 0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b at sequence \d+/);
-    const again = await cli(['publish', 'order.placed', '--data', order('cli-1'), '--id', '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b']);
+    const again = await asOrders(['publish', 'order.placed', '--data', order('cli-1'), '--id', '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b']);
     expect(again.stdout).toMatch(/^already stored 0190a1b2/);
   });
 
   it('exits 1 naming each problem the server found', async () => {
-    const result = await cli(['publish', 'order.placed', '--data', JSON.stringify({ orderId: 'x' })]);
+    const result = await asOrders(['publish', 'order.placed', '--data', JSON.stringify({ orderId: 'x' })]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^422 invalid_event: /);
     expect(result.stderr).toMatch(/\/data\/userId: /);
@@ -61,7 +66,7 @@ describe('flamingo keys', () => {
     expect(created.code).toBe(0);
     const key = JSON.parse(created.stdout) as { id: string; key: string };
     const list = await cli(['keys', 'list']);
-    expect(list.stdout).toMatch(new RegExp(`${key.id}\\s+webshop\\s+flm_\\S+\\s+cart\\.\\*`));
+    expect(list.stdout).toMatch(new RegExp(`${key.id}\\s+webshop\\s+flm_\\S+\\s+-\\s+cart\\.\\*`));
 
     const allowed = await cli(['publish', 'item_added_to_cart', '--data', '{"items":[1],"item":1}', '--key', key.key]);
     expect(allowed.code).toBe(0);
@@ -74,16 +79,30 @@ describe('flamingo keys', () => {
   });
 
   it('prints the key once in plain form', async () => {
-    const created = await cli(['keys', 'create', '--types', 'order.*']);
+    const created = await cli(['keys', 'create', '--producer', 'orders']);
+    expect(created.stdout.split('\n')[0]).toMatch(/for producer orders, types \*/);
     expect(created.stdout.split('\n')[1]).toMatch(/^flm_[A-Za-z0-9_-]{43}$/);
     expect(created.stderr).toMatch(/not shown again/);
+  });
+
+  it('a type a service produces is published only with a key of that producer, not the admin key (issue 7)', async () => {
+    const created = await cli(['keys', 'create', '--producer', 'orders', '--types', 'order.placed', '--json']);
+    const key = JSON.parse(created.stdout) as { key: string; producer: string };
+    expect(key.producer).toBe('orders');
+    expect((await cli(['publish', 'order.placed', '--data', order('by-producer'), '--key', key.key])).code).toBe(0);
+    const byAdmin = await cli(['publish', 'order.placed', '--data', order('by-admin')]);
+    expect([byAdmin.code, byAdmin.stderr]).toEqual([1, expect.stringMatching(/^403 forbidden: order\.placed is produced by orders/)]);
+    const ownedWithoutProducer = await cli(['keys', 'create', '--types', 'order.*']);
+    expect([ownedWithoutProducer.code, ownedWithoutProducer.stderr]).toEqual([1, expect.stringMatching(/^400 invalid_request: types: order\.\* matches only types produced by orders/)]);
+    const neither = await cli(['keys', 'create']);
+    expect([neither.code, neither.stderr]).toEqual([2, expect.stringMatching(/give --producer/)]);
   });
 });
 
 describe('flamingo subscriptions and dead-letters', () => {
   it('lists subscriptions, lists dead letters, retries and discards them', async () => {
-    await cli(['publish', 'order.placed', '--data', order('bad-1'), '--id', '0190a1b2-c3d4-7e5f-8a9b-000000000001']);
-    await cli(['publish', 'order.placed', '--data', order('bad-2'), '--id', '0190a1b2-c3d4-7e5f-8a9b-000000000002']);
+    await asOrders(['publish', 'order.placed', '--data', order('bad-1'), '--id', '0190a1b2-c3d4-7e5f-8a9b-000000000001']);
+    await asOrders(['publish', 'order.placed', '--data', order('bad-2'), '--id', '0190a1b2-c3d4-7e5f-8a9b-000000000002']);
     for (let i = 0; i < 100; i += 1) {
       const { body } = await server.request('GET', '/v1/subscriptions');
       if (body.subscriptions.find((s: { name: string }) => s.name === 'refusing')?.deadLetters === 2) break;
@@ -122,7 +141,7 @@ describe('flamingo tail', () => {
   it('follows new events from now', async () => {
     const tail = cli(['tail', '--count', '1', '--interval', '50']);
     await sleep(1500);
-    await cli(['publish', 'order.placed', '--data', order('followed')]);
+    await asOrders(['publish', 'order.placed', '--data', order('followed')]);
     const result = await tail;
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^\d+\s+\S+\s+order\.placed\s+order\/followed\s+\S+$/m);

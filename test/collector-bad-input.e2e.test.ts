@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type RequestOptions, type TestServer } from './support/server.ts';
 
 let server: TestServer;
+/** A key of the orders service: order.placed is its (issue 7), so its data is checked after the key. */
+let ordersKey: string;
 let cartOnlyKey: string;
 let revokedKey: string;
 let stored: number;
@@ -34,20 +36,21 @@ const BATCH = 'application/cloudevents-batch+json';
 
 beforeAll(async () => {
   server = await startTestServer();
+  ordersKey = await server.producerKey('orders');
   cartOnlyKey = (await server.request('POST', '/v1/keys', { body: { name: 'webshop', types: ['cart.*'] } })).body.key;
-  const revoked = (await server.request('POST', '/v1/keys', { body: { name: 'old', types: ['*'] } })).body;
+  const revoked = (await server.request('POST', '/v1/keys', { body: { name: 'old', producer: 'orders' } })).body;
   await server.request('DELETE', `/v1/keys/${revoked.id}`);
   revokedKey = revoked.key;
   // One good event so that "nothing stored" is measured against a non-empty log.
-  expect((await server.request('POST', '/v1/events', { body: placed(), contentType: STRUCTURED })).status).toBe(202);
+  expect((await server.request('POST', '/v1/events', { key: ordersKey, body: placed(), contentType: STRUCTURED })).status).toBe(202);
   stored = await server.eventCount();
   expect(stored).toBe(1);
 });
 afterAll(() => server?.stop());
 
-/** Posts, checks status and error code, that nothing was stored, and returns the body. */
+/** Posts (with the orders key unless `key` is given), checks status and error code, that nothing was stored, and returns the body. */
 async function refused(route: string, options: RequestOptions, status: number, error: string) {
-  const response = await server.request('POST', route, options);
+  const response = await server.request('POST', route, { ...options, key: options.key === undefined ? ordersKey : options.key });
   expect({ status: response.status, error: response.body?.error }, response.text).toEqual({ status, error });
   expect(typeof response.body.message).toBe('string');
   expect(await server.eventCount()).toBe(stored);
@@ -196,14 +199,23 @@ describe('POST /v1/events refuses bad input and stores nothing', () => {
       }
     });
 
-    it('403 for a type the key may not publish, naming it', async () => {
+    it('403 for a type the key may not publish, naming it, its producer and how to get a key', async () => {
       const body = await refused('/v1/events', { body: placed(), contentType: STRUCTURED, key: cartOnlyKey }, 403, 'forbidden');
-      expect(body.detail).toEqual([{ path: '/type', message: 'this key may not publish order.placed' }]);
+      expect(body.detail).toEqual([{ path: '/type', message: expect.stringMatching(/^order\.placed is produced by orders and this key has no producer scope/) }]);
+      expect(body.message).toMatch(/POST \/v1\/keys \{"producer":"orders"\} or flamingo keys create --producer orders/);
     });
 
     it('403 for a batch when any event is not allowed; nothing of it stored', async () => {
       const body = await refused('/v1/events', { body: [cartAdded(), cartAdded(), placed()], contentType: BATCH, key: cartOnlyKey }, 403, 'forbidden');
-      expect(body.detail).toEqual([{ path: '/2/type', message: 'this key may not publish order.placed' }]);
+      expect(body.detail).toEqual([{ path: '/2/type', message: expect.stringContaining('order.placed is produced by orders') }]);
+    });
+
+    it('403 for the admin key and for another producer’s key publishing a service’s type (issue 7)', async () => {
+      const byAdmin = await refused('/v1/events', { body: placed(), contentType: STRUCTURED, key: server.adminKey }, 403, 'forbidden');
+      expect(byAdmin.message).toMatch(/only a key scoped to producer orders may publish it, not the admin key/);
+      const webshop = await server.producerKey('webshop');
+      const byWebshop = await refused('/v1/events', { body: placed(), contentType: STRUCTURED, key: webshop }, 403, 'forbidden');
+      expect(byWebshop.detail).toEqual([{ path: '/type', message: expect.stringContaining('this key is scoped to producer webshop') }]);
     });
 
     it('a producer key cannot use the admin API', async () => {
@@ -250,6 +262,7 @@ describe('POST /event (seed envelope) refuses bad input and stores nothing', () 
     expect(body.message).toMatch(/order.placed needs an API key/);
     await refused('/event', { body: seedEnvelope({}), key: 'flm_wrong' }, 401, 'unauthorized');
     await refused('/event', { body: orderEnvelope, key: cartOnlyKey }, 403, 'forbidden');
+    await refused('/event', { body: orderEnvelope, key: server.adminKey }, 403, 'forbidden');
   });
 
   it('413 for an envelope over 64 KiB', async () => {

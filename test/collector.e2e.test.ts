@@ -11,8 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/server.ts';
 
 let server: TestServer;
+/** order.placed is the orders service's: only a key scoped to producer orders publishes it over HTTP. */
+let ordersKey: string;
 beforeAll(async () => {
   server = await startTestServer();
+  ordersKey = await server.producerKey('orders');
 });
 afterAll(() => server?.stop());
 
@@ -32,6 +35,7 @@ describe('POST /v1/events', () => {
   it('structured: 202 with id and sequence once durable; the event is in the log with derived attributes', async () => {
     const id = uuidv7();
     const response = await server.request('POST', '/v1/events', {
+      key: ordersKey,
       contentType: 'application/cloudevents+json',
       body: { specversion: '1.0', id, source: '/webshop', type: 'order.placed', time: '2024-05-01T12:00:00Z', correlationid: 'checkout-1', data: orderData('o-structured') },
     });
@@ -59,6 +63,7 @@ describe('POST /v1/events', () => {
     const id = uuidv7();
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const response = await server.request('POST', '/v1/events', {
+      key: ordersKey,
       contentType: 'application/json',
       headers: { 'ce-specversion': '1.0', 'ce-id': id, 'ce-source': '/payments', 'ce-type': 'order.placed', 'ce-subject': 'order/o-binary', traceparent },
       body: orderData('o-binary'),
@@ -70,6 +75,7 @@ describe('POST /v1/events', () => {
   it('batch: all stored, in order, with consecutive sequences', async () => {
     const ids = [uuidv7(), uuidv7(), uuidv7()];
     const response = await server.request('POST', '/v1/events', {
+      key: ordersKey,
       contentType: 'application/cloudevents-batch+json',
       body: ids.map((id, i) => ({ specversion: '1.0', id, type: 'order.placed', data: orderData(`o-batch-${i}`) })),
     });
@@ -92,19 +98,19 @@ describe('POST /v1/events', () => {
   it('publishing an id again answers 202 with the first sequence and stores nothing new', async () => {
     const id = uuidv7();
     const event = { specversion: '1.0', id, type: 'order.placed', data: orderData('o-dup') };
-    const first = await server.request('POST', '/v1/events', { contentType: 'application/cloudevents+json', body: event });
+    const first = await server.request('POST', '/v1/events', { key: ordersKey, contentType: 'application/cloudevents+json', body: event });
     const before = await server.eventCount();
-    const again = await server.request('POST', '/v1/events', { contentType: 'application/cloudevents+json', body: event });
+    const again = await server.request('POST', '/v1/events', { key: ordersKey, contentType: 'application/cloudevents+json', body: event });
     expect(again.status).toBe(202);
     expect(again.body).toEqual({ id, sequence: first.body.sequence, duplicate: true });
-    const inBatch = await server.request('POST', '/v1/events', { contentType: 'application/cloudevents-batch+json', body: [event] });
+    const inBatch = await server.request('POST', '/v1/events', { key: ordersKey, contentType: 'application/cloudevents-batch+json', body: [event] });
     expect(inBatch.body.events).toEqual([{ id, sequence: first.body.sequence, duplicate: true }]);
     expect(await server.eventCount()).toBe(before);
     expect(await stored(id)).toHaveLength(1);
   });
 
   it('a producer key publishes the types it is scoped to', async () => {
-    const { key } = (await server.request('POST', '/v1/keys', { body: { name: 'orders', types: ['order.*'] } })).body;
+    const { key } = (await server.request('POST', '/v1/keys', { body: { name: 'orders', producer: 'orders', types: ['order.*'] } })).body;
     const response = await server.request('POST', '/v1/events', {
       key,
       contentType: 'application/cloudevents+json',

@@ -43,6 +43,8 @@ it('loses nothing acknowledged and applies everything once across SIGKILLs', { t
   const env = { FLAMINGO_DATA_DIR: dataDir, FLAMINGO_ADMIN_KEY: ADMIN_KEY, FLAMINGO_AUDIT_PROJECTION: '1', FLAMINGO_SERVICES: 'none', LOG_LEVEL: 'warn' };
   const url = `http://127.0.0.1:${port}`;
   const headers = (contentType: string) => ({ authorization: `Bearer ${ADMIN_KEY}`, 'content-type': contentType });
+  /** order.placed is the orders service's: published with a key scoped to producer orders (issue 7), made once the server is up. */
+  let ordersKey = '';
 
   /** Ids (single events) and batches that got a 2xx. */
   const acknowledged = new Set<string>();
@@ -63,7 +65,7 @@ it('loses nothing acknowledged and applies everything once across SIGKILLs', { t
       try {
         const response = await fetch(`${url}/v1/events`, {
           method: 'POST',
-          headers: headers(ids.length > 1 ? 'application/cloudevents-batch+json' : 'application/cloudevents+json'),
+          headers: { ...headers(ids.length > 1 ? 'application/cloudevents-batch+json' : 'application/cloudevents+json'), authorization: `Bearer ${ordersKey}` },
           body: JSON.stringify(ids.length > 1 ? ids.map((id, k) => event(id, `o-${n}-${i}-${k}`)) : event(ids[0], `o-${n}-${i}`)),
         });
         if (response.status !== 202) throw new Error(`unexpected ${response.status}: ${await response.text()}`);
@@ -92,6 +94,9 @@ it('loses nothing acknowledged and applies everything once across SIGKILLs', { t
   };
 
   current = await startServerProcess(env, port);
+  const created = await fetch(`${url}/v1/keys`, { method: 'POST', headers: headers('application/json'), body: JSON.stringify({ producer: 'orders' }) });
+  expect(created.status).toBe(201);
+  ordersKey = ((await created.json()) as { key: string }).key;
   const producers = Array.from({ length: PRODUCERS }, (_, n) => producer(n));
   for (let kill = 0; kill < KILLS; kill += 1) {
     await sleep(300 + Math.random() * 900);

@@ -48,7 +48,7 @@ describe('who may read a customer’s data', () => {
     }, 'the orders replica to know the customer');
     expect(placed.status).toBe(201);
     orderId = placed.body.id;
-    const key = await shop.request('POST', '/v1/keys', { body: { name: 'orders-producer', types: ['order.*'] } });
+    const key = await shop.request('POST', '/v1/keys', { body: { name: 'orders-producer', producer: 'orders', types: ['order.*'] } });
     expect(key.status).toBe(201);
     producerKey = key.body.key;
   });

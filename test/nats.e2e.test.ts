@@ -27,17 +27,22 @@ const order = (orderId: string) => ({ orderId, userId: 'u-1', items: [{ productI
 it('collects, deduplicates and reads events on NATS JetStream', async () => {
   expect((await server.request('GET', '/readyz', { key: null })).body).toMatchObject({ status: 'ready', engine: 'nats' });
   const id = uuidv7();
+  // order.placed is the orders service's: only a key scoped to producer orders publishes it (issue 7).
+  const key = await server.producerKey('orders');
   const single = await server.request('POST', '/v1/events', {
+    key,
     contentType: 'application/cloudevents+json',
     body: { specversion: '1.0', id, type: 'order.placed', data: order('n-1') },
   });
   expect(single.status).toBe(202);
   const again = await server.request('POST', '/v1/events', {
+    key,
     contentType: 'application/cloudevents+json',
     body: { specversion: '1.0', id, type: 'order.placed', data: order('n-1') },
   });
   expect(again.body).toEqual({ id, sequence: single.body.sequence, duplicate: true });
   const batch = await server.request('POST', '/v1/events', {
+    key,
     contentType: 'application/cloudevents-batch+json',
     body: [1, 2, 3].map((n) => ({ specversion: '1.0', type: 'order.placed', data: order(`n-batch-${n}`) })),
   });

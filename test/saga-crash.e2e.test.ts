@@ -116,7 +116,7 @@ describe('killing flamingo mid-saga', () => {
     const userId = user.body.id;
     const place = (paymentToken: string, quantity: number) =>
       until(async () => {
-        const answer = await call('POST', '/v1/orders', { userId, items: [{ productId, quantity }], paymentToken }, false);
+        const answer = await call('POST', '/v1/orders', { userId, items: [{ productId, quantity }], paymentToken });
         return answer.status === 201 ? (answer.body.id as string) : undefined;
       }, 'an order to be accepted');
 

@@ -52,7 +52,7 @@ it('dead letters made in either process are listed, retried and discarded from e
   const [a, b] = processes.map((p) => adminApi(p.url, ADMIN_KEY));
 
   // Valid events through the collector, broken ones straight into the log, keys spread over the partitions.
-  const load = startLoad(processes.map((p) => p.url), ADMIN_KEY, 2);
+  const load = startLoad(processes.map((p) => p.url), await a.producerKey(), 2);
   engine = natsEngine({ servers: TEST_NATS_URL, stream: scaleOut.run.stream! });
   const broken = Array.from({ length: BROKEN }, (_, i) => ({ id: uuidv7(), key: `broken-${i}` }));
   await engine.append(

@@ -33,7 +33,7 @@ it('a failing key retries (same state from either process) without holding back 
   await query(databaseUrl, 'CREATE TRIGGER refuse BEFORE INSERT ON audit.audit_events FOR EACH ROW EXECUTE FUNCTION audit.refuse()');
   await query(databaseUrl, `INSERT INTO audit.failing SELECT unnest($1::text[])`, [FAILING]);
 
-  const load = startLoad(processes.map((p) => p.url), ADMIN_KEY, 2, { keys: KEYS });
+  const load = startLoad(processes.map((p) => p.url), await a.producerKey(), 2, { keys: KEYS });
   await waitFor(async () => (load.acknowledged.size >= 160 ? true : undefined), () => '160 events acknowledged', 30_000, 20);
   await load.stop();
   const log = await a.log();

@@ -29,7 +29,7 @@ it('a rolling restart under load loses nothing, applies everything once and hand
   /** The processes answering; the producers spread events over them. */
   const live = [a.url, b.url];
   // Few keys, many events each: a key's events must be applied in log order wherever its partition is.
-  load = startLoad(live, ADMIN_KEY, 2, { keys: 24 });
+  load = startLoad(live, await adminApi(a.url, ADMIN_KEY).producerKey(), 2, { keys: 24 });
   await sleep(1_500);
 
   // Replace b, then a: stop one with SIGTERM (the producers fail over), start its successor.

@@ -59,7 +59,7 @@ it('two processes split the audit subscription; the survivor of a SIGKILL applie
 
   // ── Both processes take events and handle them ─────────────────────────────────────────────
   // 64 keys: a key's events must be applied in log order, also across the takeover.
-  load = startLoad([a.url, b.url], ADMIN_KEY, 4, { keys: 64 });
+  load = startLoad([a.url, b.url], await apiA.producerKey(), 4, { keys: 64 });
   // At least 300 events, and until both processes apply some (partitions are shared out a few seconds after start).
   const appliers = async () => (await query<{ handled_by: string }>(databaseUrl, 'SELECT DISTINCT handled_by FROM audit.audit_events')).length;
   await waitFor(async () => (load!.acknowledged.size >= 300 && (await appliers()) === 2 ? true : undefined), () => `300 acknowledged events (${load!.acknowledged.size}) applied by both processes`, 30_000);

@@ -92,12 +92,13 @@ export function buildProgram(): Command {
       .option('--all', 'every dead letter of the subscription'),
   ).action(async (subscription: string, eventId: string | undefined, options) => (await cli.deadLetters()).runDeadLettersDiscard(subscription, eventId, options));
 
-  const keys = program.command('keys').description('producer keys, scoped to the event types they may publish');
+  const keys = program.command('keys').description('producer keys, scoped to the producer and event types they may publish');
   remote(
     keys
       .command('create')
-      .description('create a producer key (printed once)')
-      .requiredOption('--types <patterns>', "event type patterns it may publish: 'order.*,cart.item_added' or '*'")
+      .description('create a producer key (printed once); a type a Flamingo service produces needs --producer')
+      .option('--producer <producer>', 'the catalog producer it publishes for, e.g. orders or webshop (default: none, only types anyone may publish)')
+      .option('--types <patterns>', "event type patterns it may publish: 'order.*,cart.item_added' or '*' (default with --producer: '*')")
       .option('--name <name>', 'who uses it, e.g. webshop')
       .option('--json', 'print JSON'),
   ).action(async (options) => (await cli.keys()).runKeysCreate(options));

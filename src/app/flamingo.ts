@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createBus } from '../bus/bus.ts';
 import type { Bus } from '../bus/types.ts';
-import { createGuard, openKeyStore, type KeyStore } from '../platform/auth/index.ts';
+import { createGuard, keyStore, openPlatformDatabase, revocationStore } from '../platform/auth/index.ts';
 import { ConfigError, type FlamingoConfig } from '../platform/config.ts';
 import { createHttpServer } from '../platform/http.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
@@ -13,6 +13,7 @@ import { auditProjection } from './audit-projection.ts';
 import { openEngine } from './engine.ts';
 import { DEFAULT_LIMITS, type CollectLimits } from './collector/collect.ts';
 import { registerRoutes } from './http/index.ts';
+import { feedRevocations } from './revocations.ts';
 import { VERSION } from './version.ts';
 
 export { VERSION };
@@ -24,6 +25,8 @@ export interface StartOptions {
   readonly logger?: Logger;
   /** Collector limits. (Default: 64 KiB per event, 1 000 events per batch) */
   readonly limits?: CollectLimits;
+  /** The platform database (producer keys, revoked customers): SQLite file stem or PostgreSQL schema. (Default: `flamingo`) */
+  readonly platformDatabase?: string;
 }
 
 /** A running Flamingo process. */
@@ -82,14 +85,20 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
     const engine = await openEngine(config, logger);
     const bus = createBus({ engine, source: '/flamingo' });
     cleanups.push(() => bus.close());
-    const keys: KeyStore = await openKeyStore(database);
+    // Producer keys and revoked customers: the platform's own database, shared by every process.
+    const platformDb = await openPlatformDatabase(database, options.platformDatabase);
+    cleanups.push(() => platformDb.close());
+    const keys = keyStore(platformDb.db);
     cleanups.push(() => keys.close());
+    const revocations = revocationStore(platformDb.db);
+    const revocationFeed = await feedRevocations(bus, revocations, logger);
+    cleanups.push(() => revocationFeed.close());
+    const tokens = createTokens(tokenSecret.value);
     const metrics = createMetrics();
     const app = await createHttpServer({ logger, metrics, version: VERSION, settings: config.http });
-    const guard = createGuard(app, adminKey.value, keys);
+    const guard = createGuard(app, { adminKey: adminKey.value, keys, tokens, revocations });
     registerRoutes(app, { bus, guard, keys, metrics, config, limits: options.limits ?? DEFAULT_LIMITS, version: VERSION });
 
-    const tokens = createTokens(tokenSecret.value);
     const running: { name: string; service: RunningService }[] = [];
     cleanups.push(async () => {
       for (const { name, service } of running.reverse()) {
@@ -103,7 +112,6 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
         database,
         http: app,
         logger: logger.child({ service: definition.name }),
-        requireAdmin: guard.requireAdmin,
         tokens,
         env: config.env,
       });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TSchema } from '@sinclair/typebox';
-import { catalog, findDefinition, keyOf, PROTOTYPE_NAMES, subjectOf, validateData, type EventData, type EventType } from './index.ts';
+import { catalog, catalogDocument, findDefinition, keyOf, PROTOTYPE_NAMES, publishedByOf, subjectOf, validateData, type EventData, type EventType } from './index.ts';
 
 /** DESIGN.md "Commerce domain", the first catalog. */
 const DESIGN: Record<string, readonly string[]> = {
@@ -48,6 +48,14 @@ describe('catalog', () => {
       expect(entry.description.length).toBeGreaterThan(10);
       expect(['domain', 'state', 'notification']).toContain(entry.kind);
     }
+  });
+
+  it('lets anyone publish only the cart item events; every other type only its producer (issue 7)', () => {
+    const open = catalog.filter((e) => publishedByOf(e) === 'anyone').map((e) => e.type).sort();
+    expect(open).toEqual(['cart.item_added', 'cart.item_removed']);
+    const document = catalogDocument().types;
+    expect(document.find((t) => t.type === 'cart.item_added')?.publishedBy).toBe('anyone');
+    expect(document.find((t) => t.type === 'cart.checked_out')?.publishedBy).toBe('producer');
   });
 
   it('marks user.banned and payment.failed immediate, everything else background', () => {

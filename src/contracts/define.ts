@@ -4,6 +4,13 @@ import type { Static, TSchema } from '@sinclair/typebox';
 export type EventKind = 'domain' | 'state' | 'notification';
 /** seed 002: how fast consumers must react. */
 export type Urgency = 'immediate' | 'background';
+/**
+ * Who may publish a type from outside (over HTTP), DESIGN.md "Security" and issue 7:
+ * `producer` — only a key scoped to the type's producer (its money, stock or identity is acted on);
+ * `anyone` — any valid key, and without a key where `FLAMINGO_SEED_TYPES` allows it (no service
+ * acts on it with money or stock). The services inside Flamingo publish through the bus directly.
+ */
+export type PublishedBy = 'producer' | 'anyone';
 
 /** One event type of the catalog, declared once in `catalog/<producer>.ts`. */
 export interface EventDefinition<T extends string = string, S extends TSchema = TSchema> {
@@ -13,6 +20,12 @@ export interface EventDefinition<T extends string = string, S extends TSchema = 
   readonly version: number;
   /** The bounded context that publishes it (`orders`, `payments`, …). */
   readonly producer: string;
+  /**
+   * Who may publish it over HTTP: `producer` (a key scoped to `producer`) or `anyone` (any key, and
+   * keyless producers where `FLAMINGO_SEED_TYPES` allows). Mark a type `anyone` only when no
+   * service acts on it with money, stock or identity. (Default: 'producer')
+   */
+  readonly publishedBy?: PublishedBy;
   readonly kind: EventKind;
   /**
    * The fields of `data` holding the ordering key, in order of preference: the first one present
@@ -39,6 +52,11 @@ export interface EventDefinition<T extends string = string, S extends TSchema = 
 /** Declares an event type, keeping its literal `type` and schema for inference. */
 export function defineEvent<const T extends string, S extends TSchema>(definition: EventDefinition<T, S>): EventDefinition<T, S> {
   return definition;
+}
+
+/** Who may publish `definition` over HTTP (its `publishedBy`, `producer` unless marked). */
+export function publishedByOf(definition: Pick<EventDefinition, 'publishedBy'>): PublishedBy {
+  return definition.publishedBy ?? 'producer';
 }
 
 /** The `data` type of a definition. */

@@ -3,7 +3,7 @@
  */
 import type { TSchema } from '@sinclair/typebox';
 import { catalog, type CatalogEntry } from './catalog/index.ts';
-import type { EventKind, Urgency } from './define.ts';
+import { publishedByOf, type EventKind, type PublishedBy, type Urgency } from './define.ts';
 import { dataschemaOf } from './validate.ts';
 
 /** A JSON Schema object as plain JSON. */
@@ -16,6 +16,8 @@ export interface CatalogDocumentEntry {
   /** `flamingo:<type>/v<version>`, the envelope's `dataschema`. */
   readonly dataschema: string;
   readonly producer: string;
+  /** Who may publish it over HTTP: a key scoped to `producer`, or `anyone` (any key; keyless where allowed). */
+  readonly publishedBy: PublishedBy;
   readonly kind: EventKind;
   readonly key: readonly string[];
   readonly subject: string;
@@ -46,6 +48,7 @@ export function documentEntryOf(entry: CatalogEntry): CatalogDocumentEntry {
     version: entry.version,
     dataschema: dataschemaOf(entry),
     producer: entry.producer,
+    publishedBy: publishedByOf(entry),
     kind: entry.kind,
     key: [...entry.key],
     subject: entry.subject,

@@ -1,5 +1,6 @@
 import { accessSync, constants, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { catalog, findDefinition, publishedByOf } from '../contracts/index.ts';
 import { ensurePrivateDir } from './private-files.ts';
 
 /** pino's levels, plus `silent`. */
@@ -86,9 +87,12 @@ export interface FlamingoConfig {
   /** `FLAMINGO_SERVICES`: comma list of the services this process runs; `none` for only the bus, collector and admin API. (Default: undefined = all) */
   readonly services?: readonly string[];
   /**
-   * `FLAMINGO_SEED_TYPES`: event type patterns the seed endpoint `POST /event` accepts without an API
-   * key, because the seed's Python producers send none. Empty (`FLAMINGO_SEED_TYPES=`) requires a key
-   * for every type. (Default: `cart.*`)
+   * `FLAMINGO_SEED_TYPES`: event types (or patterns; aliases such as `item_added_to_cart` are read
+   * as their type) the seed endpoint `POST /event` accepts without an API key, because the seed's
+   * Python producers send none. Only types the catalog marks `publishedBy: 'anyone'` may be listed:
+   * a pattern matching any other type (`cart.*` matches `cart.checked_out`) stops start-up. Empty
+   * (`FLAMINGO_SEED_TYPES=`) requires a key for every type. (Default: `cart.item_added`, the seed's
+   * own example type; issue 7)
    */
   readonly seedTypes: readonly string[];
   /** `FLAMINGO_TOKEN_SECRET`: customer session token secret, at least 32 bytes. When unset, generated into `<dataDir>/token.secret`. */
@@ -155,6 +159,35 @@ export function matchesTypePattern(pattern: string, type: string): boolean {
   if (pattern === '*') return true;
   if (pattern.endsWith('.*')) return type.startsWith(pattern.slice(0, -1));
   return pattern === type;
+}
+
+/** The seed's own example type, the only one accepted without a key by default (issue 7). */
+export const DEFAULT_SEED_TYPES: readonly string[] = ['cart.item_added'];
+
+/**
+ * Checks a keyless allowlist against the catalog: every entry must be a type pattern (an alias is
+ * read as its type), and none may match a type that only its producer may publish. Problems are
+ * added to `problems`, naming `FLAMINGO_SEED_TYPES`; returns the patterns with aliases resolved.
+ */
+export function checkSeedTypes(raw: readonly string[], problems: string[]): string[] {
+  const patterns = raw.map((p) => findDefinition(p)?.type ?? p);
+  const malformed = patterns.filter((p) => !isTypePattern(p));
+  if (malformed.length > 0) {
+    problems.push(`FLAMINGO_SEED_TYPES: must be event type patterns like cart.item_added, got ${malformed.map((b) => `"${b}"`).join(', ')}`);
+    return [];
+  }
+  for (const pattern of patterns) {
+    const owned = catalog.filter((e) => publishedByOf(e) === 'producer' && matchesTypePattern(pattern, e.type));
+    if (owned.length === 0) continue;
+    const named = owned.map((e) => `${e.type} (${e.producer})`);
+    const shown = named.length > 4 ? [...named.slice(0, 4), `${named.length - 4} more`] : named;
+    const open = catalog.filter((e) => publishedByOf(e) === 'anyone').map((e) => e.type);
+    problems.push(
+      `FLAMINGO_SEED_TYPES: "${pattern}" matches ${shown.join(', ')}, which only a key scoped to the producer may publish; ` +
+        `list only types anyone may publish without a key (${open.join(', ')})`,
+    );
+  }
+  return patterns;
 }
 
 /** Splits a comma list, trimming blanks. */
@@ -355,11 +388,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   }
 
   const rawSeed = get('FLAMINGO_SEED_TYPES');
-  const seedTypes = rawSeed === undefined ? ['cart.*'] : commaList(rawSeed);
-  const badSeed = seedTypes.filter((p) => !isTypePattern(p));
-  if (badSeed.length > 0) {
-    problems.push(`FLAMINGO_SEED_TYPES: must be event type patterns like cart.* or cart.item_added, got ${badSeed.map((b) => `"${b}"`).join(', ')}`);
-  }
+  const seedTypes = checkSeedTypes(rawSeed === undefined ? DEFAULT_SEED_TYPES : commaList(rawSeed), problems);
 
   const tokenSecret = get('FLAMINGO_TOKEN_SECRET') || undefined;
   if (tokenSecret !== undefined && Buffer.byteLength(tokenSecret) < 32) {

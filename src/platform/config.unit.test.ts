@@ -27,7 +27,7 @@ describe('loadConfig', () => {
       engine: { kind: 'sqlite' },
       logLevel: 'info',
       services: undefined,
-      seedTypes: ['cart.*'],
+      seedTypes: ['cart.item_added'],
       auditProjection: false,
     });
     expect(config.adminKey).toBeUndefined();
@@ -143,6 +143,22 @@ describe('loadConfig', () => {
 
   it.each(['kafka://', 'nats://', 'nats://host:99999', 'sqlite3', 'http://nats:4222'])('refuses FLAMINGO_ENGINE=%s', (value) => {
     expect(problemsOf({ FLAMINGO_ENGINE: value })).toEqual([expect.stringMatching(/^FLAMINGO_ENGINE: must be "sqlite" or nats:\/\/host:port/)]);
+  });
+});
+
+describe('FLAMINGO_SEED_TYPES (issue 7: keyless publishing only of harmless types)', () => {
+  it('accepts the types anyone may publish, an alias read as its type', () => {
+    expect(loadConfig({ FLAMINGO_SEED_TYPES: 'item_added_to_cart, cart.item_removed' }, cwd).seedTypes).toEqual(['cart.item_added', 'cart.item_removed']);
+  });
+
+  it.each(['cart.*', 'cart.checked_out', '*', 'order.placed', 'cart.item_added,payment.*'])('refuses %s, naming the setting and the owned types it matches', (value) => {
+    const problems = problemsOf({ FLAMINGO_SEED_TYPES: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^FLAMINGO_SEED_TYPES: ".+" matches .+ which only a key scoped to the producer may publish/);
+  });
+
+  it('names cart.checked_out and its producer for cart.*', () => {
+    expect(problemsOf({ FLAMINGO_SEED_TYPES: 'cart.*' })[0]).toContain('cart.checked_out (webshop)');
   });
 });
 

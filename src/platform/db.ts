@@ -96,8 +96,13 @@ export async function migrate<DB>(db: Kysely<DB>, migrations: Record<string, Mig
     provider: { getMigrations: async () => migrations },
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) {
+  for (let attempt = 1; ; attempt += 1) {
+    const { error, results } = await migrator.migrateToLatest();
+    if (!error) return;
+    // Kysely lists the tables of every schema to find its own: a schema someone else drops meanwhile
+    // fails that listing (invalid_schema_name) before any migration ran (each runs in a transaction
+    // on PostgreSQL). Trying again is safe.
+    if ((error as { code?: string }).code === '3F000' && attempt < 3) continue;
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${(error as Error).message ?? String(error)}`);
   }

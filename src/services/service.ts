@@ -1,4 +1,4 @@
-import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/types.ts';
 import type { DatabaseConfig } from '../platform/db.ts';
@@ -9,12 +9,15 @@ export interface ServiceContext {
   readonly bus: Bus;
   /** Where the service opens its own database (`openDatabase(name, database)`). */
   readonly database: DatabaseConfig;
-  /** Register the service's routes here (`http.withTypeProvider<TypeBoxTypeProvider>()`), under `/v1/…`. */
+  /**
+   * Register the service's routes here (`http.withTypeProvider<TypeBoxTypeProvider>()`), under
+   * `/v1/…`. Every route declares who may call it, `config: { auth: 'admin' | 'customer' | … }`
+   * (`RouteAuth` of platform/auth); the app's guard authenticates before the body is read and
+   * hands the route `request.principal`.
+   */
   readonly http: FastifyInstance;
   readonly logger: Logger;
-  /** preHandler that answers 401/403 unless the request carries the admin key. */
-  readonly requireAdmin: preHandlerAsyncHookHandler;
-  /** Customer session tokens (sign in users, verify everywhere else). */
+  /** Customer session tokens: the users service signs them in; the guard verifies them everywhere. */
   readonly tokens: Tokens;
   /** Service settings from the environment (e.g. `FLAMINGO_PAYMENT_TIMEOUT_MS`), already validated by the app. */
   readonly env: Readonly<Record<string, string | undefined>>;

@@ -38,3 +38,78 @@ export function routesOf(app: FastifyInstance, value = 'x'): ConcreteRoute[] {
     return { method, pattern: url, path, params };
   });
 }
+
+/**
+ * The routes a running Flamingo serves, read from its own OpenAPI document (`/docs/json`), with who
+ * may call each (`security`, derived by the guard from the route's declared `config.auth`). Tests
+ * that must cover every route enumerate them here, so a route added later is covered too.
+ */
+
+/** One operation of the OpenAPI document. */
+export interface DocumentedRoute {
+  /** `GET`, `POST`, … */
+  readonly method: string;
+  /** The OpenAPI path, parameters in braces: `/v1/orders/{id}`. */
+  readonly path: string;
+  /** OpenAPI security requirements: `[]` public, `{}` among them: credentials optional. */
+  readonly security: readonly Record<string, unknown>[];
+}
+
+/** Every operation of the server's OpenAPI document; throws for one that declares no `security`. */
+export async function documentedRoutes(baseUrl: string): Promise<DocumentedRoute[]> {
+  const response = await fetch(`${baseUrl}/docs/json`);
+  if (response.status !== 200) throw new Error(`GET /docs/json answered ${response.status}`);
+  const doc = (await response.json()) as { paths: Record<string, Record<string, { security?: Record<string, unknown>[] }>> };
+  const routes: DocumentedRoute[] = [];
+  for (const [path, operations] of Object.entries(doc.paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      if (operation.security === undefined) throw new Error(`${method.toUpperCase()} ${path} documents no security: every route must declare config.auth`);
+      routes.push({ method: method.toUpperCase(), path, security: operation.security });
+    }
+  }
+  return routes;
+}
+
+/** Routes that refuse anonymous callers: some credentials required. */
+export const needsCredentials = (route: DocumentedRoute) => route.security.length > 0 && !route.security.some((s) => Object.keys(s).length === 0);
+/** Routes that take a customer's session token (required or optional). */
+export const takesCustomerToken = (route: DocumentedRoute) => route.security.some((s) => 'customerToken' in s);
+
+/** The path with each `{param}` replaced by `values[param]`, or by `fallback`. */
+export function concretePath(path: string, values: Readonly<Record<string, string>> = {}, fallback = 'x'): string {
+  return path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(values[name] ?? fallback));
+}
+
+export const hasBody = (method: string) => BODY_METHODS.has(method);
+
+/** What a route answered a request: status and error message. */
+export interface RouteAnswer {
+  readonly route: string;
+  readonly status: number;
+  readonly message?: string;
+}
+
+/**
+ * Calls `route` on `baseUrl` with `Authorization: Bearer <token>` and a body of `{}` where it takes
+ * one; parameters are `x` (the guard answers before they matter).
+ */
+export async function callRoute(baseUrl: string, route: DocumentedRoute, token: string): Promise<RouteAnswer> {
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  let body: string | undefined;
+  if (hasBody(route.method)) {
+    headers['content-type'] = 'application/json';
+    body = '{}';
+  }
+  const response = await fetch(`${baseUrl}${concretePath(route.path)}`, { method: route.method, headers, body });
+  const text = await response.text();
+  let message: string | undefined;
+  try {
+    message = (JSON.parse(text) as { message?: string }).message;
+  } catch {
+    message = undefined;
+  }
+  return { route: `${route.method} ${route.path}`, status: response.status, message };
+}
+
+/** A banned customer's refusal: 403 saying so. */
+export const refusedAsBanned = (answer: RouteAnswer) => answer.status === 403 && /banned/.test(answer.message ?? '');

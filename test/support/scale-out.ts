@@ -123,6 +123,12 @@ export function adminApi(url: string, key: string) {
       if (answer.status !== 200) throw new Error(`GET /v1/subscriptions answered ${answer.status}: ${answer.text}`);
       return (answer.body.subscriptions as SubscriptionView[]).find((s) => s.name === name);
     },
+    /** A new key scoped to `producer` (default: orders, whose `order.placed` the loads publish; issue 7). */
+    async producerKey(producer = 'orders'): Promise<string> {
+      const created = await call('POST', '/v1/keys', { producer });
+      if (created.status !== 201) throw new Error(`POST /v1/keys answered ${created.status}: ${created.text}`);
+      return created.body.key as string;
+    },
     /** The whole log through `GET /v1/events`, in order. */
     async log(): Promise<LoggedEvent[]> {
       const events: LoggedEvent[] = [];
@@ -204,7 +210,7 @@ const orderPlaced = (id: string, orderId: string) => ({
 
 /**
  * Starts `producers` producers over `targets` (read at every request, so the caller may change
- * it). An unanswered request, or one answered 503 (a process shutting down), is sent again with
+ * it), publishing `order.placed` with `key` — a key scoped to producer orders (`adminApi(…).producerKey()`). An unanswered request, or one answered 503 (a process shutting down), is sent again with
  * the same ids to the next process, as a careful producer behind a load balancer does; that
  * process is left alone for a second. Any other answer but 202 fails the producer (and `stop`).
  */

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startFlamingo, type RunningFlamingo, type StartOptions } from '../../src/app/flamingo.ts';
 import { loadConfig } from '../../src/platform/config.ts';
+import { dropSchemas, uniqueName } from './service-databases.ts';
 
 export interface TestServer {
   readonly url: string;
@@ -13,6 +14,11 @@ export interface TestServer {
   request(method: string, route: string, options?: RequestOptions): Promise<TestResponse>;
   /** How many events the log holds (via `GET /v1/events`). */
   eventCount(): Promise<number>;
+  /**
+   * A new producer key scoped to `producer` (`orders`, `webshop`, …; `null`: none) and `types`
+   * (Default: `*`), made with the admin key: what publishes a service's types over HTTP (issue 7).
+   */
+  producerKey(producer: string | null, types?: readonly string[]): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -39,7 +45,9 @@ export interface TestResponse {
 export async function startTestServer(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'flamingo-e2e-'));
   const config = loadConfig({ FLAMINGO_DATA_DIR: dataDir, HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env }, dataDir);
-  const flamingo = await startFlamingo({ ...config, port: 0 }, { registry: [], ...options });
+  // On a PostgreSQL shared by test runs (and branches), each run keeps its keys and revocations in a schema of its own.
+  const platformDatabase = config.databaseUrl === undefined ? undefined : (options.platformDatabase ?? uniqueName('flamingo'));
+  const flamingo = await startFlamingo({ ...config, port: 0 }, { registry: [], ...options, ...(platformDatabase ? { platformDatabase } : {}) });
   const adminKey = flamingo.adminKey.value;
 
   const request: TestServer['request'] = async (method, route, options = {}) => {
@@ -82,8 +90,15 @@ export async function startTestServer(env: Record<string, string> = {}, options:
         after = page.body.next;
       }
     },
+    async producerKey(producer, types) {
+      const body = { ...(producer === null ? {} : { producer }), ...(types === undefined ? (producer === null ? { types: ['*'] } : {}) : { types }) };
+      const created = await request('POST', '/v1/keys', { body });
+      if (created.status !== 201) throw new Error(`POST /v1/keys answered ${created.status}: ${created.text}`);
+      return created.body.key as string;
+    },
     async stop() {
       await flamingo.close();
+      if (platformDatabase && config.databaseUrl) await dropSchemas({ dataDir, databaseUrl: config.databaseUrl }, [platformDatabase]);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

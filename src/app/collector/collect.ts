@@ -24,7 +24,7 @@ function capped(detail: ProblemDetail[]): ProblemDetail[] {
 /**
  * Turns the events of one request into publish inputs, all or none. Checks in this order, so a
  * client learns the cheapest problem first: sizes (413), envelopes and types (422), the key's
- * scope (403), then every `data` against its schema (422). Throws an `ApiError`.
+ * scope and the types' producers (403), then every `data` against its schema (422). Throws an `ApiError`.
  * @param events one element for a single event; `batch` prefixes every path with `/<index>`.
  * @param sizes the size in bytes of each event, or an upper bound of it (an element of a batch
  *   within the limit is not measured on its own).
@@ -66,10 +66,16 @@ export function collect(
       : unprocessable('invalid_event', 'the event does not match the CloudEvents envelope', capped(issues));
   }
 
-  const denied = candidates
-    .filter((c) => !options.guard.mayPublish(options.principal, c.definition.type))
-    .map((c) => ({ path: `${c.at}/type`, message: `this key may not publish ${c.definition.type}` }));
-  if (denied.length > 0) throw forbidden('the API key is not allowed to publish this event type; nothing was stored', capped(denied));
+  // The catalog's producer is enforced (DESIGN.md "Security"): each refusal names the type's producer.
+  const denied: ProblemDetail[] = [];
+  for (const c of candidates) {
+    const refusal = options.guard.publishRefusal(options.principal, c.definition.type);
+    if (refusal !== undefined) denied.push({ path: `${c.at}/type`, message: refusal });
+  }
+  if (denied.length > 0) {
+    const message = denied.length === 1 ? `${denied[0].message}; nothing was stored` : 'the API key may not publish some of these event types; nothing was stored';
+    throw forbidden(message, capped(denied));
+  }
 
   const dataIssues = candidates.flatMap(checkData);
   if (dataIssues.length > 0) throw unprocessable('invalid_event', 'the event data does not match its schema', capped(dataIssues));

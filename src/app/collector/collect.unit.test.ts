@@ -1,20 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import type { Guard, Principal } from '../../platform/auth/index.ts';
-import { matchesTypePattern } from '../../platform/config.ts';
+import { publishRefusal, type Guard, type Principal } from '../../platform/auth/index.ts';
 import { ApiError } from '../../platform/errors.ts';
 import { binaryEvent } from './binary.ts';
 import { collect } from './collect.ts';
 
-/** The guard's scope rule alone (no HTTP, no key store needed for it). */
+/** The guard's publishing rule alone (no HTTP, no key store needed for it). */
 const guard = {
-  mayPublish: (principal: Principal, type: string) =>
-    principal.kind === 'admin' || (principal.kind === 'producer' && principal.key.types.some((p) => matchesTypePattern(p, type))),
+  publishRefusal: (principal: Principal, type: string) =>
+    principal.kind === 'admin' ? publishRefusal('admin', type) : principal.kind === 'producer' ? publishRefusal(principal.key, type) : 'no key',
 } as Guard;
 const admin: Principal = { kind: 'admin' };
-const producer = (types: string[]): Principal => ({
+const producer = (types: string[], scope: string | null = null): Principal => ({
   kind: 'producer',
-  key: { id: 'k', name: 'webshop', prefix: 'flm_abc', types, createdAt: '', revokedAt: null },
+  key: { id: 'k', name: 'webshop', prefix: 'flm_abc', types, producer: scope, createdAt: '', revokedAt: null },
 });
+/** A key of the orders service, which may publish order.placed. */
+const orders = producer(['order.*'], 'orders');
 
 const placed = (overrides: Record<string, unknown> = {}) => ({
   specversion: '1.0',
@@ -34,7 +35,7 @@ const refusal = (fn: () => unknown): ApiError => {
   }
   throw new Error('expected an ApiError');
 };
-const one = (event: unknown, principal: Principal = admin) => collect([event], [100], { batch: false, principal, guard });
+const one = (event: unknown, principal: Principal = orders) => collect([event], [100], { batch: false, principal, guard });
 
 describe('collect', () => {
   it('turns a structured event into a publish input, keeping what the producer set', () => {
@@ -50,7 +51,7 @@ describe('collect', () => {
   });
 
   it('resolves aliases to the catalog type', () => {
-    const [input] = one({ specversion: '1.0', type: 'item_added_to_cart', data: { items: [1, 2], item: 2 } });
+    const [input] = one({ specversion: '1.0', type: 'item_added_to_cart', data: { items: [1, 2], item: 2 } }, admin);
     expect(input.type).toBe('cart.item_added');
     expect(input.source).toBe('/collector');
   });
@@ -82,7 +83,7 @@ describe('collect', () => {
 
   it('names data problems under /data, prefixed by the index in a batch', () => {
     const bad = placed({ data: { ...placed().data, items: [{ productId: 'p-1', quantity: 0, unitPriceCents: 500 }] } });
-    const error = refusal(() => collect([placed(), bad], [100, 100], { batch: true, principal: admin, guard }));
+    const error = refusal(() => collect([placed(), bad], [100, 100], { batch: true, principal: orders, guard }));
     expect([error.status, error.code]).toEqual([422, 'invalid_event']);
     expect(error.detail).toEqual([{ path: '/1/data/items/0/quantity', message: expect.stringMatching(/greater or equal to 1/) }]);
   });
@@ -96,8 +97,23 @@ describe('collect', () => {
       }),
     );
     expect(error.status).toBe(403);
-    expect(error.detail).toEqual([{ path: '/1/type', message: 'this key may not publish order.placed' }]);
-    expect(one(placed(), producer(['order.*']))).toHaveLength(1);
+    expect(error.detail).toEqual([{ path: '/1/type', message: expect.stringMatching(/^order\.placed is produced by orders and this key has no producer scope/) }]);
+    expect(one(placed(), orders)).toHaveLength(1);
+    const narrow = refusal(() => one(placed({ type: 'order.confirmed' }), producer(['order.placed'], 'orders')));
+    expect(narrow.detail).toEqual([{ path: '/type', message: 'this key may not publish order.confirmed (its types: order.placed)' }]);
+  });
+
+  it('lets only a key scoped to the producer publish its types: not the admin key, not another producer (issue 7)', () => {
+    const byAdmin = refusal(() => one(placed(), admin));
+    expect(byAdmin.status).toBe(403);
+    expect(byAdmin.message).toMatch(/^order\.placed is produced by orders: only a key scoped to producer orders may publish it, not the admin key; create one with POST \/v1\/keys \{"producer":"orders"\}/);
+    const byWebshop = refusal(() => one(placed(), producer(['*'], 'webshop')));
+    expect(byWebshop.detail).toEqual([{ path: '/type', message: expect.stringContaining('order.placed is produced by orders and this key is scoped to producer webshop') }]);
+    // Cart item state is anyone's: the admin key and any key whose patterns match publish it.
+    const added = { specversion: '1.0', type: 'cart.item_added', data: { items: [1], item: 1 } };
+    expect(one(added, admin)).toHaveLength(1);
+    expect(one(added, producer(['cart.item_added']))).toHaveLength(1);
+    expect(one(added, producer(['*'], 'orders'))).toHaveLength(1);
   });
 
   it('lists at most 100 problems', () => {

@@ -10,12 +10,12 @@ export function catalogRoutes(app: FastifyInstance, options: { version: string }
   const catalog = JSON.stringify(catalogDocument());
   app.get(
     '/v1/catalog',
-    { serializerCompiler: plainJson, schema: { tags: ['catalog'], summary: 'Every event type: metadata, aliases and JSON Schema of data' } },
+    { config: { auth: 'public' }, serializerCompiler: plainJson, schema: { tags: ['catalog'], summary: 'Every event type: metadata, aliases and JSON Schema of data' } },
     async (_request, reply) => reply.type('application/json').send(catalog),
   );
   app.get(
     '/v1/asyncapi.json',
-    { serializerCompiler: plainJson, schema: { tags: ['catalog'], summary: 'The catalog as an AsyncAPI 3.0 document' } },
+    { config: { auth: 'public' }, serializerCompiler: plainJson, schema: { tags: ['catalog'], summary: 'The catalog as an AsyncAPI 3.0 document' } },
     async (request, reply) => {
       const serverUrl = `${request.protocol}://${request.host}`;
       return reply.type('application/json').send(JSON.stringify(asyncApiDocument({ serverUrl, documentVersion: options.version })));

@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { notFound } from '../../platform/errors.ts';
 import type { RouteDeps } from './deps.ts';
-import { StoredCloudEvent, admin, errors, plainJson } from './schemas.ts';
+import { StoredCloudEvent, errors, plainJson } from './schemas.ts';
 import { SubscriptionParams, findSubscription } from './subscriptions.ts';
 
 const DeadLetterSchema = Type.Object({
@@ -22,9 +22,9 @@ const ListQuery = Type.Object({
 
 /** Dead letters of a subscription (admin): list, retry one or all, discard one or all. */
 export function deadLetterRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { bus, guard } = deps;
+  const { bus } = deps;
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
-  const common = { preHandler: guard.requireAdmin, serializerCompiler: plainJson };
+  const common = { config: { auth: 'admin' as const }, serializerCompiler: plainJson };
   const tags = ['dead letters'];
 
   typed.get(
@@ -34,7 +34,6 @@ export function deadLetterRoutes(app: FastifyInstance, deps: RouteDeps): void {
       schema: {
         tags,
         summary: 'List dead letters',
-        security: admin,
         params: SubscriptionParams,
         querystring: ListQuery,
         response: {
@@ -59,7 +58,6 @@ export function deadLetterRoutes(app: FastifyInstance, deps: RouteDeps): void {
       schema: {
         tags,
         summary: 'Retry one dead letter (delivered again as a first attempt)',
-        security: admin,
         params: OneParams,
         response: { 200: Type.Object({ retried: Type.Integer() }), ...errors(401, 403, 404) },
       },
@@ -81,7 +79,6 @@ export function deadLetterRoutes(app: FastifyInstance, deps: RouteDeps): void {
       schema: {
         tags,
         summary: 'Retry every dead letter of the subscription',
-        security: admin,
         params: SubscriptionParams,
         response: { 200: Type.Object({ retried: Type.Integer() }), ...errors(401, 403, 404) },
       },
@@ -101,7 +98,6 @@ export function deadLetterRoutes(app: FastifyInstance, deps: RouteDeps): void {
       schema: {
         tags,
         summary: 'Discard one dead letter',
-        security: admin,
         params: OneParams,
         response: { 200: Type.Object({ discarded: Type.Integer() }), ...errors(401, 403, 404) },
       },
@@ -123,7 +119,6 @@ export function deadLetterRoutes(app: FastifyInstance, deps: RouteDeps): void {
       schema: {
         tags,
         summary: 'Discard every dead letter of the subscription',
-        security: admin,
         params: SubscriptionParams,
         response: { 200: Type.Object({ discarded: Type.Integer() }), ...errors(401, 403, 404) },
       },

@@ -7,7 +7,7 @@ import { collect } from '../collector/collect.ts';
 import { arrayElementBytes } from '../collector/spans.ts';
 import { fromBusError } from './bus-errors.ts';
 import type { RouteDeps } from './deps.ts';
-import { Accepted, IncomingCloudEvent, admin, documentedOnly, errors } from './schemas.ts';
+import { Accepted, IncomingCloudEvent, documentedOnly, errors } from './schemas.ts';
 
 const EXACT_MEDIA_TYPES = new Set(['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json']);
 const mediaTypeOf = (request: FastifyRequest) => {
@@ -59,7 +59,7 @@ export function eventsCollectorRoutes(app: FastifyInstance, deps: RouteDeps): vo
   app.post(
     '/v1/events',
     {
-      onRequest: guard.requireKey,
+      config: { auth: 'key' },
       ...documentedOnly({
         tags: ['collector'],
         summary: 'Publish events',
@@ -75,7 +75,6 @@ export function eventsCollectorRoutes(app: FastifyInstance, deps: RouteDeps): vo
           '413 an event over 64 KiB or a body over 4 MiB, 415 another content type, 422 an unknown type or a schema violation',
           '(each problem names its path, prefixed with `/<index>` in a batch).',
         ].join('\n'),
-        security: admin,
         consumes: ['application/cloudevents+json', 'application/cloudevents-batch+json', 'application/json'],
         body: Type.Union([IncomingCloudEvent, Type.Array(IncomingCloudEvent, { maxItems: limits.maxBatch })]),
         response: {

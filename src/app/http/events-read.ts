@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { commaList } from '../../platform/config.ts';
 import { badRequest } from '../../platform/errors.ts';
 import type { RouteDeps } from './deps.ts';
-import { StoredCloudEvent, admin, errors, plainJson } from './schemas.ts';
+import { StoredCloudEvent, errors, plainJson } from './schemas.ts';
 
 const EventsQuery = Type.Object({
   type: Type.Optional(Type.String({ description: 'Comma list of types or patterns: `order.*,payment.failed`.' })),
@@ -17,17 +17,16 @@ const EventsQuery = Type.Object({
 
 /** `GET /v1/events` (admin): the log, filtered and paginated. */
 export function eventsReadRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { bus, guard } = deps;
+  const { bus } = deps;
   app.withTypeProvider<TypeBoxTypeProvider>().get(
     '/v1/events',
     {
-      preHandler: guard.requireAdmin,
+      config: { auth: 'admin' as const },
       serializerCompiler: plainJson,
       schema: {
         tags: ['admin'],
         summary: 'Read the event log',
         description: 'Events in log order. When a page is full, `next` is the `afterSequence` of the next page; `head` is the last sequence in the log.',
-        security: admin,
         querystring: EventsQuery,
         response: {
           200: Type.Object({

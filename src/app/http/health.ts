@@ -7,12 +7,13 @@ import { plainJson } from './schemas.ts';
 export function healthRoutes(app: FastifyInstance, bus: Bus): void {
   app.get(
     '/healthz',
-    { serializerCompiler: plainJson, schema: { tags: ['health'], summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    { config: { auth: 'public' }, serializerCompiler: plainJson, schema: { tags: ['health'], summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
     async () => ({ status: 'ok' as const }),
   );
   app.get(
     '/readyz',
     {
+      config: { auth: 'public' },
       serializerCompiler: plainJson,
       schema: {
         tags: ['health'],

@@ -85,4 +85,3 @@ export function documentedOnly(schema: FastifySchema) {
 /** Plain JSON answers for routes whose response schemas only document (fast-json-stringify would drop `data`). */
 export const plainJson = () => (data: unknown) => JSON.stringify(data);
 
-export const admin = [{ apiKey: [] }];

@@ -24,22 +24,26 @@ const SeedEnvelope = Type.Object(
 
 /**
  * `POST /event`: the seed's envelope, so its Python producers work unchanged (DESIGN.md "Seed
- * compatibility"). They send no key: types matching `FLAMINGO_SEED_TYPES` (default `cart.*`) are
- * accepted without one; any other type needs `Authorization: Bearer` with a key allowed to publish it.
+ * compatibility"). They send no key: types in `FLAMINGO_SEED_TYPES` (default `cart.item_added`;
+ * only types the catalog lets anyone publish, checked at start-up) are accepted without one; any
+ * other type needs `Authorization: Bearer` with a key allowed to publish it — for a type a
+ * Flamingo service produces, a key scoped to that producer (issue 7).
  */
 export function seedEventRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { bus, guard, metrics, limits, config } = deps;
   app.post(
     '/event',
     {
-      // Anyone may call it without a key: counted per client (FLAMINGO_RATE_LIMIT_KEYLESS).
-      config: { clientRateLimit: 'keyless' },
+      // Credentials are optional (keyless seed producers) but checked before the body is read when
+      // sent; anyone may call it without a key, so it is counted per client (FLAMINGO_RATE_LIMIT_KEYLESS).
+      config: { auth: 'optional', clientRateLimit: 'keyless' },
       ...documentedOnly({
         tags: ['collector'],
         summary: 'Publish a seed envelope (legacy producers)',
         description:
           'The seed\'s `EventEnvelope` as pydantic `.json()` writes it, with or without `Content-Type: application/json`. ' +
-          'Answers 201 `{"event_id": …, "status": "ok"}`. Event types matching FLAMINGO_SEED_TYPES (default `cart.*`) need no key.',
+          'Answers 201 `{"event_id": …, "status": "ok"}`. Event types in FLAMINGO_SEED_TYPES (default `cart.item_added`) need no key; ' +
+          'a type a Flamingo service produces needs a key scoped to its producer (403 otherwise).',
         consumes: ['application/json'],
         body: SeedEnvelope,
         response: {
@@ -49,7 +53,7 @@ export function seedEventRoutes(app: FastifyInstance, deps: RouteDeps): void {
       }),
     },
     async (request, reply) => {
-      const principal = await guard.identify(request);
+      const { principal } = request;
       if (request.bodyBytes > limits.maxEventBytes) {
         throw tooLarge('event_too_large', `an event may be at most ${limits.maxEventBytes} bytes; this one is ${request.bodyBytes}`);
       }
@@ -61,10 +65,11 @@ export function seedEventRoutes(app: FastifyInstance, deps: RouteDeps): void {
       const { event } = read;
       if (principal.kind === 'anonymous') {
         if (!config.seedTypes.some((p) => matchesTypePattern(p, event.type))) {
-          throw unauthorized(`${event.type} needs an API key: send Authorization: Bearer <key>`);
+          throw unauthorized(`${event.type} needs an API key: send Authorization: Bearer <key> (without one only ${config.seedTypes.join(', ') || 'nothing'} is accepted, FLAMINGO_SEED_TYPES)`);
         }
-      } else if (!guard.mayPublish(principal, event.type)) {
-        throw forbidden(`this key may not publish ${event.type}`, [{ path: '/event/event_name', message: `this key may not publish ${event.type}` }]);
+      } else {
+        const refusal = guard.publishRefusal(principal, event.type);
+        if (refusal !== undefined) throw forbidden(`${refusal}; nothing was stored`, [{ path: '/event/event_name', message: refusal }]);
       }
       const definition = findDefinition(event.type);
       const issues = (definition ? validateData(definition, event.data) : []).map((i) => ({ path: seedPathOf(i.path), message: i.message }));

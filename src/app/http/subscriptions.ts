@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Bus, Position, SubscriptionInfo } from '../../bus/types.ts';
 import { notFound } from '../../platform/errors.ts';
 import type { RouteDeps } from './deps.ts';
-import { admin, errors, plainJson } from './schemas.ts';
+import { errors, plainJson } from './schemas.ts';
 
 export const SubscriptionInfoSchema = Type.Object({
   name: Type.String(),
@@ -40,17 +40,16 @@ const RewindBody = Type.Union(
 
 /** `GET /v1/subscriptions`, `POST /v1/subscriptions/:name/rewind` (admin). */
 export function subscriptionRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { bus, guard } = deps;
+  const { bus } = deps;
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   typed.get(
     '/v1/subscriptions',
     {
-      preHandler: guard.requireAdmin,
+      config: { auth: 'admin' as const },
       serializerCompiler: plainJson,
       schema: {
         tags: ['admin'],
         summary: 'List subscriptions with position, lag, in-flight, retrying and dead letters',
-        security: admin,
         response: { 200: Type.Object({ subscriptions: Type.Array(SubscriptionInfoSchema) }), ...errors(401, 403) },
       },
     },
@@ -59,13 +58,12 @@ export function subscriptionRoutes(app: FastifyInstance, deps: RouteDeps): void 
   typed.post(
     '/v1/subscriptions/:name/rewind',
     {
-      preHandler: guard.requireAdmin,
+      config: { auth: 'admin' as const },
       serializerCompiler: plainJson,
       schema: {
         tags: ['admin'],
         summary: 'Rewind (or fast-forward) a subscription to replay events',
         description: 'Pending retries are dropped; events from the new position are delivered again.',
-        security: admin,
         params: SubscriptionParams,
         body: RewindBody,
         response: { 200: SubscriptionInfoSchema, ...errors(400, 401, 403, 404) },

@@ -133,8 +133,9 @@ export function createShopClient(options: ShopClientOptions) {
     removeFromCart: (token: string, cartId: string, productId: string) => call<{ id: string }>('DELETE', `/v1/carts/${cartId}/items/${productId}`, as(token)),
     checkout: (token: string, cartId: string, paymentToken: string) =>
       call<{ orderId: string }>('POST', `/v1/carts/${cartId}/checkout`, as(token), { paymentToken }),
+    /** Places an order as the customer (their session token), or with the admin key when `token` is omitted. */
     placeOrder: (token: string | undefined, userId: string, items: { productId: string; quantity: number }[], paymentToken: string) =>
-      call<Order>('POST', '/v1/orders', token === undefined ? undefined : as(token), { userId, items, paymentToken }),
+      call<Order>('POST', '/v1/orders', token === undefined ? admin : as(token), { userId, items, paymentToken }),
     /** An order, read with the customer's session token (or the admin key when `token` is omitted). */
     getOrder: (id: string, token?: string) => call<Order>('GET', `/v1/orders/${id}`, token === undefined ? admin : as(token)),
     dispatch: (shipmentId: string) => call<Shipment>('POST', `/v1/shipments/${shipmentId}/dispatch`, admin, {}),

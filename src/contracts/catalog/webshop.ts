@@ -34,6 +34,8 @@ export const cartItemAdded = defineEvent({
   version: 1,
   producer: 'webshop',
   kind: 'state',
+  // Cart state only: nothing charges, reserves or ships on it (the seed's keyless producers send it).
+  publishedBy: 'anyone',
   key: ['cartId', 'customer_id'],
   subject: 'cart',
   urgency: 'background',
@@ -48,6 +50,7 @@ export const cartItemRemoved = defineEvent({
   version: 1,
   producer: 'webshop',
   kind: 'state',
+  publishedBy: 'anyone',
   key: ['cartId', 'customer_id'],
   subject: 'cart',
   urgency: 'background',
@@ -65,7 +68,9 @@ export const cartCheckedOut = defineEvent({
   key: ['cartId'],
   subject: 'cart',
   urgency: 'background',
-  description: 'A cart was turned into an order: carries the priced lines, the total and the order id it became.',
+  description:
+    'A cart was turned into an order: carries the priced lines, the total and the order id it became. ' +
+    'Orders prices the lines again from its own replica of the catalog and refuses a checkout whose prices or total differ.',
   schema: Type.Object({
     cartId: Id('The cart.'),
     orderId: Id('The order created from the cart (UUIDv7).'),

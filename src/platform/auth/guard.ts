@@ -1,50 +1,94 @@
+/**
+ * The one guard of the HTTP API (issue 7 items 1, 3 and 11): every route declares who may call it
+ * (`config: { auth }`, see `RouteAuth`); the guard authenticates in the route's `onRequest` hook, so
+ * an anonymous or banned caller is refused before the body is read or validated, and a route that
+ * declares nothing cannot be registered. It also documents each route's `security` in OpenAPI.
+ */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { matchesTypePattern } from '../config.ts';
-import { forbidden, unauthorized } from '../errors.ts';
-import type { ApiKeyInfo, KeyStore } from './keys.ts';
-
-/** Who sent a request. */
-export type Principal =
-  | { readonly kind: 'admin' }
-  | { readonly kind: 'producer'; readonly key: ApiKeyInfo }
-  /** No Authorization header at all. */
-  | { readonly kind: 'anonymous' };
+import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import { ApiError, forbidden, unauthorized } from '../errors.ts';
+import type { Tokens } from '../tokens.ts';
+import type { KeyStore } from './keys.ts';
+import { ROUTE_AUTH, type Principal, type RouteAuth } from './principal.ts';
+import { publishRefusal } from './publishing.ts';
+import type { RevocationStore } from './revocations.ts';
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call the route; required on every route (see `RouteAuth`). */
+    auth?: RouteAuth;
+  }
   interface FastifyRequest {
-    /** Set by the guard's hooks; `anonymous` before them. */
+    /** Set by the guard in `onRequest`; `anonymous` before it and on public routes. */
     principal: Principal;
-    /** Where `principal` is kept once a hook has set it. */
+    /** Where `principal` is kept once the guard has set it. */
     principalSet: Principal | null;
   }
 }
 
+export interface GuardOptions {
+  readonly adminKey: string;
+  readonly keys: KeyStore;
+  /** Verifies customer session tokens. */
+  readonly tokens: Tokens;
+  /** Banned customers, whose tokens are refused. */
+  readonly revocations: RevocationStore;
+}
+
 export interface Guard {
-  /** Who the request's `Authorization: Bearer <key>` belongs to; throws 401 for a key that is not valid. */
+  /**
+   * Who the request's `Authorization: Bearer <…>` belongs to: the admin key, a producer key, a
+   * customer's session token, or nobody (no header). 401 for a header, key or token that is not
+   * valid; 403 for a banned customer's token.
+   */
   identify(request: FastifyRequest): Promise<Principal>;
-  /** preHandler: 401 without a valid key, 403 for a producer key. */
-  readonly requireAdmin: preHandlerAsyncHookHandler;
-  /** preHandler (use it as onRequest, before the body is read): 401 unless the admin key or a producer key is given. */
-  readonly requireKey: preHandlerAsyncHookHandler;
-  /** True when the principal may publish events of `type` (the admin may publish anything). */
-  mayPublish(principal: Principal, type: string): boolean;
+  /** Why `principal` may not publish `type` over HTTP (naming its producer and how to get a key), or undefined when it may. */
+  publishRefusal(principal: Principal, type: string): string | undefined;
 }
 
 const ANONYMOUS: Principal = { kind: 'anonymous' };
 const digest = (value: string) => createHash('sha256').update(value).digest();
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+const SIGN_IN = 'POST /v1/auth/login';
 
-function bearerOf(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (header === undefined) return undefined;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match) throw unauthorized('the Authorization header must be "Bearer <key>"');
-  return match[1];
-}
+/** Which principals each level lets through, and what an anonymous or a wrong caller is told. */
+const LEVELS: Record<Exclude<RouteAuth, 'public' | 'optional'>, { accepts: readonly Principal['kind'][]; missing: string; wrong: string }> = {
+  key: { accepts: ['admin', 'producer'], missing: 'missing API key: send Authorization: Bearer <key>', wrong: 'this needs an API key (the admin key or a producer key)' },
+  admin: { accepts: ['admin'], missing: 'this needs the admin key: send Authorization: Bearer <admin key>', wrong: 'this needs the admin key' },
+  customer: {
+    accepts: ['customer'],
+    missing: `sign in first: send Authorization: Bearer <session token> (${SIGN_IN})`,
+    wrong: `this needs a customer's session token (${SIGN_IN})`,
+  },
+  customerOrAdmin: {
+    accepts: ['customer', 'admin'],
+    missing: `send the admin key or the customer's session token (${SIGN_IN}): Authorization: Bearer <key or token>`,
+    wrong: "this needs the admin key or the customer's session token",
+  },
+};
 
-/** API key authentication: the admin key can do everything; producer keys publish the types they are scoped to. */
-export function createGuard(app: FastifyInstance, adminKey: string, keys: KeyStore): Guard {
-  const adminDigest = digest(adminKey);
+/** OpenAPI `security` of each level (`{}`: credentials optional). */
+const SECURITY: Record<RouteAuth, Record<string, string[]>[]> = {
+  public: [],
+  optional: [{}, { apiKey: [] }, { customerToken: [] }],
+  key: [{ apiKey: [] }],
+  admin: [{ apiKey: [] }],
+  customer: [{ customerToken: [] }],
+  customerOrAdmin: [{ apiKey: [] }, { customerToken: [] }],
+};
+
+export const banned = () =>
+  new ApiError(403, 'forbidden', 'this customer is banned: their session tokens are refused', [
+    { path: '/headers/authorization', message: 'is the session token of a banned customer' },
+  ]);
+
+/**
+ * Creates the guard and installs it on `app`: every route registered from now on must declare
+ * `config.auth`. Register the routes after this call.
+ */
+export function createGuard(app: FastifyInstance, options: GuardOptions): Guard {
+  const { keys, tokens, revocations } = options;
+  const adminDigest = digest(options.adminKey);
   // Kept in a field every request has from the start (a decoration), so setting it does not change the request's shape.
   app.decorateRequest('principalSet', null);
   app.decorateRequest('principal', {
@@ -57,31 +101,64 @@ export function createGuard(app: FastifyInstance, adminKey: string, keys: KeySto
   });
 
   const identify = async (request: FastifyRequest): Promise<Principal> => {
-    const secret = bearerOf(request);
-    if (secret === undefined) return { kind: 'anonymous' };
+    const header = request.headers.authorization;
+    if (header === undefined) return ANONYMOUS;
+    const secret = BEARER.exec(header)?.[1];
+    if (secret === undefined) throw unauthorized('the Authorization header must be "Bearer <key or session token>"');
     if (timingSafeEqual(digest(secret), adminDigest)) return { kind: 'admin' };
     const key = await keys.verify(secret);
-    if (!key) throw unauthorized('the API key is not valid (unknown or revoked)');
-    return { kind: 'producer', key };
+    if (key) return { kind: 'producer', key };
+    const claims = await tokens.verify(secret);
+    if (!claims) throw unauthorized(`the key or session token is not valid (unknown, revoked or expired; customers sign in again with ${SIGN_IN})`);
+    if (await revocations.isRevoked(claims.userId)) throw banned();
+    return { kind: 'customer', userId: claims.userId, email: claims.email };
   };
+
+  const hookFor = (auth: Exclude<RouteAuth, 'public'>): onRequestAsyncHookHandler => {
+    if (auth === 'optional') {
+      return async (request) => {
+        request.principal = await identify(request);
+      };
+    }
+    const level = LEVELS[auth];
+    return async (request) => {
+      let principal: Principal;
+      try {
+        principal = await identify(request);
+      } catch (error) {
+        // Bad credentials: say what was wrong and what this route takes.
+        if (error instanceof ApiError && error.status === 401) throw unauthorized(`${error.message}; ${level.missing}`);
+        throw error;
+      }
+      if (!level.accepts.includes(principal.kind)) throw principal.kind === 'anonymous' ? unauthorized(level.missing) : forbidden(level.wrong);
+      request.principal = principal;
+    };
+  };
+  const hooks = Object.fromEntries(ROUTE_AUTH.filter((a) => a !== 'public').map((a) => [a, hookFor(a as Exclude<RouteAuth, 'public'>)]));
+
+  app.addHook('onRoute', (route) => {
+    const auth = route.config?.auth;
+    if (auth === undefined || !ROUTE_AUTH.includes(auth)) {
+      throw new Error(`${String(route.method)} ${route.url}: declare who may call it with config.auth (${ROUTE_AUTH.join(', ')})`);
+    }
+    route.schema = { ...route.schema, security: SECURITY[auth] };
+    if (auth === 'public') return;
+    const own = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+    // Authentication first: before the route's own hooks, the body and its validation.
+    route.onRequest = [hooks[auth], ...own];
+  });
 
   return {
     identify,
-    async requireAdmin(request) {
-      const principal = await identify(request);
-      if (principal.kind === 'anonymous') throw unauthorized();
-      if (principal.kind !== 'admin') throw forbidden('this needs the admin key');
-      request.principal = principal;
-    },
-    async requireKey(request) {
-      const principal = await identify(request);
-      if (principal.kind === 'anonymous') throw unauthorized();
-      request.principal = principal;
-    },
-    mayPublish(principal, type) {
-      if (principal.kind === 'admin') return true;
-      if (principal.kind === 'producer') return principal.key.types.some((p) => matchesTypePattern(p, type));
-      return false;
+    publishRefusal(principal, type) {
+      switch (principal.kind) {
+        case 'admin':
+          return publishRefusal('admin', type);
+        case 'producer':
+          return publishRefusal(principal.key, type);
+        default:
+          return 'only API keys publish events';
+      }
     },
   };
 }

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropSchemas, TEST_DATABASE_URL, uniqueName } from '../../../test/support/service-databases.ts';
 import { openKeyStore, type KeyStore } from './keys.ts';
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'flamingo-keys-'));
@@ -16,9 +17,10 @@ afterAll(async () => {
 
 describe('producer keys', () => {
   it('creates a key shown once, stored hashed, that verifies until revoked', async () => {
-    const created = await keys.create({ name: 'webshop', types: ['cart.*', 'order.placed', 'cart.*'] });
+    const created = await keys.create({ name: 'webshop', producer: 'webshop', types: ['cart.*', 'cart.checked_out', 'cart.*'] });
     expect(created.key).toMatch(/^flm_[A-Za-z0-9_-]{43}$/);
-    expect(created.types).toEqual(['cart.*', 'order.placed']);
+    expect(created.types).toEqual(['cart.*', 'cart.checked_out']);
+    expect(created.producer).toBe('webshop');
     expect(created.key.startsWith(created.prefix)).toBe(true);
 
     const listed = await keys.list();
@@ -26,7 +28,8 @@ describe('producer keys', () => {
       id: created.id,
       name: 'webshop',
       prefix: created.prefix,
-      types: ['cart.*', 'order.placed'],
+      types: ['cart.*', 'cart.checked_out'],
+      producer: 'webshop',
       createdAt: created.createdAt,
       revokedAt: null,
     });
@@ -44,18 +47,34 @@ describe('producer keys', () => {
 
   it('refuses malformed patterns', async () => {
     await expect(keys.create({ types: [] })).rejects.toThrow(RangeError);
-    await expect(keys.create({ types: ['order.*', '*.placed'] })).rejects.toThrow(/not event type patterns: \*\.placed/);
+    await expect(keys.create({ types: ['order.*', '*.placed'], producer: 'orders' })).rejects.toThrow(/not event type patterns: \*\.placed/);
   });
 
-  it('works the same on PostgreSQL (schema flamingo)', async () => {
-    const pg = await openKeyStore({ dataDir, databaseUrl: process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' });
+  it('scopes a key to a producer of the catalog; without one only to types anyone may publish (issue 7)', async () => {
+    const orders = await keys.create({ producer: 'orders' });
+    expect([orders.name, orders.producer, orders.types]).toEqual(['orders', 'orders', ['*']]);
+    expect((await keys.verify(orders.key))?.producer).toBe('orders');
+    const open = await keys.create({ types: ['cart.item_added'] });
+    expect(open.producer).toBeNull();
+    await expect(keys.create({ producer: 'warehouse' })).rejects.toMatchObject({ field: 'producer', message: expect.stringMatching(/"warehouse" is not a producer of the catalog/) });
+    await expect(keys.create({ types: ['order.*'] })).rejects.toMatchObject({ field: 'types', message: expect.stringMatching(/order\.\* matches only types produced by orders/) });
+    await expect(keys.create({ producer: 'orders', types: ['payment.*'] })).rejects.toMatchObject({ field: 'types' });
+    await expect(keys.create({ types: ['nothing.here'] })).rejects.toThrow(/matches no type of the catalog/);
+  });
+
+  it('works the same on PostgreSQL (a schema of the platform database)', async () => {
+    const config = { dataDir, databaseUrl: TEST_DATABASE_URL };
+    const schema = uniqueName('flamingo');
+    let pg: KeyStore | undefined;
     try {
-      const created = await pg.create({ name: `pg-${Date.now()}`, types: ['order.*'] });
-      expect((await pg.verify(created.key))?.types).toEqual(['order.*']);
+      pg = await openKeyStore(config, schema);
+      const created = await pg.create({ name: `pg-${Date.now()}`, types: ['order.*'], producer: 'orders' });
+      expect(await pg.verify(created.key)).toMatchObject({ types: ['order.*'], producer: 'orders' });
       expect(await pg.revoke(created.id)).toBe(true);
       expect(await pg.verify(created.key)).toBeUndefined();
     } finally {
-      await pg.close();
+      await pg?.close();
+      await dropSchemas({ ...config, dataDir: path.join(dataDir, 'pg') }, [schema]);
     }
   });
 

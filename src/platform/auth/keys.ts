@@ -1,18 +1,17 @@
 import { createHash } from 'node:crypto';
-import type { Kysely, Migration } from 'kysely';
+import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
-import { isTypePattern } from '../config.ts';
-import { migrate, openDatabase, type DatabaseConfig, type ServiceDatabase } from '../db.ts';
+import type { DatabaseConfig } from '../db.ts';
 import { randomSecret } from '../secrets.ts';
+import { openPlatformDatabase, type ApiKeysTable, type PlatformDatabase } from './platform-database.ts';
+import { checkPublishScope, type PublishScope } from './publishing.ts';
 
 /** A producer key as listed (never the key itself). */
-export interface ApiKeyInfo {
+export interface ApiKeyInfo extends PublishScope {
   readonly id: string;
   readonly name: string;
   /** The first characters of the key, to recognise it. */
   readonly prefix: string;
-  /** Event type patterns it may publish: `order.*`, `cart.item_added`, `*`. */
-  readonly types: readonly string[];
   readonly createdAt: string;
   readonly revokedAt: string | null;
 }
@@ -23,8 +22,12 @@ export interface CreatedApiKey extends ApiKeyInfo {
 }
 
 export interface KeyStore {
-  /** Creates a producer key; throws `RangeError` on a malformed pattern. */
-  create(input: { name?: string; types: readonly string[] }): Promise<CreatedApiKey>;
+  /**
+   * Creates a producer key. `producer` (a producer of the catalog) lets it publish that producer's
+   * types; `types` narrows it to patterns (Default: `*` with a producer; required without one).
+   * Throws `KeyScopeError` (a `RangeError`) naming the field at fault.
+   */
+  create(input: { name?: string; types?: readonly string[]; producer?: string }): Promise<CreatedApiKey>;
   list(): Promise<ApiKeyInfo[]>;
   /** Revokes a key at once; false when there is no active key with that id. */
   revoke(id: string): Promise<boolean>;
@@ -32,36 +35,6 @@ export interface KeyStore {
   verify(secret: string): Promise<ApiKeyInfo | undefined>;
   close(): Promise<void>;
 }
-
-interface ApiKeysTable {
-  id: string;
-  name: string;
-  prefix: string;
-  hash: string;
-  types: string;
-  created_at: string;
-  revoked_at: string | null;
-}
-interface KeysDatabase {
-  api_keys: ApiKeysTable;
-}
-
-const migrations: Record<string, Migration> = {
-  '001_api_keys': {
-    async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable('api_keys')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('prefix', 'text', (c) => c.notNull())
-        .addColumn('hash', 'text', (c) => c.notNull().unique())
-        .addColumn('types', 'text', (c) => c.notNull())
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .addColumn('revoked_at', 'text')
-        .execute();
-    },
-  },
-};
 
 /** Producer keys start with this, so a leaked one is recognisable (secret scanners, logs). */
 export const PRODUCER_KEY_PREFIX = 'flm_';
@@ -74,6 +47,7 @@ const toInfo = (row: ApiKeysTable): ApiKeyInfo => ({
   name: row.name,
   prefix: row.prefix,
   types: JSON.parse(row.types) as string[],
+  producer: row.producer ?? null,
   createdAt: row.created_at,
   revokedAt: row.revoked_at,
 });
@@ -82,27 +56,23 @@ const toInfo = (row: ApiKeysTable): ApiKeyInfo => ({
 const CACHE_MS = 5_000;
 
 /**
- * Producer keys in database `flamingo` (`<dataDir>/flamingo.db`, or schema `flamingo` with
- * `DATABASE_URL`): hashed, with their allowed event type patterns.
+ * Producer keys in the platform database (`platform-database.ts`): hashed, with the event type
+ * patterns and the producer they may publish for. `close()` leaves the database open.
  */
-export async function openKeyStore(database: DatabaseConfig): Promise<KeyStore> {
-  const handle: ServiceDatabase<KeysDatabase> = await openDatabase<KeysDatabase>('flamingo', database);
-  await migrate(handle.db, migrations);
-  const { db } = handle;
+export function keyStore(db: Kysely<PlatformDatabase>): KeyStore {
   const cache = new Map<string, { info: ApiKeyInfo; until: number }>();
 
   return {
-    async create({ name, types }) {
-      const bad = types.filter((t) => !isTypePattern(t));
-      if (types.length === 0) throw new RangeError('types: give at least one event type pattern (order.*, cart.item_added, *)');
-      if (bad.length > 0) throw new RangeError(`types: not event type patterns: ${bad.join(', ')}`);
+    async create({ name, types, producer }) {
+      const scope = checkPublishScope({ types, producer });
       const key = randomSecret(PRODUCER_KEY_PREFIX);
       const row: ApiKeysTable = {
         id: uuidv7(),
-        name: name?.trim() || 'producer',
+        name: name?.trim() || scope.producer || 'producer',
         prefix: key.slice(0, PRODUCER_KEY_PREFIX.length + 6),
         hash: hashKey(key),
-        types: JSON.stringify([...new Set(types)]),
+        types: JSON.stringify(scope.types),
+        producer: scope.producer,
         created_at: new Date().toISOString(),
         revoked_at: null,
       };
@@ -140,8 +110,22 @@ export async function openKeyStore(database: DatabaseConfig): Promise<KeyStore> 
     },
     async close() {
       cache.clear();
-      await handle.close();
     },
   };
 }
 
+/**
+ * A key store on its own handle of the platform database, closed with it (tools and tests).
+ * @param name the platform database's name. (Default: `flamingo`)
+ */
+export async function openKeyStore(database: DatabaseConfig, name?: string): Promise<KeyStore> {
+  const handle = await openPlatformDatabase(database, name);
+  const store = keyStore(handle.db);
+  return {
+    ...store,
+    async close() {
+      await store.close();
+      await handle.close();
+    },
+  };
+}

@@ -26,7 +26,7 @@ export function cartsService(options: CartsServiceOptions = {}): ServiceDefiniti
     name: 'carts',
     start: (context) =>
       startServiceRuntime<CartsDatabase, CartEvent>(context, { name: 'carts', databaseName: options.databaseName, migrations: cartsMigrations, correlate: inConversation }, async (runtime) => {
-        registerCartRoutes(context.http, { db: runtime.db, dialect: runtime.dialect, write: runtime.write, tokens: context.tokens, requireAdmin: context.requireAdmin });
+        registerCartRoutes(context.http, { db: runtime.db, dialect: runtime.dialect, write: runtime.write });
         const [products] = cartsReactions();
         await runtime.react(products);
       }),

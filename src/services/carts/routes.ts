@@ -1,15 +1,16 @@
 /**
  * The webshop's HTTP API: carts, their items and the checkout. A guest cart's id is its key (an
  * unguessable UUIDv7, like a private link); a cart that belongs to a customer is theirs: read with
- * their session token or the admin key, changed with their session token.
+ * their session token or the admin key, changed with their session token. Naming a customer
+ * (`userId`) takes their session token or the admin key (issue 7). The guard has checked any
+ * credentials sent before the route runs (`config.auth: 'optional'`).
  */
-import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { createCustomerAccess, customerOrAdminSecurity } from '../../platform/auth/index.ts';
+import { ensureOwner, type Principal } from '../../platform/auth/index.ts';
 import type { Dialect } from '../../platform/db.ts';
-import { ApiError, notFound, unauthorized } from '../../platform/errors.ts';
-import type { Tokens } from '../../platform/tokens.ts';
+import { forbidden, notFound, unauthorized, type ProblemDetail } from '../../platform/errors.ts';
 import { addItem, checkout, createCart, removeItem, MAX_LINE_QUANTITY, type Caller } from './carts.ts';
 import type { CartEvent } from './events.ts';
 import { findCart, lockCart, type CartsDb } from './store.ts';
@@ -19,9 +20,6 @@ export interface CartRouteDeps {
   readonly dialect: Dialect;
   /** Runs `work` in one transaction and puts the events it returns in the outbox of that transaction. */
   write<T extends { events: CartEvent[] }>(work: (trx: CartsDb) => Promise<T>): Promise<T>;
-  readonly tokens: Tokens;
-  /** Lets the admin key read a customer's cart. */
-  readonly requireAdmin: preHandlerAsyncHookHandler;
 }
 
 const Uuid = (description: string) => Type.String({ format: 'uuid', description });
@@ -59,22 +57,25 @@ const ErrorSchema = Type.Object({
   detail: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
 });
 
-/** A session token is optional for a guest cart; a customer's cart needs theirs. */
-const security: readonly Readonly<Record<string, readonly string[]>>[] = [{}, { customerToken: [] }];
+/** Credentials are optional (guest carts); when sent they are checked before the body is read. */
+const optional = { config: { auth: 'optional' as const } };
 const changeDescription = 'A guest cart is changed by whoever holds its id; a customer’s cart only with their session token (401 without one, 403 with another customer’s).';
 
-/** The customer of the request's session token; 401 for a token that does not verify. */
-async function callerOf(request: FastifyRequest, tokens: Tokens): Promise<Caller> {
-  const header = request.headers.authorization;
-  if (header === undefined) return {};
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  const claims = match ? await tokens.verify(match[1]) : undefined;
-  if (!claims) {
-    throw new ApiError(401, 'unauthorized', 'invalid or expired session token: log in again (POST /v1/auth/login)', undefined, {
-      'www-authenticate': 'Bearer realm="flamingo"',
-    });
-  }
-  return { userId: claims.userId };
+/** The customer of the request's session token, if any; a producer key has no business with carts (403). */
+function callerOf(principal: Principal): Caller {
+  if (principal.kind === 'producer') throw forbidden('carts are for customers and guests: a producer key cannot use them');
+  return principal.kind === 'customer' ? { userId: principal.userId } : {};
+}
+
+/**
+ * A request that names a customer (`userId`) must come from that customer's session token or the
+ * admin key: anyone else could otherwise act in another customer's name (issue 7).
+ */
+function mayName(principal: Principal, userId: string | undefined, path: string): void {
+  if (userId === undefined) return;
+  const detail: ProblemDetail[] = [{ path, message: 'names a customer: send their session token or the admin key' }];
+  if (principal.kind === 'anonymous') throw unauthorized('naming a customer (userId) needs their session token (POST /v1/auth/login) or the admin key');
+  ensureOwner(principal, userId, detail);
 }
 
 /**
@@ -91,25 +92,26 @@ async function ensureMayChange(trx: CartsDb, dialect: Dialect, cartId: string, c
 export function registerCartRoutes(http: FastifyInstance, deps: CartRouteDeps): void {
   const app = http.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['webshop'];
-  const access = createCustomerAccess(http, { tokens: deps.tokens, requireAdmin: deps.requireAdmin });
 
   app.post(
     '/v1/carts',
     {
+      ...optional,
       // A POST without a body starts a cart too.
       preValidation: async (request) => {
         request.body ??= {};
       },
       schema: {
         tags,
-        summary: 'Start a cart, for the customer of the session token (or `userId`), or a guest',
-        security,
-        body: Type.Object({ userId: Type.Optional(Uuid('The customer, when no session token is sent.')) }),
-        response: { 201: CartSchema, 401: ErrorSchema },
+        summary: 'Start a cart, for the customer of the session token (or `userId`, with the admin key), or a guest',
+        description: 'A guest cart needs no credentials. `userId` needs that customer’s session token or the admin key (401 without, 403 with another customer’s).',
+        body: Type.Object({ userId: Type.Optional(Uuid('The customer: the one of the session token, or any with the admin key.')) }),
+        response: { 201: CartSchema, 401: ErrorSchema, 403: ErrorSchema },
       },
     },
     async (request, reply) => {
-      const caller = await callerOf(request, deps.tokens);
+      const caller = callerOf(request.principal);
+      mayName(request.principal, request.body.userId, '/body/userId');
       const { cart } = await deps.write((trx) => createCart(trx, caller.userId ?? request.body.userId));
       return reply.status(201).send(cart);
     },
@@ -118,21 +120,24 @@ export function registerCartRoutes(http: FastifyInstance, deps: CartRouteDeps): 
   app.get(
     '/v1/carts/:id',
     {
+      ...optional,
       schema: {
         tags,
         summary: 'A cart with its priced items (a guest cart: its id is enough; a customer’s cart: their session token or the admin key)',
         description:
           'A guest cart is read by whoever holds its id. A cart that belongs to a customer answers their session token or the admin key: ' +
           'without (or with an invalid) key or token → 401; another customer’s token (or a producer key) → 403.',
-        security: [{}, ...customerOrAdminSecurity],
         params: CartParams,
         response: { 200: CartSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema },
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const cart = await findCart(deps.db, request.params.id);
       if (!cart) throw notFound(`no cart ${request.params.id}`);
-      if (cart.userId !== undefined) access.ensureOwner(await access.reader(request, reply), cart.userId);
+      if (cart.userId !== undefined) {
+        if (request.principal.kind === 'anonymous') throw unauthorized('this cart belongs to a customer: send their session token (POST /v1/auth/login) or the admin key');
+        ensureOwner(request.principal, cart.userId);
+      }
       return cart;
     },
   );
@@ -140,11 +145,11 @@ export function registerCartRoutes(http: FastifyInstance, deps: CartRouteDeps): 
   app.post(
     '/v1/carts/:id/items',
     {
+      ...optional,
       schema: {
         tags,
         summary: 'Add units of a product (publishes cart.item_added with the whole cart)',
         description: `${changeDescription} A guest cart changed with a session token becomes that customer’s.`,
-        security,
         params: CartParams,
         body: Type.Object({
           productId: Type.String({ minLength: 1, maxLength: 128 }),
@@ -154,7 +159,7 @@ export function registerCartRoutes(http: FastifyInstance, deps: CartRouteDeps): 
       },
     },
     async (request) => {
-      const caller = await callerOf(request, deps.tokens);
+      const caller = callerOf(request.principal);
       const item = { productId: request.body.productId, quantity: request.body.quantity ?? 1 };
       return (
         await deps.write(async (trx) => {
@@ -168,17 +173,17 @@ export function registerCartRoutes(http: FastifyInstance, deps: CartRouteDeps): 
   app.delete(
     '/v1/carts/:id/items/:productId',
     {
+      ...optional,
       schema: {
         tags,
         summary: 'Remove a product from the cart (publishes cart.item_removed)',
         description: changeDescription,
-        security,
         params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }), productId: Type.String({ minLength: 1, maxLength: 128 }) }),
         response: { 200: CartSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema },
       },
     },
     async (request) => {
-      const caller = await callerOf(request, deps.tokens);
+      const caller = callerOf(request.principal);
       return (
         await deps.write(async (trx) => {
           await ensureMayChange(trx, deps.dialect, request.params.id, caller);
@@ -191,15 +196,15 @@ export function registerCartRoutes(http: FastifyInstance, deps: CartRouteDeps): 
   app.post(
     '/v1/carts/:id/checkout',
     {
+      ...optional,
       schema: {
         tags,
         summary: 'Check the cart out: answers at once with the id of the order it becomes (the orders service places it)',
-        description: changeDescription,
-        security,
+        description: `${changeDescription} \`userId\` (for a guest cart) needs that customer’s session token or the admin key.`,
         params: CartParams,
         body: Type.Object({
           paymentToken: Type.String({ minLength: 1, maxLength: 256, description: 'Single-use payment token, e.g. sandbox `tok_ok`.' }),
-          userId: Type.Optional(Uuid('The customer, for a guest cart checked out without a session token.')),
+          userId: Type.Optional(Uuid('The customer of a guest cart: the one of the session token, or any with the admin key.')),
         }),
         response: {
           202: Type.Object({ orderId: Type.String(), cartId: Type.String(), status: Type.Literal('pending'), totalCents: Type.Integer(), currency: Type.String() }),
@@ -212,7 +217,8 @@ export function registerCartRoutes(http: FastifyInstance, deps: CartRouteDeps): 
       },
     },
     async (request, reply) => {
-      const caller = await callerOf(request, deps.tokens);
+      const caller = callerOf(request.principal);
+      mayName(request.principal, request.body.userId, '/body/userId');
       const { cart } = await deps.write(async (trx) => {
         await ensureMayChange(trx, deps.dialect, request.params.id, caller);
         return checkout(trx, deps.dialect, request.params.id, request.body, caller);

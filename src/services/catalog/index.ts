@@ -29,7 +29,7 @@ export function catalogService(options: CatalogServiceOptions = {}): ServiceDefi
     name: 'catalog',
     start: (context) =>
       startServiceRuntime<CatalogDatabase, CatalogEvent>(context, { name: 'catalog', databaseName: options.databaseName, migrations: catalogMigrations, inherit }, async (runtime) => {
-        registerCatalogRoutes(context.http, { db: runtime.db, dialect: runtime.dialect, write: runtime.write, requireAdmin: context.requireAdmin });
+        registerCatalogRoutes(context.http, { db: runtime.db, dialect: runtime.dialect, write: runtime.write });
         const [stock, ratings] = catalogReactions(runtime.dialect);
         await runtime.react(stock);
         await runtime.react(ratings);

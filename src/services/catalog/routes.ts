@@ -1,5 +1,5 @@
 /** The catalog's HTTP API: products (administrators write, everyone reads) and stock adjustments. */
-import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { MAX_CENTS, MAX_QUANTITY } from '../../contracts/index.ts';
@@ -15,7 +15,6 @@ export interface CatalogRouteDeps {
   readonly dialect: Dialect;
   /** Runs `work` in one transaction and puts the events it returns in the outbox of that transaction. */
   write<T extends { events: CatalogEvent[] }>(work: (trx: CatalogDb) => Promise<T>): Promise<T>;
-  readonly requireAdmin: preHandlerAsyncHookHandler;
 }
 
 const Sku = Type.String({ minLength: 1, maxLength: 64, pattern: '^\\S(.*\\S)?$', description: 'Stock keeping unit, unique.' });
@@ -63,7 +62,8 @@ async function mapSkuRace<T>(work: () => Promise<T>): Promise<T> {
 
 export function registerCatalogRoutes(http: FastifyInstance, deps: CatalogRouteDeps): void {
   const app = http.withTypeProvider<TypeBoxTypeProvider>();
-  const admin = { preHandler: deps.requireAdmin };
+  const admin = { config: { auth: 'admin' as const } };
+  const anyone = { config: { auth: 'public' as const } };
   const tags = ['catalog'];
 
   app.post(
@@ -73,7 +73,6 @@ export function registerCatalogRoutes(http: FastifyInstance, deps: CatalogRouteD
       schema: {
         tags,
         summary: 'Create a product (admin)',
-        security: [{ apiKey: [] }],
         body: Type.Object({
           sku: Sku,
           name: Name,
@@ -100,7 +99,6 @@ export function registerCatalogRoutes(http: FastifyInstance, deps: CatalogRouteD
       schema: {
         tags,
         summary: 'Change a product (admin); publishes product.updated when something changed',
-        security: [{ apiKey: [] }],
         params: ProductParams,
         body: Type.Object({
           sku: Type.Optional(Sku),
@@ -128,7 +126,6 @@ export function registerCatalogRoutes(http: FastifyInstance, deps: CatalogRouteD
       schema: {
         tags,
         summary: 'Add or remove units by hand (admin); never below zero nor above 1 000 000 000',
-        security: [{ apiKey: [] }],
         params: ProductParams,
         body: Type.Object({
           delta: Type.Integer({ minimum: -MAX_QUANTITY, maximum: MAX_QUANTITY, description: 'Units added (positive) or removed (negative), not 0; on hand stays within 0..MAX_QUANTITY (1 000 000 000).' }),
@@ -148,6 +145,7 @@ export function registerCatalogRoutes(http: FastifyInstance, deps: CatalogRouteD
   app.get(
     '/v1/products',
     {
+      ...anyone,
       schema: {
         tags,
         summary: 'List products in creation order',
@@ -164,7 +162,7 @@ export function registerCatalogRoutes(http: FastifyInstance, deps: CatalogRouteD
 
   app.get(
     '/v1/products/:id',
-    { schema: { tags, summary: 'One product, with stock and average rating', params: ProductParams, response: { 200: ProductSchema, 404: ErrorSchema } } },
+    { ...anyone, schema: { tags, summary: 'One product, with stock and average rating', params: ProductParams, response: { 200: ProductSchema, 404: ErrorSchema } } },
     async (request) => {
       const row = await findProduct(deps.db, request.params.id);
       if (!row) throw notFound(`no product ${request.params.id}`);

@@ -48,7 +48,7 @@ describe.each(DIALECTS)('fulfillment service on %s', (dialect: Dialect) => {
     const { shipmentId, orderId } = await confirmedOrder();
     const post = (action: string, body?: unknown, key?: string | null) => server.request('POST', `/v1/shipments/${shipmentId}/${action}`, { body, key });
     expect((await post('dispatch', {}, null)).status).toBe(401);
-    expect((await post('dispatch', {}, await server.tokens.sign({ userId: uuidv7(), email: 'a@example.test' }))).status).toBe(401);
+    expect((await post('dispatch', {}, await server.tokens.sign({ userId: uuidv7(), email: 'a@example.test' }))).status).toBe(403);
     const bad = await post('dispatch', { carrier: '' });
     expect(bad.status).toBe(400);
     expect(bad.body.detail[0].path).toBe('/body/carrier');

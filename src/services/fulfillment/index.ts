@@ -35,7 +35,7 @@ export function fulfillmentService(options: FulfillmentServiceOptions = {}): Ser
         context,
         { name: 'fulfillment', databaseName: options.databaseName, migrations: fulfillmentMigrations, correlate, inherit },
         async (runtime) => {
-          registerFulfillmentRoutes(context.http, { db: runtime.db, dialect: runtime.dialect, write: runtime.write, requireAdmin: context.requireAdmin, tokens: context.tokens });
+          registerFulfillmentRoutes(context.http, { db: runtime.db, dialect: runtime.dialect, write: runtime.write });
           const [orders] = fulfillmentReactions();
           await runtime.react(orders);
         },

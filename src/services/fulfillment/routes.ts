@@ -2,13 +2,12 @@
  * Fulfillment's HTTP API. Dispatch and delivery are what a carrier's callback does (admin key);
  * shipments are read by administrators, or by a customer (session token) for their own orders.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { createCustomerAccess, customerOrAdminSecurity } from '../../platform/auth/index.ts';
+import { customerIdOf } from '../../platform/auth/index.ts';
 import type { Dialect } from '../../platform/db.ts';
 import { notFound } from '../../platform/errors.ts';
-import type { Tokens } from '../../platform/tokens.ts';
 import type { FulfillmentEvent } from './events.ts';
 import { deliverShipment, dispatchShipment } from './shipments.ts';
 import { findShipment, listShipments, shipmentOf, type FulfillmentDb } from './store.ts';
@@ -18,8 +17,6 @@ export interface FulfillmentRouteDeps {
   readonly dialect: Dialect;
   /** Runs `work` in one transaction and puts the events it returns in the outbox of that transaction. */
   write<T extends { events: FulfillmentEvent[] }>(work: (trx: FulfillmentDb) => Promise<T>): Promise<T>;
-  readonly requireAdmin: preHandlerAsyncHookHandler;
-  readonly tokens: Tokens;
 }
 
 const Status = Type.Union([Type.Literal('created'), Type.Literal('dispatched'), Type.Literal('delivered')]);
@@ -63,14 +60,9 @@ const emptyBodyIsObject = async (request: FastifyRequest) => {
 export function registerFulfillmentRoutes(http: FastifyInstance, deps: FulfillmentRouteDeps): void {
   const app = http.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['fulfillment'];
-  const admin = { preHandler: deps.requireAdmin };
-
-  const access = createCustomerAccess(http, deps);
-  /** The customer of a valid session token, or nothing for the admin key (401/403 otherwise). */
-  const customerOrAdmin = async (request: FastifyRequest, reply: FastifyReply): Promise<string | undefined> => {
-    const reader = await access.reader(request, reply);
-    return reader.kind === 'customer' ? reader.userId : undefined;
-  };
+  const admin = { config: { auth: 'admin' as const } };
+  /** Shipments are read by the admin key, or by a customer's session token for their own (the guard lets nobody else in). */
+  const customerOrAdmin = { config: { auth: 'customerOrAdmin' as const } };
 
   app.post(
     '/v1/shipments/:id/dispatch',
@@ -80,7 +72,6 @@ export function registerFulfillmentRoutes(http: FastifyInstance, deps: Fulfillme
       schema: {
         tags,
         summary: 'The parcel left with a carrier (admin; a carrier callback): publishes shipment.dispatched',
-        security: [{ apiKey: [] }],
         params: ShipmentParams,
         body: Type.Object({
           carrier: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: '(Default: flamingo-post)' })),
@@ -99,7 +90,6 @@ export function registerFulfillmentRoutes(http: FastifyInstance, deps: Fulfillme
       schema: {
         tags,
         summary: 'The carrier delivered the parcel (admin; a carrier callback): publishes shipment.delivered',
-        security: [{ apiKey: [] }],
         params: ShipmentParams,
         response: { 200: ShipmentSchema, 404: ErrorSchema, 409: ErrorSchema },
       },
@@ -110,16 +100,16 @@ export function registerFulfillmentRoutes(http: FastifyInstance, deps: Fulfillme
   app.get(
     '/v1/shipments/:id',
     {
+      ...customerOrAdmin,
       schema: {
         tags,
         summary: 'One shipment (admin, or the customer it goes to)',
-        security: customerOrAdminSecurity,
         params: ShipmentParams,
         response: { 200: ShipmentSchema, 404: ErrorSchema },
       },
     },
-    async (request, reply) => {
-      const customer = await customerOrAdmin(request, reply);
+    async (request) => {
+      const customer = customerIdOf(request.principal);
       const row = await findShipment(deps.db, request.params.id);
       // Another customer's shipment does not exist as far as this customer is concerned.
       if (!row || (customer !== undefined && row.user_id !== customer)) throw notFound(`no shipment ${request.params.id}`);
@@ -130,10 +120,10 @@ export function registerFulfillmentRoutes(http: FastifyInstance, deps: Fulfillme
   app.get(
     '/v1/shipments',
     {
+      ...customerOrAdmin,
       schema: {
         tags,
         summary: "Shipments in creation order (admin; a customer's session token lists their own)",
-        security: customerOrAdminSecurity,
         querystring: Type.Object({
           orderId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
           userId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
@@ -144,8 +134,8 @@ export function registerFulfillmentRoutes(http: FastifyInstance, deps: Fulfillme
         response: { 200: Type.Object({ shipments: Type.Array(ShipmentSchema), next: Type.Optional(Type.String()) }) },
       },
     },
-    async (request, reply) => {
-      const customer = await customerOrAdmin(request, reply);
+    async (request) => {
+      const customer = customerIdOf(request.principal);
       const { limit, ...filter } = request.query;
       return listShipments(deps.db, { ...filter, ...(customer === undefined ? {} : { userId: customer }), limit: limit ?? 50 });
     },

@@ -9,7 +9,8 @@ import { failPermanently, retryAfter } from '../../bus/index.ts';
 import type { DeliveredEvent } from '../../bus/types.ts';
 import { handleSagaMessage } from './apply.ts';
 import type { EventSink } from './events.ts';
-import { cancelUnpaidOrdersOf, placeOrder } from './placement.ts';
+import { cancelUnpaidOrdersOf, placeOrder, refuseOrder } from './placement.ts';
+import { checkPrices } from './pricing.ts';
 import type { SagaMessage } from './saga.ts';
 import { customersStore, ordersStore, productsStore, type OrdersDatabase } from './store.ts';
 
@@ -77,10 +78,14 @@ export async function onPaymentDeadline(deps: HandlerDeps, trx: Kysely<OrdersDat
 }
 
 /**
- * `orders.checkout`: a checked-out cart becomes the order whose id the cart chose. Prices are the
- * cart's (agreed at checkout), the payment token is the one the cart carries (without one, payments
- * fails the order). A customer the replica does not know yet is retried (the replica may lag);
- * a banned customer's order is placed and cancelled at once, so the cart sees an outcome.
+ * `orders.checkout`: a checked-out cart becomes the order whose id the cart chose, paid with the
+ * token the cart carries (without one, payments fails the order). The money is not taken on trust
+ * (issue 7): each line's unit price, the currency and the total must be the orders replica's of the
+ * catalog. A checkout that disagrees (`fraud_suspected`, detail `price_mismatch: …`), names an
+ * inactive product (`out_of_stock`) or comes from a banned customer (`user_banned`) is recorded as a
+ * cancelled order and only `order.cancelled` is published: no stock is reserved, nothing is charged,
+ * and the cart sees an outcome. A customer or product the replica does not know yet is retried
+ * (the replica may lag).
  */
 export async function onCartCheckedOut(deps: HandlerDeps, trx: Kysely<OrdersDatabase>, event: DeliveredEvent<'cart.checked_out'>): Promise<void> {
   const { orderId, userId, cartId, items, totalCents, currency, paymentToken } = event.data;
@@ -88,12 +93,16 @@ export async function onCartCheckedOut(deps: HandlerDeps, trx: Kysely<OrdersData
   if (userId === undefined) throw failPermanently(`cart ${cartId}: a guest checkout cannot be ordered (orders need a customer)`);
   const customer = await customersStore.get(trx, userId);
   if (!customer) throw retryAfter(2000, `customer ${userId} not in the orders replica yet`);
+  const prices = await checkPrices(trx, { items, totalCents, currency });
+  if (prices.kind === 'unknown') throw retryAfter(2000, prices.detail);
   const cause = { id: event.id, correlationid: event.correlationid ?? cartId };
-  await placeOrder(trx, deps.outbox, { orderId, userId, items, totalCents, currency, cartId, ...(paymentToken === undefined ? {} : { paymentToken }) }, cause);
-  if (customer.banned) {
-    await handleSagaMessage(trx, deps.outbox, orderId, { type: 'user.banned', data: { userId, reason: 'customer is banned', bannedBy: 'orders' } }, {
-      ...cause,
-      type: 'cart.checked_out',
-    });
+  const order = { orderId, userId, items, totalCents, currency, cartId, ...(paymentToken === undefined ? {} : { paymentToken }) };
+  const refusal =
+    prices.kind === 'refused' ? { reason: prices.reason, detail: prices.detail } : customer.banned ? { reason: 'user_banned' as const, detail: 'customer is banned' } : undefined;
+  if (refusal) {
+    await refuseOrder(trx, deps.outbox, order, refusal, cause);
+    deps.logger.warn({ orderId, cartId, id: event.id, source: event.source, ...refusal }, 'checkout refused: no order placed');
+    return;
   }
+  await placeOrder(trx, deps.outbox, order, cause);
 }

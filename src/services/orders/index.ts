@@ -28,7 +28,7 @@ export function createOrdersService(options: OrdersServiceOptions = {}): Service
       const settings = readOrdersSettings(ctx.env);
       return startServiceRuntime<OrdersDatabase>(ctx, { name: 'orders', databaseName: options.databaseName, migrations: ORDERS_MIGRATIONS }, async ({ db, outbox, subscribe }) => {
         const deps: HandlerDeps = { outbox, logger: ctx.logger };
-        registerOrdersRoutes(ctx.http, { db, outbox, tokens: ctx.tokens, requireAdmin: ctx.requireAdmin });
+        registerOrdersRoutes(ctx.http, { db, outbox });
         await subscribe({ name: 'orders.replicas', types: REPLICA_TYPES, concurrency: 4 }, handleOnce(db, (event, trx) => onReplicaEvent(deps, trx, event)));
         await subscribe({ name: 'orders.saga', types: SAGA_TYPES, concurrency: 8 }, handleOnce(db, (event, trx) => onSagaEvent(deps, trx, event)));
         await subscribe(

@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { EventData } from '../../contracts/index.ts';
 import { handleSagaMessage } from './apply.ts';
 import { orderEvent, type Cause, type EventSink } from './events.ts';
-import { placed, type LineItem } from './saga.ts';
+import { placed, refused, type CancellationReason, type LineItem } from './saga.ts';
 import { ordersStore, type OrdersDatabase } from './store.ts';
 
 export interface NewOrder {
@@ -46,6 +46,29 @@ export async function placeOrder(trx: Kysely<OrdersDatabase>, outbox: EventSink<
       cause,
     ),
   );
+  return true;
+}
+
+/**
+ * Records a checkout that will not become an order (issue 7): the order, already cancelled with
+ * `reason` and `detail`, its one history entry and `order.cancelled` (nothing reserved, nothing
+ * paid) in the outbox — never `order.placed`, so stock and payments are not touched.
+ * `false` when an order with this id exists (nothing written).
+ */
+export async function refuseOrder(
+  trx: Kysely<OrdersDatabase>,
+  outbox: EventSink<OrdersDatabase>,
+  order: NewOrder,
+  cancellation: { readonly reason: CancellationReason; readonly detail: string },
+  cause?: Cause,
+): Promise<boolean> {
+  const at = new Date().toISOString();
+  const decision = refused(order, cancellation.reason, cancellation.detail);
+  if (!(await ordersStore.insert(trx, decision.state, at, order.cartId))) return false;
+  const [cancelled] = decision.publish;
+  const eventId = uuidv7();
+  await ordersStore.appendHistory(trx, order.orderId, [{ status: 'cancelled', at, eventId, eventType: cancelled.type }]);
+  await outbox.add(trx, orderEvent('order.cancelled', eventId, cancelled.data as EventData<'order.cancelled'>, cause));
   return true;
 }
 

@@ -1,12 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import { orderPlaced } from '../../contracts/catalog/orders.ts';
-import { createCustomerAccess, customerOrAdminSecurity } from '../../platform/auth/index.ts';
+import { ensureOwner } from '../../platform/auth/index.ts';
 import { forbidden, notFound, unprocessable } from '../../platform/errors.ts';
-import type { Tokens } from '../../platform/tokens.ts';
 import type { EventSink } from './events.ts';
 import { placeOrder } from './placement.ts';
 import { priceItems } from './pricing.ts';
@@ -16,9 +15,6 @@ import { customersStore, ordersStore, type OrdersDatabase, type StoredOrder } fr
 export interface OrdersRoutesOptions {
   readonly db: Kysely<OrdersDatabase>;
   readonly outbox: EventSink<OrdersDatabase>;
-  readonly tokens: Tokens;
-  /** Accepts the admin key where a customer token is expected (an administrator placing or reading a customer's orders). */
-  readonly requireAdmin: preHandlerAsyncHookHandler;
 }
 
 const tags = ['orders'];
@@ -80,20 +76,22 @@ async function present(db: Kysely<OrdersDatabase>, order: StoredOrder) {
 
 /** The orders context's HTTP API: place an order, read one (with its history), list a customer's. */
 export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoutesOptions): void {
-  const { db, outbox, tokens, requireAdmin } = options;
+  const { db, outbox } = options;
   const app = http.withTypeProvider<TypeBoxTypeProvider>();
-  const access = createCustomerAccess(http, { tokens, requireAdmin });
+  // Orders are a customer's data: the admin key, or that customer's session token (issue 7).
+  const customerOrAdmin = { config: { auth: 'customerOrAdmin' as const } };
 
   app.post(
     '/v1/orders',
     {
+      ...customerOrAdmin,
       schema: {
         tags,
-        summary: 'Place an order (publishes order.placed; the saga takes it from there)',
+        summary: 'Place an order for a customer: their session token or the admin key (publishes order.placed; the saga takes it from there)',
         description:
+          'Needs `userId`’s own session token or the admin key: none → 401, another customer’s token (or a producer key) → 403. ' +
           'The customer is checked against the orders service’s own replica of users (built from `user.*` events): ' +
-          'unknown → 422, banned → 403. Prices come from its replica of the catalog. A customer token ' +
-          '(`Authorization: Bearer`) is optional; when sent it must belong to `userId` (or be the admin key).',
+          'unknown → 422, banned → 403. Prices come from its replica of the catalog.',
         body: Type.Object({
           userId: Type.String({ minLength: 1, maxLength: 128 }),
           items: Type.Array(
@@ -108,10 +106,7 @@ export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoute
     },
     async (request, reply) => {
       const { userId, items, paymentToken, shippingAddress } = request.body;
-      // Credentials are optional here; when sent they must be the admin key or this customer's token.
-      if (request.headers.authorization !== undefined) {
-        await access.requireOwner(request, reply, userId, [{ path: '/userId', message: 'does not match the token' }]);
-      }
+      ensureOwner(request.principal, userId, [{ path: '/userId', message: 'does not match the token' }]);
       const orderId = uuidv7();
       const order = await db.transaction().execute(async (trx) => {
         const customer = await customersStore.get(trx, userId);
@@ -137,22 +132,21 @@ export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoute
   app.get(
     '/v1/orders/:id',
     {
+      ...customerOrAdmin,
       schema: {
         tags,
         summary: 'An order: status and history (each transition with its time and the event that caused it); admin key or the customer’s session token',
         description:
           'An order carries its customer’s data, so it is answered for the admin key or the session token of the customer who placed it. ' +
           'No or an invalid key or token → 401; another customer’s token (or a producer key) → 403.',
-        security: customerOrAdminSecurity,
         params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) }),
         response: { 200: Order, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
       },
     },
-    async (request, reply) => {
-      const reader = await access.reader(request, reply);
+    async (request) => {
       const order = await ordersStore.load(db, request.params.id);
       if (!order) throw notFound(`no order ${request.params.id}`);
-      access.ensureOwner(reader, order.state.userId);
+      ensureOwner(request.principal, order.state.userId);
       return present(db, order);
     },
   );
@@ -160,11 +154,11 @@ export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoute
   app.get(
     '/v1/orders',
     {
+      ...customerOrAdmin,
       schema: {
         tags,
         summary: 'A customer’s orders, newest first; admin key or that customer’s session token',
         description: 'No or an invalid key or token → 401; a token of another customer than `userId` (or a producer key) → 403.',
-        security: customerOrAdminSecurity,
         querystring: Type.Object({
           userId: Type.String({ minLength: 1, maxLength: 128 }),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
@@ -172,8 +166,8 @@ export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoute
         response: { 200: Type.Object({ orders: Type.Array(Order) }), 401: ErrorBody, 403: ErrorBody },
       },
     },
-    async (request, reply) => {
-      await access.requireOwner(request, reply, request.query.userId, [{ path: '/query/userId', message: 'is not the customer of the token' }]);
+    async (request) => {
+      ensureOwner(request.principal, request.query.userId, [{ path: '/query/userId', message: 'is not the customer of the token' }]);
       const orders = await ordersStore.listOf(db, request.query.userId, request.query.limit ?? 50);
       return { orders: await Promise.all(orders.map((o) => present(db, o))) };
     },

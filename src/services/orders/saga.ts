@@ -73,6 +73,18 @@ export function placed(order: Pick<OrderState, 'orderId' | 'userId' | 'items' | 
   return { ...order, status: 'pending', stockReserved: false, shipments: {} };
 }
 
+/** A decision that changes the order. */
+export type Change = Extract<Decision, { kind: 'changed' }>;
+
+/**
+ * A checkout refused before its order was placed (a price that is not the catalog's, a banned
+ * customer; issue 7): the order is recorded cancelled and only `order.cancelled` is published, so
+ * no stock is reserved and nothing is charged.
+ */
+export function refused(order: Pick<OrderState, 'orderId' | 'userId' | 'items' | 'totalCents' | 'currency'>, reason: CancellationReason, detail: string): Change {
+  return cancel(placed(order), reason, detail) as Change;
+}
+
 const fromMessage: Transition['cause'] = { kind: 'message' };
 const ignored = (reason: string): Decision => ({ kind: 'ignored', reason });
 
@@ -145,6 +157,11 @@ export function decide(state: OrderState, message: SagaMessage): Decision {
       if (state.status === 'cancelled') return ignored('order already cancelled; payments refunds the charge on order.cancelled');
       if (state.status === 'completed') return ignored('order already completed');
       if (state.paymentId !== undefined) return ignored('order already paid');
+      // Money is not taken on trust (issue 7): only a payment of the order's own total settles it.
+      const { amountCents, currency } = message.data;
+      if (amountCents !== state.totalCents || currency !== state.currency) {
+        return ignored(`a payment of ${amountCents} ${currency} does not settle an order of ${state.totalCents} ${state.currency}`);
+      }
       if (state.status === 'pending') {
         // Out of turn (payments charges on stock.reserved): remember it and confirm once stock is reserved.
         return { kind: 'changed', state: { ...state, paymentId: message.data.paymentId }, transitions: [], publish: [] };

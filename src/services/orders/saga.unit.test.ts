@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { given } from './saga-specification.ts';
-import { placed, type SagaMessage } from './saga.ts';
+import { placed, refused, type SagaMessage } from './saga.ts';
 
 const orderId = '0190a000-0000-7000-8000-000000000001';
 const userId = '0190a000-0000-7000-8000-0000000000aa';
@@ -101,9 +101,34 @@ describe('order saga: compensation', () => {
   });
 });
 
+describe('order saga: a refused checkout (issue 7)', () => {
+  it('is cancelled from the start and publishes only order.cancelled, nothing reserved', () => {
+    const decision = refused({ orderId, userId, items, totalCents: 0, currency: 'EUR' }, 'fraud_suspected', 'price_mismatch: line 0');
+    expect(decision.state).toMatchObject({ status: 'cancelled', stockReserved: false, cancellation: { reason: 'fraud_suspected', detail: 'price_mismatch: line 0' } });
+    expect(decision.publish).toEqual([
+      { type: 'order.cancelled', data: { orderId, userId, reason: 'fraud_suspected', stockReserved: false, detail: 'price_mismatch: line 0' } },
+    ]);
+    expect(decision.transitions).toEqual([{ status: 'cancelled', cause: { kind: 'published', index: 0 } }]);
+  });
+
+  it('ignores whatever comes after', () => {
+    const decision = refused({ orderId, userId, items, totalCents: 0, currency: 'EUR' }, 'user_banned', 'customer is banned');
+    given(decision.state).when(stockReserved).thenIgnored('cancelled');
+    given(decision.state).when(paid).thenIgnored('cancelled');
+  });
+});
+
 describe('order saga: duplicates and out-of-order arrivals', () => {
   it('a second stock.reserved is ignored', () => {
     given(order, stockReserved).when(stockReserved).thenIgnored('already handled');
+  });
+
+  it('a payment of another amount or currency than the order’s total settles nothing (issue 7)', () => {
+    const short: SagaMessage = { type: 'payment.succeeded', data: { ...paid.data, amountCents: 1 } as typeof paid.data };
+    given(order, stockReserved).when(short).thenIgnored('does not settle an order of 2500 EUR');
+    const dollars: SagaMessage = { type: 'payment.succeeded', data: { ...paid.data, currency: 'USD' } as typeof paid.data };
+    given(order).when(dollars).thenIgnored('does not settle');
+    given(order, stockReserved).when(paid).then({ status: 'confirmed', publish: [confirmed] });
   });
 
   it('a second payment.succeeded is ignored', () => {

@@ -30,7 +30,7 @@ export function createPaymentsService(options: PaymentsServiceOptions = {}): Ser
       const settings = readPaymentsSettings(ctx.env);
       return startServiceRuntime<PaymentsDatabase>(ctx, { name: 'payments', databaseName: options.databaseName, migrations: PAYMENTS_MIGRATIONS }, async ({ db, outbox, subscribe }) => {
         const sandbox = sandboxProvider({ db, slowMs: settings.sandboxSlowMs });
-        registerPaymentsRoutes(ctx.http, { db, sandbox, requireAdmin: ctx.requireAdmin });
+        registerPaymentsRoutes(ctx.http, { db, sandbox });
         await subscribe<ChargeType>(
           { name: 'payments.charges', types: CHARGE_TYPES, concurrency: options.concurrency ?? 16 },
           chargesHandler({ db, outbox, provider: sandbox, logger: ctx.logger }),

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { notFound } from '../../platform/errors.ts';
 import type { sandboxProvider } from './sandbox.ts';
@@ -9,7 +9,6 @@ import { paymentsStore, type PaymentsDatabase } from './store.ts';
 export interface PaymentsRoutesOptions {
   readonly db: Kysely<PaymentsDatabase>;
   readonly sandbox: ReturnType<typeof sandboxProvider>;
-  readonly requireAdmin: preHandlerAsyncHookHandler;
 }
 
 const tags = ['payments'];
@@ -52,17 +51,16 @@ const SandboxCharge = Type.Object({
 
 /** The payments context's HTTP API (admin): an order's payment, and the sandbox provider's books. */
 export function registerPaymentsRoutes(http: FastifyInstance, options: PaymentsRoutesOptions): void {
-  const { db, sandbox, requireAdmin } = options;
+  const { db, sandbox } = options;
   const app = http.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get(
     '/v1/payments/:orderId',
     {
-      preHandler: requireAdmin,
+      config: { auth: 'admin' },
       schema: {
         tags,
         summary: 'The payment of an order (admin)',
-        security: [{ apiKey: [] }],
         params: Type.Object({ orderId: Type.String({ minLength: 1, maxLength: 128 }) }),
         response: { 200: Payment, 404: ErrorBody },
       },
@@ -77,11 +75,10 @@ export function registerPaymentsRoutes(http: FastifyInstance, options: PaymentsR
   app.get(
     '/v1/payments/sandbox/charges',
     {
-      preHandler: requireAdmin,
+      config: { auth: 'admin' },
       schema: {
         tags,
         summary: 'Charges the sandbox provider recorded, oldest first (admin; for checking that nothing was charged twice)',
-        security: [{ apiKey: [] }],
         querystring: Type.Object({ idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
         response: { 200: Type.Object({ charges: Type.Array(SandboxCharge) }) },
       },

@@ -1,10 +1,11 @@
 /**
  * What the reviews service reacts to: products (so reviews name real ones), bans (so banned
- * customers cannot review) and reviews themselves (moderation flags spam).
+ * customers cannot review), profiles (the display name reviews are shown under) and reviews
+ * themselves (moderation flags spam).
  */
 import type { DeliveredEvent } from '../../bus/types.ts';
 import type { ReviewEvent } from './events.ts';
-import { applyBan, applyProduct, applyUnban, moderateReview } from './reviews.ts';
+import { applyBan, applyProduct, applyReviewer, applyUnban, moderateReview } from './reviews.ts';
 import type { ReviewsDb } from './store.ts';
 
 export interface ReviewsReaction<T extends DeliveredEvent['type']> {
@@ -36,11 +37,20 @@ export function reviewsReactions(bannedWords?: readonly string[]) {
       return [];
     },
   };
+  const reviewers: ReviewsReaction<'user.registered' | 'user.updated'> = {
+    name: 'reviews.reviewers',
+    types: ['user.registered', 'user.updated'],
+    concurrency: 4,
+    async react(trx, event) {
+      await applyReviewer(trx, event.data);
+      return [];
+    },
+  };
   const moderation: ReviewsReaction<'product.reviewed'> = {
     name: 'reviews.moderation',
     types: ['product.reviewed'],
     concurrency: 4,
     react: (trx, event) => moderateReview(trx, event.data, bannedWords),
   };
-  return [products, bans, moderation] as const;
+  return [products, bans, moderation, reviewers] as const;
 }

@@ -1,6 +1,6 @@
 /**
  * Reviews (`reviews`): customers rate products; moderation flags spam. Publishes `product.reviewed`
- * and `review.flagged`; keeps replicas of products and bans.
+ * and `review.flagged`; keeps replicas of products, bans and reviewers' display names.
  */
 import { busTablesMigration } from '../../bus/bus-tables.ts';
 import { startServiceRuntime, type Cause } from '../runtime.ts';
@@ -8,10 +8,11 @@ import type { ServiceDefinition } from '../service.ts';
 import type { ReviewEvent } from './events.ts';
 import { reviewsReactions } from './handlers.ts';
 import { reviewsTables } from './migrations/001_reviews.ts';
+import { reviewersTable } from './migrations/002_reviewers.ts';
 import { registerReviewRoutes } from './routes.ts';
 import type { ReviewsDatabase } from './store.ts';
 
-export const reviewsMigrations = { '000_bus': busTablesMigration, '001_reviews': reviewsTables };
+export const reviewsMigrations = { '000_bus': busTablesMigration, '001_reviews': reviewsTables, '002_reviewers': reviewersTable };
 
 export interface ReviewsServiceOptions {
   /** The database: SQLite file stem or PostgreSQL schema. (Default: 'reviews') */
@@ -36,11 +37,12 @@ export function reviewsService(options: ReviewsServiceOptions = {}): ServiceDefi
     name: 'reviews',
     start: (context) =>
       startServiceRuntime<ReviewsDatabase, ReviewEvent>(context, { name: 'reviews', databaseName: options.databaseName, migrations: reviewsMigrations, inherit }, async (runtime) => {
-        registerReviewRoutes(context.http, { db: runtime.db, write: runtime.write, requireAdmin: context.requireAdmin, tokens: context.tokens });
-        const [products, bans, moderation] = reviewsReactions(bannedWordsOf(context.env));
+        registerReviewRoutes(context.http, { db: runtime.db, write: runtime.write });
+        const [products, bans, moderation, reviewers] = reviewsReactions(bannedWordsOf(context.env));
         await runtime.react(products);
         await runtime.react(bans);
         await runtime.react(moderation);
+        await runtime.react(reviewers);
       }),
   };
 }

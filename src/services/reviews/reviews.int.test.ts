@@ -3,7 +3,8 @@ import { v7 as uuidv7 } from 'uuid';
 import { DIALECTS, openTestDatabase, type TestDatabase } from '../../../test/support/service-databases.ts';
 import type { Dialect } from '../../platform/db.ts';
 import { reviewsTables } from './migrations/001_reviews.ts';
-import { applyBan, applyProduct, applyUnban, moderateReview, postReview } from './reviews.ts';
+import { reviewersTable } from './migrations/002_reviewers.ts';
+import { applyBan, applyProduct, applyReviewer, applyUnban, displayName, moderateReview, postReview } from './reviews.ts';
 import { listReviews, type ReviewsDatabase, type ReviewsDb } from './store.ts';
 
 describe.each(DIALECTS)('reviews on %s', (dialect: Dialect) => {
@@ -11,7 +12,7 @@ describe.each(DIALECTS)('reviews on %s', (dialect: Dialect) => {
   let db: ReviewsDb;
   const productId = uuidv7();
   beforeAll(async () => {
-    test = await openTestDatabase<ReviewsDatabase>(dialect, 'reviews', { '001_reviews': reviewsTables });
+    test = await openTestDatabase<ReviewsDatabase>(dialect, 'reviews', { '001_reviews': reviewsTables, '002_reviewers': reviewersTable });
     db = test.database.db;
     await applyProduct(db, { productId, sku: 'MUG', name: 'Mug', priceCents: 100, currency: 'EUR', onHand: 1, lowStockThreshold: 0, active: true });
   });
@@ -49,6 +50,18 @@ describe.each(DIALECTS)('reviews on %s', (dialect: Dialect) => {
     expect(visible.reviews.map((r) => r.id)).not.toContain(reviewed.reviewId);
     const all = await listReviews(db, { productId, limit: 100, includeFlagged: true });
     expect(all.reviews.find((r) => r.id === reviewed.reviewId)).toMatchObject({ status: 'flagged', flagReasons: ['link'] });
+  });
+
+  it('shows the public a display name, never the customer id; the admin sees the id (issue 7)', async () => {
+    expect([displayName('Ada Lovelace'), displayName(' Grace  Brewster Hopper '), displayName('Cher'), displayName('  ')]).toEqual(['Ada L.', 'Grace H.', 'Cher', 'A customer']);
+    const userId = uuidv7();
+    await applyReviewer(db, { userId, name: 'Ada Lovelace' });
+    const { row } = await tx((trx) => postReview(trx, { productId, userId, rating: 5, comment: 'Lovely.' }));
+    const shown = (await listReviews(db, { productId, limit: 100 })).reviews.find((r) => r.id === row.id);
+    expect(shown).toMatchObject({ author: 'Ada L.', rating: 5 });
+    expect(JSON.stringify(await listReviews(db, { productId, limit: 100 }))).not.toContain(userId);
+    const trusted = await listReviews(db, { productId, limit: 100, reader: 'trusted' });
+    expect(trusted.reviews.find((r) => r.id === row.id)).toMatchObject({ author: 'Ada L.', userId });
   });
 
   it('lets an honest review through moderation', async () => {

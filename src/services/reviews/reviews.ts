@@ -85,6 +85,27 @@ export async function applyProduct(trx: ReviewsDb, product: EventData<'product.c
     .execute();
 }
 
+/**
+ * A public display name from a full name: the first word and the initial of the last ("Ada
+ * Lovelace" → "Ada L."), so a review shows who wrote it without the customer's id or whole name.
+ */
+export function displayName(fullName: string): string {
+  const words = fullName.trim().split(/\s+/).filter((w) => w !== '');
+  if (words.length === 0) return 'A customer';
+  if (words.length === 1) return words[0];
+  return `${words[0]} ${[...words[words.length - 1]][0].toUpperCase()}.`;
+}
+
+/** `user.registered` / `user.updated`: the name the customer's reviews are shown under. */
+export async function applyReviewer(trx: ReviewsDb, profile: { userId: string; name: string }, now = new Date().toISOString()): Promise<void> {
+  const row = { display_name: displayName(profile.name), updated_at: now };
+  await trx
+    .insertInto('reviewers')
+    .values({ user_id: profile.userId, ...row })
+    .onConflict((oc) => oc.column('user_id').doUpdateSet(row))
+    .execute();
+}
+
 export async function applyBan(trx: ReviewsDb, ban: EventData<'user.banned'>, now = new Date().toISOString()): Promise<void> {
   const row = { banned: 1, until: ban.until ?? null, reason: ban.reason, updated_at: now };
   await trx

@@ -1,19 +1,20 @@
-/** The reviews HTTP API: customers post reviews with their session token; everyone reads published ones. */
-import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+/**
+ * The reviews HTTP API: customers post reviews with their session token; everyone reads published
+ * ones, under the reviewer's display name — never their customer id (issue 7).
+ */
+import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { signedInCustomer } from '../../platform/auth/index.ts';
 import { ApiError } from '../../platform/errors.ts';
-import type { Tokens } from '../../platform/tokens.ts';
 import type { ReviewEvent } from './events.ts';
 import { alreadyReviewed, postReview } from './reviews.ts';
-import { listReviews, reviewOf, type ReviewsDb } from './store.ts';
+import { displayNameOf, listReviews, reviewOf, type ReviewsDb } from './store.ts';
 
 export interface ReviewRouteDeps {
   readonly db: ReviewsDb;
   /** Runs `work` in one transaction and puts the events it returns in the outbox of that transaction. */
   write<T extends { events: ReviewEvent[] }>(work: (trx: ReviewsDb) => Promise<T>): Promise<T>;
-  readonly requireAdmin: preHandlerAsyncHookHandler;
-  readonly tokens: Tokens;
 }
 
 const ProductParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
@@ -21,7 +22,8 @@ const ReviewSchema = Type.Object(
   {
     id: Type.String(),
     productId: Type.String(),
-    userId: Type.String(),
+    author: Type.Optional(Type.String({ description: 'The reviewer’s display name ("Ada L.").' })),
+    userId: Type.Optional(Type.String({ description: 'The reviewer: shown to the admin key and to the author only.' })),
     rating: Type.Integer({ minimum: 1, maximum: 5 }),
     title: Type.Optional(Type.String()),
     comment: Type.String(),
@@ -39,15 +41,6 @@ const ErrorSchema = Type.Object({
 
 const unauthorized = (message: string) => new ApiError(401, 'unauthorized', message, undefined, { 'www-authenticate': 'Bearer realm="flamingo"' });
 
-async function customerOf(request: FastifyRequest, tokens: Tokens): Promise<string> {
-  const header = request.headers.authorization;
-  if (header === undefined) throw unauthorized('log in first: send Authorization: Bearer <session token> (POST /v1/auth/login)');
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  const claims = match ? await tokens.verify(match[1]) : undefined;
-  if (!claims) throw unauthorized('invalid or expired session token: log in again (POST /v1/auth/login)');
-  return claims.userId;
-}
-
 const uniqueViolation = (error: unknown) => ['23505', 'SQLITE_CONSTRAINT_UNIQUE'].includes(String((error as { code?: unknown } | null)?.code));
 
 export function registerReviewRoutes(http: FastifyInstance, deps: ReviewRouteDeps): void {
@@ -57,10 +50,10 @@ export function registerReviewRoutes(http: FastifyInstance, deps: ReviewRouteDep
   app.post(
     '/v1/products/:id/reviews',
     {
+      config: { auth: 'customer' },
       schema: {
         tags,
         summary: 'Review a product as the logged-in customer: publishes product.reviewed; moderation may flag it',
-        security: [{ customerToken: [] }],
         params: ProductParams,
         body: Type.Object({
           rating: Type.Integer({ minimum: 1, maximum: 5 }),
@@ -71,10 +64,10 @@ export function registerReviewRoutes(http: FastifyInstance, deps: ReviewRouteDep
       },
     },
     async (request, reply) => {
-      const userId = await customerOf(request, deps.tokens);
+      const userId = signedInCustomer(request.principal);
       try {
         const { row } = await deps.write((trx) => postReview(trx, { productId: request.params.id, userId, ...request.body }));
-        return reply.status(201).send(reviewOf(row));
+        return reply.status(201).send(reviewOf({ ...row, display_name: await displayNameOf(deps.db, userId) }, 'trusted'));
       } catch (error) {
         // Two concurrent reviews by the same customer: the second loses at the unique index.
         if (uniqueViolation(error)) throw alreadyReviewed();
@@ -86,9 +79,11 @@ export function registerReviewRoutes(http: FastifyInstance, deps: ReviewRouteDep
   app.get(
     '/v1/products/:id/reviews',
     {
+      // Public, but the admin key (checked before the query is read) adds flagged reviews and reviewer ids.
+      config: { auth: 'optional' },
       schema: {
         tags,
-        summary: 'Published reviews of a product, newest first (flagged ones too for administrators)',
+        summary: 'Published reviews of a product, newest first, under the reviewers’ display names (flagged ones and reviewer ids too for the admin key)',
         params: ProductParams,
         querystring: Type.Object({
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
@@ -98,10 +93,15 @@ export function registerReviewRoutes(http: FastifyInstance, deps: ReviewRouteDep
         response: { 200: Type.Object({ reviews: Type.Array(ReviewSchema), next: Type.Optional(Type.String()) }) },
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const { limit, after, includeFlagged } = request.query;
-      if (includeFlagged) await deps.requireAdmin.call(http, request, reply);
-      return listReviews(deps.db, { productId: request.params.id, limit: limit ?? 50, after, includeFlagged: includeFlagged === true });
+      const admin = request.principal.kind === 'admin';
+      if (includeFlagged && !admin) {
+        if (request.principal.kind === 'anonymous') throw unauthorized('includeFlagged needs the admin key: send Authorization: Bearer <admin key>');
+        throw new ApiError(403, 'forbidden', 'includeFlagged needs the admin key');
+      }
+      const reader = admin ? 'trusted' : 'public';
+      return listReviews(deps.db, { productId: request.params.id, limit: limit ?? 50, after, includeFlagged: includeFlagged === true, reader });
     },
   );
 }

@@ -21,7 +21,7 @@ export function createUsersService(options: UsersServiceOptions = {}): ServiceDe
     name: 'users',
     start: (ctx) =>
       startServiceRuntime<UsersDatabase>(ctx, { name: 'users', databaseName: options.databaseName, migrations: USERS_MIGRATIONS }, ({ db, outbox }) => {
-        registerUsersRoutes(ctx.http, { db, outbox, tokens: ctx.tokens, requireAdmin: ctx.requireAdmin });
+        registerUsersRoutes(ctx.http, { db, outbox, tokens: ctx.tokens });
       }),
   };
 }

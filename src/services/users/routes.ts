@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
-import { createCustomerAccess, customerOrAdminSecurity } from '../../platform/auth/index.ts';
+import { ensureOwner, signedInCustomer } from '../../platform/auth/index.ts';
 import { ApiError, forbidden, notFound } from '../../platform/errors.ts';
 import type { Tokens } from '../../platform/tokens.ts';
 import { userBanned, userRegistered, userUnbanned, type EventSink } from './events.ts';
@@ -14,7 +14,6 @@ export interface UsersRoutesOptions {
   readonly db: Kysely<UsersDatabase>;
   readonly outbox: EventSink<UsersDatabase>;
   readonly tokens: Tokens;
-  readonly requireAdmin: preHandlerAsyncHookHandler;
 }
 
 const User = Type.Object(
@@ -38,25 +37,20 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 })
 const tags = ['users'];
 
 const bannedError = () => forbidden('this account is banned', [{ path: '/userId', message: 'user is banned' }]);
-const invalidToken = () =>
-  new ApiError(401, 'invalid_token', 'missing or invalid customer token: send Authorization: Bearer <token>', undefined, {
-    'www-authenticate': 'Bearer realm="flamingo-customer"',
+const unknownUser = () =>
+  new ApiError(401, 'invalid_token', 'the session token names no account: sign in again (POST /v1/auth/login)', undefined, {
+    'www-authenticate': 'Bearer realm="flamingo"',
   });
-
-function bearer(request: FastifyRequest): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-  return match?.[1];
-}
 
 /** The users context's HTTP API: register, read, sign in, the signed-in user, ban and unban. */
 export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesOptions): void {
-  const { db, outbox, tokens, requireAdmin } = options;
+  const { db, outbox, tokens } = options;
   const app = http.withTypeProvider<TypeBoxTypeProvider>();
-  const access = createCustomerAccess(http, { tokens, requireAdmin });
 
   app.post(
     '/v1/users',
     {
+      config: { auth: 'public' },
       schema: {
         tags,
         summary: 'Register a customer (publishes user.registered)',
@@ -87,8 +81,8 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
   app.post(
     '/v1/auth/login',
     {
-      // Counted per client against password guessing (FLAMINGO_RATE_LIMIT_LOGIN).
-      config: { clientRateLimit: 'login' },
+      // Anyone may sign in; counted per client against password guessing (FLAMINGO_RATE_LIMIT_LOGIN).
+      config: { auth: 'public', clientRateLimit: 'login' },
       schema: {
         tags,
         summary: 'Sign in: a customer session token',
@@ -110,6 +104,7 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
   app.get(
     '/v1/users/me',
     {
+      config: { auth: 'customer' },
       schema: {
         tags,
         summary: 'The signed-in customer (Bearer customer token); a banned user’s tokens are refused at once',
@@ -117,11 +112,8 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
       },
     },
     async (request) => {
-      const token = bearer(request);
-      const claims = token === undefined ? undefined : await tokens.verify(token);
-      if (!claims) throw invalidToken();
-      const row = await usersStore.byId(db, claims.userId);
-      if (!row) throw invalidToken();
+      const row = await usersStore.byId(db, signedInCustomer(request.principal));
+      if (!row) throw unknownUser();
       if (row.banned_at !== null) throw bannedError();
       return toPublicUser(row);
     },
@@ -130,22 +122,22 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
   app.get(
     '/v1/users/:id',
     {
+      config: { auth: 'customerOrAdmin' },
       schema: {
         tags,
         summary: 'A customer account (admin key, or the customer’s own session token)',
         description:
           'Personal data: answered for the admin key or the session token of this customer. No or an invalid ' +
           'key or token → 401; another customer’s token (or a producer key) → 403; a banned customer’s own token → 403, as for `/v1/users/me`.',
-        security: customerOrAdminSecurity,
         params: IdParams,
         response: { 200: User, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
       },
     },
-    async (request, reply) => {
-      const reader = await access.requireOwner(request, reply, request.params.id, [{ path: '/params/id', message: 'is not the customer of the token' }]);
+    async (request) => {
+      ensureOwner(request.principal, request.params.id, [{ path: '/params/id', message: 'is not the customer of the token' }]);
       const row = await usersStore.byId(db, request.params.id);
       if (!row) throw notFound(`no user ${request.params.id}`);
-      if (reader.kind === 'customer' && row.banned_at !== null) throw bannedError();
+      if (request.principal.kind === 'customer' && row.banned_at !== null) throw bannedError();
       return toPublicUser(row);
     },
   );
@@ -153,11 +145,10 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
   app.post(
     '/v1/users/:id/ban',
     {
-      preHandler: requireAdmin,
+      config: { auth: 'admin' },
       schema: {
         tags,
-        summary: 'Ban a customer (admin; publishes user.banned, immediate)',
-        security: [{ apiKey: [] }],
+        summary: 'Ban a customer (admin; publishes user.banned, immediate): sign-in refused, and their session tokens refused by every route within 1 s',
         params: IdParams,
         body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }),
         response: { 200: User, 404: ErrorBody },
@@ -180,7 +171,7 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
   app.post(
     '/v1/users/:id/unban',
     {
-      preHandler: requireAdmin,
+      config: { auth: 'admin' },
       // An unban needs no body: a POST without one is an empty object.
       preValidation: async (request) => {
         request.body ??= {};
@@ -188,7 +179,6 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
       schema: {
         tags,
         summary: 'Lift a ban (admin; publishes user.unbanned)',
-        security: [{ apiKey: [] }],
         params: IdParams,
         body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }),
         response: { 200: User, 404: ErrorBody },

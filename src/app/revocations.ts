@@ -1,0 +1,30 @@
+/**
+ * Feeds the platform's revocation list from the log (issue 7 item 3): `user.banned` revokes a
+ * customer's session tokens, `user.unbanned` restores them. One subscription shared by every
+ * process (a consumer group); the list is in the platform database, which every process reads,
+ * so a ban reaches every process's customer guard within its cache time (100 ms).
+ */
+import type { Bus, Subscription } from '../bus/types.ts';
+import type { RevocationStore } from '../platform/auth/index.ts';
+import type { Logger } from '../platform/logger.ts';
+
+/** The subscription's name. */
+export const REVOCATIONS_SUBSCRIPTION = 'flamingo.customer-revocations';
+
+/**
+ * Subscribes the revocation list to bans and unbans from the beginning of the log. Applying is
+ * idempotent and ordered by log position, so a redelivery or a rewind changes nothing.
+ */
+export function feedRevocations(bus: Bus, store: RevocationStore, logger: Logger): Promise<Subscription> {
+  return bus.subscribe({ name: REVOCATIONS_SUBSCRIPTION, types: ['user.banned', 'user.unbanned'], startAt: 'beginning', concurrency: 4 }, async (event) => {
+    const banned = event.type === 'user.banned';
+    const applied = await store.apply({
+      userId: event.data.userId,
+      revoked: banned,
+      sequence: event.sequence,
+      ...(event.data.reason === undefined ? {} : { reason: event.data.reason }),
+      ...(banned && event.data.until !== undefined ? { until: event.data.until } : {}),
+    });
+    if (applied) logger.info({ userId: event.data.userId, id: event.id, type: event.type }, banned ? 'customer tokens revoked' : 'customer tokens restored');
+  });
+}
