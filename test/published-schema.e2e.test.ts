@@ -21,7 +21,8 @@ beforeAll(async () => {
   expect(catalog.status).toBe(200);
   const ajv = new Ajv({ allErrors: true, strict: false });
   addFormats.default(ajv);
-  for (const entry of catalog.body.types as { type: string; schema: SchemaNode }[]) {
+  for (const entry of catalog.body.types as { type: string; producer: string; schema: SchemaNode }[]) {
+    producers.set(entry.type, entry.producer);
     validators.set(entry.type, ajv.compile(entry.schema));
     samples.set(entry.type, sampleOf(entry.schema) as Record<string, unknown>);
   }
@@ -46,8 +47,22 @@ function sampleWith(type: string, pointer: string, value: unknown): Record<strin
   return data;
 }
 
-const publish = (type: string, data: unknown) =>
-  server.request('POST', '/v1/events', { body: { specversion: '1.0', type, source: '/test', data }, contentType: 'application/cloudevents+json' });
+const producers = new Map<string, string>();
+const keys = new Map<string, Promise<string>>();
+/** A key of the type's producer: only such a key may publish a type a service produces. */
+const keyFor = (type: string) => {
+  const producer = producers.get(type)!;
+  let key = keys.get(producer);
+  if (!key) keys.set(producer, (key = server.producerKey(producer)));
+  return key;
+};
+
+const publish = async (type: string, data: unknown) =>
+  server.request('POST', '/v1/events', {
+    body: { specversion: '1.0', type, source: '/test', data },
+    contentType: 'application/cloudevents+json',
+    key: await keyFor(type),
+  });
 
 it('accepts one event of every catalog type, and stores each valid against its published schema', async () => {
   for (const [type, data] of samples) {
