@@ -21,6 +21,7 @@ describe.each(['sqlite', 'postgres'] as const)('hostile input on every route (se
   let databaseUrl: string | undefined;
   let stored: DatabaseState;
   let routes: ConcreteRoute[];
+  let customerToken: string;
 
   beforeAll(async () => {
     databaseUrl = dialect === 'postgres' ? await createRunDatabase('flamingo_hostile') : undefined;
@@ -37,6 +38,9 @@ describe.each(['sqlite', 'postgres'] as const)('hostile input on every route (se
     // Something in every kind of store, so "unchanged" is measured against real content.
     expect((await server.request('POST', '/v1/products', { body: { sku: 'MUG-1', name: 'Mug', priceCents: 1250, currency: 'EUR', onHand: 5 } })).status).toBe(201);
     expect((await server.request('POST', '/v1/users', { key: null, body: { email: 'ada@example.com', name: 'Ada', password: 'a long enough password' } })).status).toBe(201);
+    const login = await server.request('POST', '/v1/auth/login', { key: null, body: { email: 'ada@example.com', password: 'a long enough password' } });
+    expect(login.status).toBe(200);
+    customerToken = login.body.token;
     expect((await server.request('POST', '/event', { key: null, body: { event_id: EVENT_ID, event: { event_name: 'item_added_to_cart', event_time: '2022-07-17T09:59:59', items: [1], item: 1 } } })).status).toBe(201);
     stored = await settledDatabaseState(server.dataDir, databaseUrl);
   });
@@ -69,7 +73,9 @@ describe.each(['sqlite', 'postgres'] as const)('hostile input on every route (se
   }
 
   const bodyRoutes = () => routes.filter((r) => BODY_METHODS.has(r.method));
-  const send = (route: ConcreteRoute, options: RequestOptions) => server.request(route.method, route.path, options);
+  /** The request with credentials the route accepts (a customer's token where only customers may call it, else the admin key), so the checks under test are reached. */
+  const send = (route: ConcreteRoute, options: RequestOptions = {}, path = route.path) =>
+    server.request(route.method, path, { ...(route.auth === 'customer' ? { key: customerToken } : {}), ...options });
 
   /** Bytes on a raw socket (for what fetch refuses to send); the status line and the JSON body answered. */
   function rawRequest(head: string, body = ''): Promise<{ status: number; body: unknown }> {
@@ -83,7 +89,8 @@ describe.each(['sqlite', 'postgres'] as const)('hostile input on every route (se
         const [headers, payload = ''] = text.split('\r\n\r\n');
         resolve({ status: Number(/^HTTP\/1\.1 (\d+)/.exec(headers)?.[1]), body: payload ? JSON.parse(payload) : undefined });
       });
-      socket.end(Buffer.concat([Buffer.from(head, 'latin1'), Buffer.from(body, 'utf8')]));
+      // Written, not ended: a half-closed socket may be dropped before a slower (token-checking) route answers; `Connection: close` ends it.
+      socket.write(Buffer.concat([Buffer.from(head, 'latin1'), Buffer.from(body, 'utf8')]));
     });
   }
 
@@ -107,7 +114,7 @@ describe.each(['sqlite', 'postgres'] as const)('hostile input on every route (se
         error: 'forbidden_name',
         path: () => `/headers/ce-${name}`,
       });
-      await everyRouteRefuses(`?${name}=`, routes, (route) => server.request(route.method, `${route.path}?${name}=x`), {
+      await everyRouteRefuses(`?${name}=`, routes, (route) => send(route, {}, `${route.path}?${name}=x`), {
         status: 400,
         error: 'forbidden_name',
         path: () => `/query/${name}`,
@@ -161,7 +168,7 @@ describe.each(['sqlite', 'postgres'] as const)('hostile input on every route (se
     });
 
     it('refuses a %00 in the query string of every route, naming the parameter', async () => {
-      await everyRouteRefuses('%00 in query', routes, (route) => server.request(route.method, `${route.path}?userId=a%00b`, BODY_METHODS.has(route.method) ? { body: '{}' } : {}), {
+      await everyRouteRefuses('%00 in query', routes, (route) => send(route, BODY_METHODS.has(route.method) ? { body: '{}' } : {}, `${route.path}?userId=a%00b`), {
         status: 400,
         error: 'nul_character',
         path: () => '/query/userId',
@@ -226,7 +233,7 @@ describe.each(['sqlite', 'postgres'] as const)('hostile input on every route (se
     it('refuses a header that is not UTF-8 on every route, naming the header', async () => {
       for (const route of [...routes.filter((r) => r.method === 'GET').slice(0, 3), ...bodyRoutes()]) {
         const body = BODY_METHODS.has(route.method) ? '{}' : '';
-        const head = `${route.method} ${route.path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${server.adminKey}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nce-source: caf\xe9\r\nConnection: close\r\n\r\n`;
+        const head = `${route.method} ${route.path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${route.auth === 'customer' ? customerToken : server.adminKey}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nce-source: caf\xe9\r\nConnection: close\r\n\r\n`;
         expect({ route: route.pattern, ...(await rawRequest(head, body)) }).toEqual({
           route: route.pattern,
           status: 400,

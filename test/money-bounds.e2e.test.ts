@@ -7,7 +7,7 @@
  * on both service databases without a dead letter.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_CENTS, MAX_QUANTITY } from '../src/contracts/index.ts';
+import { findDefinition, MAX_CENTS, MAX_QUANTITY } from '../src/contracts/index.ts';
 import { services } from '../src/services/index.ts';
 import { databaseState, settledDatabaseState, type DatabaseState } from './support/database-state.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
@@ -19,6 +19,9 @@ describe.each(['sqlite', 'postgres'] as const)('money and quantity bounds (servi
   let databaseUrl: string | undefined;
   let userId: string;
   let productId: string;
+
+  /** A key of `type`'s producer, so the collector reaches the schema check (only it may publish a service's type). */
+  const keyFor = (type: string) => server.producerKey(findDefinition(type)!.producer);
 
   /** Runs `refuse` once background work has settled, then checks every table of every database is as before. */
   async function storesNothing(refuse: () => Promise<void>) {
@@ -49,8 +52,9 @@ describe.each(['sqlite', 'postgres'] as const)('money and quantity bounds (servi
 
   it('refuses the issue’s order.placed with totalCents 100000000000000000000, naming the field and the bound', async () => {
     const body = `{"specversion":"1.0","type":"order.placed","source":"/test","data":{"orderId":"o-big","userId":"${userId}","items":[{"productId":"${productId}","quantity":5,"unitPriceCents":0}],"totalCents":100000000000000000000,"currency":"EUR","paymentToken":"tok_ok"}}`;
+    const key = await keyFor('order.placed');
     await storesNothing(async () => {
-      const response = await server.request('POST', '/v1/events', { body, contentType: 'application/cloudevents+json' });
+      const response = await server.request('POST', '/v1/events', { body, contentType: 'application/cloudevents+json', key });
       expect(response.status).toBe(422);
       expect(response.body).toMatchObject({ error: 'invalid_event', detail: [{ path: '/data/totalCents', message: `Expected integer to be less or equal to ${MAX_CENTS}` }] });
     });
@@ -64,8 +68,9 @@ describe.each(['sqlite', 'postgres'] as const)('money and quantity bounds (servi
     ['product.created', '/data/onHand', { productId: 'p', sku: 's', name: 'n', priceCents: 1, currency: 'EUR', onHand: 2 ** 31, lowStockThreshold: 0, active: true }],
     ['cart.item_added', '/data/item', { items: [1], item: 2 ** 31 }],
   ])('refuses %s with %s past its bound', async (type, path, data) => {
+    const key = await keyFor(type);
     await storesNothing(async () => {
-      const response = await server.request('POST', '/v1/events', { body: { specversion: '1.0', type, source: '/test', data }, contentType: 'application/cloudevents+json' });
+      const response = await server.request('POST', '/v1/events', { body: { specversion: '1.0', type, source: '/test', data }, contentType: 'application/cloudevents+json', key });
       expect({ status: response.status, paths: response.body.detail?.map((d: { path: string }) => d.path) }, response.text).toEqual({ status: 422, paths: expect.arrayContaining([path]) });
     });
   });

@@ -24,10 +24,11 @@ declare module 'fastify' {
   }
 }
 
-/** A registered route: its method and URL pattern (`/v1/orders/:id`). */
+/** A registered route: its method, URL pattern (`/v1/orders/:id`) and who may call it (`config.auth`). */
 export interface RouteEntry {
   readonly method: string;
   readonly url: string;
+  readonly auth?: string;
 }
 
 export interface HttpServerOptions {
@@ -99,7 +100,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   app.decorate('routeList', routeList);
   app.addHook('onRoute', (route) => {
     for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
-      if (method !== 'HEAD') routeList.push({ method, url: route.url });
+      if (method !== 'HEAD') routeList.push({ method, url: route.url, auth: (route.config as { auth?: string } | undefined)?.auth });
     }
   });
   await registerRateLimits(app, settings);

@@ -12,6 +12,8 @@ export interface ConcreteRoute {
   readonly path: string;
   /** The names of its parameters (`*` for a wildcard). */
   readonly params: readonly string[];
+  /** Who may call it, as the route declares (`config.auth`: `admin`, `customer`, …). */
+  readonly auth?: string;
 }
 
 /** Methods whose requests Fastify reads a body for. */
@@ -19,7 +21,7 @@ export const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Every route of `app`, its parameters filled with `value` (already percent-encoded). */
 export function routesOf(app: FastifyInstance, value = 'x'): ConcreteRoute[] {
-  return app.routeList.map(({ method, url }) => {
+  return app.routeList.map(({ method, url, auth }) => {
     const params: string[] = [];
     const path = url
       .split('/')
@@ -35,7 +37,7 @@ export function routesOf(app: FastifyInstance, value = 'x'): ConcreteRoute[] {
         return segment;
       })
       .join('/');
-    return { method, pattern: url, path, params };
+    return { method, pattern: url, path, params, auth };
   });
 }
 
