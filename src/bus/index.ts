@@ -14,6 +14,8 @@ export type {
   PublishInput,
   PublishResult,
   ReadQuery,
+  ResolvedRetryPolicy,
+  ResolvedSubscriptionOptions,
   RetryPolicy,
   Subscription,
   SubscriptionInfo,
@@ -37,11 +39,9 @@ export {
 export type { UncheckedPublishInput } from './envelope.ts';
 export { DEFAULT_SOURCE, buildEvent, buildEvents } from './envelope.ts';
 export { newEventId } from './event-id.ts';
-export type { ResolvedRetryPolicy } from './backoff.ts';
 export { DEFAULT_RETRY_POLICY, backoffDelay } from './backoff.ts';
 export type { TypeSelection } from './match.ts';
 export { matchesTypes, typeSelection } from './match.ts';
-export type { ResolvedSubscriptionOptions } from './options.ts';
 export { SUBSCRIPTION_DEFAULTS, checkPosition, resolveSubscriptionOptions } from './options.ts';
 export type { KeyLaneDispatcher, KeyLaneOptions, LaneItem, UnitResult } from './key-lanes.ts';
 export { createKeyLaneDispatcher } from './key-lanes.ts';

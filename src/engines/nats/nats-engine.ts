@@ -43,8 +43,7 @@ import { jetstream, jetstreamManager, type ConsumerInfo, type JetStreamClient, t
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { CloudEvent, UnstoredEvent } from '../../contracts/index.ts';
 import { EngineClosedError, InvalidOptionsError, SubscriptionConflictError } from '../../bus/errors.ts';
-import { checkPosition, resolveSubscriptionOptions, type ResolvedSubscriptionOptions } from '../../bus/options.ts';
-import type { BatchSubscriptionOptions, DeadLetter, Deliver, Engine, Position, PublishResult, ReadQuery, Subscription, SubscriptionInfo, SubscriptionOptions } from '../../bus/types.ts';
+import type { DeadLetter, Deliver, Engine, Position, PublishResult, ReadQuery, ResolvedSubscriptionOptions, Subscription, SubscriptionInfo } from '../../bus/types.ts';
 import { appendEvents } from './append.ts';
 import { assertSubscription, ensureSubscriptionConsumers, listSubscriptionConsumers, parseDescription, rewindSubscription, type ConsumerContext } from './consumers.ts';
 import { deadLetterStore, type DeadLetterStore } from './dead-letters.ts';
@@ -54,11 +53,11 @@ import { ensureStreams } from './streams.ts';
 import { startRunner, type SubscriptionRunner } from './subscription-runner.ts';
 
 /** Options an attached handler must share with the subscription already running in this process. */
-function conflicts(running: ResolvedSubscriptionOptions, runningMode: 'single' | 'batch', wanted: ResolvedSubscriptionOptions, mode: 'single' | 'batch'): string[] {
+function conflicts(running: ResolvedSubscriptionOptions, wanted: ResolvedSubscriptionOptions): string[] {
   const differs: string[] = [];
   if (running.types.join() !== wanted.types.join()) differs.push('types');
   if (running.ordering !== wanted.ordering) differs.push('ordering');
-  if (runningMode !== mode) differs.push('mode');
+  if (running.mode !== wanted.mode) differs.push('mode');
   if (running.delayMs !== wanted.delayMs) differs.push('delayMs');
   if (running.maxBatchSize !== wanted.maxBatchSize || running.maxWaitMs !== wanted.maxWaitMs) differs.push('batch size');
   if (JSON.stringify(running.retry) !== JSON.stringify(wanted.retry)) differs.push('retry policy');
@@ -227,23 +226,22 @@ class NatsEngine implements Engine {
     return await (await this.#ready()).consumers.head();
   }
 
-  async consume(options: SubscriptionOptions | BatchSubscriptionOptions, deliver: Deliver, mode: 'single' | 'batch' = 'single'): Promise<Subscription> {
-    const resolved = resolveSubscriptionOptions(options, mode);
+  async consume(resolved: ResolvedSubscriptionOptions, deliver: Deliver): Promise<Subscription> {
     const core = await this.#ready();
     // One runner per subscription in this process; a closed one (last handler gone) is replaced.
     let runner = await this.#runnerOf(resolved.name);
     if (!runner) {
-      const starting = this.#startRunner(core, resolved, mode);
+      const starting = this.#startRunner(core, resolved);
       this.#runners.set(resolved.name, starting);
       starting.catch(() => this.#runners.get(resolved.name) === starting && this.#runners.delete(resolved.name));
       runner = await starting;
     }
-    const differs = conflicts(runner.options, runner.mode, resolved, mode);
+    const differs = conflicts(runner.options, resolved);
     if (differs.length > 0) throw new SubscriptionConflictError(`subscription "${resolved.name}" is running in this process with other ${differs.join(', ')}`);
     return runner.attach(deliver, resolved.concurrency);
   }
 
-  async #startRunner(core: Core, options: ResolvedSubscriptionOptions, mode: 'single' | 'batch'): Promise<SubscriptionRunner> {
+  async #startRunner(core: Core, options: ResolvedSubscriptionOptions): Promise<SubscriptionRunner> {
     await ensureSubscriptionConsumers(core.consumers, options);
     await core.store.ensureRedriveConsumer(options.name, this.#settings.ackWaitMs);
     return startRunner(
@@ -260,7 +258,6 @@ class NatsEngine implements Engine {
         onError: this.#onError,
       },
       options,
-      mode,
     );
   }
 
@@ -315,11 +312,10 @@ class NatsEngine implements Engine {
 
   async rewind(subscription: string, to: Position): Promise<void> {
     const core = await this.#ready();
-    const position = checkPosition('to', to);
     const runner = await this.#runnerOf(subscription);
     await runner?.pause();
     try {
-      await rewindSubscription(core.consumers, subscription, position);
+      await rewindSubscription(core.consumers, subscription, to);
       await core.store.clearAllFailures(subscription);
     } finally {
       runner?.resume();

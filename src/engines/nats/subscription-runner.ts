@@ -4,8 +4,7 @@ import type { CloudEvent } from '../../contracts/index.ts';
 import { backoffDelay } from '../../bus/backoff.ts';
 import { createKeyLaneDispatcher, type KeyLaneDispatcher, type LaneItem, type UnitResult } from '../../bus/key-lanes.ts';
 import { matchesTypes } from '../../bus/match.ts';
-import type { ResolvedSubscriptionOptions } from '../../bus/options.ts';
-import type { DeadLetter, Deliver, Outcome, Subscription } from '../../bus/types.ts';
+import type { DeadLetter, Deliver, Outcome, ResolvedSubscriptionOptions, Subscription } from '../../bus/types.ts';
 import type { DeadLetterStore } from './dead-letters.ts';
 import type { Delivery } from './delivery.ts';
 import { toCloudEvent } from './event-codec.ts';
@@ -32,7 +31,6 @@ export interface RunnerContext {
  */
 export interface SubscriptionRunner {
   readonly options: ResolvedSubscriptionOptions;
-  readonly mode: 'single' | 'batch';
   /** Handlers attached in this process. */
   readonly consumers: number;
   /** Its last handler detached (or the engine closed): a new `consume` starts a new runner. */
@@ -92,7 +90,7 @@ const LOOKAHEAD = 1_000;
  * attempt count and first failure of a retrying event are kept on the server (dead-letters.ts),
  * so they survive a restart or a move to another process.
  */
-export function startRunner(ctx: RunnerContext, options: ResolvedSubscriptionOptions, mode: 'single' | 'batch'): SubscriptionRunner {
+export function startRunner(ctx: RunnerContext, options: ResolvedSubscriptionOptions): SubscriptionRunner {
   const { naming, store } = ctx;
   const attached: AttachedConsumer[] = [];
   const sources = new Map<string, Source>();
@@ -389,7 +387,6 @@ export function startRunner(ctx: RunnerContext, options: ResolvedSubscriptionOpt
 
   const runner: SubscriptionRunner = {
     options,
-    mode,
     get consumers() {
       return attached.length;
     },

@@ -1,10 +1,8 @@
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import {
-  checkPosition,
   EngineClosedError,
   InvalidOptionsError,
-  resolveSubscriptionOptions,
   UnknownSubscriptionError,
   type Engine,
   type Position,
@@ -172,18 +170,17 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
       return writer.head;
     },
 
-    async consume(subscriptionOptions, deliver, mode = 'single') {
+    async consume(resolved, deliver) {
       assertOpen();
-      const resolved = resolveSubscriptionOptions(subscriptionOptions, mode);
       let runner = runners.get(resolved.name);
       const isNew = !runner;
-      if (runner) runner.checkCompatible(resolved, mode);
+      if (runner) runner.checkCompatible(resolved);
       else {
         writer.flush();
         let row = store.get(resolved.name);
         if (!row) row = store.create(resolved.name, resolved.types, positionOf(resolved.startAt));
         else if (row.types.join() !== resolved.types.join()) store.setTypes(resolved.name, resolved.types);
-        runner = new SubscriptionRunner(runnerContext, resolved, mode, row);
+        runner = new SubscriptionRunner(runnerContext, resolved, row);
         runners.set(resolved.name, runner);
       }
       const consumer = runner.attach(deliver, resolved.concurrency);
@@ -200,7 +197,7 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
 
     async rewind(subscription, to) {
       subscriptionRow(subscription);
-      const position = positionOf(checkPosition('to', to));
+      const position = positionOf(to);
       const runner = runners.get(subscription);
       if (runner) await runner.rewind(position);
       else

@@ -105,7 +105,6 @@ export class SubscriptionRunner implements StatePersister {
   constructor(
     private readonly context: RunnerContext,
     readonly options: ResolvedSubscriptionOptions,
-    readonly mode: 'single' | 'batch',
     row: SubscriptionRow,
   ) {
     this.name = options.name;
@@ -120,9 +119,9 @@ export class SubscriptionRunner implements StatePersister {
   }
 
   /** Rejects a second consumer whose options contradict the running subscription. */
-  checkCompatible(options: ResolvedSubscriptionOptions, mode: 'single' | 'batch'): void {
+  checkCompatible(options: ResolvedSubscriptionOptions): void {
     const differs: string[] = [];
-    if (mode !== this.mode) differs.push(`mode (${mode} vs ${this.mode})`);
+    if (options.mode !== this.options.mode) differs.push(`mode (${options.mode} vs ${this.options.mode})`);
     if (options.types.join() !== this.options.types.join()) differs.push(`types (${options.types.join(', ')} vs ${this.options.types.join(', ')})`);
     if (options.ordering !== this.options.ordering) differs.push('ordering');
     if (options.delayMs !== this.options.delayMs) differs.push('delayMs');
