@@ -2,7 +2,7 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CloudEvent } from '../../contracts/index.ts';
 import { backoffDelay } from '../../bus/backoff.ts';
-import { createKeyLaneDispatcher, type KeyLaneDispatcher, type LaneItem, type UnitResult } from '../../bus/key-lanes.ts';
+import { createKeyLaneDispatcher, type KeyLaneDispatcher, type LaneItem, type UnitResult } from '../../bus/kit/key-lanes.ts';
 import { matchesTypes } from '../../bus/match.ts';
 import type { DeadLetter, Deliver, Outcome, ResolvedSubscriptionOptions, Subscription } from '../../bus/types.ts';
 import type { DeadLetterStore } from './dead-letters.ts';
