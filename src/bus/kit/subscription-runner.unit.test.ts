@@ -99,10 +99,11 @@ describe('subscription runner', () => {
       return events.map(() => ({ kind: 'retry', error: 'busy' }) as const);
     }, 1);
     for (const [n, attempts] of [[1, 0], [2, 3], [3, 1]]) runner.push(item(n, undefined, attempts));
-    await until(() => retried.length === 3);
+    await until(() => retried.length >= 3);
+    const first = retried.slice(0, 3);
     expect(contexts[0]).toBe(4);
-    expect(new Set(retried.map((r) => r.verdict.at)).size).toBe(1);
-    expect(retried.map((r) => r.verdict.attempts)).toEqual([1, 4, 2]);
+    expect(new Set(first.map((r) => r.verdict.at)).size).toBe(1);
+    expect(first.map((r) => r.verdict.attempts)).toEqual([1, 4, 2]);
     await runner.close();
   });
 
