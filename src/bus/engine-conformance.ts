@@ -1,10 +1,10 @@
 /**
  * The engine conformance suite (Watermill's TestPubSub): every engine registers it in its own
  * integration test, `engineConformance('sqlite', async (ctx) => ({ engine, reopen }))`, and must
- * pass it for appends, reads, fan-out, competing consumers, ordering, retries, dead letters,
- * replay, delays, batches, statistics and restarts. Features an engine cannot offer are switched
- * off with flags, never by editing a test. Test support code: this is the only bus module that
- * imports vitest.
+ * pass it for appends, reads, fan-out, competing consumers (and which options they must share),
+ * ordering, retries, dead letters, replay, delays, batches, statistics and restarts. Features an
+ * engine cannot offer are switched off with flags, never by editing a test. Test support code: this
+ * is the only bus module that imports vitest.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { v7 as uuidv7 } from 'uuid';
@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CloudEvent, UnstoredEvent } from '../contracts/index.ts';
 import { createBus } from './bus.ts';
 import { buildEvent } from './envelope.ts';
-import { EventValidationError, UnknownEventTypeError, failPermanently, retryAfter } from './errors.ts';
+import { EventValidationError, SubscriptionConflictError, UnknownEventTypeError, failPermanently, retryAfter } from './errors.ts';
 import type { Bus, DeliveredEvent, Engine, HandlerContext, PublishInput, SubscriptionInfo } from './types.ts';
 
 export interface ConformanceContext {
@@ -339,6 +339,73 @@ export function engineConformance(
         await bus.publish(added('a', 2));
         await sleep(50);
         expect(got.items()).toEqual([1]);
+      });
+    });
+
+    describe('competing consumers', () => {
+      /** The call is refused with `SubscriptionConflictError` naming the option. */
+      async function refused(call: Promise<unknown>, option: RegExp): Promise<void> {
+        const error = await call.then(
+          () => new Error('accepted'),
+          (thrown: unknown) => thrown,
+        );
+        expect(error).toBeInstanceOf(SubscriptionConflictError);
+        expect((error as Error).message).toMatch(option);
+      }
+
+      it(`refuses a second consumer whose retry policy, types, ordering${delayed ? ', delay' : ''} or mode differ, and keeps the first`, async () => {
+        const { bus, subscriptionName } = await setup();
+        const subscription = subscriptionName();
+        const got = recorder();
+        const options = { name: subscription, types: ['cart.*' as const], retry: { maxAttempts: 3, initialDelayMs: 10 } };
+        await bus.subscribe(options, (e, c) => got.record(e, c));
+        const ignore = () => undefined;
+        await refused(bus.subscribe({ ...options, retry: { maxAttempts: 5, initialDelayMs: 10 } }, ignore), /retry policy/);
+        await refused(bus.subscribe({ ...options, retry: { maxAttempts: 3, initialDelayMs: 10, jitter: 0 } }, ignore), /retry policy/);
+        await refused(bus.subscribe({ ...options, retry: undefined }, ignore), /retry policy/);
+        await refused(bus.subscribe({ ...options, types: ['cart.item_added'] }, ignore), /types/);
+        await refused(bus.subscribe({ ...options, ordering: 'none' }, ignore), /ordering/);
+        if (delayed) await refused(bus.subscribe({ ...options, delayMs: 100 }, ignore), /delayMs/);
+        await refused(bus.subscribeBatch(options, ignore), /mode/);
+        expect((await info(bus, subscription)).consumers).toBe(1);
+        await bus.publishAll([added('a', 1), added('b', 2)]);
+        await waitFor('2 events', () => got.events.length === 2);
+        await sleep(20);
+        expect(got.items().sort()).toEqual([1, 2]);
+      });
+
+      it('refuses a second batch consumer with another maxBatchSize or maxWaitMs', async () => {
+        const { bus, subscriptionName } = await setup();
+        const options = { name: subscriptionName(), types: ['cart.*' as const], maxBatchSize: 10 };
+        const ignore = () => undefined;
+        await bus.subscribeBatch(options, ignore);
+        await refused(bus.subscribeBatch({ ...options, maxBatchSize: 20 }, ignore), /maxBatchSize/);
+        await refused(bus.subscribeBatch({ ...options, maxWaitMs: 50 }, ignore), /maxWaitMs/);
+        await refused(bus.subscribe(options, ignore), /mode/);
+        await bus.subscribeBatch({ ...options, concurrency: 2 }, ignore);
+        expect((await info(bus, options.name)).consumers).toBe(2);
+      });
+
+      it('accepts a second consumer with the same options, its own concurrency and the defaults spelled out: they share the events', async () => {
+        const { bus, subscriptionName } = await setup();
+        const subscription = subscriptionName();
+        const one = recorder();
+        const two = recorder();
+        const slow = (r: ReturnType<typeof recorder>) => async (e: DeliveredEvent, c: HandlerContext) => {
+          r.record(e, c);
+          await sleep(5);
+        };
+        const options = { name: subscription, types: ['cart.*' as const], retry: { maxAttempts: 3 } };
+        await bus.subscribe(options, slow(one));
+        // startAt applies only where a subscription is created; 200 ms and 2 are the policy's defaults.
+        await bus.subscribe({ ...options, concurrency: 3, startAt: 'now', retry: { maxAttempts: 3, initialDelayMs: 200, factor: 2 } }, slow(two));
+        expect((await info(bus, subscription)).consumers).toBe(2);
+        await bus.publishAll(Array.from({ length: 20 }, (_, i) => added(`k${i}`, i)));
+        await waitFor('20 events', () => one.events.length + two.events.length >= 20);
+        await sleep(30);
+        expect([...one.items(), ...two.items()].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+        expect(one.events.length).toBeGreaterThan(0);
+        expect(two.events.length).toBeGreaterThan(0);
       });
     });
 
