@@ -4,9 +4,8 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { UnstoredEvent } from '../../contracts/index.ts';
 import type { CloudEvent } from '../../contracts/index.ts';
-import type { Engine, Outcome } from '../../bus/types.ts';
-import { engineConformance } from '../../bus/engine-conformance.ts';
-import { resolveSubscriptionOptions } from '../../bus/options.ts';
+import { resolveSubscriptionOptions, type Engine, type Outcome } from '../../bus/kit/index.ts';
+import { engineConformance } from '../../bus/testing/index.ts';
 import { natsEngine, PartialAppendError, type NatsEngineOptions } from './index.ts';
 
 // The real JetStream server on this machine; no server, no pass (these tests fail, never skip).

@@ -3,17 +3,28 @@
  * integration test, `engineConformance('sqlite', async (ctx) => ({ engine, reopen }))`, and must
  * pass it for appends, reads, fan-out, competing consumers (and which options they must share),
  * ordering, retries, dead letters, replay, delays, batches, statistics and restarts. Features an
- * engine cannot offer are switched off with flags, never by editing a test. Test support code: this
- * is the only bus module that imports vitest.
+ * engine cannot offer are switched off with flags, never by editing a test. Test support: imported
+ * by tests only, through `src/bus/testing/index.ts`.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { v7 as uuidv7 } from 'uuid';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CloudEvent, UnstoredEvent } from '../contracts/index.ts';
-import { createBus } from './bus.ts';
-import { buildEvent } from './envelope.ts';
-import { EventValidationError, SubscriptionConflictError, UnknownEventTypeError, failPermanently, retryAfter } from './errors.ts';
-import type { Bus, DeliveredEvent, Engine, HandlerContext, PublishInput, SubscriptionInfo } from './types.ts';
+import type { CloudEvent, UnstoredEvent } from '../../contracts/index.ts';
+import { buildEvent } from '../envelope.ts';
+import {
+  createBus,
+  EventValidationError,
+  failPermanently,
+  retryAfter,
+  SubscriptionConflictError,
+  UnknownEventTypeError,
+  type Bus,
+  type DeliveredEvent,
+  type Engine,
+  type HandlerContext,
+  type PublishInput,
+  type SubscriptionInfo,
+} from '../index.ts';
 
 export interface ConformanceContext {
   /** Unique per test: name streams, files or schemas after it so tests never share a log. */
