@@ -28,6 +28,13 @@ module.exports = {
       to: { path: '^src/bus/', pathNot: '^src/bus/(index\\.ts|kit/index\\.ts|testing/index\\.ts)$' },
     },
     {
+      name: 'services-and-app-use-the-bus-api',
+      comment: 'Services and the app see the bus through its public API (src/bus/index.ts) only.',
+      severity: 'error',
+      from: { path: '^src/(services|app)/' },
+      to: { path: '^src/bus/', pathNot: '^src/bus/index\\.ts$' },
+    },
+    {
       name: 'bus-test-support-only-in-tests',
       comment: 'src/bus/testing/ (conformance suite, test databases) is imported by tests only, never shipped.',
       severity: 'error',

@@ -2,7 +2,7 @@
  * What the reviews service reacts to: products (so reviews name real ones), bans (so banned
  * customers cannot review) and reviews themselves (moderation flags spam).
  */
-import type { DeliveredEvent } from '../../bus/types.ts';
+import type { DeliveredEvent } from '../../bus/index.ts';
 import type { ReviewEvent } from './events.ts';
 import { applyBan, applyProduct, applyUnban, moderateReview } from './reviews.ts';
 import type { ReviewsDb } from './store.ts';
