@@ -141,6 +141,32 @@ export function engineConformance(
     expect(byKey(items)).toEqual(byKey(expected));
   }
 
+  /**
+   * Two competing consumers of one subscription that take a moment per event; `expectShared`
+   * publishes 20 events of 20 keys and checks that both got some and every event came once.
+   */
+  function competingConsumers() {
+    const one = recorder();
+    const two = recorder();
+    const slow = (r: ReturnType<typeof recorder>) => async (e: DeliveredEvent, c: HandlerContext) => {
+      r.record(e, c);
+      await sleep(5);
+    };
+    return {
+      first: slow(one),
+      second: slow(two),
+      async expectShared(bus: Bus): Promise<void> {
+        await bus.publishAll(Array.from({ length: 20 }, (_, i) => added(`k${i}`, i)));
+        await waitFor('20 events', () => one.events.length + two.events.length >= 20);
+        await sleep(30);
+        const items = [...one.items(), ...two.items()].sort((a, b) => a - b);
+        expect(items).toEqual(Array.from({ length: 20 }, (_, i) => i));
+        expect(one.events.length).toBeGreaterThan(0);
+        expect(two.events.length).toBeGreaterThan(0);
+      },
+    };
+  }
+
   describe(`engine conformance: ${name}`, () => {
     const toClose: (Bus | Engine)[] = [];
     afterEach(async () => {
@@ -262,21 +288,10 @@ export function engineConformance(
       it('shares one subscription between competing consumers: each event once', async () => {
         const { bus, subscriptionName } = await setup();
         const subscription = subscriptionName();
-        const one = recorder();
-        const two = recorder();
-        const slow = (r: ReturnType<typeof recorder>) => async (e: DeliveredEvent, c: HandlerContext) => {
-          r.record(e, c);
-          await sleep(5);
-        };
-        await bus.subscribe({ name: subscription, types: ['cart.*'] }, slow(one));
-        await bus.subscribe({ name: subscription, types: ['cart.*'] }, slow(two));
-        await bus.publishAll(Array.from({ length: 20 }, (_, i) => added(`k${i}`, i)));
-        await waitFor('20 events', () => one.events.length + two.events.length >= 20);
-        await sleep(30);
-        const items = [...one.items(), ...two.items()].sort((a, b) => a - b);
-        expect(items).toEqual(Array.from({ length: 20 }, (_, i) => i));
-        expect(one.events.length).toBeGreaterThan(0);
-        expect(two.events.length).toBeGreaterThan(0);
+        const consumers = competingConsumers();
+        await bus.subscribe({ name: subscription, types: ['cart.*'] }, consumers.first);
+        await bus.subscribe({ name: subscription, types: ['cart.*'] }, consumers.second);
+        await consumers.expectShared(bus);
       });
 
       it('keeps each key in log order while different keys run in parallel', async () => {
@@ -400,23 +415,13 @@ export function engineConformance(
       it('accepts a second consumer with the same options, its own concurrency and the defaults spelled out: they share the events', async () => {
         const { bus, subscriptionName } = await setup();
         const subscription = subscriptionName();
-        const one = recorder();
-        const two = recorder();
-        const slow = (r: ReturnType<typeof recorder>) => async (e: DeliveredEvent, c: HandlerContext) => {
-          r.record(e, c);
-          await sleep(5);
-        };
+        const consumers = competingConsumers();
         const options = { name: subscription, types: ['cart.*' as const], retry: { maxAttempts: 3 } };
-        await bus.subscribe(options, slow(one));
+        await bus.subscribe(options, consumers.first);
         // startAt applies only where a subscription is created; 200 ms and 2 are the policy's defaults.
-        await bus.subscribe({ ...options, concurrency: 3, startAt: 'now', retry: { maxAttempts: 3, initialDelayMs: 200, factor: 2 } }, slow(two));
+        await bus.subscribe({ ...options, concurrency: 3, startAt: 'now', retry: { maxAttempts: 3, initialDelayMs: 200, factor: 2 } }, consumers.second);
         expect((await info(bus, subscription)).consumers).toBe(2);
-        await bus.publishAll(Array.from({ length: 20 }, (_, i) => added(`k${i}`, i)));
-        await waitFor('20 events', () => one.events.length + two.events.length >= 20);
-        await sleep(30);
-        expect([...one.items(), ...two.items()].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
-        expect(one.events.length).toBeGreaterThan(0);
-        expect(two.events.length).toBeGreaterThan(0);
+        await consumers.expectShared(bus);
       });
     });
 
