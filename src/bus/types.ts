@@ -177,8 +177,9 @@ export interface Subscription {
 }
 
 /**
- * One durable, ordered log with consumer groups. Both engines (sqlite, nats) implement it and pass
- * `engine-conformance.ts`. The bus builds envelopes, validates and types; the engine stores and delivers.
+ * One durable, ordered log with consumer groups. Both engines (sqlite, nats) implement it on the
+ * engine kit (`src/bus/kit/index.ts`, which says how) and pass `src/bus/testing/engine-conformance.ts`.
+ * The bus builds envelopes, validates, types and resolves options; the engine stores and delivers.
  */
 export interface Engine {
   readonly name: string;

@@ -69,7 +69,10 @@ export interface SubscriptionStorage<T extends RunnerItem> {
   unitDone?(): void;
 }
 
-/** The error of an event whose handler resolved without an outcome for it (a `Deliver` with a short array, or a throwing one). */
+/**
+ * The error kept for an event that got no outcome: its `Deliver` answered fewer outcomes than events
+ * (one that throws, against its contract, retries its events with the thrown error instead).
+ */
 export const NO_OUTCOME = 'the engine got no outcome for this event';
 
 /** When to try a unit again that found no handler with a free slot (only while handlers detach). */

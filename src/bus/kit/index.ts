@@ -5,14 +5,21 @@
  * competing consumers — so an engine is only its storage and transport:
  *
  * 1. `append`, `read`, `head`: the durable log (ids deduplicated, sequences, `recordedtime`).
- * 2. `consume(options, deliver)`: options come resolved by the bus. Attach through
- *    `RunningSubscriptions.attach`, whose `start` creates the subscription's stored state at
- *    `options.startAt` when new and a `createSubscriptionRunner` fed by the engine: it pushes
- *    the subscription's events (in log order, with `readyAt` and stored attempts) and implements
- *    `SubscriptionStorage` — ack, retry state, dead letters — durably.
- * 3. `subscriptions`, `rewind` (`pause` the runner, move the stored position, `resume`),
- *    `deadLetters`, `retryDeadLetters`, `discardDeadLetters`, `close` (`closeAll`).
- * 4. Pass the conformance suite (`src/bus/testing/`) in an integration test.
+ * 2. `consume(options, deliver)`, options resolved by the bus: `running.attach(options, deliver,
+ *    start)` on a `runningSubscriptions()` registry, where `start` opens the subscription's stored
+ *    state (creating it at `options.startAt` when new) and returns the engine's half of it,
+ *    `{ runner }` with `runner = createSubscriptionRunner({ options, storage, onStop })`. That half
+ *    - pushes the subscription's events into the runner in log order, with `readyAt`
+ *      (`recordedtime + delayMs`, or when its stored retry is due) and `attempts` (0, or the stored
+ *      count), reading ahead while `runner.ready` and `runner.held` are low and again on `unitDone`;
+ *    - is the runner's `SubscriptionStorage`: `ack` marks the event done, `retry` keeps attempts,
+ *      error and failure times, `dead` keeps the dead letter — durably, so that a restart (or
+ *      another process) continues from them;
+ *    - gives back what it holds in `onStop` (the last consumer detached).
+ * 3. `subscriptions` (`runner.inFlight`, `runner.consumers`), `rewind` (`runner.pause()`, move
+ *    the stored position, `runner.resume()`), `deadLetters`, `retryDeadLetters`,
+ *    `discardDeadLetters`, `close` (`running.closeAll()`).
+ * 4. Pass the conformance suite (`src/bus/testing/index.ts`) in its integration test.
  *
  * Users and services use `src/bus/index.ts` instead.
  */

@@ -23,18 +23,9 @@ export interface SubscriptionRunnerOptions<T extends RunnerItem> {
  * One subscription running in this process: the engine-independent half, shared by every engine.
  * It holds the subscription's events in the key-lane dispatcher (per-key order, other keys in
  * parallel, retries and delays hold back their key only), hands units to the attached handlers
- * (the consumer pool), and settles their outcomes through the engine's `SubscriptionStorage`
- * (`deliver-unit.ts`). The engine's half feeds it (`push`) and stores what it reports.
- *
- * The engine's contract:
- * - create it when the first consumer of a name attaches (`RunningSubscriptions` does that) and
- *   `attach` each consumer, whose `close` detaches it;
- * - `push` every event of the subscription, in log order, with its stored attempt count and
- *   `readyAt` (`recordedtime + delayMs`, or the stored time of its next retry); read or pull no
- *   further ahead than `ready` and `held` suggest, and again on `onCapacity` and `unitDone`;
- * - store what `SubscriptionStorage` is told: done events, retry state, dead letters;
- * - `pause` before it replaces the subscription's state (rewind) and `resume` after;
- * - release what it holds in `onStop`.
+ * (the consumer pool, whose capacity is the dispatcher's concurrency), and settles their outcomes
+ * through the engine's `SubscriptionStorage` (`deliver-unit.ts`). The engine's half feeds it
+ * (`push`) and stores what it is told; `kit/index.ts` spells out that contract.
  */
 export interface SubscriptionRunner<T extends RunnerItem> {
   readonly options: ResolvedSubscriptionOptions;
