@@ -21,6 +21,27 @@ module.exports = {
       to: { path: '^src/(services|platform|app)/' },
     },
     {
+      name: 'engines-use-the-bus-kit',
+      comment: 'An engine sees the bus through its two faces only: the engine kit and the public API (tests also the test support).',
+      severity: 'error',
+      from: { path: '^src/engines/' },
+      to: { path: '^src/bus/', pathNot: '^src/bus/(index\\.ts|kit/index\\.ts|testing/index\\.ts)$' },
+    },
+    {
+      name: 'services-and-app-use-the-bus-api',
+      comment: 'Services and the app see the bus through its public API (src/bus/index.ts) only.',
+      severity: 'error',
+      from: { path: '^src/(services|app)/' },
+      to: { path: '^src/bus/', pathNot: '^src/bus/index\\.ts$' },
+    },
+    {
+      name: 'bus-test-support-only-in-tests',
+      comment: 'src/bus/testing/ (conformance suite, test databases) is imported by tests only, never shipped.',
+      severity: 'error',
+      from: { pathNot: ['\\.test\\.ts$', '^src/bus/testing/'] },
+      to: { path: '^src/bus/testing/' },
+    },
+    {
       name: 'engines-do-not-import-each-other',
       severity: 'error',
       from: { path: '^src/engines/([^/]+)/' },

@@ -5,7 +5,7 @@
  * + JSON.parse; NATS: a durable pull consumer + JSON.parse + ack).
  */
 import { v7 as uuidv7 } from 'uuid';
-import type { Bus } from '../src/bus/types.ts';
+import type { Bus } from '../src/bus/index.ts';
 import type { UnstoredEvent } from '../src/contracts/index.ts';
 import { orderPlacedEnvelope } from './fixtures.ts';
 import type { Figure } from './report.ts';

@@ -5,7 +5,7 @@
  * measured in alternating rounds and the best round of each is kept, so that other work on the
  * machine weighs on both alike.
  */
-import type { Engine } from '../src/bus/types.ts';
+import type { Engine } from '../src/bus/index.ts';
 import { dataPool } from './fixtures.ts';
 import type { Figure } from './report.ts';
 import { closedLoop, cpuMeter } from './stats.ts';

@@ -7,7 +7,7 @@
  */
 import { v7 as uuidv7 } from 'uuid';
 import { expect, it } from 'vitest';
-import type { Engine } from '../src/bus/types.ts';
+import type { Engine } from '../src/bus/index.ts';
 import { natsEngine } from '../src/engines/nats/index.ts';
 import { adminApi, labelled, showOutputOnFailure, startFlamingoProcess, startLoad, useScaleOutRun, waitFor, type AdminApi } from './support/scale-out.ts';
 import { TEST_NATS_URL } from './support/stacks.ts';

@@ -6,8 +6,7 @@
  * trail an operator can query. Enabled by `FLAMINGO_AUDIT_PROJECTION=1`.
  */
 import { sql, type Kysely, type Migration, type Transaction } from 'kysely';
-import { busTablesMigration, handleOnce } from '../bus/index.ts';
-import type { DeliveredEvent } from '../bus/types.ts';
+import { busTablesMigration, handleOnce, type DeliveredEvent } from '../bus/index.ts';
 import { migrate, openDatabase } from '../platform/db.ts';
 import type { ServiceDefinition } from '../services/index.ts';
 

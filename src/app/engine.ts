@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Engine } from '../bus/types.ts';
+import type { Engine } from '../bus/index.ts';
 import { sqliteEngine } from '../engines/sqlite/index.ts';
 import { ConfigError, type FlamingoConfig } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';

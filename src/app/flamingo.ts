@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { createBus } from '../bus/bus.ts';
-import type { Bus } from '../bus/types.ts';
+import { createBus, type Bus } from '../bus/index.ts';
 import { createGuard, keyStore, openPlatformDatabase, revocationStore } from '../platform/auth/index.ts';
 import { ConfigError, type FlamingoConfig } from '../platform/config.ts';
 import { createHttpServer } from '../platform/http.ts';

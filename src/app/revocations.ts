@@ -4,7 +4,7 @@
  * process (a consumer group); the list is in the platform database, which every process reads,
  * so a ban reaches every process's customer guard within its cache time (100 ms).
  */
-import type { Bus, Subscription } from '../bus/types.ts';
+import type { Bus, Subscription } from '../bus/index.ts';
 import type { RevocationStore } from '../platform/auth/index.ts';
 import type { Logger } from '../platform/logger.ts';
 

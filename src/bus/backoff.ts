@@ -1,7 +1,4 @@
-import type { RetryPolicy } from './types.ts';
-
-/** A retry policy with every default filled in. */
-export type ResolvedRetryPolicy = Required<RetryPolicy>;
+import type { ResolvedRetryPolicy, RetryPolicy } from './types.ts';
 
 /** The defaults of `RetryPolicy`, as its documentation states them. */
 export const DEFAULT_RETRY_POLICY: ResolvedRetryPolicy = Object.freeze({

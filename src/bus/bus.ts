@@ -2,7 +2,7 @@ import { findDefinition } from '../contracts/index.ts';
 import { batchDeliver, singleDeliver } from './deliver.ts';
 import { buildEvent, buildEvents, DEFAULT_SOURCE } from './envelope.ts';
 import { UnknownEventTypeError } from './errors.ts';
-import { resolveSubscriptionOptions } from './options.ts';
+import { checkPosition, resolveSubscriptionOptions } from './options.ts';
 import type { AnyPublishInput, BatchSubscriptionOptions, Bus, Deliver, Engine, Subscription, SubscriptionOptions } from './types.ts';
 
 export interface BusOptions {
@@ -30,9 +30,7 @@ export function createBus(options: BusOptions): Bus {
   const open = new Set<Subscription>();
 
   const attach = async (subscriptionOptions: SubscriptionOptions | BatchSubscriptionOptions, mode: 'single' | 'batch', deliver: Deliver) => {
-    const resolved = canonicalTypes(subscriptionOptions);
-    resolveSubscriptionOptions(resolved, mode);
-    const subscription = await engine.consume(resolved, deliver, mode);
+    const subscription = await engine.consume(resolveSubscriptionOptions(canonicalTypes(subscriptionOptions), mode), deliver);
     const tracked: Subscription = {
       name: subscription.name,
       close: async () => {
@@ -62,7 +60,7 @@ export function createBus(options: BusOptions): Bus {
     },
     read: (query) => engine.read(query),
     subscriptions: () => engine.subscriptions(),
-    rewind: (subscription, to) => engine.rewind(subscription, to),
+    rewind: async (subscription, to) => engine.rewind(subscription, checkPosition('to', to)),
     deadLetters: (subscription, deadLetterOptions) => engine.deadLetters(subscription, deadLetterOptions),
     retryDeadLetters: (subscription, eventId) => engine.retryDeadLetters(subscription, eventId),
     discardDeadLetters: (subscription, eventId) => engine.discardDeadLetters(subscription, eventId),

@@ -4,7 +4,7 @@ import type { CloudEvent } from '../contracts/index.ts';
 import { busTablesMigration } from './bus-tables.ts';
 import { buildEvent } from './envelope.ts';
 import { handleOnce, markHandled, pruneInbox } from './handle-once.ts';
-import { openTestDatabase, type TestDatabase } from './test-databases.ts';
+import { openTestDatabase, type TestDatabase } from './testing/index.ts';
 import type { DeliveredEvent } from './types.ts';
 
 /** A projection table of the "service", written by the handler in the inbox's transaction. */

@@ -1,15 +1,21 @@
+/**
+ * The bus, for users and services: `createBus` over an engine, the types of publishing and
+ * subscribing, the errors a caller or handler meets, `retryAfter` / `failPermanently` for
+ * handlers, the `handleOnce` inbox and the transactional outbox.
+ *
+ * Engines build on the engine kit (`src/bus/kit/index.ts`); tests find the conformance suite and
+ * test databases in `src/bus/testing/index.ts`.
+ */
 export type {
   AnyPublishInput,
   BatchHandler,
   BatchSubscriptionOptions,
   Bus,
   DeadLetter,
-  Deliver,
   DeliveredEvent,
   Engine,
   Handler,
   HandlerContext,
-  Outcome,
   Position,
   PublishInput,
   PublishResult,
@@ -34,18 +40,6 @@ export {
   failPermanently,
   retryAfter,
 } from './errors.ts';
-export type { UncheckedPublishInput } from './envelope.ts';
-export { DEFAULT_SOURCE, buildEvent, buildEvents } from './envelope.ts';
-export { newEventId } from './event-id.ts';
-export type { ResolvedRetryPolicy } from './backoff.ts';
-export { DEFAULT_RETRY_POLICY, backoffDelay } from './backoff.ts';
-export type { TypeSelection } from './match.ts';
-export { matchesTypes, typeSelection } from './match.ts';
-export type { ResolvedSubscriptionOptions } from './options.ts';
-export { SUBSCRIPTION_DEFAULTS, checkPosition, resolveSubscriptionOptions } from './options.ts';
-export type { KeyLaneDispatcher, KeyLaneOptions, LaneItem, UnitResult } from './key-lanes.ts';
-export { createKeyLaneDispatcher } from './key-lanes.ts';
-export { batchDeliver, errorText, outcomeOf, rejectionOf, singleDeliver } from './deliver.ts';
 export type { BusTables } from './bus-tables.ts';
 export { busTablesMigration } from './bus-tables.ts';
 export { handleOnce, markHandled, pruneInbox } from './handle-once.ts';

@@ -1,20 +1,6 @@
-import { DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from './backoff.ts';
+import { DEFAULT_RETRY_POLICY } from './backoff.ts';
 import { InvalidOptionsError } from './errors.ts';
-import type { BatchSubscriptionOptions, Position, SubscriptionOptions } from './types.ts';
-
-/** Subscription options with every default filled in and checked, as engines use them. */
-export interface ResolvedSubscriptionOptions {
-  readonly name: string;
-  readonly types: readonly string[];
-  readonly startAt: Position;
-  readonly concurrency: number;
-  readonly ordering: 'key' | 'none';
-  readonly retry: ResolvedRetryPolicy;
-  readonly delayMs: number;
-  /** 1 in `single` mode. */
-  readonly maxBatchSize: number;
-  readonly maxWaitMs: number;
-}
+import type { BatchSubscriptionOptions, Position, ResolvedRetryPolicy, ResolvedSubscriptionOptions, SubscriptionOptions } from './types.ts';
 
 /** The documented defaults of `SubscriptionOptions` and `BatchSubscriptionOptions`. */
 export const SUBSCRIPTION_DEFAULTS = Object.freeze({
@@ -53,7 +39,10 @@ export function checkPosition(option: string, position: Position): Position {
   throw new InvalidOptionsError(`${option} must be 'beginning', 'now', { time } or { sequence >= 0 }, got ${JSON.stringify(position)}`);
 }
 
-/** Fills in the defaults of subscription options and checks them; throws `InvalidOptionsError`. */
+/**
+ * Fills in the defaults of subscription options and checks them; throws `InvalidOptionsError`.
+ * The bus does this once per `subscribe`/`subscribeBatch` and hands engines the result.
+ */
 export function resolveSubscriptionOptions(options: SubscriptionOptions | BatchSubscriptionOptions, mode: 'single' | 'batch' = 'single'): ResolvedSubscriptionOptions {
   if (typeof options.name !== 'string' || !NAME.test(options.name)) {
     throw new InvalidOptionsError(`name must be 1 to 200 letters, digits, "_", ".", ":" or "-" starting with a letter or digit, got ${JSON.stringify(options.name)}`);
@@ -76,6 +65,7 @@ export function resolveSubscriptionOptions(options: SubscriptionOptions | BatchS
   const batch = options as BatchSubscriptionOptions;
   return {
     name: options.name,
+    mode,
     types: [...new Set(options.types)].sort(),
     startAt: checkPosition('startAt', options.startAt ?? SUBSCRIPTION_DEFAULTS.startAt),
     concurrency: integer('concurrency', options.concurrency, SUBSCRIPTION_DEFAULTS.concurrency, 1, 10_000),

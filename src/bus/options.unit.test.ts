@@ -6,6 +6,7 @@ describe('resolveSubscriptionOptions', () => {
   it('fills in the documented defaults', () => {
     expect(resolveSubscriptionOptions({ name: 'hub', types: ['order.*'] })).toEqual({
       name: 'hub',
+      mode: 'single',
       types: ['order.*'],
       startAt: 'beginning',
       concurrency: 1,
@@ -16,7 +17,7 @@ describe('resolveSubscriptionOptions', () => {
       maxWaitMs: 0,
     });
     const batch = resolveSubscriptionOptions({ name: 'warehouse', types: ['*'] }, 'batch');
-    expect([batch.maxBatchSize, batch.maxWaitMs]).toEqual([500, 0]);
+    expect([batch.mode, batch.maxBatchSize, batch.maxWaitMs]).toEqual(['batch', 500, 0]);
   });
 
   it('keeps what is given and sorts types', () => {

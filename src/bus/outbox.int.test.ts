@@ -4,7 +4,7 @@ import { busTables, type BusTables } from './bus-tables.ts';
 import { createBus } from './bus.ts';
 import { EventValidationError } from './errors.ts';
 import { createOutbox, type Outbox, type OutboxOptions } from './outbox.ts';
-import { openTestDatabase, type TestDatabase } from './test-databases.ts';
+import { openTestDatabase, type TestDatabase } from './testing/index.ts';
 import type { Engine, PublishResult } from './types.ts';
 
 /**

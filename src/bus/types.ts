@@ -23,6 +23,9 @@ export interface RetryPolicy {
   readonly jitter?: number;
 }
 
+/** A retry policy with every default filled in. */
+export type ResolvedRetryPolicy = Required<RetryPolicy>;
+
 export interface SubscriptionOptions<T extends EventType = EventType> {
   /**
    * The subscription (consumer group) name. Every subscription gets every matching event
@@ -53,6 +56,25 @@ export interface BatchSubscriptionOptions<T extends EventType = EventType> exten
   readonly maxBatchSize?: number;
   /** How long to wait for more events once one is ready. (Default: 0 — whatever is there) */
   readonly maxWaitMs?: number;
+}
+
+/**
+ * Subscription options with every default filled in and checked (`resolveSubscriptionOptions`):
+ * what the bus hands an engine's `consume`.
+ */
+export interface ResolvedSubscriptionOptions {
+  readonly name: string;
+  /** `single`: one event per handler call (`subscribe`); `batch`: many (`subscribeBatch`). */
+  readonly mode: 'single' | 'batch';
+  readonly types: readonly string[];
+  readonly startAt: Position;
+  readonly concurrency: number;
+  readonly ordering: 'key' | 'none';
+  readonly retry: ResolvedRetryPolicy;
+  readonly delayMs: number;
+  /** 1 in `single` mode. */
+  readonly maxBatchSize: number;
+  readonly maxWaitMs: number;
 }
 
 /** A stored event of any catalog type; `data` is typed from the schema once `type` is narrowed. */
@@ -155,8 +177,9 @@ export interface Subscription {
 }
 
 /**
- * One durable, ordered log with consumer groups. Both engines (sqlite, nats) implement it and pass
- * `engine-conformance.ts`. The bus builds envelopes, validates and types; the engine stores and delivers.
+ * One durable, ordered log with consumer groups. Both engines (sqlite, nats) implement it on the
+ * engine kit (`src/bus/kit/index.ts`, which says how) and pass `src/bus/testing/engine-conformance.ts`.
+ * The bus builds envelopes, validates, types and resolves options; the engine stores and delivers.
  */
 export interface Engine {
   readonly name: string;
@@ -173,12 +196,15 @@ export interface Engine {
    * Attaches a consumer to subscription `options.name`, creating it at `startAt` when new. The
    * engine delivers matching events following the subscription's ordering, concurrency, delay and
    * retry policy, and records dead letters. `deliver` never throws: it resolves to an outcome per event.
+   * The options come resolved and checked by the bus. A consumer whose options contradict those of
+   * the subscription already running in this process (anything but `concurrency` and `startAt`) is
+   * refused with `SubscriptionConflictError`.
    */
-  consume(options: SubscriptionOptions | BatchSubscriptionOptions, deliver: Deliver, mode?: 'single' | 'batch'): Promise<Subscription>;
+  consume(options: ResolvedSubscriptionOptions, deliver: Deliver): Promise<Subscription>;
   subscriptions(): Promise<SubscriptionInfo[]>;
   /**
-   * Moves the subscription so its next event is the first at `to`; pending retries are dropped
-   * (dead letters already sent back by `retryDeadLetters` are still redelivered).
+   * Moves the subscription so its next event is the first at `to` (checked by the bus); pending
+   * retries are dropped (dead letters already sent back by `retryDeadLetters` are still redelivered).
    */
   rewind(subscription: string, to: Position): Promise<void>;
   deadLetters(subscription: string, options?: { limit?: number; afterSequence?: number }): Promise<DeadLetter[]>;

@@ -4,9 +4,18 @@
  * (subscriptions, then the relay, then the database).
  */
 import type { Kysely, Migration } from 'kysely';
-import { handleOnce, markHandled } from '../bus/handle-once.ts';
-import { createOutbox, type Outbox } from '../bus/outbox.ts';
-import type { AnyPublishInput, BatchHandler, DeliveredEvent, Handler, Subscription, SubscriptionOptions } from '../bus/types.ts';
+import {
+  createOutbox,
+  handleOnce,
+  markHandled,
+  type AnyPublishInput,
+  type BatchHandler,
+  type DeliveredEvent,
+  type Handler,
+  type Outbox,
+  type Subscription,
+  type SubscriptionOptions,
+} from '../bus/index.ts';
 import type { EventType } from '../contracts/index.ts';
 import { migrate, openDatabase, type Dialect } from '../platform/db.ts';
 import type { RunningService, ServiceContext } from './service.ts';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Bus } from '../bus/types.ts';
+import type { Bus } from '../bus/index.ts';
 import type { DatabaseConfig } from '../platform/db.ts';
 import type { Tokens } from '../platform/tokens.ts';
 

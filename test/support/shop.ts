@@ -3,7 +3,7 @@
  * on loopback with a temp data dir, and small helpers to drive and watch it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AnyPublishInput } from '../../src/bus/types.ts';
+import type { AnyPublishInput } from '../../src/bus/index.ts';
 import { createOrdersService } from '../../src/services/orders/index.ts';
 import { createPaymentsService } from '../../src/services/payments/index.ts';
 import type { ServiceDefinition } from '../../src/services/service.ts';

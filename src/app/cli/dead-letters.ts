@@ -1,4 +1,4 @@
-import type { DeadLetter } from '../../bus/types.ts';
+import type { DeadLetter } from '../../bus/index.ts';
 import { createClient, type ClientOptions } from './client.ts';
 import { UsageError, printTable } from './output.ts';
 

@@ -1,4 +1,4 @@
-import type { SubscriptionInfo } from '../../bus/types.ts';
+import type { SubscriptionInfo } from '../../bus/index.ts';
 import { createClient, type ClientOptions } from './client.ts';
 import { printTable } from './output.ts';
 

@@ -1,4 +1,4 @@
-import type { PublishInput } from '../../bus/types.ts';
+import type { PublishInput } from '../../bus/index.ts';
 import { dataschemaOf, findDefinition, validateData, type CatalogEntry } from '../../contracts/index.ts';
 import type { ProblemDetail } from '../../platform/errors.ts';
 

@@ -1,4 +1,4 @@
-import type { Bus } from '../../bus/types.ts';
+import type { Bus } from '../../bus/index.ts';
 import type { Guard, KeyStore } from '../../platform/auth/index.ts';
 import type { FlamingoConfig } from '../../platform/config.ts';
 import type { Metrics } from '../../platform/metrics.ts';

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { PublishResult } from '../../bus/types.ts';
+import type { PublishResult } from '../../bus/index.ts';
 import { unprocessable } from '../../platform/errors.ts';
 import { binaryEvent, isBinaryMode } from '../collector/binary.ts';
 import { collect } from '../collector/collect.ts';

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Bus } from '../../bus/types.ts';
+import type { Bus } from '../../bus/index.ts';
 import { plainJson } from './schemas.ts';
 
 /** `/healthz` (the process is up) and `/readyz` (the engine answers within 2 s). */

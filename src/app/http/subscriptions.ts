@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Bus, Position, SubscriptionInfo } from '../../bus/types.ts';
+import type { Bus, Position, SubscriptionInfo } from '../../bus/index.ts';
 import { notFound } from '../../platform/errors.ts';
 import type { RouteDeps } from './deps.ts';
 import { errors, plainJson } from './schemas.ts';

@@ -1,6 +1,6 @@
 import { JetStreamApiError, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import type { UnstoredEvent } from '../../contracts/index.ts';
-import type { PublishResult } from '../../bus/types.ts';
+import type { PublishResult } from '../../bus/kit/index.ts';
 import { assertSubjectType, eventSubject, partitionOf, type Naming } from './naming.ts';
 
 /**

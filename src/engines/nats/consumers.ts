@@ -1,7 +1,5 @@
 import { AckPolicy, DeliverPolicy, ReplayPolicy, type ConsumerConfig, type ConsumerInfo, type JetStreamManager } from '@nats-io/jetstream';
-import { SubscriptionConflictError, UnknownSubscriptionError } from '../../bus/errors.ts';
-import type { ResolvedSubscriptionOptions } from '../../bus/options.ts';
-import type { Position } from '../../bus/types.ts';
+import { SubscriptionConflictError, UnknownSubscriptionError, type Position, type ResolvedSubscriptionOptions } from '../../bus/kit/index.ts';
 import { consumerName, parseConsumerName, type ConsumerRole, type Naming } from './naming.ts';
 import { subjectFilters } from './read.ts';
 import { isNotFound } from './streams.ts';

@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CloudEvent } from '../../contracts/index.ts';
-import type { DeadLetter } from '../../bus/types.ts';
+import type { DeadLetter } from '../../bus/kit/index.ts';
 import { consumerName, decodeToken, dlqFilter, dlqSubject, type DlqArea, type Naming } from './naming.ts';
 import { scan } from './scan.ts';
 

@@ -4,8 +4,8 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { UnstoredEvent } from '../../contracts/index.ts';
 import type { CloudEvent } from '../../contracts/index.ts';
-import type { Engine, Outcome } from '../../bus/types.ts';
-import { engineConformance } from '../../bus/engine-conformance.ts';
+import { resolveSubscriptionOptions, type Engine, type Outcome } from '../../bus/kit/index.ts';
+import { engineConformance } from '../../bus/testing/index.ts';
 import { natsEngine, PartialAppendError, type NatsEngineOptions } from './index.ts';
 
 // The real JetStream server on this machine; no server, no pass (these tests fail, never skip).
@@ -142,7 +142,7 @@ describe('nats engine on the real JetStream server', () => {
       busy.delete(key);
       return [{ kind: 'ack' }];
     };
-    const options = { name: 'orders.projection', types: ['order.*'] as const, concurrency: 4 };
+    const options = resolveSubscriptionOptions({ name: 'orders.projection', types: ['order.*'], concurrency: 4 });
     const subA = await a.consume(options, handler('a'));
     await publish(a, 60);
     await eventually(() => handled() === 60);
@@ -176,7 +176,7 @@ describe('nats engine on the real JetStream server', () => {
     const stuck = new Promise<void>((resolve) => (unblock = resolve));
     const doomedGot: number[] = [];
     const survivorGot: number[] = [];
-    const options = { name: 'stock.reservations', types: ['order.*'] as const };
+    const options = resolveSubscriptionOptions({ name: 'stock.reservations', types: ['order.*'] });
     await doomed.consume(options, async (events) => {
       doomedGot.push((events[0].data as { step: number }).step);
       await stuck;
@@ -208,11 +208,11 @@ describe('nats engine on the real JetStream server', () => {
     let healed = false;
     const attempts: string[] = [];
     const other: string[] = [];
-    await worker.consume({ name: 'other', types: ['*'] }, async (events) => {
+    await worker.consume(resolveSubscriptionOptions({ name: 'other', types: ['*'] }), async (events) => {
       other.push(events[0].id);
       return [{ kind: 'ack' }];
     });
-    await worker.consume({ name: 'mailer', types: ['order.placed'], retry: { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 20 } }, async (events, context) => {
+    await worker.consume(resolveSubscriptionOptions({ name: 'mailer', types: ['order.placed'], retry: { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 20 } }), async (events, context) => {
       attempts.push(`${events[0].id === poison.id ? 'poison' : 'fine'}#${context.attempt}`);
       if ((events[0].data as { broken?: boolean }).broken) return [{ kind: 'dead', error: 'no such address' }];
       return [events[0].id === poison.id && !healed ? { kind: 'retry', error: 'smtp down' } : { kind: 'ack' }];

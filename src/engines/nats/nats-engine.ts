@@ -9,13 +9,13 @@
  * sequence. Outside that window the same id would be stored again — keep the window longer than
  * any producer's retry horizon. Dead letters, retry state and the redelivery queue live in
  * `FLAMINGO_DLQ` (dead-letters.ts), partition leases in the memory stream `FLAMINGO_LEASES`
- * (leases.ts); subscriptions are durable pull consumers (consumers.ts) worked by one runner per
- * subscription and process (subscription-runner.ts).
+ * (leases.ts); subscriptions are durable pull consumers (consumers.ts) worked by one feed per
+ * subscription and process (subscription-feed.ts) under the bus kit's subscription runner.
  *
  * Ordering across processes: a key-ordered subscription has one consumer per partition, and a
  * partition is pulled by the one process that leases it; processes share the partitions evenly
  * and hand them over cleanly (running events finish, the rest go back in log order). In a process
- * the bus's key-lane dispatcher gives the same semantics as the SQLite engine: per-key order,
+ * the bus kit's subscription runner gives the same semantics as the SQLite engine: per-key order,
  * other keys in parallel, a retry holds back its key only. Order across keys holds within a
  * partition only — with `partitions: 1` one process works the subscription (others stand by)
  * and sees the whole log in order. A process that vanishes leaves its partitions after the lease
@@ -42,28 +42,27 @@
 import { jetstream, jetstreamManager, type ConsumerInfo, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { CloudEvent, UnstoredEvent } from '../../contracts/index.ts';
-import { EngineClosedError, InvalidOptionsError, SubscriptionConflictError } from '../../bus/errors.ts';
-import { checkPosition, resolveSubscriptionOptions, type ResolvedSubscriptionOptions } from '../../bus/options.ts';
-import type { BatchSubscriptionOptions, DeadLetter, Deliver, Engine, Position, PublishResult, ReadQuery, Subscription, SubscriptionInfo, SubscriptionOptions } from '../../bus/types.ts';
+import {
+  EngineClosedError,
+  InvalidOptionsError,
+  runningSubscriptions,
+  type DeadLetter,
+  type Deliver,
+  type Engine,
+  type Position,
+  type PublishResult,
+  type ReadQuery,
+  type ResolvedSubscriptionOptions,
+  type Subscription,
+  type SubscriptionInfo,
+} from '../../bus/kit/index.ts';
 import { appendEvents } from './append.ts';
 import { assertSubscription, ensureSubscriptionConsumers, listSubscriptionConsumers, parseDescription, rewindSubscription, type ConsumerContext } from './consumers.ts';
 import { deadLetterStore, type DeadLetterStore } from './dead-letters.ts';
 import { namingFor, type Naming } from './naming.ts';
 import { readEvents } from './read.ts';
 import { ensureStreams } from './streams.ts';
-import { startRunner, type SubscriptionRunner } from './subscription-runner.ts';
-
-/** Options an attached handler must share with the subscription already running in this process. */
-function conflicts(running: ResolvedSubscriptionOptions, runningMode: 'single' | 'batch', wanted: ResolvedSubscriptionOptions, mode: 'single' | 'batch'): string[] {
-  const differs: string[] = [];
-  if (running.types.join() !== wanted.types.join()) differs.push('types');
-  if (running.ordering !== wanted.ordering) differs.push('ordering');
-  if (runningMode !== mode) differs.push('mode');
-  if (running.delayMs !== wanted.delayMs) differs.push('delayMs');
-  if (running.maxBatchSize !== wanted.maxBatchSize || running.maxWaitMs !== wanted.maxWaitMs) differs.push('batch size');
-  if (JSON.stringify(running.retry) !== JSON.stringify(wanted.retry)) differs.push('retry policy');
-  return differs;
-}
+import { startFeed, type SubscriptionFeed } from './subscription-feed.ts';
 
 export interface NatsEngineOptions {
   /** NATS server URL(s). (Default: `nats://127.0.0.1:4222`) */
@@ -144,7 +143,7 @@ class NatsEngine implements Engine {
   readonly #onError: (error: Error) => void;
   readonly #ownsConnection: boolean;
   readonly #core: Promise<Core>;
-  readonly #runners = new Map<string, Promise<SubscriptionRunner>>();
+  readonly #running = runningSubscriptions<SubscriptionFeed>();
   #closed = false;
 
   constructor(options: NatsEngineOptions) {
@@ -201,12 +200,6 @@ class NatsEngine implements Engine {
     }
   }
 
-  /** The running subscription of that name in this process, if any (a concurrent start is awaited). */
-  async #runnerOf(name: string): Promise<SubscriptionRunner | undefined> {
-    const runner = await this.#runners.get(name)?.catch(() => undefined);
-    return runner && !runner.closed ? runner : undefined;
-  }
-
   async #ready(): Promise<Core> {
     if (this.#closed) throw new EngineClosedError(this.name);
     return await this.#core;
@@ -227,26 +220,15 @@ class NatsEngine implements Engine {
     return await (await this.#ready()).consumers.head();
   }
 
-  async consume(options: SubscriptionOptions | BatchSubscriptionOptions, deliver: Deliver, mode: 'single' | 'batch' = 'single'): Promise<Subscription> {
-    const resolved = resolveSubscriptionOptions(options, mode);
+  async consume(options: ResolvedSubscriptionOptions, deliver: Deliver): Promise<Subscription> {
     const core = await this.#ready();
-    // One runner per subscription in this process; a closed one (last handler gone) is replaced.
-    let runner = await this.#runnerOf(resolved.name);
-    if (!runner) {
-      const starting = this.#startRunner(core, resolved, mode);
-      this.#runners.set(resolved.name, starting);
-      starting.catch(() => this.#runners.get(resolved.name) === starting && this.#runners.delete(resolved.name));
-      runner = await starting;
-    }
-    const differs = conflicts(runner.options, runner.mode, resolved, mode);
-    if (differs.length > 0) throw new SubscriptionConflictError(`subscription "${resolved.name}" is running in this process with other ${differs.join(', ')}`);
-    return runner.attach(deliver, resolved.concurrency);
+    return await this.#running.attach(options, deliver, (resolved) => this.#startFeed(core, resolved));
   }
 
-  async #startRunner(core: Core, options: ResolvedSubscriptionOptions, mode: 'single' | 'batch'): Promise<SubscriptionRunner> {
+  async #startFeed(core: Core, options: ResolvedSubscriptionOptions): Promise<SubscriptionFeed> {
     await ensureSubscriptionConsumers(core.consumers, options);
     await core.store.ensureRedriveConsumer(options.name, this.#settings.ackWaitMs);
-    return startRunner(
+    return startFeed(
       {
         nc: core.nc,
         js: core.js,
@@ -260,7 +242,6 @@ class NatsEngine implements Engine {
         onError: this.#onError,
       },
       options,
-      mode,
     );
   }
 
@@ -287,7 +268,7 @@ class NatsEngine implements Engine {
         inFlight: Math.max(0, unacked - retrying),
         retrying,
         deadLetters: counts.dead.get(name) ?? 0,
-        consumers: (await this.#runnerOf(name))?.consumers ?? 0,
+        consumers: (await this.#running.whenRunning(name))?.runner.consumers ?? 0,
       });
     }
     return infos.sort((a, b) => a.name.localeCompare(b.name));
@@ -315,14 +296,13 @@ class NatsEngine implements Engine {
 
   async rewind(subscription: string, to: Position): Promise<void> {
     const core = await this.#ready();
-    const position = checkPosition('to', to);
-    const runner = await this.#runnerOf(subscription);
-    await runner?.pause();
+    const feed = await this.#running.whenRunning(subscription);
+    await feed?.pause();
     try {
-      await rewindSubscription(core.consumers, subscription, position);
+      await rewindSubscription(core.consumers, subscription, to);
       await core.store.clearAllFailures(subscription);
     } finally {
-      runner?.resume();
+      feed?.resume();
     }
   }
 
@@ -347,7 +327,7 @@ class NatsEngine implements Engine {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([...this.#runners.values()].map(async (starting) => (await starting.catch(() => undefined))?.close()));
+    await this.#running.closeAll();
     const core = await this.#core.catch(() => undefined);
     if (core && this.#ownsConnection) await core.nc.close();
   }

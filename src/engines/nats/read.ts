@@ -1,8 +1,7 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CloudEvent } from '../../contracts/index.ts';
-import { matchesTypes, typeSelection } from '../../bus/match.ts';
-import type { ReadQuery } from '../../bus/types.ts';
+import { matchesTypes, typeSelection, type ReadQuery } from '../../bus/kit/index.ts';
 import { toCloudEvent } from './event-codec.ts';
 import { typeFilter, type Naming } from './naming.ts';
 import { scan, type ScanStart } from './scan.ts';

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { InvalidOptionsError, typeSelection, type ReadQuery } from '../../bus/index.ts';
+import { InvalidOptionsError, typeSelection, type ReadQuery } from '../../bus/kit/index.ts';
 import type { CloudEvent } from '../../contracts/index.ts';
 
 /** A stored row as read back: the envelope JSON without `sequence` and `recordedtime`. */

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { EngineClosedError, type PublishResult } from '../../bus/index.ts';
+import { EngineClosedError, type PublishResult } from '../../bus/kit/index.ts';
 import type { UnstoredEvent } from '../../contracts/index.ts';
 
 /** Subscription state that is written in the next transaction of the writer (acks, retries, dead letters). */

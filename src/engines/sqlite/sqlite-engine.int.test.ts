@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { buildEvent, createBus } from '../../bus/index.ts';
-import { engineConformance } from '../../bus/engine-conformance.ts';
+import { createBus } from '../../bus/index.ts';
+import { buildEvent, engineConformance } from '../../bus/testing/index.ts';
 import { LogInUseError, sqliteEngine, type SqliteEngine } from './index.ts';
 import { openLogDatabase } from './schema.ts';
 

@@ -1,22 +1,22 @@
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import {
-  checkPosition,
   EngineClosedError,
   InvalidOptionsError,
-  resolveSubscriptionOptions,
+  runningSubscriptions,
   UnknownSubscriptionError,
   type Engine,
   type Position,
+  type ResolvedSubscriptionOptions,
   type SubscriptionInfo,
-} from '../../bus/index.ts';
+} from '../../bus/kit/index.ts';
 import { EventReader, typeFilter, type TypeFilter } from './event-reader.ts';
 import { LogWriter, type LogWriterStats } from './log-writer.ts';
 import { startCheckpointer, type Checkpointer } from './checkpointer.ts';
 import { claimLog, openLogDatabase } from './schema.ts';
 import { SharedReader } from './shared-reader.ts';
 import { StateStore, type SubscriptionRow } from './state-store.ts';
-import { SubscriptionRunner } from './subscription-runner.ts';
+import { SubscriptionFeed, type FeedContext } from './subscription-feed.ts';
 
 export interface SqliteEngineOptions {
   /** The log file (created with its directory when missing). One process owns a log file at a time. */
@@ -90,7 +90,7 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
     throw error;
   }
   const checkpointer = startBackgroundCheckpoints(db, options.file);
-  const runners = new Map<string, SubscriptionRunner>();
+  const running = runningSubscriptions<SubscriptionFeed>();
   const freezeEvents = options.freezeEvents ?? (process.env.NODE_ENV === 'test' || process.env.NODE_ENV === 'development');
   const sharedReaders = new Map<string, SharedReader>();
   const readerFor = (filter: TypeFilter): SharedReader => {
@@ -105,18 +105,10 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
   const writer = new LogWriter(db, {
     stateFlushMs,
     onAppended: () => {
-      for (const runner of runners.values()) runner.onAppended();
+      for (const feed of running.all()) feed.onAppended();
     },
   });
-  const runnerContext = {
-    reader,
-    store,
-    writer,
-    readerFor,
-    onStopped: (runner: SubscriptionRunner) => {
-      if (runners.get(runner.name) === runner) runners.delete(runner.name);
-    },
-  };
+  const feedContext: FeedContext = { reader, store, writer, readerFor };
   let closed = false;
   let closing: Promise<void> | undefined;
 
@@ -131,6 +123,18 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
     const row = store.get(name);
     if (!row) throw new UnknownSubscriptionError(name);
     return row;
+  };
+
+  /** The subscription's feed in this process, creating its row at `startAt` when new. */
+  const start = (options: ResolvedSubscriptionOptions): SubscriptionFeed => {
+    assertOpen();
+    writer.flush();
+    let row = store.get(options.name);
+    if (!row) row = store.create(options.name, options.types, positionOf(options.startAt));
+    else if (row.types.join() !== options.types.join()) store.setTypes(options.name, options.types);
+    const feed = new SubscriptionFeed(feedContext, options, row);
+    feed.start();
+    return feed;
   };
 
   const positionOf = (position: Position): number => {
@@ -172,37 +176,22 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
       return writer.head;
     },
 
-    async consume(subscriptionOptions, deliver, mode = 'single') {
+    async consume(options, deliver) {
       assertOpen();
-      const resolved = resolveSubscriptionOptions(subscriptionOptions, mode);
-      let runner = runners.get(resolved.name);
-      const isNew = !runner;
-      if (runner) runner.checkCompatible(resolved, mode);
-      else {
-        writer.flush();
-        let row = store.get(resolved.name);
-        if (!row) row = store.create(resolved.name, resolved.types, positionOf(resolved.startAt));
-        else if (row.types.join() !== resolved.types.join()) store.setTypes(resolved.name, resolved.types);
-        runner = new SubscriptionRunner(runnerContext, resolved, mode, row);
-        runners.set(resolved.name, runner);
-      }
-      const consumer = runner.attach(deliver, resolved.concurrency);
-      if (isNew) runner.start();
-      const attachedTo = runner;
-      return { name: resolved.name, close: () => attachedTo.detach(consumer) };
+      return running.attach(options, deliver, start);
     },
 
     async subscriptions() {
       assertOpen();
       writer.flush();
-      return store.all().map((row) => runners.get(row.name)?.info() ?? storedInfo(row));
+      return store.all().map((row) => running.get(row.name)?.info() ?? storedInfo(row));
     },
 
     async rewind(subscription, to) {
       subscriptionRow(subscription);
-      const position = positionOf(checkPosition('to', to));
-      const runner = runners.get(subscription);
-      if (runner) await runner.rewind(position);
+      const position = positionOf(to);
+      const feed = running.get(subscription);
+      if (feed) await feed.rewind(position);
       else
         store.transaction(() => {
           store.deleteRetries(subscription);
@@ -227,7 +216,7 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
           store.putRetry(subscription, { sequence, attempts: 0, nextAttemptMs: now, lastError: null, firstFailedMs: null, lastFailedMs: null, redeliver: true });
         }
       });
-      runners.get(subscription)?.redeliver(sequences, now);
+      running.get(subscription)?.redeliver(sequences, now);
       return sequences.length;
     },
 
@@ -245,7 +234,7 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
     close() {
       closing ??= (async () => {
         closed = true;
-        await Promise.all([...runners.values()].map((runner) => runner.detachAll()));
+        await running.closeAll();
         writer.close();
         await checkpointer?.close();
         db.close();

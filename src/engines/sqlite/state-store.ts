@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { DeadLetter } from '../../bus/index.ts';
+import type { DeadLetter } from '../../bus/kit/index.ts';
 import { toEvent, type EventRow } from './event-reader.ts';
 import { parseRanges, type Ranges } from './ranges.ts';
 

@@ -3,7 +3,7 @@
  * `item` as integers: the products' catalog numbers, one per line) and add what integers cannot
  * carry: the product id, the quantity and the whole cart with quantities (`lines`).
  */
-import type { PublishInput } from '../../bus/types.ts';
+import type { PublishInput } from '../../bus/index.ts';
 import type { EventData } from '../../contracts/index.ts';
 import type { CartLine, CartRow } from './store.ts';
 

@@ -1,5 +1,5 @@
 /** What the webshop reacts to: the catalog's products, kept as a replica to price carts. */
-import type { DeliveredEvent } from '../../bus/types.ts';
+import type { DeliveredEvent } from '../../bus/index.ts';
 import type { CartEvent } from './events.ts';
 import { applyProduct } from './replica.ts';
 import type { CartsDb } from './store.ts';

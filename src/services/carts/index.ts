@@ -2,7 +2,7 @@
  * The webshop (`carts`): carts, their items and the checkout that turns a cart into an order id.
  * Publishes `cart.*`; keeps a replica of the catalog's products to price carts.
  */
-import { busTablesMigration } from '../../bus/bus-tables.ts';
+import { busTablesMigration } from '../../bus/index.ts';
 import { startServiceRuntime } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
 import type { CartEvent } from './events.ts';

@@ -2,7 +2,7 @@
  * What the catalog publishes: products as event-carried state (`product.created` / `product.updated`
  * carry the whole product, so the orders service keeps its replica from them) and the stock facts.
  */
-import type { PublishInput } from '../../bus/types.ts';
+import type { PublishInput } from '../../bus/index.ts';
 import type { EventData } from '../../contracts/index.ts';
 import { productOf, type ProductRow } from './store.ts';
 

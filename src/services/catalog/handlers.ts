@@ -4,7 +4,7 @@
  * transaction of its inbox record, so a redelivered event changes nothing. Order events come in
  * batches, one transaction per batch: under load a reservation costs a fraction of a commit.
  */
-import type { DeliveredEvent } from '../../bus/types.ts';
+import type { DeliveredEvent } from '../../bus/index.ts';
 import type { Dialect } from '../../platform/db.ts';
 import type { CatalogEvent } from './events.ts';
 import { excludeFlagged, recordReview } from './ratings.ts';

@@ -2,7 +2,7 @@
  * The catalog (`catalog`): products, stock on hand, reservations for orders, average ratings.
  * Publishes `product.*` and `stock.*`; reacts to `order.placed` / `order.cancelled` and to reviews.
  */
-import { busTablesMigration } from '../../bus/bus-tables.ts';
+import { busTablesMigration } from '../../bus/index.ts';
 import { startServiceRuntime, type Cause } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
 import type { CatalogEvent } from './events.ts';

@@ -2,7 +2,7 @@
  * What fulfillment reacts to: a placed order's shipping address (kept until it ships), a confirmed
  * order (its shipment), a cancelled one (the address is forgotten).
  */
-import type { DeliveredEvent } from '../../bus/types.ts';
+import type { DeliveredEvent } from '../../bus/index.ts';
 import type { FulfillmentEvent } from './events.ts';
 import { createShipment, forgetOrder, rememberAddress } from './shipments.ts';
 import type { FulfillmentDb } from './store.ts';

@@ -2,7 +2,7 @@
  * Fulfillment (`fulfillment`): a shipment per confirmed order, dispatched and delivered as the
  * carrier reports it. Publishes `shipment.*`; reacts to `order.placed`, `order.confirmed`, `order.cancelled`.
  */
-import { busTablesMigration } from '../../bus/bus-tables.ts';
+import { busTablesMigration } from '../../bus/index.ts';
 import { startServiceRuntime, type Cause } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
 import type { FulfillmentEvent } from './events.ts';

@@ -5,8 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import { failPermanently, retryAfter } from '../../bus/index.ts';
-import type { DeliveredEvent } from '../../bus/types.ts';
+import { failPermanently, retryAfter, type DeliveredEvent } from '../../bus/index.ts';
 import { handleSagaMessage } from './apply.ts';
 import type { EventSink } from './events.ts';
 import { cancelUnpaidOrdersOf, placeOrder, refuseOrder } from './placement.ts';

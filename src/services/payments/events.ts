@@ -1,6 +1,5 @@
 /** What the payments context publishes (catalog: src/contracts/catalog/payments.ts). Never the payment token. */
-import type { Outbox } from '../../bus/index.ts';
-import type { PublishInput } from '../../bus/types.ts';
+import type { Outbox, PublishInput } from '../../bus/index.ts';
 import type { EventData } from '../../contracts/index.ts';
 
 export const SOURCE = '/services/payments';

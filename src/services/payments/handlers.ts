@@ -5,8 +5,7 @@
  * before the reservation.
  */
 import type { Kysely } from 'kysely';
-import { handleOnce } from '../../bus/index.ts';
-import type { DeliveredEvent, HandlerContext } from '../../bus/types.ts';
+import { handleOnce, type DeliveredEvent, type HandlerContext } from '../../bus/index.ts';
 import { chargeOrder, refundOrder, rememberOrder, type ChargingDeps, type Once } from './charging.ts';
 import type { PaymentsDatabase } from './store.ts';
 

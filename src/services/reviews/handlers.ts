@@ -3,7 +3,7 @@
  * customers cannot review), profiles (the display name reviews are shown under) and reviews
  * themselves (moderation flags spam).
  */
-import type { DeliveredEvent } from '../../bus/types.ts';
+import type { DeliveredEvent } from '../../bus/index.ts';
 import type { ReviewEvent } from './events.ts';
 import { applyBan, applyProduct, applyReviewer, applyUnban, moderateReview } from './reviews.ts';
 import type { ReviewsDb } from './store.ts';

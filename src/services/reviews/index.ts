@@ -2,7 +2,7 @@
  * Reviews (`reviews`): customers rate products; moderation flags spam. Publishes `product.reviewed`
  * and `review.flagged`; keeps replicas of products, bans and reviewers' display names.
  */
-import { busTablesMigration } from '../../bus/bus-tables.ts';
+import { busTablesMigration } from '../../bus/index.ts';
 import { startServiceRuntime, type Cause } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
 import type { ReviewEvent } from './events.ts';

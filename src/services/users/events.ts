@@ -1,6 +1,5 @@
 /** What the users context publishes (catalog: src/contracts/catalog/users.ts). Never a password or its hash. */
-import type { Outbox } from '../../bus/index.ts';
-import type { PublishInput } from '../../bus/types.ts';
+import type { Outbox, PublishInput } from '../../bus/index.ts';
 import type { EventData } from '../../contracts/index.ts';
 
 export const SOURCE = '/services/users';

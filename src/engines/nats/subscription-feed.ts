@@ -1,11 +1,15 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CloudEvent } from '../../contracts/index.ts';
-import { backoffDelay } from '../../bus/backoff.ts';
-import { createKeyLaneDispatcher, type KeyLaneDispatcher, type LaneItem, type UnitResult } from '../../bus/key-lanes.ts';
-import { matchesTypes } from '../../bus/match.ts';
-import type { ResolvedSubscriptionOptions } from '../../bus/options.ts';
-import type { DeadLetter, Deliver, Outcome, Subscription } from '../../bus/types.ts';
+import {
+  createSubscriptionRunner,
+  matchesTypes,
+  type DeadLetter,
+  type ResolvedSubscriptionOptions,
+  type RunnerItem,
+  type SubscriptionRunner,
+  type SubscriptionStorage,
+} from '../../bus/kit/index.ts';
 import type { DeadLetterStore } from './dead-letters.ts';
 import type { Delivery } from './delivery.ts';
 import { toCloudEvent } from './event-codec.ts';
@@ -13,7 +17,7 @@ import { startLeases, type LeaseManager } from './leases.ts';
 import { consumerName, typeOfSubject, type Naming } from './naming.ts';
 import { createPullLane, type PullLane } from './pull-lane.ts';
 
-export interface RunnerContext {
+export interface FeedContext {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
@@ -27,21 +31,14 @@ export interface RunnerContext {
 }
 
 /**
- * The subscription in this process: every `consume` of one name attaches to it and shares its
- * concurrency (as on SQLite). See `startRunner`.
+ * The NATS half of one subscription running in this process (the kit's `SubscriptionRunner` is the
+ * other, shared with every engine): every `consume` of one name attaches to its runner. See `startFeed`.
  */
-export interface SubscriptionRunner {
-  readonly options: ResolvedSubscriptionOptions;
-  readonly mode: 'single' | 'batch';
-  /** Handlers attached in this process. */
-  readonly consumers: number;
-  /** Its last handler detached (or the engine closed): a new `consume` starts a new runner. */
-  readonly closed: boolean;
-  attach(deliver: Deliver, concurrency: number): Subscription;
+export interface SubscriptionFeed {
+  readonly runner: SubscriptionRunner<Item>;
   /** Drops everything held and stops pulling (the consumers are about to be recreated by a rewind). */
   pause(): Promise<void>;
   resume(): void;
-  close(): Promise<void>;
 }
 
 /** Where a message came from: a partition consumer, the unordered consumer, or the redelivery queue. */
@@ -59,42 +56,34 @@ interface Source {
   revoked: boolean;
 }
 
-interface Item extends LaneItem {
+interface Item extends RunnerItem {
   readonly source: Source;
   readonly delivery: Delivery;
   readonly event: CloudEvent;
   readonly unreadable: boolean;
-  /** The attempt its next run is. */
-  attempt: number;
   /** When handed back after a failed attempt: the retry delay the next owner keeps. */
   nakDelayMs?: number;
+  /** Counted in `source.running` (handed to a handler, outcome not settled yet). */
+  counted: boolean;
   waitingRetry: boolean;
   state: 'held' | 'running' | 'gone';
-}
-
-interface AttachedConsumer {
-  readonly deliver: Deliver;
-  readonly concurrency: number;
-  active: number;
-  drained?: () => void;
 }
 
 /** How far past a retrying key a process looks for other keys' events. */
 const LOOKAHEAD = 1_000;
 
 /**
- * Pulls the subscription's messages in this process and hands them to the attached handlers
- * through the bus's key-lane dispatcher, as the SQLite engine does: events of one key in log
- * order, different keys in parallel up to the concurrency, a retrying event waits in process and
- * holds back only its key, batches span keys. What makes that safe across processes:
- * `ordering: 'key'` pulls only the partitions this process leases (leases.ts); `'none'` pulls
- * the one shared consumer freely. Held messages get `+WPI` every third of the ack wait; the
- * attempt count and first failure of a retrying event are kept on the server (dead-letters.ts),
- * so they survive a restart or a move to another process.
+ * Pulls the subscription's messages in this process into the kit's runner, which hands them to
+ * the attached handlers as on every engine: events of one key in log order, different keys in
+ * parallel up to the concurrency, a retrying event waits in process and holds back only its key,
+ * batches span keys. What makes that safe across processes: `ordering: 'key'` pulls only the
+ * partitions this process leases (leases.ts); `'none'` pulls the one shared consumer freely. Held
+ * messages get `+WPI` every third of the ack wait; the attempt count and first failure of a
+ * retrying event are kept on the server (dead-letters.ts), so they survive a restart or a move to
+ * another process.
  */
-export function startRunner(ctx: RunnerContext, options: ResolvedSubscriptionOptions, mode: 'single' | 'batch'): SubscriptionRunner {
+export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions): SubscriptionFeed {
   const { naming, store } = ctx;
-  const attached: AttachedConsumer[] = [];
   const sources = new Map<string, Source>();
   const ownedPartitions = new Set<number>();
   const retryingKeys = new Map<string, number>();
@@ -104,21 +93,16 @@ export function startRunner(ctx: RunnerContext, options: ResolvedSubscriptionOpt
   let held = 0;
   let waitingRetry = 0;
   let paused = false;
-  let closing: Promise<void> | undefined;
+  let stopping = false;
 
   const accountKey = (item: Item): string => item.key ?? item.event.id;
-  const totalConcurrency = (): number => attached.reduce((sum, consumer) => sum + consumer.concurrency, 0);
-
-  const makeDispatcher = (): KeyLaneDispatcher<Item> =>
-    createKeyLaneDispatcher<Item>({ ordering: options.ordering, concurrency: Math.max(1, totalConcurrency()), maxBatchSize: options.maxBatchSize, maxWaitMs: options.maxWaitMs, run });
-  let dispatcher = makeDispatcher();
 
   /** How many more messages this process takes: its concurrency, plus whatever waits behind retries. */
   const room = (): number => {
     let parked = 0;
     if (options.ordering === 'key') for (const key of retryingKeys.keys()) parked += heldByKey.get(key) ?? 0;
     else parked = waitingRetry;
-    const budget = totalConcurrency() * options.maxBatchSize;
+    const budget = runner.capacity * options.maxBatchSize;
     return Math.max(0, Math.min(budget - (held - parked), budget + LOOKAHEAD - held));
   };
   const pumpAll = (): void => {
@@ -133,7 +117,7 @@ export function startRunner(ctx: RunnerContext, options: ResolvedSubscriptionOpt
   // ── Sources ────────────────────────────────────────────────────────────────────────────────
 
   function openSource(id: string, stream: string, consumer: string, redrive: boolean): void {
-    if ((sources.has(id) && !sources.get(id)?.revoked) || paused || closing) return;
+    if ((sources.has(id) && !sources.get(id)?.revoked) || paused || stopping) return;
     const source: Source = {
       id,
       stream,
@@ -196,7 +180,8 @@ export function startRunner(ctx: RunnerContext, options: ResolvedSubscriptionOpt
       const { event, unreadable } = decode(source, delivery);
       // The server's delivery count is no attempt count (a hand-back on close is a delivery too, and
       // 2.9 does not always count them): retry state on the server is.
-      const attempt = delivery.deliveryCount === 1 && !failing.has(event.id) ? 1 : await store.attemptsSoFar(options.name, event.id).then((n) => n + 1, () => delivery.deliveryCount);
+      const attempts =
+        delivery.deliveryCount === 1 && !failing.has(event.id) ? 0 : await store.attemptsSoFar(options.name, event.id).then((n) => n, () => delivery.deliveryCount - 1);
       const item: Item = {
         source,
         delivery,
@@ -204,14 +189,15 @@ export function startRunner(ctx: RunnerContext, options: ResolvedSubscriptionOpt
         unreadable,
         key: source.redrive ? undefined : event.partitionkey,
         readyAt: source.redrive ? 0 : delivery.storedAtMs + options.delayMs,
-        attempt,
+        attempts,
+        counted: false,
         waitingRetry: false,
         state: 'held',
       };
       source.items.add(item);
       held += 1;
       heldByKey.set(accountKey(item), (heldByKey.get(accountKey(item)) ?? 0) + 1);
-      dispatcher.push(item);
+      runner.push(item);
     });
   }
 
@@ -259,93 +245,18 @@ export function startRunner(ctx: RunnerContext, options: ResolvedSubscriptionOpt
     else heldByKey.delete(key);
   }
 
-  // ── Running ────────────────────────────────────────────────────────────────────────────────
+  // ── SubscriptionStorage: outcomes kept on the server ──────────────────────────────────────
 
-  async function run(items: Item[]): Promise<UnitResult> {
-    const results: (number | undefined)[] = items.map(() => undefined);
-    const work: number[] = [];
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i];
-      setWaitingRetry(item, false);
-      if (item.state === 'gone') continue;
-      if (item.source.revoked) {
-        // Stays held: `revoke` hands it back with the rest of its key, in order.
-        continue;
-      } else if (item.unreadable) {
-        await deadLetter(item, 'unreadable message: not a JSON CloudEvent', item.attempt);
-      } else if (!item.source.redrive && !matchesTypes(options.types, item.event.type)) {
-        // Only on servers without several filter subjects, where a consumer sees its whole partition.
-        item.delivery.ack();
-        finish(item);
-      } else if (item.attempt > options.retry.maxAttempts) {
-        await deadLetter(item, `gave up after ${item.attempt - 1} attempts: the last one never finished (process stopped or lost its connection)`, item.attempt - 1);
-      } else {
-        work.push(i);
-      }
-    }
-    if (work.length > 0) {
-      const consumer = attached.reduce<AttachedConsumer | undefined>((best, c) => (c.concurrency - c.active > (best ? best.concurrency - best.active : 0) ? c : best), undefined);
-      if (!consumer) {
-        // Every handler detached meanwhile: run these again once one is back.
-        for (const i of work) results[i] = Date.now() + 100;
-        return results;
-      }
-      for (const i of work) {
-        items[i].state = 'running';
-        items[i].source.running += 1;
-      }
-      consumer.active += 1;
-      let outcomes: readonly Outcome[];
-      try {
-        outcomes = await consumer.deliver(
-          work.map((i) => items[i].event),
-          { subscription: options.name, attempt: Math.max(...work.map((i) => items[i].attempt)) },
-        );
-      } catch (error) {
-        outcomes = work.map(() => ({ kind: 'retry', error: error instanceof Error ? error.message : String(error) }));
-      } finally {
-        consumer.active -= 1;
-        if (consumer.active === 0) consumer.drained?.();
-      }
-      await Promise.all(
-        work.map(async (i, k) => {
-          const item = items[i];
-          results[i] = await settle(item, outcomes[k] ?? { kind: 'retry', error: 'no outcome for this event' });
-          item.source.running -= 1;
-          if (item.source.running === 0) item.source.drained?.();
-        }),
-      );
-    }
-    pumpAll();
-    return results;
+  /** A running item's outcome is settled: its source may be waiting for it to hand back the rest. */
+  function settled(item: Item): void {
+    if (!item.counted) return;
+    item.counted = false;
+    if (item.state === 'running') item.state = 'held';
+    item.source.running -= 1;
+    if (item.source.running === 0) item.source.drained?.();
   }
 
-  async function settle(item: Item, outcome: Outcome): Promise<number | undefined> {
-    if (item.state === 'gone') return undefined;
-    if (outcome.kind === 'ack') {
-      item.delivery.ack();
-      finish(item);
-      failing.delete(item.event.id);
-      if (item.source.redrive) await store.removeRedrive(item.delivery.streamSequence).catch(ctx.onError);
-      if (item.attempt > 1 || item.source.redrive) await store.clearFailure(options.name, item.event.id).catch(ctx.onError);
-      return undefined;
-    }
-    if (outcome.kind === 'dead' || item.attempt >= options.retry.maxAttempts) {
-      await deadLetter(item, outcome.error, item.attempt);
-      return undefined;
-    }
-    failing.add(item.event.id);
-    await store.recordFailure(options.name, item.event.id, outcome.error, item.attempt).catch(ctx.onError);
-    const delay = outcome.delayMs ?? backoffDelay(options.retry, item.attempt);
-    item.attempt += 1;
-    item.state = 'held';
-    if (item.source.revoked) {
-      item.nakDelayMs = delay;
-      return undefined;
-    }
-    setWaitingRetry(item, true);
-    return Date.now() + delay;
-  }
+  const gone = (item: Item): boolean => item.state === 'gone';
 
   async function deadLetter(item: Item, error: string, attempts: number): Promise<void> {
     failing.delete(item.event.id);
@@ -360,6 +271,62 @@ export function startRunner(ctx: RunnerContext, options: ResolvedSubscriptionOpt
     }
     finish(item);
   }
+
+  const storage: SubscriptionStorage<Item> = {
+    screen(item) {
+      setWaitingRetry(item, false);
+      // Revoked: stays held, and `revoke` hands it back with the rest of its key, in order.
+      if (item.state === 'gone' || item.source.revoked) return undefined;
+      if (item.unreadable) return deadLetter(item, 'unreadable message: not a JSON CloudEvent', item.attempts + 1).then(() => undefined);
+      if (!item.source.redrive && !matchesTypes(options.types, item.event.type)) {
+        // Only on servers without several filter subjects, where a consumer sees its whole partition.
+        item.delivery.ack();
+        finish(item);
+        return undefined;
+      }
+      return 'deliver';
+    },
+    started(items) {
+      for (const item of items) {
+        item.state = 'running';
+        item.counted = true;
+        item.source.running += 1;
+      }
+    },
+    async ack(item) {
+      if (!gone(item)) {
+        item.delivery.ack();
+        finish(item);
+        failing.delete(item.event.id);
+        if (item.source.redrive) await store.removeRedrive(item.delivery.streamSequence).catch(ctx.onError);
+        if (item.attempts > 1 || item.source.redrive) await store.clearFailure(options.name, item.event.id).catch(ctx.onError);
+      }
+      settled(item);
+    },
+    async retry(item, verdict) {
+      if (!gone(item)) {
+        failing.add(item.event.id);
+        await store.recordFailure(options.name, item.event.id, verdict.error, verdict.attempts).catch(ctx.onError);
+      }
+      let again: number | undefined;
+      if (gone(item)) again = undefined;
+      // Its source was revoked meanwhile: `revoke` hands it back with this delay.
+      else if (item.source.revoked) item.nakDelayMs = Math.max(0, verdict.at - Date.now());
+      else {
+        setWaitingRetry(item, true);
+        again = verdict.at;
+      }
+      settled(item);
+      return again;
+    },
+    async dead(item, verdict) {
+      if (!gone(item)) await deadLetter(item, verdict.error, verdict.attempts);
+      settled(item);
+    },
+    unitDone: pumpAll,
+  };
+
+  const runner: SubscriptionRunner<Item> = createSubscriptionRunner<Item>({ options, storage, onCapacity: pumpAll, onStop: () => stop() });
 
   // ── Ownership and lifecycle ─────────────────────────────────────────────────────────────────
 
@@ -387,60 +354,31 @@ export function startRunner(ctx: RunnerContext, options: ResolvedSubscriptionOpt
       : undefined;
   openAll();
 
-  const runner: SubscriptionRunner = {
-    options,
-    mode,
-    get consumers() {
-      return attached.length;
-    },
-    get closed() {
-      return closing !== undefined;
-    },
-    attach(deliver, concurrency) {
-      const consumer: AttachedConsumer = { deliver, concurrency, active: 0 };
-      attached.push(consumer);
-      dispatcher.setConcurrency(totalConcurrency());
-      pumpAll();
-      return {
-        name: options.name,
-        close: async () => {
-          const index = attached.indexOf(consumer);
-          if (index === -1) return;
-          attached.splice(index, 1);
-          if (attached.length === 0) await runner.close();
-          else dispatcher.setConcurrency(totalConcurrency());
-          if (consumer.active > 0) await new Promise<void>((resolve) => (consumer.drained = resolve));
-        },
-      };
-    },
+  /** The last handler detached: give the partitions and every held message back. */
+  async function stop(): Promise<void> {
+    stopping = true;
+    await leases?.close();
+    await Promise.all([...sources.values()].map((source) => revoke(source, false)));
+    clearInterval(heartbeat);
+  }
+
+  return {
+    runner,
     async pause() {
       paused = true;
-      const stopping = [...sources.values()];
+      const stopped = [...sources.values()];
       sources.clear();
-      for (const source of stopping) source.revoked = true;
-      await Promise.all(stopping.map((source) => source.lane.close().then(() => source.arrivals)));
-      dispatcher.close();
-      await dispatcher.idle();
-      for (const source of stopping) for (const item of [...source.items]) finish(item);
+      for (const source of stopped) source.revoked = true;
+      await Promise.all(stopped.map((source) => source.lane.close().then(() => source.arrivals)));
+      await runner.pause();
+      for (const source of stopped) for (const item of [...source.items]) finish(item);
       // The rewind drops the retry state on the server too.
       failing.clear();
     },
     resume() {
       paused = false;
-      dispatcher = makeDispatcher();
+      runner.resume();
       openAll();
     },
-    close() {
-      closing ??= (async () => {
-        attached.length = 0;
-        await leases?.close();
-        await Promise.all([...sources.values()].map((source) => revoke(source, false)));
-        dispatcher.close();
-        await dispatcher.idle();
-        clearInterval(heartbeat);
-      })();
-      return closing;
-    },
   };
-  return runner;
 }

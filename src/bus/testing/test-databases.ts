@@ -1,6 +1,7 @@
 /**
  * Test support for the inbox and outbox tests: a service-like Kysely database on a real SQLite file
- * or in a fresh schema of the PostgreSQL on this machine, with the bus tables migrated.
+ * or in a fresh schema of the PostgreSQL on this machine, with the bus tables migrated. Imported by
+ * tests only, through `src/bus/testing/index.ts`.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,7 +9,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
-import { busTablesMigration, type BusTables } from './bus-tables.ts';
+import { busTablesMigration, type BusTables } from '../index.ts';
 
 /** The PostgreSQL of the integration tests. */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';

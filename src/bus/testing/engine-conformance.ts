@@ -1,19 +1,30 @@
 /**
  * The engine conformance suite (Watermill's TestPubSub): every engine registers it in its own
  * integration test, `engineConformance('sqlite', async (ctx) => ({ engine, reopen }))`, and must
- * pass it for appends, reads, fan-out, competing consumers, ordering, retries, dead letters,
- * replay, delays, batches, statistics and restarts. Features an engine cannot offer are switched
- * off with flags, never by editing a test. Test support code: this is the only bus module that
- * imports vitest.
+ * pass it for appends, reads, fan-out, competing consumers (and which options they must share),
+ * ordering, retries, dead letters, replay, delays, batches, statistics and restarts. Features an
+ * engine cannot offer are switched off with flags, never by editing a test. Test support: imported
+ * by tests only, through `src/bus/testing/index.ts`.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { v7 as uuidv7 } from 'uuid';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CloudEvent, UnstoredEvent } from '../contracts/index.ts';
-import { createBus } from './bus.ts';
-import { buildEvent } from './envelope.ts';
-import { EventValidationError, UnknownEventTypeError, failPermanently, retryAfter } from './errors.ts';
-import type { Bus, DeliveredEvent, Engine, HandlerContext, PublishInput, SubscriptionInfo } from './types.ts';
+import type { CloudEvent, UnstoredEvent } from '../../contracts/index.ts';
+import { buildEvent } from '../envelope.ts';
+import {
+  createBus,
+  EventValidationError,
+  failPermanently,
+  retryAfter,
+  SubscriptionConflictError,
+  UnknownEventTypeError,
+  type Bus,
+  type DeliveredEvent,
+  type Engine,
+  type HandlerContext,
+  type PublishInput,
+  type SubscriptionInfo,
+} from '../index.ts';
 
 export interface ConformanceContext {
   /** Unique per test: name streams, files or schemas after it so tests never share a log. */
@@ -128,6 +139,32 @@ export function engineConformance(
       return groups;
     };
     expect(byKey(items)).toEqual(byKey(expected));
+  }
+
+  /**
+   * Two competing consumers of one subscription that take a moment per event; `expectShared`
+   * publishes 20 events of 20 keys and checks that both got some and every event came once.
+   */
+  function competingConsumers() {
+    const one = recorder();
+    const two = recorder();
+    const slow = (r: ReturnType<typeof recorder>) => async (e: DeliveredEvent, c: HandlerContext) => {
+      r.record(e, c);
+      await sleep(5);
+    };
+    return {
+      first: slow(one),
+      second: slow(two),
+      async expectShared(bus: Bus): Promise<void> {
+        await bus.publishAll(Array.from({ length: 20 }, (_, i) => added(`k${i}`, i)));
+        await waitFor('20 events', () => one.events.length + two.events.length >= 20);
+        await sleep(30);
+        const items = [...one.items(), ...two.items()].sort((a, b) => a - b);
+        expect(items).toEqual(Array.from({ length: 20 }, (_, i) => i));
+        expect(one.events.length).toBeGreaterThan(0);
+        expect(two.events.length).toBeGreaterThan(0);
+      },
+    };
   }
 
   describe(`engine conformance: ${name}`, () => {
@@ -251,21 +288,10 @@ export function engineConformance(
       it('shares one subscription between competing consumers: each event once', async () => {
         const { bus, subscriptionName } = await setup();
         const subscription = subscriptionName();
-        const one = recorder();
-        const two = recorder();
-        const slow = (r: ReturnType<typeof recorder>) => async (e: DeliveredEvent, c: HandlerContext) => {
-          r.record(e, c);
-          await sleep(5);
-        };
-        await bus.subscribe({ name: subscription, types: ['cart.*'] }, slow(one));
-        await bus.subscribe({ name: subscription, types: ['cart.*'] }, slow(two));
-        await bus.publishAll(Array.from({ length: 20 }, (_, i) => added(`k${i}`, i)));
-        await waitFor('20 events', () => one.events.length + two.events.length >= 20);
-        await sleep(30);
-        const items = [...one.items(), ...two.items()].sort((a, b) => a - b);
-        expect(items).toEqual(Array.from({ length: 20 }, (_, i) => i));
-        expect(one.events.length).toBeGreaterThan(0);
-        expect(two.events.length).toBeGreaterThan(0);
+        const consumers = competingConsumers();
+        await bus.subscribe({ name: subscription, types: ['cart.*'] }, consumers.first);
+        await bus.subscribe({ name: subscription, types: ['cart.*'] }, consumers.second);
+        await consumers.expectShared(bus);
       });
 
       it('keeps each key in log order while different keys run in parallel', async () => {
@@ -339,6 +365,63 @@ export function engineConformance(
         await bus.publish(added('a', 2));
         await sleep(50);
         expect(got.items()).toEqual([1]);
+      });
+    });
+
+    describe('competing consumers', () => {
+      /** The call is refused with `SubscriptionConflictError` naming the option. */
+      async function refused(call: Promise<unknown>, option: RegExp): Promise<void> {
+        const error = await call.then(
+          () => new Error('accepted'),
+          (thrown: unknown) => thrown,
+        );
+        expect(error).toBeInstanceOf(SubscriptionConflictError);
+        expect((error as Error).message).toMatch(option);
+      }
+
+      it(`refuses a second consumer whose retry policy, types, ordering${delayed ? ', delay' : ''} or mode differ, and keeps the first`, async () => {
+        const { bus, subscriptionName } = await setup();
+        const subscription = subscriptionName();
+        const got = recorder();
+        const options = { name: subscription, types: ['cart.*' as const], retry: { maxAttempts: 3, initialDelayMs: 10 } };
+        await bus.subscribe(options, (e, c) => got.record(e, c));
+        const ignore = () => undefined;
+        await refused(bus.subscribe({ ...options, retry: { maxAttempts: 5, initialDelayMs: 10 } }, ignore), /retry policy/);
+        await refused(bus.subscribe({ ...options, retry: { maxAttempts: 3, initialDelayMs: 10, jitter: 0 } }, ignore), /retry policy/);
+        await refused(bus.subscribe({ ...options, retry: undefined }, ignore), /retry policy/);
+        await refused(bus.subscribe({ ...options, types: ['cart.item_added'] }, ignore), /types/);
+        await refused(bus.subscribe({ ...options, ordering: 'none' }, ignore), /ordering/);
+        if (delayed) await refused(bus.subscribe({ ...options, delayMs: 100 }, ignore), /delayMs/);
+        await refused(bus.subscribeBatch(options, ignore), /mode/);
+        expect((await info(bus, subscription)).consumers).toBe(1);
+        await bus.publishAll([added('a', 1), added('b', 2)]);
+        await waitFor('2 events', () => got.events.length === 2);
+        await sleep(20);
+        expect(got.items().sort()).toEqual([1, 2]);
+      });
+
+      it('refuses a second batch consumer with another maxBatchSize or maxWaitMs', async () => {
+        const { bus, subscriptionName } = await setup();
+        const options = { name: subscriptionName(), types: ['cart.*' as const], maxBatchSize: 10 };
+        const ignore = () => undefined;
+        await bus.subscribeBatch(options, ignore);
+        await refused(bus.subscribeBatch({ ...options, maxBatchSize: 20 }, ignore), /maxBatchSize/);
+        await refused(bus.subscribeBatch({ ...options, maxWaitMs: 50 }, ignore), /maxWaitMs/);
+        await refused(bus.subscribe(options, ignore), /mode/);
+        await bus.subscribeBatch({ ...options, concurrency: 2 }, ignore);
+        expect((await info(bus, options.name)).consumers).toBe(2);
+      });
+
+      it('accepts a second consumer with the same options, its own concurrency and the defaults spelled out: they share the events', async () => {
+        const { bus, subscriptionName } = await setup();
+        const subscription = subscriptionName();
+        const consumers = competingConsumers();
+        const options = { name: subscription, types: ['cart.*' as const], retry: { maxAttempts: 3 } };
+        await bus.subscribe(options, consumers.first);
+        // startAt applies only where a subscription is created; 200 ms and 2 are the policy's defaults.
+        await bus.subscribe({ ...options, concurrency: 3, startAt: 'now', retry: { maxAttempts: 3, initialDelayMs: 200, factor: 2 } }, consumers.second);
+        expect((await info(bus, subscription)).consumers).toBe(2);
+        await consumers.expectShared(bus);
       });
     });
 
