@@ -17,3 +17,5 @@ export { fromSeedEnvelope, normalizeSeedDatetime, seedPathOf } from './seed.ts';
 export { PROTOTYPE_NAMES, prototypeNameMessage } from './prototype-names.ts';
 export { FORMAT_MODE, STRING_FORMATS, ajvFormatsPlugin, registerFormats } from './formats.ts';
 export { MAX_CENTS, MAX_INT32, MAX_QUANTITY } from './catalog/fields.ts';
+export type { RedactionOptions, RedactionPolicy } from './redaction.ts';
+export { MASK, markedFields, redactData, redactEvent } from './redaction.ts';
