@@ -72,7 +72,11 @@ describe.each(STACKS)('seed 004 walk-through ($name)', (stack) => {
     expect(got.status).toBe(200);
     expect(got.body).toMatchObject({ id: orderId, userId, totalCents: 5000 });
     expect(got.body.history[0]).toMatchObject({ status: 'pending', eventType: 'order.placed', eventId: expect.any(String) });
-    const [placed] = await shop.eventsAbout(`order/${orderId}`, ['order.placed']);
+    // The service relays its outbox to the bus after answering, so the event may land a moment later.
+    const [placed] = await eventually(async () => {
+      const seen = await shop.eventsAbout(`order/${orderId}`, ['order.placed']);
+      return seen.length > 0 ? seen : undefined;
+    }, 'order.placed on the bus');
     expect(placed.id).toBe(got.body.history[0].eventId);
   });
 
