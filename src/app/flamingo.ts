@@ -1,17 +1,17 @@
 import type { FastifyInstance } from 'fastify';
+import { adminRoutes } from '../admin/index.ts';
 import { createBus, type Bus } from '../bus/index.ts';
+import { collectorRoutes, DEFAULT_LIMITS, type CollectLimits } from '../collector/index.ts';
 import { createGuard, keyStore, openPlatformDatabase, revocationStore } from '../platform/auth/index.ts';
 import { ConfigError, type FlamingoConfig } from '../platform/config.ts';
 import { createHttpServer } from '../platform/http.ts';
+import { ErrorBody } from '../platform/http-schemas.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
 import { createMetrics } from '../platform/metrics.ts';
 import { readOrCreateSecret, type Secret } from '../platform/secrets.ts';
 import { createTokens } from '../platform/tokens.ts';
-import { services as allServices, type RunningService, type ServiceDefinition } from '../services/index.ts';
-import { auditProjection } from './audit-projection.ts';
+import { auditProjection, services as allServices, type RunningService, type ServiceDefinition } from '../services/index.ts';
 import { openEngine } from './engine.ts';
-import { DEFAULT_LIMITS, type CollectLimits } from './collector/collect.ts';
-import { registerRoutes } from './http/index.ts';
 import { feedRevocations } from './revocations.ts';
 import { VERSION } from './version.ts';
 
@@ -96,7 +96,9 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
     const metrics = createMetrics();
     const app = await createHttpServer({ logger, metrics, version: VERSION, settings: config.http });
     const guard = createGuard(app, { adminKey: adminKey.value, keys, tokens, revocations });
-    registerRoutes(app, { bus, guard, keys, metrics, config, limits: options.limits ?? DEFAULT_LIMITS, version: VERSION });
+    app.addSchema(ErrorBody);
+    collectorRoutes(app, { bus, guard, metrics, config, limits: options.limits ?? DEFAULT_LIMITS });
+    adminRoutes(app, { bus, keys, metrics, version: VERSION });
 
     const running: { name: string; service: RunningService }[] = [];
     cleanups.push(async () => {

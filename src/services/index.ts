@@ -1,3 +1,4 @@
+import { auditProjection } from './audit/index.ts';
 import { carts } from './carts/index.ts';
 import { catalog } from './catalog/index.ts';
 import { fulfillment } from './fulfillment/index.ts';
@@ -19,3 +20,9 @@ export const services: readonly ServiceDefinition[] = [
   fulfillment,
   reviews,
 ];
+
+/**
+ * Consumers that are not shop services, started only when enabled: the audit projection
+ * (`FLAMINGO_AUDIT_PROJECTION=1`).
+ */
+export { auditProjection };

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Metrics } from '../../platform/metrics.ts';
+import type { Metrics } from '../platform/metrics.ts';
 
 /** `GET /metrics`: Prometheus text format, public like most scrape targets (counts only, no event data). */
 export function metricsRoutes(app: FastifyInstance, metrics: Metrics): void {

@@ -1,9 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { notFound } from '../../platform/errors.ts';
-import type { RouteDeps } from './deps.ts';
-import { StoredCloudEvent, errors, plainJson } from './schemas.ts';
+import { notFound } from '../platform/errors.ts';
+import type { AdminDeps } from './deps.ts';
+import { errors, plainJson } from '../platform/http-schemas.ts';
+import { StoredCloudEvent } from './schemas.ts';
 import { SubscriptionParams, findSubscription } from './subscriptions.ts';
 
 const DeadLetterSchema = Type.Object({
@@ -21,7 +22,7 @@ const ListQuery = Type.Object({
 });
 
 /** Dead letters of a subscription (admin): list, retry one or all, discard one or all. */
-export function deadLetterRoutes(app: FastifyInstance, deps: RouteDeps): void {
+export function deadLetterRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const { bus } = deps;
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   const common = { config: { auth: 'admin' as const }, serializerCompiler: plainJson };

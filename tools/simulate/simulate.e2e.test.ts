@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startShop, type Shop } from '../../../test/support/shop.ts';
-import { catalogService } from '../../services/catalog/index.ts';
-import { cartsService } from '../../services/carts/index.ts';
-import { fulfillmentService } from '../../services/fulfillment/index.ts';
-import { reviewsService } from '../../services/reviews/index.ts';
+import { startShop, type Shop } from '../../test/support/shop.ts';
+import { catalogService } from '../../src/services/catalog/index.ts';
+import { cartsService } from '../../src/services/carts/index.ts';
+import { fulfillmentService } from '../../src/services/fulfillment/index.ts';
+import { reviewsService } from '../../src/services/reviews/index.ts';
 import { measureOrderThroughput, simulate } from './index.ts';
 
 describe('the shop simulator against a running shop', () => {

@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Bus, Position, SubscriptionInfo } from '../../bus/index.ts';
-import { notFound } from '../../platform/errors.ts';
-import type { RouteDeps } from './deps.ts';
-import { errors, plainJson } from './schemas.ts';
+import type { Bus, Position, SubscriptionInfo } from '../bus/index.ts';
+import { notFound } from '../platform/errors.ts';
+import type { AdminDeps } from './deps.ts';
+import { errors, plainJson } from '../platform/http-schemas.ts';
 
 export const SubscriptionInfoSchema = Type.Object({
   name: Type.String(),
@@ -39,7 +39,7 @@ const RewindBody = Type.Union(
 );
 
 /** `GET /v1/subscriptions`, `POST /v1/subscriptions/:name/rewind` (admin). */
-export function subscriptionRoutes(app: FastifyInstance, deps: RouteDeps): void {
+export function subscriptionRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const { bus } = deps;
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   typed.get(

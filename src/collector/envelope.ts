@@ -1,6 +1,6 @@
-import type { PublishInput } from '../../bus/index.ts';
-import { dataschemaOf, findDefinition, validateData, type CatalogEntry } from '../../contracts/index.ts';
-import type { ProblemDetail } from '../../platform/errors.ts';
+import type { PublishInput } from '../bus/index.ts';
+import { dataschemaOf, findDefinition, validateData, type CatalogEntry } from '../contracts/index.ts';
+import type { ProblemDetail } from '../platform/errors.ts';
 
 /** A CloudEvent read from a request, its type resolved against the catalog, `data` not yet checked. */
 export interface Candidate {

@@ -1,11 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { findDefinition, fromSeedEnvelope, seedPathOf, validateData } from '../../contracts/index.ts';
-import { matchesTypePattern } from '../../platform/config.ts';
-import { badRequest, forbidden, tooLarge, unauthorized, unprocessable } from '../../platform/errors.ts';
+import { findDefinition, fromSeedEnvelope, seedPathOf, validateData } from '../contracts/index.ts';
+import { matchesTypePattern } from '../platform/config.ts';
+import { badRequest, forbidden, tooLarge, unauthorized, unprocessable } from '../platform/errors.ts';
 import { fromBusError } from './bus-errors.ts';
-import type { RouteDeps } from './deps.ts';
-import { documentedOnly, errors } from './schemas.ts';
+import type { CollectorDeps } from './deps.ts';
+import { documentedOnly, errors } from '../platform/http-schemas.ts';
 
 const SeedEnvelope = Type.Object(
   {
@@ -29,7 +29,7 @@ const SeedEnvelope = Type.Object(
  * other type needs `Authorization: Bearer` with a key allowed to publish it — for a type a
  * Flamingo service produces, a key scoped to that producer (issue 7).
  */
-export function seedEventRoutes(app: FastifyInstance, deps: RouteDeps): void {
+export function seedEventRoutes(app: FastifyInstance, deps: CollectorDeps): void {
   const { bus, guard, metrics, limits, config } = deps;
   app.post(
     '/event',

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { ApiError } from '../../platform/errors.ts';
+import { ApiError } from '../platform/errors.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** Anything but printable ASCII and tab (Node refuses control characters in headers itself). */

@@ -1,4 +1,4 @@
-import { ApiError, notFound, unprocessable } from '../../platform/errors.ts';
+import { ApiError, notFound, unprocessable } from '../platform/errors.ts';
 
 interface IssueLike {
   readonly index?: number;

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Bus } from '../../bus/index.ts';
-import { plainJson } from './schemas.ts';
+import type { Bus } from '../bus/index.ts';
+import { plainJson } from '../platform/http-schemas.ts';
 
 /** `/healthz` (the process is up) and `/readyz` (the engine answers within 2 s). */
 export function healthRoutes(app: FastifyInstance, bus: Bus): void {

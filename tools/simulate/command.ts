@@ -1,7 +1,7 @@
 /** `flamingo simulate`: the command-line face of `simulate()`. */
 import { Command, Option } from 'commander';
-import { defaultUrl, resolveKey } from '../cli/client.ts';
-import { UsageError } from '../cli/output.ts';
+import { defaultUrl, resolveKey } from '../../src/app/cli/client.ts';
+import { UsageError } from '../../src/app/cli/output.ts';
 import { parseDuration, parsePositive } from './options.ts';
 import { simulate, type SimulationReport } from './simulate.ts';
 

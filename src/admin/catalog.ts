@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { asyncApiDocument, catalogDocument } from '../../contracts/index.ts';
-import { plainJson } from './schemas.ts';
+import { asyncApiDocument, catalogDocument } from '../contracts/index.ts';
+import { plainJson } from '../platform/http-schemas.ts';
 
 /**
  * `GET /v1/catalog` and `GET /v1/asyncapi.json`: the event contracts, public (producers need them,

@@ -6,9 +6,9 @@
  * trail an operator can query. Enabled by `FLAMINGO_AUDIT_PROJECTION=1`.
  */
 import { sql, type Kysely, type Migration, type Transaction } from 'kysely';
-import { busTablesMigration, handleOnce, type DeliveredEvent } from '../bus/index.ts';
-import { migrate, openDatabase } from '../platform/db.ts';
-import type { ServiceDefinition } from '../services/index.ts';
+import { busTablesMigration, handleOnce, type DeliveredEvent } from '../../bus/index.ts';
+import { migrate, openDatabase } from '../../platform/db.ts';
+import type { ServiceDefinition } from '../service.ts';
 
 /** The subscription name of the audit projection. */
 export const AUDIT_SUBSCRIPTION = 'audit';

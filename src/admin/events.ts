@@ -1,10 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { commaList } from '../../platform/config.ts';
-import { badRequest } from '../../platform/errors.ts';
-import type { RouteDeps } from './deps.ts';
-import { StoredCloudEvent, errors, plainJson } from './schemas.ts';
+import { commaList } from '../platform/config.ts';
+import { badRequest } from '../platform/errors.ts';
+import type { AdminDeps } from './deps.ts';
+import { errors, plainJson } from '../platform/http-schemas.ts';
+import { StoredCloudEvent } from './schemas.ts';
 
 const EventsQuery = Type.Object({
   type: Type.Optional(Type.String({ description: 'Comma list of types or patterns: `order.*,payment.failed`.' })),
@@ -16,7 +17,7 @@ const EventsQuery = Type.Object({
 });
 
 /** `GET /v1/events` (admin): the log, filtered and paginated. */
-export function eventsReadRoutes(app: FastifyInstance, deps: RouteDeps): void {
+export function eventsReadRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const { bus } = deps;
   app.withTypeProvider<TypeBoxTypeProvider>().get(
     '/v1/events',

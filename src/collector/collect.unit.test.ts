@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { publishRefusal, type Guard, type Principal } from '../../platform/auth/index.ts';
-import { ApiError } from '../../platform/errors.ts';
+import { publishRefusal, type Guard, type Principal } from '../platform/auth/index.ts';
+import { ApiError } from '../platform/errors.ts';
 import { binaryEvent } from './binary.ts';
 import { collect } from './collect.ts';
 

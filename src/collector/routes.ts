@@ -1,13 +1,14 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { PublishResult } from '../../bus/index.ts';
-import { unprocessable } from '../../platform/errors.ts';
-import { binaryEvent, isBinaryMode } from '../collector/binary.ts';
-import { collect } from '../collector/collect.ts';
-import { arrayElementBytes } from '../collector/spans.ts';
+import type { PublishResult } from '../bus/index.ts';
+import { unprocessable } from '../platform/errors.ts';
+import { binaryEvent, isBinaryMode } from './binary.ts';
+import { collect } from './collect.ts';
+import { arrayElementBytes } from './spans.ts';
 import { fromBusError } from './bus-errors.ts';
-import type { RouteDeps } from './deps.ts';
-import { Accepted, IncomingCloudEvent, documentedOnly, errors } from './schemas.ts';
+import type { CollectorDeps } from './deps.ts';
+import { documentedOnly, errors } from '../platform/http-schemas.ts';
+import { Accepted, IncomingCloudEvent } from './schemas.ts';
 
 const EXACT_MEDIA_TYPES = new Set(['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json']);
 const mediaTypeOf = (request: FastifyRequest) => {
@@ -50,7 +51,7 @@ function eventsOf(request: FastifyRequest, maxEventBytes: number): { events: unk
 }
 
 /** `POST /v1/events`: the HTTP collector (CloudEvents structured, binary and batch modes). */
-export function eventsCollectorRoutes(app: FastifyInstance, deps: RouteDeps): void {
+export function eventsCollectorRoutes(app: FastifyInstance, deps: CollectorDeps): void {
   const { bus, guard, metrics, limits } = deps;
   const count = (type: string, result: PublishResult) => {
     if (!result.duplicate) metrics.eventsPublished.inc({ type });

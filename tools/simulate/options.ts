@@ -1,5 +1,5 @@
 /** Parsing of the simulator's command-line values, with messages that name the option. */
-import { UsageError } from '../cli/output.ts';
+import { UsageError } from '../../src/app/cli/output.ts';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 

@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { KeyScopeError, PRODUCERS } from '../../platform/auth/index.ts';
-import { badRequest, notFound } from '../../platform/errors.ts';
-import type { RouteDeps } from './deps.ts';
-import { errors, plainJson } from './schemas.ts';
+import { KeyScopeError, PRODUCERS } from '../platform/auth/index.ts';
+import { badRequest, notFound } from '../platform/errors.ts';
+import type { AdminDeps } from './deps.ts';
+import { errors, plainJson } from '../platform/http-schemas.ts';
 
 const KeyInfo = Type.Object({
   id: Type.String(),
@@ -21,7 +21,7 @@ const KeyInfo = Type.Object({
  * catalog producer they publish for (issue 7: a type a Flamingo service produces is published
  * over HTTP only with a key scoped to that producer).
  */
-export function keyRoutes(app: FastifyInstance, deps: RouteDeps): void {
+export function keyRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const { keys } = deps;
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   const common = { config: { auth: 'admin' as const }, serializerCompiler: plainJson };

@@ -1,6 +1,6 @@
-import type { PublishInput } from '../../bus/index.ts';
-import { forbidden, tooLarge, unprocessable, type ProblemDetail } from '../../platform/errors.ts';
-import type { Guard, Principal } from '../../platform/auth/index.ts';
+import type { PublishInput } from '../bus/index.ts';
+import { forbidden, tooLarge, unprocessable, type ProblemDetail } from '../platform/errors.ts';
+import type { Guard, Principal } from '../platform/auth/index.ts';
 import { checkData, readEvent, type Candidate, type ReadDefaults } from './envelope.ts';
 
 /** Limits of the collector. */

@@ -1,23 +1,21 @@
+/**
+ * The admin API: reading the log, subscriptions (rewind, pause), dead letters, producer keys, the
+ * catalog documents, health and metrics. Every route declares its auth (`admin` for most).
+ */
 import type { FastifyInstance } from 'fastify';
 import { catalogRoutes } from './catalog.ts';
 import { deadLetterRoutes } from './dead-letters.ts';
-import type { RouteDeps } from './deps.ts';
-import { eventsCollectorRoutes } from './events-collector.ts';
-import { eventsReadRoutes } from './events-read.ts';
+import type { AdminDeps } from './deps.ts';
+import { eventsReadRoutes } from './events.ts';
 import { healthRoutes } from './health.ts';
 import { keyRoutes } from './keys.ts';
 import { metricsRoutes } from './metrics.ts';
-import { ErrorBody } from './schemas.ts';
-import { seedEventRoutes } from './seed-event.ts';
 import { subscriptionRoutes } from './subscriptions.ts';
 
-export type { RouteDeps } from './deps.ts';
+export type { AdminDeps } from './deps.ts';
 
-/** Registers the platform's own routes: collector, admin, catalog, health and metrics. */
-export function registerRoutes(app: FastifyInstance, deps: RouteDeps & { version: string }): void {
-  app.addSchema(ErrorBody);
-  eventsCollectorRoutes(app, deps);
-  seedEventRoutes(app, deps);
+/** Registers the admin API's routes. Needs the `ErrorBody` schema registered (platform/http-schemas.ts). */
+export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   eventsReadRoutes(app, deps);
   subscriptionRoutes(app, deps);
   deadLetterRoutes(app, deps);
