@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { redactEvent } from '../contracts/index.ts';
 import { notFound } from '../platform/errors.ts';
 import type { AdminDeps } from './deps.ts';
 import { errors, plainJson } from '../platform/http-schemas.ts';
@@ -35,6 +36,7 @@ export function deadLetterRoutes(app: FastifyInstance, deps: AdminDeps): void {
       schema: {
         tags,
         summary: 'List dead letters',
+        description: 'Fields the catalog marks secret read `[redacted]`.',
         params: SubscriptionParams,
         querystring: ListQuery,
         response: {
@@ -48,7 +50,7 @@ export function deadLetterRoutes(app: FastifyInstance, deps: AdminDeps): void {
       const limit = request.query.limit ?? 100;
       const deadLetters = await bus.deadLetters(request.params.name, { limit, afterSequence: request.query.afterSequence });
       const next = deadLetters.length === limit ? deadLetters[deadLetters.length - 1].event.sequence : null;
-      return { deadLetters, next };
+      return { deadLetters: deadLetters.map((letter) => ({ ...letter, event: redactEvent(letter.event) })), next };
     },
   );
 

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { redactEvent } from '../contracts/index.ts';
 import { commaList } from '../platform/config.ts';
 import { badRequest } from '../platform/errors.ts';
 import type { AdminDeps } from './deps.ts';
@@ -16,7 +17,7 @@ const EventsQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
 });
 
-/** `GET /v1/events` (admin): the log, filtered and paginated. */
+/** `GET /v1/events` (admin): the log, filtered and paginated; the catalog's secrets masked (`redactEvent`). */
 export function eventsReadRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const { bus } = deps;
   app.withTypeProvider<TypeBoxTypeProvider>().get(
@@ -27,7 +28,9 @@ export function eventsReadRoutes(app: FastifyInstance, deps: AdminDeps): void {
       schema: {
         tags: ['admin'],
         summary: 'Read the event log',
-        description: 'Events in log order. When a page is full, `next` is the `afterSequence` of the next page; `head` is the last sequence in the log.',
+        description:
+          'Events in log order. When a page is full, `next` is the `afterSequence` of the next page; `head` is the last sequence in the log. ' +
+          'Fields the catalog marks secret (the payment token of `order.placed`) read `[redacted]`.',
         querystring: EventsQuery,
         response: {
           200: Type.Object({
@@ -50,7 +53,7 @@ export function eventsReadRoutes(app: FastifyInstance, deps: AdminDeps): void {
       const head = await bus.engine.head();
       const events = await bus.read({ types, subject: q.subject, afterSequence: q.afterSequence ?? 0, since: q.since, until: q.until, limit });
       const next = events.length === limit ? events[events.length - 1].sequence : null;
-      return { events, next, head };
+      return { events: events.map((event) => redactEvent(event)), next, head };
     },
   );
 }
