@@ -14,7 +14,7 @@ import { subscriptionRoutes } from './subscriptions.ts';
 
 export type { AdminDeps } from './deps.ts';
 
-/** Registers the admin API's routes. Needs the `ErrorBody` schema registered (platform/http-schemas.ts). */
+/** Registers the admin API's routes on a server made by `createHttpServer` (platform/http.ts). */
 export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   eventsReadRoutes(app, deps);
   subscriptionRoutes(app, deps);

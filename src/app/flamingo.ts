@@ -5,7 +5,6 @@ import { collectorRoutes, DEFAULT_LIMITS, type CollectLimits } from '../collecto
 import { createGuard, keyStore, openPlatformDatabase, revocationStore } from '../platform/auth/index.ts';
 import { ConfigError, type FlamingoConfig } from '../platform/config.ts';
 import { createHttpServer } from '../platform/http.ts';
-import { ErrorBody } from '../platform/http-schemas.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
 import { createMetrics } from '../platform/metrics.ts';
 import { readOrCreateSecret, type Secret } from '../platform/secrets.ts';
@@ -96,7 +95,6 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
     const metrics = createMetrics();
     const app = await createHttpServer({ logger, metrics, version: VERSION, settings: config.http });
     const guard = createGuard(app, { adminKey: adminKey.value, keys, tokens, revocations });
-    app.addSchema(ErrorBody);
     collectorRoutes(app, { bus, guard, metrics, config, limits: options.limits ?? DEFAULT_LIMITS });
     adminRoutes(app, { bus, keys, metrics, version: VERSION });
 

@@ -10,7 +10,7 @@ import { seedEventRoutes } from './seed-route.ts';
 export { DEFAULT_LIMITS, type CollectLimits } from './collect.ts';
 export type { CollectorDeps } from './deps.ts';
 
-/** Registers the collector's routes. Needs the `ErrorBody` schema registered (platform/http-schemas.ts). */
+/** Registers the collector's routes on a server made by `createHttpServer` (platform/http.ts). */
 export function collectorRoutes(app: FastifyInstance, deps: CollectorDeps): void {
   eventsCollectorRoutes(app, deps);
   seedEventRoutes(app, deps);

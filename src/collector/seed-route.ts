@@ -1,7 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { findDefinition, fromSeedEnvelope, seedPathOf, validateData } from '../contracts/index.ts';
-import { matchesTypePattern } from '../platform/config.ts';
+import { findDefinition, fromSeedEnvelope, matchesTypePattern, seedPathOf, validateData } from '../contracts/index.ts';
 import { badRequest, forbidden, tooLarge, unauthorized, unprocessable } from '../platform/errors.ts';
 import { fromBusError } from './bus-errors.ts';
 import type { CollectorDeps } from './deps.ts';

@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { catalog, findDefinition, publishedByOf } from '../contracts/index.ts';
+import { catalog, findDefinition, isTypePattern, matchesTypePattern, publishedByOf } from '../contracts/index.ts';
 import { ensurePrivateDir } from './private-files.ts';
 
 /** pino's levels, plus `silent`. */
@@ -146,20 +146,7 @@ export const SETTINGS = [
   'FLAMINGO_REVIEWS_BANNED_WORDS',
 ] as const;
 
-const TYPE_PATTERN = /^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$/;
 const SERVICE_NAME = /^[a-z][a-z0-9_-]*$/;
-
-/** True when `pattern` (`order.placed`, `order.*`, `*`) is a well-formed event type pattern. */
-export function isTypePattern(pattern: string): boolean {
-  return TYPE_PATTERN.test(pattern);
-}
-
-/** True when event type `type` matches `pattern` (`*` matches all, `order.*` matches `order.placed`). */
-export function matchesTypePattern(pattern: string, type: string): boolean {
-  if (pattern === '*') return true;
-  if (pattern.endsWith('.*')) return type.startsWith(pattern.slice(0, -1));
-  return pattern === type;
-}
 
 /** The seed's own example type, the only one accepted without a key by default (issue 7). */
 export const DEFAULT_SEED_TYPES: readonly string[] = ['cart.item_added'];

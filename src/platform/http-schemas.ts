@@ -33,3 +33,6 @@ export function documentedOnly(schema: FastifySchema) {
 /** Plain JSON answers for routes whose response schemas only document (fast-json-stringify would drop `data`). */
 export const plainJson = () => (data: unknown) => JSON.stringify(data);
 
+
+/** One error answer in a route's response schema (the registered `ErrorBody`). */
+export const ErrorAnswer = Type.Ref('ErrorBody');

@@ -5,6 +5,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import { ajvFormatsPlugin } from '../contracts/index.ts';
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './config.ts';
 import { ApiError, type ProblemDetail } from './errors.ts';
+import { ErrorBody } from './http-schemas.ts';
 import { clientErrorHandler, limitConnections, registerRateLimits, timeoutOptions } from './http-limits.ts';
 import { parseJsonBody } from './json-body.ts';
 import { traceIdOf, type Logger } from './logger.ts';
@@ -203,5 +204,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  // Every route's error answers refer to this one schema (`errors(…)`, `ErrorAnswer`).
+  app.addSchema(ErrorBody);
   return app;
 }

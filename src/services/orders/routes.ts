@@ -11,6 +11,7 @@ import { placeOrder } from './placement.ts';
 import { priceItems } from './pricing.ts';
 import { ORDER_STATUSES } from './saga.ts';
 import { customersStore, ordersStore, type OrdersDatabase, type StoredOrder } from './store.ts';
+import { ErrorAnswer } from '../../platform/http-schemas.ts';
 
 export interface OrdersRoutesOptions {
   readonly db: Kysely<OrdersDatabase>;
@@ -18,11 +19,6 @@ export interface OrdersRoutesOptions {
 }
 
 const tags = ['orders'];
-const ErrorBody = Type.Object({
-  error: Type.String(),
-  message: Type.String(),
-  detail: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
-});
 const Order = Type.Object(
   {
     id: Type.String(),
@@ -101,7 +97,7 @@ export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoute
           paymentToken: Type.String({ minLength: 1, maxLength: 256, description: 'Single-use payment token (sandbox: tok_ok, tok_declined, tok_slow).' }),
           shippingAddress: Type.Optional(orderPlaced.schema.properties.shippingAddress),
         }),
-        response: { 201: Order, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 422: ErrorBody },
+        response: { 201: Order, 400: ErrorAnswer, 401: ErrorAnswer, 403: ErrorAnswer, 422: ErrorAnswer },
       },
     },
     async (request, reply) => {
@@ -140,7 +136,7 @@ export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoute
           'An order carries its customer’s data, so it is answered for the admin key or the session token of the customer who placed it. ' +
           'No or an invalid key or token → 401; another customer’s token (or a producer key) → 403.',
         params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) }),
-        response: { 200: Order, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+        response: { 200: Order, 401: ErrorAnswer, 403: ErrorAnswer, 404: ErrorAnswer },
       },
     },
     async (request) => {
@@ -163,7 +159,7 @@ export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoute
           userId: Type.String({ minLength: 1, maxLength: 128 }),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
         }),
-        response: { 200: Type.Object({ orders: Type.Array(Order) }), 401: ErrorBody, 403: ErrorBody },
+        response: { 200: Type.Object({ orders: Type.Array(Order) }), 401: ErrorAnswer, 403: ErrorAnswer },
       },
     },
     async (request) => {

@@ -4,11 +4,12 @@ import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import { ensureOwner, signedInCustomer } from '../../platform/auth/index.ts';
-import { ApiError, forbidden, notFound } from '../../platform/errors.ts';
+import { ApiError, forbidden, notFound, unauthorized } from '../../platform/errors.ts';
 import type { Tokens } from '../../platform/tokens.ts';
 import { userBanned, userRegistered, userUnbanned, type EventSink } from './events.ts';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.ts';
 import { toPublicUser, usersStore, type UsersDatabase } from './store.ts';
+import { ErrorAnswer } from '../../platform/http-schemas.ts';
 
 export interface UsersRoutesOptions {
   readonly db: Kysely<UsersDatabase>;
@@ -28,19 +29,12 @@ const User = Type.Object(
   },
   { description: 'A customer account; the password hash never leaves the users service.' },
 );
-const ErrorBody = Type.Object({
-  error: Type.String(),
-  message: Type.String(),
-  detail: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
-});
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 const tags = ['users'];
 
 const bannedError = () => forbidden('this account is banned', [{ path: '/userId', message: 'user is banned' }]);
 const unknownUser = () =>
-  new ApiError(401, 'invalid_token', 'the session token names no account: sign in again (POST /v1/auth/login)', undefined, {
-    'www-authenticate': 'Bearer realm="flamingo"',
-  });
+  unauthorized('the session token names no account: sign in again (POST /v1/auth/login)', 'invalid_token');
 
 /** The users context's HTTP API: register, read, sign in, the signed-in user, ban and unban. */
 export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesOptions): void {
@@ -59,7 +53,7 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
           name: Type.String({ minLength: 1, maxLength: 200 }),
           password: Type.String({ minLength: 8, maxLength: 1024, description: 'At least 8 characters; stored as a scrypt hash only.' }),
         }),
-        response: { 201: User, 400: ErrorBody, 409: ErrorBody },
+        response: { 201: User, 400: ErrorAnswer, 409: ErrorAnswer },
       },
     },
     async (request, reply) => {
@@ -87,7 +81,7 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
         tags,
         summary: 'Sign in: a customer session token',
         body: Type.Object({ email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: 1024 }) }),
-        response: { 200: Type.Object({ token: Type.String(), userId: Type.String() }), 401: ErrorBody, 403: ErrorBody, 429: ErrorBody },
+        response: { 200: Type.Object({ token: Type.String(), userId: Type.String() }), 401: ErrorAnswer, 403: ErrorAnswer, 429: ErrorAnswer },
       },
     },
     async (request) => {
@@ -108,7 +102,7 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
       schema: {
         tags,
         summary: 'The signed-in customer (Bearer customer token); a banned user’s tokens are refused at once',
-        response: { 200: User, 401: ErrorBody, 403: ErrorBody },
+        response: { 200: User, 401: ErrorAnswer, 403: ErrorAnswer },
       },
     },
     async (request) => {
@@ -130,7 +124,7 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
           'Personal data: answered for the admin key or the session token of this customer. No or an invalid ' +
           'key or token → 401; another customer’s token (or a producer key) → 403; a banned customer’s own token → 403, as for `/v1/users/me`.',
         params: IdParams,
-        response: { 200: User, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+        response: { 200: User, 401: ErrorAnswer, 403: ErrorAnswer, 404: ErrorAnswer },
       },
     },
     async (request) => {
@@ -151,7 +145,7 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
         summary: 'Ban a customer (admin; publishes user.banned, immediate): sign-in refused, and their session tokens refused by every route within 1 s',
         params: IdParams,
         body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }),
-        response: { 200: User, 404: ErrorBody },
+        response: { 200: User, 404: ErrorAnswer },
       },
     },
     async (request) => {
@@ -181,7 +175,7 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
         summary: 'Lift a ban (admin; publishes user.unbanned)',
         params: IdParams,
         body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }),
-        response: { 200: User, 404: ErrorBody },
+        response: { 200: User, 404: ErrorAnswer },
       },
     },
     async (request) => {
