@@ -2,6 +2,7 @@
  * The simulator's view of the shop: the public HTTP API, nothing else. Every call is counted (by
  * outcome) so the progress line can show requests per second and errors.
  */
+import { createJsonClient, type JsonAnswer } from '../../src/platform/http-client.ts';
 
 /** A non-2xx answer. */
 export class ShopError extends Error {
@@ -76,41 +77,27 @@ export function createShopClient(options: ShopClientOptions) {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const counts: RequestCounts = { requests: 0, ok: 0, rejected: 0, failed: 0 };
 
+  const json = createJsonClient({ url: options.url, timeoutMs });
+
   async function call<T>(method: string, route: string, auth: Auth, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (auth && 'admin' in auth) {
-      if (options.adminKey) headers.authorization = `Bearer ${options.adminKey}`;
-    } else if (auth) headers.authorization = `Bearer ${auth.token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    const bearer = auth && 'admin' in auth ? (options.adminKey ?? null) : auth ? auth.token : null;
     counts.requests++;
-    let response: Response;
+    let answer: JsonAnswer<T>;
     try {
-      response = await fetch(`${base}${route}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+      answer = await json.request<T>(method, route, { body, bearer });
     } catch (error) {
       counts.failed++;
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
       throw new ShopError(method, route, 0, 'unreachable', `${cause} (${base})`);
     }
-    const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    if (response.ok) {
+    if (answer.ok) {
       counts.ok++;
-      return parsed as T;
+      return answer.body as T;
     }
-    if (response.status >= 500) counts.failed++;
+    if (answer.status >= 500) counts.failed++;
     else counts.rejected++;
-    const problem = parsed as { error?: string; message?: string } | undefined;
-    throw new ShopError(method, route, response.status, problem?.error, problem?.message ?? text.slice(0, 200));
+    const problem = answer.body as { error?: string; message?: string } | undefined;
+    throw new ShopError(method, route, answer.status, problem?.error, problem?.message ?? answer.text.slice(0, 200));
   }
 
   const admin: Auth = { admin: true };
