@@ -8,6 +8,7 @@ import { createHttpServer } from '../platform/http.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
 import { createMetrics } from '../platform/metrics.ts';
 import { readOrCreateSecret, type Secret } from '../platform/secrets.ts';
+import { readSettingsInto } from '../platform/settings.ts';
 import { createTokens } from '../platform/tokens.ts';
 import { auditProjection, services as allServices, type RunningService, type ServiceDefinition } from '../services/index.ts';
 import { openEngine } from './engine.ts';
@@ -56,6 +57,13 @@ export function selectServices(config: FlamingoConfig, registry: readonly Servic
   return selected;
 }
 
+/** Every selected service's own settings, checked before anything starts: one `ConfigError` naming each bad one. */
+export function checkServiceSettings(selected: readonly ServiceDefinition[], env: FlamingoConfig['env']): void {
+  const problems: string[] = [];
+  for (const definition of selected) if (definition.settings) readSettingsInto(definition.settings, env, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+}
+
 /**
  * Starts Flamingo in this process: the engine (`<dataDir>/bus.db` or NATS), the bus, producer keys,
  * the HTTP server with the collector and admin API, and the selected services; then listens.
@@ -64,6 +72,7 @@ export function selectServices(config: FlamingoConfig, registry: readonly Servic
 export async function startFlamingo(config: FlamingoConfig, options: StartOptions = {}): Promise<RunningFlamingo> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const selected = selectServices(config, options.registry ?? allServices);
+  checkServiceSettings(selected, config.env);
   const adminKey = readOrCreateSecret(config.dataDir, 'admin.key', config.adminKey, 'flma_');
   const tokenSecret = readOrCreateSecret(config.dataDir, 'token.secret', config.tokenSecret);
   const database = { dataDir: config.dataDir, databaseUrl: config.databaseUrl, layout: config.databaseLayout };

@@ -101,7 +101,7 @@ export interface FlamingoConfig {
   readonly auditProjection: boolean;
   /** The HTTP server's timeouts, connection limit, body depth and rate limits. */
   readonly http: HttpSettings;
-  /** The raw settings, for services' own variables (`FLAMINGO_PAYMENT_TIMEOUT_MS`, …). */
+  /** The raw settings, for the settings each service declares (`src/services/<name>/settings.ts`, read with platform/settings.ts). */
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
@@ -140,10 +140,6 @@ export const SETTINGS = [
   'FLAMINGO_RATE_LIMIT_WINDOW_MS',
   'FLAMINGO_RATE_LIMIT_KEYLESS',
   'FLAMINGO_RATE_LIMIT_LOGIN',
-  // Read by the services themselves (src/services/*/settings.ts), checked when they start.
-  'FLAMINGO_PAYMENT_TIMEOUT_MS',
-  'FLAMINGO_SANDBOX_SLOW_MS',
-  'FLAMINGO_REVIEWS_BANNED_WORDS',
 ] as const;
 
 const SERVICE_NAME = /^[a-z][a-z0-9_-]*$/;
@@ -188,8 +184,10 @@ export function commaList(value: string): string[] {
 /**
  * Reads `flamingo.config.json` from `cwd` when present; the environment wins over it.
  * Problems (unreadable file, unknown names, non-scalar values) are added to `problems`.
+ * @param declared the settings components declare besides `SETTINGS` (the services' own).
  */
-function readConfigFile(cwd: string, problems: string[]): Record<string, string> {
+function readConfigFile(cwd: string, problems: string[], declared: readonly string[]): Record<string, string> {
+  const known = [...SETTINGS, ...declared];
   const file = path.join(cwd, 'flamingo.config.json');
   if (!existsSync(file)) return {};
   let parsed: unknown;
@@ -205,8 +203,8 @@ function readConfigFile(cwd: string, problems: string[]): Record<string, string>
   }
   const values: Record<string, string> = {};
   for (const [name, value] of Object.entries(parsed)) {
-    if (!(SETTINGS as readonly string[]).includes(name)) {
-      problems.push(`flamingo.config.json: unknown setting "${name}" (known: ${SETTINGS.join(', ')})`);
+    if (!known.includes(name)) {
+      problems.push(`flamingo.config.json: unknown setting "${name}" (known: ${known.join(', ')})`);
     } else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
       values[name] = String(value);
     } else {
@@ -309,10 +307,12 @@ function parseBoolean(name: string, value: string | undefined, problems: string[
  * Reads and validates the configuration. Throws `ConfigError` listing every problem at once.
  * @param env the environment. (Default: `process.env`)
  * @param cwd where `./data` and `flamingo.config.json` are looked up. (Default: `process.cwd()`)
+ * @param declared names of the settings the services declare (their schemas, checked when they
+ *   start), also allowed in `flamingo.config.json`. (Default: none)
  */
-export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env, cwd = process.cwd()): FlamingoConfig {
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env, cwd = process.cwd(), declared: readonly string[] = []): FlamingoConfig {
   const problems: string[] = [];
-  const fromFile = readConfigFile(cwd, problems);
+  const fromFile = readConfigFile(cwd, problems, declared);
   const get = (name: (typeof SETTINGS)[number]): string | undefined => env[name] ?? fromFile[name];
 
   let port = 3000;

@@ -12,6 +12,7 @@ import {
   type BatchHandler,
   type DeliveredEvent,
   type Handler,
+  type HandlerContext,
   type Outbox,
   type Subscription,
   type SubscriptionOptions,
@@ -26,6 +27,10 @@ export interface Reaction<DB, E, T extends EventType> {
   readonly name: string;
   readonly types: readonly T[];
   readonly concurrency: number;
+  /** The subscription's retry policy. (Default: the bus's) */
+  readonly retry?: SubscriptionOptions['retry'];
+  /** Deliver each event this long after it was recorded (a delayed subscription). (Default: 0) */
+  readonly delayMs?: number;
   /** Handle up to this many events in one transaction. (Default: 1, one transaction per event) */
   readonly maxBatchSize?: number;
   /** Before a batch, in its transaction (e.g. lock the rows it will change in one order). */
@@ -60,7 +65,13 @@ export interface ServiceRuntime<DB, E> {
   add(trx: Kysely<DB>, event: E): Promise<string>;
   /** Runs `work` in a transaction and adds the events it returns in the same transaction. */
   write<T extends { events: E[] }>(work: (trx: Kysely<DB>) => Promise<T>): Promise<T>;
-  /** Subscribes `handler`; the subscription is closed when the service stops. */
+  /**
+   * For a handler whose work spans more than one transaction (a call to a provider between two):
+   * handles `event` once — `work`'s transaction records it in the inbox and adds the events `work`
+   * returns, caused by it; a redelivery runs nothing.
+   */
+  once<T extends EventType>(event: DeliveredEvent<T>, context: HandlerContext, work: (trx: Kysely<DB>) => Promise<E[]>): Promise<void>;
+  /** Subscribes `handler` (see `once`); the subscription is closed when the service stops. */
   subscribe<T extends EventType>(options: SubscriptionOptions<T>, handler: Handler<T>): Promise<void>;
   /**
    * Subscribes a reaction: each event is handled once (inbox) in a transaction that also adds the
@@ -113,11 +124,20 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
         for (const event of result.events) await add(trx, event);
         return result;
       }),
+    async once(event, context, work) {
+      await handleOnce<DB, typeof event.type>(db, async (delivered, trx) => addCaused(trx, await work(trx), delivered))(event, context);
+    },
     async subscribe(subscriptionOptions, handler) {
       subscriptions.push(await context.bus.subscribe(subscriptionOptions, handler));
     },
     async react<T extends EventType>(reaction: Reaction<DB, E, T>) {
-      const subscriptionOptions = { name: reaction.name, types: reaction.types, concurrency: reaction.concurrency };
+      const subscriptionOptions = {
+        name: reaction.name,
+        types: reaction.types,
+        concurrency: reaction.concurrency,
+        ...(reaction.retry === undefined ? {} : { retry: reaction.retry }),
+        ...(reaction.delayMs === undefined ? {} : { delayMs: reaction.delayMs }),
+      };
       const handle = async (trx: Kysely<DB>, event: DeliveredEvent<T>) => addCaused(trx, await reaction.react(trx, event), event);
       if ((reaction.maxBatchSize ?? 1) <= 1) {
         subscriptions.push(await context.bus.subscribe(subscriptionOptions, handleOnce<DB, T>(db, (event, trx) => handle(trx, event))));

@@ -6,7 +6,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { orderPlaced } from '../../contracts/catalog/orders.ts';
 import { ensureOwner } from '../../platform/auth/index.ts';
 import { forbidden, notFound, unprocessable } from '../../platform/errors.ts';
-import type { EventSink } from './events.ts';
+import type { OrderEvent } from './events.ts';
 import { placeOrder } from './placement.ts';
 import { priceItems } from './pricing.ts';
 import { ORDER_STATUSES } from './saga.ts';
@@ -15,7 +15,8 @@ import { ErrorAnswer } from '../../platform/http-schemas.ts';
 
 export interface OrdersRoutesOptions {
   readonly db: Kysely<OrdersDatabase>;
-  readonly outbox: EventSink<OrdersDatabase>;
+  /** Runs a change in a transaction and adds the events it returns in the same one (the service runtime). */
+  write<T extends { events: OrderEvent[] }>(work: (trx: Kysely<OrdersDatabase>) => Promise<T>): Promise<T>;
 }
 
 const tags = ['orders'];
@@ -72,7 +73,7 @@ async function present(db: Kysely<OrdersDatabase>, order: StoredOrder) {
 
 /** The orders context's HTTP API: place an order, read one (with its history), list a customer's. */
 export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoutesOptions): void {
-  const { db, outbox } = options;
+  const { db, write } = options;
   const app = http.withTypeProvider<TypeBoxTypeProvider>();
   // Orders are a customer's data: the admin key, or that customer's session token (issue 7).
   const customerOrAdmin = { config: { auth: 'customerOrAdmin' as const } };
@@ -104,13 +105,13 @@ export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoute
       const { userId, items, paymentToken, shippingAddress } = request.body;
       ensureOwner(request.principal, userId, [{ path: '/userId', message: 'does not match the token' }]);
       const orderId = uuidv7();
-      const order = await db.transaction().execute(async (trx) => {
+      const { order } = await write(async (trx) => {
         const customer = await customersStore.get(trx, userId);
         if (!customer) throw unprocessable('unknown_user', `no user ${userId}`, [{ path: '/userId', message: 'no such user' }]);
         if (customer.banned) throw forbidden('this customer is banned', [{ path: '/userId', message: 'user is banned' }]);
         const priced = await priceItems(trx, items);
         if (!priced.ok) throw unprocessable(priced.code, priced.code === 'total_too_large' ? 'the order’s total is too large' : 'some lines cannot be ordered', priced.problems);
-        await placeOrder(trx, outbox, {
+        const events = await placeOrder(trx, {
           orderId,
           userId,
           items: priced.items,
@@ -119,7 +120,7 @@ export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoute
           paymentToken,
           ...(shippingAddress === undefined ? {} : { shippingAddress }),
         });
-        return ordersStore.load(trx, orderId);
+        return { order: await ordersStore.load(trx, orderId), events: events ?? [] };
       });
       return reply.status(201).send(await present(db, order!));
     },

@@ -6,14 +6,15 @@ import { v7 as uuidv7 } from 'uuid';
 import { ensureOwner, signedInCustomer } from '../../platform/auth/index.ts';
 import { ApiError, forbidden, notFound, unauthorized } from '../../platform/errors.ts';
 import type { Tokens } from '../../platform/tokens.ts';
-import { userBanned, userRegistered, userUnbanned, type EventSink } from './events.ts';
+import { userBanned, userRegistered, userUnbanned, type UserEvent } from './events.ts';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.ts';
 import { toPublicUser, usersStore, type UsersDatabase } from './store.ts';
 import { ErrorAnswer } from '../../platform/http-schemas.ts';
 
 export interface UsersRoutesOptions {
   readonly db: Kysely<UsersDatabase>;
-  readonly outbox: EventSink<UsersDatabase>;
+  /** Runs a change in a transaction and adds the events it returns in the same one (the service runtime). */
+  write<T extends { events: UserEvent[] }>(work: (trx: Kysely<UsersDatabase>) => Promise<T>): Promise<T>;
   readonly tokens: Tokens;
 }
 
@@ -38,7 +39,7 @@ const unknownUser = () =>
 
 /** The users context's HTTP API: register, read, sign in, the signed-in user, ban and unban. */
 export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesOptions): void {
-  const { db, outbox, tokens } = options;
+  const { db, write, tokens } = options;
   const app = http.withTypeProvider<TypeBoxTypeProvider>();
 
   app.post(
@@ -61,11 +62,10 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
       const passwordHash = await hashPassword(password);
       const id = uuidv7();
       const at = new Date().toISOString();
-      const created = await db.transaction().execute(async (trx) => {
-        if (!(await usersStore.insert(trx, { id, email, name, passwordHash, at }))) return undefined;
-        const row = await usersStore.byId(trx, id);
-        await outbox.add(trx, userRegistered({ userId: id, email: row!.email, name }));
-        return row;
+      const { row: created } = await write(async (trx) => {
+        if (!(await usersStore.insert(trx, { id, email, name, passwordHash, at }))) return { row: undefined, events: [] };
+        const row = (await usersStore.byId(trx, id))!;
+        return { row, events: [userRegistered({ userId: id, email: row.email, name })] };
       });
       if (!created) throw new ApiError(409, 'email_taken', 'an account with this e-mail exists', [{ path: '/email', message: 'is already registered' }]);
       return reply.status(201).send(toPublicUser(created));
@@ -151,11 +151,9 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
     async (request) => {
       const { id } = request.params;
       const at = new Date().toISOString();
-      const row = await db.transaction().execute(async (trx) => {
-        if (await usersStore.ban(trx, id, request.body.reason, at)) {
-          await outbox.add(trx, userBanned({ userId: id, reason: request.body.reason, bannedBy: 'admin' }));
-        }
-        return usersStore.byId(trx, id);
+      const { row } = await write(async (trx) => {
+        const banned = await usersStore.ban(trx, id, request.body.reason, at);
+        return { row: await usersStore.byId(trx, id), events: banned ? [userBanned({ userId: id, reason: request.body.reason, bannedBy: 'admin' })] : [] };
       });
       if (!row) throw notFound(`no user ${id}`);
       return toPublicUser(row);
@@ -182,11 +180,9 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
       const { id } = request.params;
       const { reason } = request.body;
       const at = new Date().toISOString();
-      const row = await db.transaction().execute(async (trx) => {
-        if (await usersStore.unban(trx, id, at)) {
-          await outbox.add(trx, userUnbanned({ userId: id, unbannedBy: 'admin', ...(reason ? { reason } : {}) }));
-        }
-        return usersStore.byId(trx, id);
+      const { row } = await write(async (trx) => {
+        const unbanned = await usersStore.unban(trx, id, at);
+        return { row: await usersStore.byId(trx, id), events: unbanned ? [userUnbanned({ userId: id, unbannedBy: 'admin', ...(reason ? { reason } : {}) })] : [] };
       });
       if (!row) throw notFound(`no user ${id}`);
       return toPublicUser(row);
