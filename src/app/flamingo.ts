@@ -122,6 +122,7 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
         logger: logger.child({ service: definition.name }),
         tokens,
         env: config.env,
+        inboxRetentionMs: config.inboxRetentionMs,
       });
       running.push({ name: definition.name, service });
       logger.info({ service: definition.name }, 'service started');

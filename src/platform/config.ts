@@ -52,6 +52,10 @@ export const DEFAULT_HTTP_SETTINGS: HttpSettings = {
   loginRateLimit: 30,
 };
 
+/** The inbox retention when nothing is configured (7 days), and its floor (1 hour). */
+export const DEFAULT_INBOX_RETENTION_MS = 7 * 24 * 3600_000;
+export const MIN_INBOX_RETENTION_MS = 3600_000;
+
 /** Flamingo's settings, read from the environment (and `flamingo.config.json`) and validated at start. */
 export interface FlamingoConfig {
   /** `PORT`: HTTP port, 1–65535. (Default: 3000) */
@@ -99,6 +103,12 @@ export interface FlamingoConfig {
   readonly tokenSecret?: string;
   /** `FLAMINGO_AUDIT_PROJECTION=1`: run the built-in audit projection (counts applied events, `<dataDir>/audit.db`). (Default: off) */
   readonly auditProjection: boolean;
+  /**
+   * `FLAMINGO_INBOX_RETENTION_MS`: how long each service's inbox remembers a handled event (a
+   * redelivery within it is a no-op); pruned on a schedule. At least 3 600 000 (1 h), far beyond
+   * any redelivery window. (Default: 604 800 000 = 7 days)
+   */
+  readonly inboxRetentionMs: number;
   /** The HTTP server's timeouts, connection limit, body depth and rate limits. */
   readonly http: HttpSettings;
   /** The raw settings, for the settings each service declares (`src/services/<name>/settings.ts`, read with platform/settings.ts). */
@@ -131,6 +141,7 @@ export const SETTINGS = [
   'FLAMINGO_SEED_TYPES',
   'FLAMINGO_TOKEN_SECRET',
   'FLAMINGO_AUDIT_PROJECTION',
+  'FLAMINGO_INBOX_RETENTION_MS',
   'FLAMINGO_HTTP_HEADERS_TIMEOUT_MS',
   'FLAMINGO_HTTP_REQUEST_TIMEOUT_MS',
   'FLAMINGO_HTTP_IDLE_TIMEOUT_MS',
@@ -383,6 +394,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   }
 
   const auditProjection = parseBoolean('FLAMINGO_AUDIT_PROJECTION', get('FLAMINGO_AUDIT_PROJECTION'), problems);
+  const inboxRetentionMs = wholeNumber(
+    'FLAMINGO_INBOX_RETENTION_MS',
+    get('FLAMINGO_INBOX_RETENTION_MS'),
+    DEFAULT_INBOX_RETENTION_MS,
+    problems,
+    (n) => n >= MIN_INBOX_RETENTION_MS,
+    'must be a whole number of milliseconds, at least 3600000 (1 h: longer than any redelivery window)',
+  );
   const http = parseHttpSettings(get, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -403,6 +422,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     seedTypes,
     tokenSecret,
     auditProjection,
+    inboxRetentionMs,
     http,
     env: { ...fromFile, ...env },
   };

@@ -72,6 +72,14 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('keeps the inbox 7 days by default, and never less than an hour', () => {
+    expect(loadConfig({}, cwd).inboxRetentionMs).toBe(7 * 24 * 3600_000);
+    expect(loadConfig({ FLAMINGO_INBOX_RETENTION_MS: '3600000' }, cwd).inboxRetentionMs).toBe(3600_000);
+    expect(problemsOf({ FLAMINGO_INBOX_RETENTION_MS: '60000' })).toEqual([
+      'FLAMINGO_INBOX_RETENTION_MS: must be a whole number of milliseconds, at least 3600000 (1 h: longer than any redelivery window), got "60000"',
+    ]);
+  });
+
   it('reads the NATS cluster settings and names each bad one', () => {
     const config = loadConfig({ FLAMINGO_NATS_REPLICAS: '3', FLAMINGO_NATS_PARTITIONS: '64', FLAMINGO_NATS_DUPLICATE_WINDOW_MS: '600000' }, cwd);
     expect([config.natsReplicas, config.natsPartitions, config.natsDuplicateWindowMs]).toEqual([3, 64, 600_000]);

@@ -8,6 +8,7 @@ import {
   createOutbox,
   handleOnce,
   markHandled,
+  pruneInbox,
   type AnyPublishInput,
   type BatchHandler,
   type DeliveredEvent,
@@ -18,6 +19,7 @@ import {
   type SubscriptionOptions,
 } from '../bus/index.ts';
 import type { EventType } from '../contracts/index.ts';
+import { DEFAULT_INBOX_RETENTION_MS } from '../platform/config.ts';
 import { migrate, openDatabase, type Dialect } from '../platform/db.ts';
 import type { RunningService, ServiceContext } from './service.ts';
 
@@ -40,6 +42,17 @@ export interface Reaction<DB, E, T extends EventType> {
 
 /** What a reaction's events may take from the event they react to. */
 export type Cause = Pick<DeliveredEvent, 'id' | 'correlationid' | 'traceparent'>;
+
+/**
+ * How long a service's inbox remembers a handled event (`DEFAULT_INBOX_RETENTION_MS`, 7 days): a
+ * redelivery within it is a no-op. Far longer than any redelivery window (a lost ack comes back
+ * within the engine's ack wait, a retry within its policy's delays: minutes); a dead letter is never
+ * in the inbox (its transaction rolled back), so retrying one later is unaffected.
+ */
+export { DEFAULT_INBOX_RETENTION_MS };
+
+/** How often the runtime prunes the inbox: a tenth of the retention, at most hourly. */
+export const inboxPruneInterval = (retentionMs: number) => Math.max(1_000, Math.min(3600_000, Math.floor(retentionMs / 10)));
 
 export interface ServiceRuntimeOptions<E> {
   /** The service: the default database name and the subject of its log lines. */
@@ -103,7 +116,21 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
     ...(database.url ? { databaseUrl: database.url } : {}),
     onError: (err, { eventIds, permanent }) => context.logger.error({ err, eventIds, permanent }, `${name} outbox relay failed`),
   });
+  // The inbox is pruned on a schedule, like the outbox's sent rows: records older than the retention go.
+  const retentionMs = context.inboxRetentionMs ?? DEFAULT_INBOX_RETENTION_MS;
+  let pruning: Promise<void> | undefined;
+  const prune = () => {
+    pruning ??= pruneInbox(db, new Date(Date.now() - retentionMs))
+      .then((pruned) => {
+        if (pruned > 0) context.logger.debug({ pruned, retentionMs }, `${name} inbox pruned`);
+      })
+      .catch((err: unknown) => context.logger.warn({ err }, `${name} inbox pruning failed; trying again later`))
+      .finally(() => (pruning = undefined));
+  };
+  let pruneTimer: NodeJS.Timeout | undefined;
   const stop = async () => {
+    clearInterval(pruneTimer);
+    await pruning;
     await Promise.all(subscriptions.splice(0).map((subscription) => subscription.close()));
     await outbox.stop();
     await database.close();
@@ -167,6 +194,8 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
     await migrate(db, options.migrations);
     await outbox.start();
     await setup(runtime);
+    prune();
+    pruneTimer = setInterval(prune, inboxPruneInterval(retentionMs)).unref();
   } catch (error) {
     await stop();
     throw error;

@@ -25,6 +25,8 @@ export interface ServiceContext {
    * `readSettings(definition.settings, env)`; the app has checked them before starting anything.
    */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** How long the service's inbox remembers handled events (`FLAMINGO_INBOX_RETENTION_MS`). (Default: `DEFAULT_INBOX_RETENTION_MS`, 7 days) */
+  readonly inboxRetentionMs?: number;
 }
 
 export interface RunningService {
