@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { adminRoutes } from '../admin/index.ts';
 import { createBus, type Bus } from '../bus/index.ts';
 import { collectorRoutes, DEFAULT_LIMITS, type CollectLimits } from '../collector/index.ts';
-import { createGuard, keyStore, openPlatformDatabase, revocationStore } from '../platform/auth/index.ts';
+import { createGuard, keyStore, openPlatformDatabase, revocationStore, sessionRoutes } from '../platform/auth/index.ts';
 import { ConfigError, type FlamingoConfig } from '../platform/config.ts';
 import { createHttpServer } from '../platform/http.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
@@ -26,7 +28,12 @@ export interface StartOptions {
   readonly limits?: CollectLimits;
   /** The platform database (producer keys, revoked customers): SQLite file stem or PostgreSQL schema. (Default: `flamingo`) */
   readonly platformDatabase?: string;
+  /** The web pages' files, served at `/web/` when the directory exists. (Default: `web/` of this checkout) */
+  readonly webRoot?: string;
 }
+
+/** `web/` beside `src/`. */
+const WEB_ROOT = fileURLToPath(new URL('../../web/', import.meta.url));
 
 /** A running Flamingo process. */
 export interface RunningFlamingo {
@@ -102,8 +109,11 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
     cleanups.push(() => revocationFeed.close());
     const tokens = createTokens(tokenSecret.value);
     const metrics = createMetrics();
-    const app = await createHttpServer({ logger, metrics, version: VERSION, settings: config.http });
+    const webRoot = options.webRoot ?? WEB_ROOT;
+    const staticFiles = existsSync(webRoot) ? { root: webRoot, prefix: '/web/' } : undefined;
+    const app = await createHttpServer({ logger, metrics, version: VERSION, settings: config.http, ...(staticFiles ? { staticFiles } : {}) });
     const guard = createGuard(app, { adminKey: adminKey.value, keys, tokens, revocations });
+    sessionRoutes(app, tokens);
     collectorRoutes(app, { bus, guard, metrics, config, limits: options.limits ?? DEFAULT_LIMITS });
     adminRoutes(app, { bus, keys, metrics, version: VERSION });
 
