@@ -169,6 +169,6 @@ describe('GET /v1/events/stream', () => {
   it('refuses a Last-Event-ID that is not a sequence, naming the header', async () => {
     const response = await fetch(`${server.url}/v1/events/stream`, { headers: { accept: 'text/event-stream', authorization: `Bearer ${server.adminKey}`, 'last-event-id': 'abc' } });
     expect(response.status).toBe(400);
-    expect((await response.json()).detail).toEqual([{ path: '/headers/last-event-id', message: 'must be a whole number' }]);
+    expect(((await response.json()) as { detail: unknown }).detail).toEqual([{ path: '/headers/last-event-id', message: 'must be a whole number' }]);
   });
 });
