@@ -13,6 +13,7 @@ import { readOrCreateSecret, type Secret } from '../platform/secrets.ts';
 import { readSettingsInto } from '../platform/settings.ts';
 import { createTokens } from '../platform/tokens.ts';
 import { auditProjection, services as allServices, type RunningService, type ServiceDefinition } from '../services/index.ts';
+import { handlerMetrics } from './bus-metrics.ts';
 import { openEngine } from './engine.ts';
 import { feedRevocations } from './revocations.ts';
 import { VERSION } from './version.ts';
@@ -97,7 +98,8 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
 
   try {
     const engine = await openEngine(config, logger);
-    const bus = createBus({ engine, source: '/flamingo' });
+    const metrics = createMetrics();
+    const bus = createBus({ engine, source: '/flamingo', middleware: [handlerMetrics(metrics)] });
     cleanups.push(() => bus.close());
     // Producer keys and revoked customers: the platform's own database, shared by every process.
     const platformDb = await openPlatformDatabase(database, options.platformDatabase);
@@ -108,7 +110,6 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
     const revocationFeed = await feedRevocations(bus, revocations, logger);
     cleanups.push(() => revocationFeed.close());
     const tokens = createTokens(tokenSecret.value);
-    const metrics = createMetrics();
     const webRoot = options.webRoot ?? WEB_ROOT;
     const staticFiles = existsSync(webRoot) ? { root: webRoot, prefix: '/web/' } : undefined;
     const app = await createHttpServer({ logger, metrics, version: VERSION, settings: config.http, ...(staticFiles ? { staticFiles } : {}) });
