@@ -3,6 +3,8 @@
  * declared `sse: 'only'` streams a feed whose items carry a monotonic position, sent as each
  * message's `id`, so a client that reconnects with `Last-Event-ID` resumes where it stopped
  * (CONVENTIONS.md "Web pages"). Heartbeat comments keep idle connections (and proxies) open.
+ * The feed is read again every `idleMs` while nothing is new: the server looks, the browser never
+ * polls.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fastifySSE } from '@fastify/sse';
@@ -68,16 +70,20 @@ export async function streamFeed(app: FastifyInstance, request: FastifyRequest, 
   open?.add(controller);
   reply.sse.onClose(() => controller.abort());
   reply.sse.sendHeaders();
+  const gone = () => controller.signal.aborted || !reply.sse.isConnected;
   try {
-    while (!controller.signal.aborted && reply.sse.isConnected) {
+    while (!gone()) {
       const items = await options.read(position);
       for (const item of items) {
-        if (controller.signal.aborted) break;
+        if (gone()) break;
         await reply.sse.send({ id: String(item.position), event: item.event, data: item.data });
         position = item.position;
       }
       if (items.length === 0) await sleep(options.idleMs ?? 250, undefined, { signal: controller.signal }).catch(() => undefined);
     }
+  } catch (error) {
+    // A client that went away (or a server closing) mid-send or mid-read ends the stream quietly.
+    if (!gone()) throw error;
   } finally {
     open?.delete(controller);
   }
