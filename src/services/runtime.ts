@@ -14,7 +14,6 @@ import {
   type DeliveredEvent,
   type Handler,
   type HandlerContext,
-  type Outbox,
   type Subscription,
   type SubscriptionOptions,
 } from '../bus/index.ts';
@@ -72,11 +71,7 @@ export interface ServiceRuntimeOptions<E> {
 export interface ServiceRuntime<DB, E> {
   readonly db: Kysely<DB>;
   readonly dialect: Dialect;
-  /** The outbox, already relaying. */
-  readonly outbox: Outbox<DB>;
-  /** Adds one of the service's events (with its conversation, see `correlate`) in `trx`. */
-  add(trx: Kysely<DB>, event: E): Promise<string>;
-  /** Runs `work` in a transaction and adds the events it returns in the same transaction. */
+  /** Runs `work` in a transaction and adds the events it returns (with their conversation, see `correlate`) to the outbox in the same transaction. */
   write<T extends { events: E[] }>(work: (trx: Kysely<DB>) => Promise<T>): Promise<T>;
   /**
    * For a handler whose work spans more than one transaction (a call to a provider between two):
@@ -143,8 +138,6 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
   const runtime: ServiceRuntime<DB, E> = {
     db,
     dialect,
-    outbox,
-    add,
     write: (work) =>
       db.transaction().execute(async (trx) => {
         const result = await work(trx);
