@@ -1,7 +1,7 @@
 /**
- * What every service does around its own routes and reactions: opens and migrates its database,
- * relays its transactional outbox, keeps its subscriptions, and stops them all in order
- * (subscriptions, then the relay, then the database).
+ * What every service (shop context or consumer) does around its own routes and reactions: opens
+ * and migrates its database, relays its transactional outbox, keeps its subscriptions, prunes its
+ * inbox on a schedule, and stops them all in order (pruning, subscriptions, the relay, the database).
  */
 import type { Kysely, Migration } from 'kysely';
 import {
