@@ -1,0 +1,171 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Webhook } from 'standardwebhooks';
+import { v7 as uuidv7 } from 'uuid';
+import { startServiceServer, waitUntil, type ServiceServer } from '../../../test/support/service-server.ts';
+import { uniqueName } from '../../../test/support/service-databases.ts';
+import { createDeliveryService } from './index.ts';
+import { startShopifyTarget, type ReceivedRequest, type ShopifyTarget, type ShopifyTargetOptions } from './testing/shopify-target.ts';
+
+/** Delivery against the Shopify-like target, on the embedded engine. */
+describe('delivery to a rate-limited target', () => {
+  let server: ServiceServer;
+  let shop: ShopifyTarget | undefined;
+  const carts = Array.from({ length: 8 }, () => uuidv7());
+
+  beforeAll(async () => {
+    server = await startServiceServer('sqlite', [createDeliveryService({ databaseName: uniqueName('delivery') })], { FLAMINGO_DELIVERY_BREAKER_RESET_MS: '500' });
+  });
+  afterAll(() => server.stop());
+  afterEach(async () => {
+    await shop?.close();
+    shop = undefined;
+  });
+
+  const target = async (options: ShopifyTargetOptions, body: Record<string, unknown> = {}) => {
+    shop = await startShopifyTarget(options);
+    const added = await server.request('POST', '/v1/targets', { body: { url: `${shop.url}/admin/api/events.json`, types: ['cart.*'], ...body } });
+    expect(added.status, added.text).toBe(201);
+    return added.body as { id: string; secret: string; subscription: string };
+  };
+  const publish = async (count: number) => {
+    const ids: string[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const { id } = await server.flamingo.bus.publish({ type: 'cart.item_added', data: { cartId: carts[i % carts.length], items: [i], item: i } });
+      ids.push(id);
+    }
+    return ids;
+  };
+  const allDelivered = (ids: readonly string[], timeoutMs: number) =>
+    waitUntil(async () => (ids.every((id) => shop!.delivered.has(id)) ? true : undefined), timeoutMs, `${ids.length} deliveries (have ${shop!.delivered.size})`);
+  const verify = (secret: string, request: ReceivedRequest) =>
+    new Webhook(secret).verify(request.body, request.headers as Record<string, string>) as { id: string; type: string };
+
+  it('refuses bad targets naming the field, and needs the admin key', async () => {
+    const good = { url: 'https://shop.example/hooks', types: ['order.placed'] };
+    expect((await server.request('POST', '/v1/targets', { key: null, body: good })).status).toBe(401);
+    const cases: [unknown, string][] = [
+      [{ ...good, url: 'ftp://shop.example/' }, '/url'],
+      [{ ...good, url: 'https://user:pw@shop.example/' }, '/url'],
+      [{ ...good, types: ['no.such_type'] }, '/types/0'],
+      [{ ...good, types: ['BAD TYPE'] }, '/types/0'],
+      [{ ...good, headers: { 'webhook-id': 'x' } }, '/headers/webhook-id'],
+      [{ ...good, secret: 'not-a-secret' }, '/secret'],
+      [{ ...good, rateLimit: { limit: 0 } }, '/body/rateLimit/limit'],
+      [{ ...good, timeoutMs: 10 }, '/body/timeoutMs'],
+      [{ ...good, ordering: 'random' }, '/body/ordering'],
+    ];
+    for (const [body, path] of cases) {
+      const response = await server.request('POST', '/v1/targets', { body });
+      expect(response.status, JSON.stringify(body)).toBe(400);
+      expect(response.body.detail.map((d: { path: string }) => d.path).join(' '), JSON.stringify(body)).toContain(path);
+    }
+    expect((await server.request('GET', '/v1/targets')).body.targets).toEqual([]);
+  });
+
+  it('pushes every event, never overflowing the bucket nor coming back before Retry-After, through failures', async () => {
+    // The limiter is set twice as fast as the target really is: the target's 429s must slow it down.
+    const { id, secret } = await target(
+      { bucketSize: 40, leakPerSecond: 20, serverErrorRatio: 0.05, dropRatio: 0.03, slowRatio: 0.02, slowMs: 1_500 },
+      { rateLimit: { limit: 40, burst: 40 }, timeoutMs: 1_000, maxInFlight: 8, retry: { initialDelayMs: 50, maxDelayMs: 500 } },
+    );
+    const ids = await publish(150);
+    await allDelivered(ids, 60_000);
+    const stats = shop!.stats();
+    expect(stats.maxFill).toBeLessThanOrEqual(40);
+    expect(stats.throttled).toBeGreaterThan(0);
+    expect(stats.early).toBe(0);
+    expect(stats.serverErrors + stats.dropped + stats.slow).toBeGreaterThan(0);
+    // Every request is signed for the event it carries, by a verifier this project did not write.
+    for (const request of shop!.requests) expect(verify(secret, request).id).toBe(request.headers['webhook-id']);
+
+    const throttled = await server.request('GET', `/v1/targets/${id}/attempts?outcome=throttled&limit=1000`);
+    expect(throttled.body.attempts.length).toBe(stats.throttled);
+    expect(throttled.body.attempts[0]).toMatchObject({ status: 429, outcome: 'throttled', responseHeaders: { 'retry-after': expect.any(String) } });
+    const retried = await server.request('GET', `/v1/targets/${id}/attempts?outcome=retrying&limit=1000`);
+    expect(retried.body.attempts.length).toBeGreaterThan(0);
+    const one = retried.body.attempts[0];
+    const history = (await server.request('GET', `/v1/targets/${id}/attempts?eventId=${one.eventId}`)).body.attempts;
+    expect(history.map((a: { outcome: string }) => a.outcome)).toContain('delivered');
+    // Throttling did not use up attempts: nothing reached the dead letters.
+    expect((await server.flamingo.bus.deadLetters(`delivery.${id}`)).length).toBe(0);
+  }, 90_000);
+
+  it('within its limit the target sees no 429 and events arrive in key order', async () => {
+    const { id } = await target({ bucketSize: 40, leakPerSecond: 50 }, { rateLimit: { limit: 40, burst: 20 }, maxInFlight: 8 });
+    const ids = await publish(120);
+    await allDelivered(ids, 30_000);
+    expect(shop!.stats()).toMatchObject({ throttled: 0, early: 0 });
+    const byCart = new Map<string, number[]>();
+    for (const request of shop!.requests) {
+      const event = JSON.parse(request.body) as { data: { cartId: string; item: number }; id: string; specversion: string };
+      expect(event.specversion).toBe('1.0');
+      byCart.set(event.data.cartId, [...(byCart.get(event.data.cartId) ?? []), event.data.item]);
+    }
+    for (const items of byCart.values()) expect(items).toEqual([...items].sort((a, b) => a - b));
+    const shown = (await server.request('GET', `/v1/targets/${id}`)).body;
+    expect(shown).toMatchObject({ status: 'active', circuit: { state: 'closed' }, subscription: `delivery.${id}` });
+  }, 60_000);
+
+  it('learns from a GraphQL target that throttles in the body', async () => {
+    const { id } = await target({ bucketSize: 40, leakPerSecond: 20, variant: 'graphql' }, { rateLimit: { limit: 40, burst: 40 }, maxInFlight: 8 });
+    const ids = await publish(100);
+    await allDelivered(ids, 60_000);
+    const stats = shop!.stats();
+    expect(stats.throttled).toBeGreaterThan(0);
+    expect(stats).toMatchObject({ early: 0 });
+    expect(stats.maxFill).toBeLessThanOrEqual(40);
+    const throttled = (await server.request('GET', `/v1/targets/${id}/attempts?outcome=throttled`)).body.attempts;
+    expect(throttled[0]).toMatchObject({ status: 200, error: 'THROTTLED' });
+  }, 90_000);
+
+  it('signs with both secrets during a rotation, then with the new one alone', async () => {
+    const { id, secret: old } = await target({ leakPerSecond: 100 }, { rateLimit: { limit: 100 } });
+    await allDelivered(await publish(3), 10_000);
+    const rotated = await server.request('POST', `/v1/targets/${id}/rotate-secret`, { body: { graceSeconds: 2 } });
+    expect(rotated.status, rotated.text).toBe(200);
+    const fresh = rotated.body.secret as string;
+    expect(fresh).not.toBe(old);
+    expect((await server.request('GET', `/v1/targets/${id}`)).body.signing).toMatchObject({ secrets: 2, rotationEndsAt: rotated.body.previousExpiresAt });
+    const during = await publish(3);
+    await allDelivered(during, 10_000);
+    for (const request of shop!.requests.filter((r) => during.includes(String(r.headers['webhook-id'])))) {
+      expect(verify(old, request)).toBeTruthy();
+      expect(verify(fresh, request)).toBeTruthy();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const after = await publish(3);
+    await allDelivered(after, 10_000);
+    for (const request of shop!.requests.filter((r) => after.includes(String(r.headers['webhook-id'])))) {
+      expect(verify(fresh, request)).toBeTruthy();
+      expect(() => verify(old, request)).toThrow();
+    }
+  }, 30_000);
+
+  it('fails a 4xx into dead letters at once, disables the target on 410, and pauses and resumes', async () => {
+    const { id, subscription } = await target({ leakPerSecond: 100, successStatus: 422 }, { rateLimit: { limit: 100 } });
+    const [bad] = await publish(1);
+    const dead = await waitUntil(async () => (await server.flamingo.bus.deadLetters(subscription)).find((d) => d.event.id === bad) ?? undefined, 10_000, 'dead letter');
+    expect(dead).toMatchObject({ attempts: 1 });
+    expect((await server.request('GET', `/v1/targets/${id}/attempts?eventId=${bad}`)).body.attempts).toMatchObject([{ status: 422, outcome: 'failed', attempt: 1 }]);
+
+    shop!.configure({ successStatus: 410 });
+    await publish(1);
+    await waitUntil(async () => ((await server.request('GET', `/v1/targets/${id}`)).body.status === 'disabled' ? true : undefined), 10_000, 'disabled');
+    const before = shop!.requests.length;
+    const waiting = await publish(2);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(shop!.requests.length).toBe(before);
+
+    shop!.configure({ successStatus: 200 });
+    expect((await server.request('POST', `/v1/targets/${id}/resume`)).body.status).toBe('active');
+    await allDelivered(waiting, 10_000);
+    expect((await server.request('POST', `/v1/targets/${id}/pause`)).body.status).toBe('paused');
+    const held = await publish(1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(shop!.delivered.has(held[0]!)).toBe(false);
+    await server.request('POST', `/v1/targets/${id}/resume`);
+    await allDelivered(held, 10_000);
+    expect((await server.request('DELETE', `/v1/targets/${id}`)).status).toBe(204);
+    expect((await server.request('GET', `/v1/targets/${id}`)).status).toBe(404);
+  }, 60_000);
+});
