@@ -1,5 +1,6 @@
 import { carts } from './carts/index.ts';
 import { catalog } from './catalog/index.ts';
+import { deliveryService } from './delivery/index.ts';
 import { fulfillment } from './fulfillment/index.ts';
 import { ordersService } from './orders/index.ts';
 import { paymentsService } from './payments/index.ts';
@@ -18,4 +19,5 @@ export const services: readonly ServiceDefinition[] = [
   paymentsService,
   fulfillment,
   reviews,
+  deliveryService,
 ];

@@ -3,6 +3,7 @@ import { Webhook } from 'standardwebhooks';
 import { v7 as uuidv7 } from 'uuid';
 import { startServiceServer, waitUntil, type ServiceServer } from '../../../test/support/service-server.ts';
 import { uniqueName } from '../../../test/support/service-databases.ts';
+import { runCli } from '../../../test/support/cli.ts';
 import { createDeliveryService } from './index.ts';
 import { startShopifyTarget, type ReceivedRequest, type ShopifyTarget, type ShopifyTargetOptions } from './testing/shopify-target.ts';
 
@@ -167,5 +168,29 @@ describe('delivery to a rate-limited target', () => {
     await allDelivered(held, 10_000);
     expect((await server.request('DELETE', `/v1/targets/${id}`)).status).toBe(204);
     expect((await server.request('GET', `/v1/targets/${id}`)).status).toBe(404);
+  }, 60_000);
+
+  it('is run from the CLI: add, list, show, pause, resume, attempts, remove', async () => {
+    shop = await startShopifyTarget({ leakPerSecond: 100 });
+    const cli = (...args: string[]) => runCli(['targets', ...args], { env: { FLAMINGO_URL: server.url, FLAMINGO_KEY: server.adminKey } });
+    const bad = await cli('add', shop.url, '--types', 'cart.*', '--rate', 'fast');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--rate');
+    const added = await cli('add', shop.url, '--types', 'cart.*', '--rate', '50/s', '--burst', '5', '--header', 'X-Shopify-Access-Token: shpat_x', '--json');
+    expect(added.code, added.stderr).toBe(0);
+    const target = JSON.parse(added.stdout) as { id: string; secret: string; rateLimit: unknown; headers: unknown };
+    expect(target).toMatchObject({ rateLimit: { limit: 50, intervalMs: 1000, burst: 5 }, headers: { 'X-Shopify-Access-Token': '[redacted]' } });
+    expect(target.secret).toMatch(/^whsec_/);
+    expect((await cli('list')).stdout).toContain(target.id);
+    expect((await cli('pause', target.id)).stdout).toContain('paused');
+    expect((await cli('resume', target.id)).stdout).toContain('active');
+    const ids = await publish(2);
+    await allDelivered(ids, 10_000);
+    expect(shop.requests[0]!.headers['x-shopify-access-token']).toBe('shpat_x');
+    const attempts = await cli('attempts', target.id, '--outcome', 'delivered');
+    expect(attempts.stdout).toContain(ids[0]);
+    expect(JSON.parse((await cli('show', target.id)).stdout)).toMatchObject({ id: target.id, status: 'active' });
+    expect((await cli('remove', target.id)).code).toBe(0);
+    expect((await cli('show', target.id)).code).toBe(1);
   }, 60_000);
 });
