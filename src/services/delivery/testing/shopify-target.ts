@@ -41,7 +41,10 @@ export interface ShopifyTargetOptions {
 }
 
 export interface ReceivedRequest {
+  /** Arrival, ms since the epoch. */
   readonly at: number;
+  /** Arrival on this process's monotonic clock (`performance.now()`), for latencies. */
+  readonly atMs: number;
   readonly method: string;
   readonly path: string;
   readonly headers: IncomingHttpHeaders;
@@ -117,13 +120,14 @@ export async function startShopifyTarget(options: ShopifyTargetOptions, port = 0
       const now = performance.now();
       const body = Buffer.concat(chunks).toString('utf8');
       const record = (answer: ReceivedRequest['answer']) =>
-        requests.push({ at: Date.now(), method: request.method ?? '', path: request.url ?? '', headers: request.headers, body, answer });
+        requests.push({ at: Date.now(), atMs: now, method: request.method ?? '', path: request.url ?? '', headers: request.headers, body, answer });
       if (now < retryUntil && now > throttledAt + grace) counts.early += 1;
       const used = level(now);
       if (used + 1 > size) {
         counts.throttled += 1;
         const waitS = (used + 1 - size) / leak;
-        retryUntil = now + waitS * 1000;
+        // REST tells whole seconds (rounded up); GraphQL gives the restore rate, so the exact time.
+        retryUntil = now + (variant === 'rest' ? Math.ceil(waitS) : waitS) * 1000;
         throttledAt = now;
         record('throttled');
         const limit = `${Math.ceil(used)}/${size}`;
@@ -141,7 +145,6 @@ export async function startShopifyTarget(options: ShopifyTargetOptions, port = 0
           response.writeHead(429, { 'content-type': 'application/json', 'retry-after': `${Math.ceil(waitS)}.0`, 'x-shopify-shop-api-call-limit': limit });
           response.end(JSON.stringify({ errors: 'Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.' }));
         }
-        if (variant === 'rest') retryUntil = now + Math.ceil(waitS) * 1000;
         return;
       }
       fill = used + 1;
