@@ -73,7 +73,7 @@ export async function deliverySection(target: Target, options: DeliverySectionOp
     const shop = await startShopifyTarget({ bucketSize: 40, leakPerSecond: R });
     shops.push(shop);
     // Burst 1: pure pacing at R, so no 10 s window can exceed 10·R; the target's bucket absorbs arrival jitter.
-    await targets.create({ url: shop.url, types: ['cart.item_added'], rateLimit: { limit: R, intervalMs: 1_000, burst: Math.max(1, Math.round(R / 10)) }, maxInFlight: 16, startAt: 'beginning', secret: generateSecret() });
+    await targets.create({ url: shop.url, types: ['cart.item_added'], rateLimit: { limit: R, intervalMs: 1_000, burst: 1 }, maxInFlight: 16, startAt: 'beginning', secret: generateSecret() });
     await dispatcher.refresh();
     const deadline = Date.now() + (options.backlog / R) * 1000 * 2 + 10_000;
     while (shop.delivered.size < options.backlog && Date.now() < deadline) await sleep(100);

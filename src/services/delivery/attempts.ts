@@ -45,9 +45,9 @@ export interface AttemptQuery {
 
 export const BODY_KEPT_BYTES = 4096;
 
-type Row = DeliveryDatabase['delivery_attempts'];
+type AttemptRow = DeliveryDatabase['delivery_attempts'];
 
-const attemptOf = (row: Row): Attempt => ({
+const attemptOf = (row: AttemptRow): Attempt => ({
   id: row.id,
   targetId: row.target_id,
   eventId: row.event_id,
@@ -63,25 +63,47 @@ const attemptOf = (row: Row): Attempt => ({
 });
 
 export function attemptLog(db: Kysely<DeliveryDatabase>) {
+  type Row = DeliveryDatabase['delivery_attempts'];
+  /**
+   * Group commit: attempts recorded while a write is under way go together in the next one, so
+   * many deliveries in flight share one transaction (one fsync on SQLite). `record` resolves once
+   * its attempt is stored.
+   */
+  const queue: { row: Row; done: () => void; failed: (error: unknown) => void }[] = [];
+  let writing: Promise<void> | undefined;
+  const flush = async (): Promise<void> => {
+    while (queue.length > 0) {
+      // SQLite takes at most 32 766 bound values a statement: 500 rows of 12.
+      const batch = queue.splice(0, 500);
+      try {
+        await db.insertInto('delivery_attempts').values(batch.map((b) => b.row)).execute();
+        for (const b of batch) b.done();
+      } catch (error) {
+        for (const b of batch) b.failed(error);
+      }
+    }
+    writing = undefined;
+  };
   return {
-    async record(attempt: Omit<Attempt, 'id'>): Promise<void> {
-      await db
-        .insertInto('delivery_attempts')
-        .values({
-          id: uuidv7(),
-          target_id: attempt.targetId,
-          event_id: attempt.eventId,
-          event_type: attempt.eventType,
-          attempt: attempt.attempt,
-          started_at: attempt.startedAt,
-          duration_ms: Math.round(attempt.durationMs * 1000) / 1000,
-          status: attempt.status,
-          response_headers: attempt.responseHeaders === null ? null : JSON.stringify(attempt.responseHeaders),
-          response_body: attempt.responseBody,
-          error: attempt.error,
-          outcome: attempt.outcome,
-        })
-        .execute();
+    record(attempt: Omit<Attempt, 'id'>): Promise<void> {
+      const row: Row = {
+        id: uuidv7(),
+        target_id: attempt.targetId,
+        event_id: attempt.eventId,
+        event_type: attempt.eventType,
+        attempt: attempt.attempt,
+        started_at: attempt.startedAt,
+        duration_ms: Math.round(attempt.durationMs * 1000) / 1000,
+        status: attempt.status,
+        response_headers: attempt.responseHeaders === null ? null : JSON.stringify(attempt.responseHeaders),
+        response_body: attempt.responseBody,
+        error: attempt.error,
+        outcome: attempt.outcome,
+      };
+      return new Promise<void>((done, failed) => {
+        queue.push({ row, done, failed });
+        writing ??= flush();
+      });
     },
     /** Newest first. */
     async list(targetId: string, query: AttemptQuery = {}): Promise<Attempt[]> {
@@ -92,7 +114,7 @@ export function attemptLog(db: Kysely<DeliveryDatabase>) {
       if (query.until !== undefined) select = select.where('started_at', '<', new Date(query.until).toISOString());
       if (query.before !== undefined) select = select.where('id', '<', query.before);
       const rows = await select.orderBy('id', 'desc').limit(query.limit ?? 100).execute();
-      return rows.map((row) => attemptOf(row as Row));
+      return rows.map((row) => attemptOf(row as AttemptRow));
     },
     /** Deletes attempts started before `before`; resolves to how many. */
     async prune(before: Date): Promise<number> {

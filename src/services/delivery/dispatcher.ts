@@ -5,6 +5,7 @@
  * ones closed, and a target whose subscription options changed (types, ordering, retry, in-flight)
  * is resubscribed. Everything else (url, headers, secrets, limits) is read per request.
  */
+import { setMaxListeners } from 'node:events';
 import { Agent } from 'undici';
 import type { Logger } from 'pino';
 import type { Bus, Subscription } from '../../bus/index.ts';
@@ -77,6 +78,8 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 
   const open = async (target: Target) => {
     const abort = new AbortController();
+    // Every delivery in flight (up to maxInFlight) waits on this signal.
+    setMaxListeners(0, abort.signal);
     const entry = { target } as { target: Target };
     const handler = deliverTo({
       target: () => entry.target,

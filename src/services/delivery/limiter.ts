@@ -92,11 +92,15 @@ export function createLimiter(db: Kysely<DeliveryDatabase>, dialect: Dialect): L
       return waits;
     });
 
-  const pausedFor = (targetId: string) =>
-    db.transaction().execute(async (trx) => {
-      const row = await trx.selectFrom('delivery_limiters').select(['paused_until']).where('target_id', '=', targetId).executeTakeFirst();
-      return row ? Number(row.paused_until) - (await now(trx)) : 0;
-    });
+  /** How long the target is still paused (ms; ≤ 0 when it is not): one read, no transaction. */
+  const pausedFor = async (targetId: string): Promise<number> => {
+    if (dialect === 'sqlite') {
+      const row = await db.selectFrom('delivery_limiters').select(['paused_until']).where('target_id', '=', targetId).executeTakeFirst();
+      return row ? Number(row.paused_until) - Date.now() : 0;
+    }
+    const { rows } = await sql<{ left: number }>`select (paused_until - extract(epoch from clock_timestamp()) * 1000)::float8 as left from delivery_limiters where target_id = ${targetId}`.execute(db);
+    return rows[0] ? Number(rows[0].left) : 0;
+  };
 
   /**
    * Slots reserved in the database but not handed out yet, per target, as local monotonic instants.
@@ -153,20 +157,25 @@ export function createLimiter(db: Kysely<DeliveryDatabase>, dialect: Dialect): L
           .where('target_id', '=', targetId)
           .execute();
       }),
-    observeFill: (targetId, rate, used, size) =>
-      db.transaction().execute(async (trx) => {
-        const row = await load(trx, targetId);
+    async observeFill(targetId, rate, used, size) {
+      const learned = size > 0 && size < rate.burst ? size : null;
+      const { T } = shape(rate, { learned_size: learned });
+      // Most replies say nothing new (our reservations run ahead of the target's count): a read
+      // first spares a write per request.
+      const row = await db.selectFrom('delivery_limiters').select(['tat', 'learned_size']).where('target_id', '=', targetId).executeTakeFirst();
+      if (row && Number(row.tat) >= Date.now() + used * T && row.learned_size === learned) return;
+      await db.transaction().execute(async (trx) => {
+        const current = await load(trx, targetId);
         const t = await now(trx);
-        const learned = size > 0 && size < rate.burst ? size : null;
-        const { T } = shape(rate, { learned_size: learned });
         // GCRA: (tat − now) / T is how full the bucket is. The target's count includes requests
         // we already counted, so the fuller of the two views wins.
         await trx
           .updateTable('delivery_limiters')
-          .set({ tat: Math.max(Number(row.tat), t + used * T), learned_size: learned })
+          .set({ tat: Math.max(Number(current.tat), t + used * T), learned_size: learned })
           .where('target_id', '=', targetId)
           .execute();
-      }),
+      });
+    },
     state: (targetId, rate) =>
       db.transaction().execute(async (trx) => {
         const row = await load(trx, targetId);
