@@ -170,6 +170,20 @@ describe('delivery to a rate-limited target', () => {
     expect((await server.request('GET', `/v1/targets/${id}`)).status).toBe(404);
   }, 60_000);
 
+  it('a change of types or in-flight resubscribes the target where it was', async () => {
+    const { id } = await target({ leakPerSecond: 100 }, { rateLimit: { limit: 100 }, types: ['cart.item_added'] });
+    await allDelivered(await publish(2), 10_000);
+    const patched = await server.request('PATCH', `/v1/targets/${id}`, { body: { types: ['cart.item_removed'], maxInFlight: 2, timeoutMs: 2_000 } });
+    expect(patched.status, patched.text).toBe(200);
+    expect(patched.body).toMatchObject({ types: ['cart.item_removed'], maxInFlight: 2, timeoutMs: 2_000 });
+    const added = await publish(1);
+    const { id: removed } = await server.flamingo.bus.publish({ type: 'cart.item_removed', data: { cartId: carts[0], items: [], item: 1 } });
+    await allDelivered([removed], 10_000);
+    expect(shop!.delivered.has(added[0]!)).toBe(false);
+    expect((await server.request('PATCH', `/v1/targets/${id}`, { body: { url: 'gopher://x' } })).status).toBe(400);
+    expect((await server.request('PATCH', `/v1/targets/${id}`, { body: {} })).status).toBe(400);
+  }, 30_000);
+
   it('is run from the CLI: add, list, show, pause, resume, attempts, remove', async () => {
     shop = await startShopifyTarget({ leakPerSecond: 100 });
     const cli = (...args: string[]) => runCli(['targets', ...args], { env: { FLAMINGO_URL: server.url, FLAMINGO_KEY: server.adminKey } });
