@@ -81,9 +81,9 @@ export async function deliverySection(target: Target, options: DeliverySectionOp
     const times = shop.requests.map((r) => r.atMs);
     const accepted = shop.requests.filter((r) => r.answer !== 'throttled').map((r) => r.atMs);
     const spanS = (Math.max(...accepted) - Math.min(...accepted)) / 1000;
-    // n requests spaced 1/R apart span (n − 1)/R seconds.
-    const achieved = spanS > 0 ? (accepted.length - 1) / spanS : 0;
-    const windowMs = Math.min(10_000, (Math.max(...times) - Math.min(...times)) * 0.999);
+    // n requests paced at R take n slots of 1/R: the first starts the span, the last ends one slot later.
+    const achieved = accepted.length / (spanS + 1 / R);
+    const windowMs = Math.min(10_000, Math.max(...times) - Math.min(...times));
     const windowMost = densest(times, windowMs);
     const missing = options.backlog - shop.delivered.size;
 

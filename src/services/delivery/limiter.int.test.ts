@@ -87,5 +87,11 @@ describe.each(DIALECTS)('the limiter on %s', (dialect: Dialect) => {
     const state = await limiter.state('t3', rate);
     expect(state.learnedSize).toBe(4);
     expect(state.available).toBeLessThanOrEqual(1);
+    // A bigger bucket with little room left: we let no more go than it has room for.
+    await limiter.observeFill('t4', rate, 38, 40);
+    expect((await limiter.state('t4', rate)).available).toBe(2);
+    // Plenty of room: our own burst stays the bound.
+    await limiter.observeFill('t5', rate, 10, 40);
+    expect((await limiter.state('t5', rate)).available).toBe(5);
   });
 });

@@ -45,7 +45,7 @@ export interface Limiter {
   acquire(targetId: string, rate: RateLimit, signal?: AbortSignal): Promise<number>;
   /** No request before `until` (ms since the epoch); the first after it, then the steady rate. */
   pause(targetId: string, rate: RateLimit, until: number, reason: string): Promise<void>;
-  /** The target says its bucket holds `used` of `size`: our bucket is at least that full. */
+  /** The target says its bucket holds `used` of `size`: we let no more go at once than it has room for. */
   observeFill(targetId: string, rate: RateLimit, used: number, size: number): Promise<void>;
   state(targetId: string, rate: RateLimit): Promise<LimiterState>;
   /** Forgets a removed target's state. */
@@ -159,19 +159,19 @@ export function createLimiter(db: Kysely<DeliveryDatabase>, dialect: Dialect): L
       }),
     async observeFill(targetId, rate, used, size) {
       const learned = size > 0 && size < rate.burst ? size : null;
-      const { T } = shape(rate, { learned_size: learned });
-      // Most replies say nothing new (our reservations run ahead of the target's count): a read
-      // first spares a write per request.
+      const { T, burst } = shape(rate, { learned_size: learned });
+      // The target has room for `size − used` more; we allow `burst − fill` (GCRA: fill is
+      // (tat − now) / T). Ours must not be the larger: fill ≥ burst − (size − used).
+      const fill = Math.max(0, burst - (size - used));
+      // Most replies say nothing new: a read first spares a write per request.
       const row = await db.selectFrom('delivery_limiters').select(['tat', 'learned_size']).where('target_id', '=', targetId).executeTakeFirst();
-      if (row && Number(row.tat) >= Date.now() + used * T && row.learned_size === learned) return;
+      if (row && Number(row.tat) >= Date.now() + fill * T && row.learned_size === learned) return;
       await db.transaction().execute(async (trx) => {
         const current = await load(trx, targetId);
         const t = await now(trx);
-        // GCRA: (tat − now) / T is how full the bucket is. The target's count includes requests
-        // we already counted, so the fuller of the two views wins.
         await trx
           .updateTable('delivery_limiters')
-          .set({ tat: Math.max(Number(current.tat), t + used * T), learned_size: learned })
+          .set({ tat: Math.max(Number(current.tat), t + fill * T), learned_size: learned })
           .where('target_id', '=', targetId)
           .execute();
       });
