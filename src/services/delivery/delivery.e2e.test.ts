@@ -148,6 +148,10 @@ describe('delivery to a rate-limited target', () => {
     const dead = await waitUntil(async () => (await server.flamingo.bus.deadLetters(subscription)).find((d) => d.event.id === bad) ?? undefined, 10_000, 'dead letter');
     expect(dead).toMatchObject({ attempts: 1 });
     expect((await server.request('GET', `/v1/targets/${id}/attempts?eventId=${bad}`)).body.attempts).toMatchObject([{ status: 422, outcome: 'failed', attempt: 1 }]);
+    // The target's dead letters are its subscription's: retried like any other.
+    shop!.configure({ successStatus: 200 });
+    expect((await server.request('POST', `/v1/subscriptions/${subscription}/dead-letters/${bad}/retry`)).status).toBe(200);
+    await allDelivered([bad!], 10_000);
 
     shop!.configure({ successStatus: 410 });
     await publish(1);
@@ -169,6 +173,30 @@ describe('delivery to a rate-limited target', () => {
     expect((await server.request('DELETE', `/v1/targets/${id}`)).status).toBe(204);
     expect((await server.request('GET', `/v1/targets/${id}`)).status).toBe(404);
   }, 60_000);
+
+  it('opens the circuit of a target that keeps failing, shows it, and closes it after a good probe', async () => {
+    const { id } = await target({ leakPerSecond: 100, serverErrorRatio: 1 }, { rateLimit: { limit: 100 }, maxInFlight: 4, retry: { initialDelayMs: 20, maxDelayMs: 50, maxAttempts: 100 } });
+    const ids = await publish(12);
+    await waitUntil(async () => ((await server.request('GET', `/v1/targets/${id}`)).body.circuit.state === 'open' ? true : undefined), 10_000, 'open circuit');
+    // Open: nothing goes to the target until the probe (FLAMINGO_DELIVERY_BREAKER_RESET_MS = 500).
+    const sent = shop!.requests.length;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(shop!.requests.length - sent).toBeLessThanOrEqual(1);
+    shop!.configure({ serverErrorRatio: 0 });
+    await allDelivered(ids, 15_000);
+    await waitUntil(async () => ((await server.request('GET', `/v1/targets/${id}`)).body.circuit.state === 'closed' ? true : undefined), 5_000, 'closed circuit');
+  }, 30_000);
+
+  it('carries the event\'s trace and, in binary mode, its attributes as ce- headers', async () => {
+    const { secret } = await target({ leakPerSecond: 100 }, { rateLimit: { limit: 100 }, contentMode: 'binary' });
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const { id } = await server.flamingo.bus.publish({ type: 'cart.item_added', data: { cartId: carts[0], items: [7], item: 7 }, traceparent });
+    await allDelivered([id], 10_000);
+    const request = shop!.requests.find((r) => r.headers['webhook-id'] === id)!;
+    expect(request.headers).toMatchObject({ traceparent, 'ce-id': id, 'ce-type': 'cart.item_added', 'ce-specversion': '1.0', 'content-type': 'application/json' });
+    expect(JSON.parse(request.body)).toEqual({ cartId: carts[0], items: [7], item: 7 });
+    expect(verify(secret, request)).toEqual({ cartId: carts[0], items: [7], item: 7 });
+  }, 30_000);
 
   it('a change of types or in-flight resubscribes the target where it was', async () => {
     const { id } = await target({ leakPerSecond: 100 }, { rateLimit: { limit: 100 }, types: ['cart.item_added'] });
