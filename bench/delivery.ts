@@ -13,7 +13,9 @@ import pino from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { openDatabase, migrate } from '../src/platform/db.ts';
 import { DELIVERY_MIGRATIONS } from '../src/services/delivery/index.ts';
+import type { Kysely } from 'kysely';
 import { attemptLog } from '../src/services/delivery/attempts.ts';
+import { relaxDurability } from '../src/services/delivery/durability.ts';
 import { startDispatcher } from '../src/services/delivery/dispatcher.ts';
 import { createLimiter } from '../src/services/delivery/limiter.ts';
 import { generateSecret } from '../src/services/delivery/signing.ts';
@@ -52,6 +54,7 @@ export async function deliverySection(target: Target, options: DeliverySectionOp
   const opened = await target.open('delivery');
   const database = await openDatabase<DeliveryDatabase>('delivery_bench', { dataDir: options.dir });
   await migrate(database.db, DELIVERY_MIGRATIONS);
+  await relaxDurability(database.db as Kysely<unknown>, database.dialect);
   const targets = targetStore(database.db);
   const dispatcher = startDispatcher({
     bus: opened.bus,

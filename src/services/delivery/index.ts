@@ -1,7 +1,9 @@
+import type { Kysely } from 'kysely';
 import { busTablesMigration } from '../../bus/index.ts';
 import { startServiceRuntime } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
 import { attemptLog } from './attempts.ts';
+import { relaxDurability } from './durability.ts';
 import { startDispatcher } from './dispatcher.ts';
 import { createLimiter } from './limiter.ts';
 import { deliveryTables } from './migrations/001_delivery.ts';
@@ -32,6 +34,7 @@ export function createDeliveryService(options: DeliveryServiceOptions = {}): Ser
       let stopDispatcher: () => Promise<void> = async () => {};
       let pruning: NodeJS.Timeout | undefined;
       const running = await startServiceRuntime<DeliveryDatabase>(ctx, { name: 'delivery', databaseName: options.databaseName, migrations: DELIVERY_MIGRATIONS }, async ({ db, dialect }) => {
+        await relaxDurability(db as Kysely<unknown>, dialect);
         const targets = targetStore(db);
         const limiter = createLimiter(db, dialect);
         const attempts = attemptLog(db);

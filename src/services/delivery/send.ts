@@ -46,12 +46,15 @@ export function buildRequest(target: Target, event: CloudEvent, now: Date): { bo
   return { body, headers };
 }
 
-/** Cuts `buffer` to at most `bytes`, on a UTF-8 character boundary. */
+/**
+ * Cuts `buffer` to at most `bytes`, on a UTF-8 character boundary, as text a database takes: a
+ * target's reply is hostile bytes (invalid UTF-8 becomes U+FFFD; NUL, which PostgreSQL text
+ * refuses, too).
+ */
 function cut(buffer: Buffer, bytes: number): string {
-  if (buffer.length <= bytes) return buffer.toString('utf8');
-  let end = bytes;
-  while (end > 0 && (buffer[end]! & 0xc0) === 0x80) end -= 1;
-  return buffer.subarray(0, end).toString('utf8');
+  let end = Math.min(bytes, buffer.length);
+  if (end < buffer.length) while (end > 0 && (buffer[end]! & 0xc0) === 0x80) end -= 1;
+  return buffer.subarray(0, end).toString('utf8').replaceAll('\u0000', '\ufffd');
 }
 
 export async function send(dispatcher: Dispatcher, target: Target, body: string, headers: Record<string, string>): Promise<SendResult> {
