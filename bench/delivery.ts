@@ -23,7 +23,7 @@ import type { DeliveryDatabase } from '../src/services/delivery/store.ts';
 import { targetStore } from '../src/services/delivery/targets.ts';
 import { startShopifyTarget, type ShopifyTarget } from '../src/services/delivery/testing/shopify-target.ts';
 import type { Figure } from './report.ts';
-import { nowMs, paced, percentiles, sleep } from './stats.ts';
+import { cpuMeter, nowMs, paced, percentiles, sleep } from './stats.ts';
 import type { Target } from './targets.ts';
 
 export interface DeliverySectionOptions {
@@ -77,9 +77,11 @@ export async function deliverySection(target: Target, options: DeliverySectionOp
     shops.push(shop);
     // Burst 1: pure pacing at R, so no 10 s window can exceed 10·R; the target's bucket absorbs arrival jitter.
     await targets.create({ url: shop.url, types: ['cart.item_added'], rateLimit: { limit: R, intervalMs: 1_000, burst: 1 }, maxInFlight: 16, startAt: 'beginning', secret: generateSecret() });
+    const cpu = cpuMeter();
     await dispatcher.refresh();
     const deadline = Date.now() + (options.backlog / R) * 1000 * 2 + 10_000;
     while (shop.delivered.size < options.backlog && Date.now() < deadline) await sleep(100);
+    const cpuPerEventUs = cpu() / Math.max(1, shop.delivered.size);
     const stats = shop.stats();
     const times = shop.requests.map((r) => r.atMs);
     const accepted = shop.requests.filter((r) => r.answer !== 'throttled').map((r) => r.atMs);
@@ -125,7 +127,7 @@ export async function deliverySection(target: Target, options: DeliverySectionOp
     await agent.close();
     const ceiling = percentiles(raw);
 
-    const backlogNote = `${options.backlog} events, target bucket 40 leaking ${R}/s; ${stats.requests} requests, ${stats.throttled} answered 429, fullest bucket ${stats.maxFill.toFixed(1)}/40${missing > 0 ? `; ${missing} NOT delivered` : ''}`;
+    const backlogNote = `${options.backlog} events, target bucket 40 leaking ${R}/s; ${stats.requests} requests, ${stats.throttled} answered 429, fullest bucket ${stats.maxFill.toFixed(1)}/40; ${Math.round(cpuPerEventUs)} µs CPU per delivery (this process, target included)${missing > 0 ? `; ${missing} NOT delivered` : ''}`;
     const latencyNote = `${latencies.length} events at ${rate}/s (R/2); publish → request arrives at the target`;
     return [
       { section: 'delivery', name: `achieved rate, backlog → target limited to ${R}/s`, unit: 'req/s', value: achieved, ceiling: R, ceilingName: 'the target\'s limit R', goals: [{ kind: 'ratioAtLeast', value: 0.95 }, { kind: 'ratioAtMost', value: 1 }], note: backlogNote },
