@@ -12,7 +12,7 @@ import { Agent, request } from 'undici';
 import pino from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { openDatabase, migrate } from '../src/platform/db.ts';
-import { DELIVERY_MIGRATIONS } from '../src/services/delivery/index.ts';
+import { deliveryMigrations } from '../src/services/delivery/index.ts';
 import type { Kysely } from 'kysely';
 import { attemptLog } from '../src/services/delivery/attempts.ts';
 import { relaxDurability } from '../src/services/delivery/durability.ts';
@@ -53,7 +53,7 @@ export async function deliverySection(target: Target, options: DeliverySectionOp
   const R = options.rate;
   const opened = await target.open('delivery');
   const database = await openDatabase<DeliveryDatabase>('delivery_bench', { dataDir: options.dir });
-  await migrate(database.db, DELIVERY_MIGRATIONS);
+  await migrate(database.db, deliveryMigrations);
   await relaxDurability(database.db as Kysely<unknown>, database.dialect);
   const targets = targetStore(database.db);
   const dispatcher = startDispatcher({

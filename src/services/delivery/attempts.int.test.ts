@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Dialect } from '../../platform/db.ts';
 import { DIALECTS, openTestDatabase, type TestDatabase } from '../../../test/support/service-databases.ts';
 import { attemptLog, type Attempt } from './attempts.ts';
-import { DELIVERY_MIGRATIONS } from './index.ts';
+import { deliveryMigrations } from './index.ts';
 import { send } from './send.ts';
 import type { DeliveryDatabase } from './store.ts';
 import type { Target } from './targets.ts';
@@ -30,7 +30,7 @@ describe.each(DIALECTS)('the attempt log on %s', (dialect: Dialect) => {
   });
 
   it('records attempts made at once together, filters them, pages newest first and prunes the old', async () => {
-    test = await openTestDatabase<DeliveryDatabase>(dialect, 'delivery_attempts', DELIVERY_MIGRATIONS);
+    test = await openTestDatabase<DeliveryDatabase>(dialect, 'delivery_attempts', deliveryMigrations);
     const log = attemptLog(test.database.db);
     const old = new Date(Date.now() - 10 * 86_400_000).toISOString();
     await Promise.all([
@@ -50,7 +50,7 @@ describe.each(DIALECTS)('the attempt log on %s', (dialect: Dialect) => {
   });
 
   it('stores a hostile reply as text: invalid UTF-8 and NUL replaced, the first 4 KB kept', async () => {
-    test = await openTestDatabase<DeliveryDatabase>(dialect, 'delivery_attempts', DELIVERY_MIGRATIONS);
+    test = await openTestDatabase<DeliveryDatabase>(dialect, 'delivery_attempts', deliveryMigrations);
     const server = createServer((_request, response) => {
       response.writeHead(502, { 'x-odd': 'yes' });
       response.end(Buffer.concat([Buffer.from('a\u0000b'), Buffer.from([0xff, 0xfe]), Buffer.alloc(8_000, 0x41)]));

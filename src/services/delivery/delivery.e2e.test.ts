@@ -4,7 +4,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { startServiceServer, waitUntil, type ServiceServer } from '../../../test/support/service-server.ts';
 import { uniqueName } from '../../../test/support/service-databases.ts';
 import { runCli } from '../../../test/support/cli.ts';
-import { createDeliveryService } from './index.ts';
+import { deliveryService } from './index.ts';
 import { startShopifyTarget, type ReceivedRequest, type ShopifyTarget, type ShopifyTargetOptions } from './testing/shopify-target.ts';
 
 /** Delivery against the Shopify-like target, on the embedded engine. */
@@ -14,7 +14,7 @@ describe('delivery to a rate-limited target', () => {
   const carts = Array.from({ length: 8 }, () => uuidv7());
 
   beforeAll(async () => {
-    server = await startServiceServer('sqlite', [createDeliveryService({ databaseName: uniqueName('delivery') })], { FLAMINGO_DELIVERY_BREAKER_RESET_MS: '500' });
+    server = await startServiceServer('sqlite', [deliveryService({ databaseName: uniqueName('delivery') })], { FLAMINGO_DELIVERY_BREAKER_RESET_MS: '500' });
   });
   afterAll(() => server.stop());
   afterEach(async () => {

@@ -8,12 +8,14 @@ import { startDispatcher } from './dispatcher.ts';
 import { createLimiter } from './limiter.ts';
 import { deliveryTables } from './migrations/001_delivery.ts';
 import { registerDeliveryRoutes } from './routes.ts';
-import { readDeliverySettings } from './settings.ts';
+import { readSettings } from '../../platform/settings.ts';
+import { deliverySettings } from './settings.ts';
 import type { DeliveryDatabase } from './store.ts';
 import { targetStore } from './targets.ts';
 
-export const DELIVERY_MIGRATIONS = { '000_bus': busTablesMigration, '001_delivery': deliveryTables };
-export { DELIVERY_SETTINGS } from './settings.ts';
+export const deliveryMigrations = { '000_bus': busTablesMigration, '001_delivery': deliveryTables };
+
+export { deliverySettings };
 
 export interface DeliveryServiceOptions {
   /** The SQLite file stem / PostgreSQL schema of the service's database. (Default: `delivery`) */
@@ -26,14 +28,21 @@ export interface DeliveryServiceOptions {
  * target's replies; 429 is back-pressure, not an attempt; failures retry on the target's schedule
  * into its dead letters; every request is signed (Standard Webhooks) and logged.
  */
-export function createDeliveryService(options: DeliveryServiceOptions = {}): ServiceDefinition {
+export function deliveryService(options: DeliveryServiceOptions = {}): ServiceDefinition {
   return {
     name: 'delivery',
+    settings: deliverySettings,
     async start(ctx) {
-      const settings = readDeliverySettings(ctx.env);
+      const env = readSettings(deliverySettings, ctx.env);
+      const settings = {
+        attemptRetentionMs: env.FLAMINGO_DELIVERY_ATTEMPT_RETENTION_HOURS * 3_600_000,
+        refreshMs: env.FLAMINGO_DELIVERY_REFRESH_MS,
+        breakerResetMs: env.FLAMINGO_DELIVERY_BREAKER_RESET_MS,
+        rotationGraceMs: env.FLAMINGO_DELIVERY_ROTATION_GRACE_HOURS * 3_600_000,
+      };
       let stopDispatcher: () => Promise<void> = async () => {};
       let pruning: NodeJS.Timeout | undefined;
-      const running = await startServiceRuntime<DeliveryDatabase>(ctx, { name: 'delivery', databaseName: options.databaseName, migrations: DELIVERY_MIGRATIONS }, async ({ db, dialect }) => {
+      const running = await startServiceRuntime<DeliveryDatabase>(ctx, { name: 'delivery', databaseName: options.databaseName, migrations: deliveryMigrations }, async ({ db, dialect }) => {
         await relaxDurability(db as Kysely<unknown>, dialect);
         const targets = targetStore(db);
         const limiter = createLimiter(db, dialect);
@@ -68,4 +77,3 @@ export function createDeliveryService(options: DeliveryServiceOptions = {}): Ser
   };
 }
 
-export const deliveryService = createDeliveryService();

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Dialect } from '../../platform/db.ts';
 import { DIALECTS, openTestDatabase, type TestDatabase } from '../../../test/support/service-databases.ts';
-import { DELIVERY_MIGRATIONS } from './index.ts';
+import { deliveryMigrations } from './index.ts';
 import { createLimiter, type RateLimit } from './limiter.ts';
 import type { DeliveryDatabase } from './store.ts';
 
@@ -33,7 +33,7 @@ describe.each(DIALECTS)('the limiter on %s', (dialect: Dialect) => {
   };
 
   it('lets a burst go, then the steady rate, shared by two processes', async () => {
-    test = await openTestDatabase<DeliveryDatabase>(dialect, 'delivery_limiter', DELIVERY_MIGRATIONS);
+    test = await openTestDatabase<DeliveryDatabase>(dialect, 'delivery_limiter', deliveryMigrations);
     const limiters = [createLimiter(test.database.db, dialect), dialect === 'postgres' ? await secondProcess() : createLimiter(test.database.db, dialect)];
     const times: number[] = [];
     const started = Date.now();
@@ -56,7 +56,7 @@ describe.each(DIALECTS)('the limiter on %s', (dialect: Dialect) => {
   }, 20_000);
 
   it('survives a restart: a new process gets no fresh burst, and keeps a pause', async () => {
-    test = await openTestDatabase<DeliveryDatabase>(dialect, 'delivery_limiter', DELIVERY_MIGRATIONS);
+    test = await openTestDatabase<DeliveryDatabase>(dialect, 'delivery_limiter', deliveryMigrations);
     const slow: RateLimit = { limit: 2, intervalMs: 1_000, burst: 5 };
     const first = createLimiter(test.database.db, dialect);
     // The burst goes without waiting for a slot (the next slot would be 500 ms away).
@@ -80,7 +80,7 @@ describe.each(DIALECTS)('the limiter on %s', (dialect: Dialect) => {
   }, 20_000);
 
   it('learns the target\'s bucket level and a smaller bucket size', async () => {
-    test = await openTestDatabase<DeliveryDatabase>(dialect, 'delivery_limiter', DELIVERY_MIGRATIONS);
+    test = await openTestDatabase<DeliveryDatabase>(dialect, 'delivery_limiter', deliveryMigrations);
     const limiter = createLimiter(test.database.db, dialect);
     expect((await limiter.state('t3', rate)).available).toBe(5);
     await limiter.observeFill('t3', rate, 3, 4);

@@ -7,15 +7,15 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Bus, Position } from '../../bus/index.ts';
-import { findDefinition } from '../../contracts/index.ts';
-import { isTypePattern } from '../../platform/config.ts';
+import { findDefinition, isTypePattern } from '../../contracts/index.ts';
 import { badRequest, notFound, type ProblemDetail } from '../../platform/errors.ts';
+import { ErrorAnswer, plainJson } from '../../platform/http-schemas.ts';
 import type { AttemptLog } from './attempts.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import type { Limiter } from './limiter.ts';
 import { generateSecret, isValidSecret, rotate } from './signing.ts';
 import { subscriptionOf, type Target, type TargetStore } from './targets.ts';
-import { AttemptSchema, ErrorSchema, NewTargetBody, TargetChangesBody, TargetSchema } from './schemas.ts';
+import { AttemptSchema, NewTargetBody, TargetChangesBody, TargetSchema } from './schemas.ts';
 
 export interface DeliveryRouteDeps {
   readonly bus: Bus;
@@ -63,7 +63,7 @@ const positionOf = async (bus: Bus, startAt: Static<typeof NewTargetBody>['start
 export function registerDeliveryRoutes(http: FastifyInstance, deps: DeliveryRouteDeps): void {
   const app = http.withTypeProvider<TypeBoxTypeProvider>();
   const { targets, limiter, attempts, dispatcher } = deps;
-  const common = { config: { auth: 'admin' as const }, serializerCompiler: () => (data: unknown) => JSON.stringify(data) };
+  const common = { config: { auth: 'admin' as const }, serializerCompiler: plainJson };
   const tags = ['delivery'];
   const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
@@ -114,7 +114,7 @@ export function registerDeliveryRoutes(http: FastifyInstance, deps: DeliveryRout
         summary: 'Add a target: matching events are pushed to it, signed, within its rate limit',
         description: 'The answer carries the signing secret (generated when not given): it is shown this once.',
         body: NewTargetBody,
-        response: { 201: Type.Intersect([TargetSchema, Type.Object({ secret: Type.String() })]), 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema },
+        response: { 201: Type.Intersect([TargetSchema, Type.Object({ secret: Type.String() })]), 400: ErrorAnswer, 401: ErrorAnswer, 403: ErrorAnswer },
       },
     },
     async (request, reply) => {
@@ -133,13 +133,13 @@ export function registerDeliveryRoutes(http: FastifyInstance, deps: DeliveryRout
 
   app.get(
     '/v1/targets',
-    { ...common, schema: { tags, summary: 'List targets', response: { 200: Type.Object({ targets: Type.Array(TargetSchema) }), 401: ErrorSchema, 403: ErrorSchema } } },
+    { ...common, schema: { tags, summary: 'List targets', response: { 200: Type.Object({ targets: Type.Array(TargetSchema) }), 401: ErrorAnswer, 403: ErrorAnswer } } },
     async () => ({ targets: await Promise.all((await targets.list()).map(view)) }),
   );
 
   app.get(
     '/v1/targets/:id',
-    { ...common, schema: { tags, summary: 'A target, with its limiter and circuit state', params: Params, response: { 200: TargetSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema } } },
+    { ...common, schema: { tags, summary: 'A target, with its limiter and circuit state', params: Params, response: { 200: TargetSchema, 401: ErrorAnswer, 403: ErrorAnswer, 404: ErrorAnswer } } },
     async (request) => view(await found(request.params.id)),
   );
 
@@ -152,7 +152,7 @@ export function registerDeliveryRoutes(http: FastifyInstance, deps: DeliveryRout
         summary: 'Change a target (a change of types, ordering, retry or maxInFlight restarts its subscription where it was)',
         params: Params,
         body: TargetChangesBody,
-        response: { 200: TargetSchema, 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema },
+        response: { 200: TargetSchema, 400: ErrorAnswer, 401: ErrorAnswer, 403: ErrorAnswer, 404: ErrorAnswer },
       },
     },
     async (request) => {
@@ -166,7 +166,7 @@ export function registerDeliveryRoutes(http: FastifyInstance, deps: DeliveryRout
 
   app.delete(
     '/v1/targets/:id',
-    { ...common, schema: { tags, summary: 'Remove a target and its attempt log', params: Params, response: { 204: Type.Null(), 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema } } },
+    { ...common, schema: { tags, summary: 'Remove a target and its attempt log', params: Params, response: { 204: Type.Null(), 401: ErrorAnswer, 403: ErrorAnswer, 404: ErrorAnswer } } },
     async (request, reply) => {
       await found(request.params.id);
       await targets.remove(request.params.id);
@@ -189,7 +189,7 @@ export function registerDeliveryRoutes(http: FastifyInstance, deps: DeliveryRout
           tags,
           summary: action === 'pause' ? 'Stop pushing to a target (events wait in the log)' : 'Push again to a paused or disabled target, from where it stopped',
           params: Params,
-          response: { 200: TargetSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema },
+          response: { 200: TargetSchema, 401: ErrorAnswer, 403: ErrorAnswer, 404: ErrorAnswer },
         },
       },
       async (request) => {
@@ -218,7 +218,7 @@ export function registerDeliveryRoutes(http: FastifyInstance, deps: DeliveryRout
             { additionalProperties: false },
           ),
         ),
-        response: { 200: Type.Object({ secret: Type.String(), previousExpiresAt: Type.String() }), 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema },
+        response: { 200: Type.Object({ secret: Type.String(), previousExpiresAt: Type.String() }), 400: ErrorAnswer, 401: ErrorAnswer, 403: ErrorAnswer, 404: ErrorAnswer },
       },
     },
     async (request) => {
@@ -251,7 +251,7 @@ export function registerDeliveryRoutes(http: FastifyInstance, deps: DeliveryRout
           before: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Pass `next` of the previous page.' })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
         }),
-        response: { 200: Type.Object({ attempts: Type.Array(AttemptSchema), next: Type.Union([Type.String(), Type.Null()]) }), 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema },
+        response: { 200: Type.Object({ attempts: Type.Array(AttemptSchema), next: Type.Union([Type.String(), Type.Null()]) }), 400: ErrorAnswer, 401: ErrorAnswer, 403: ErrorAnswer, 404: ErrorAnswer },
       },
     },
     async (request) => {

@@ -1,12 +1,6 @@
 /** The shapes of the delivery API (TypeBox: validation and the OpenAPI document). */
 import { Type } from '@sinclair/typebox';
 
-export const ErrorSchema = Type.Object({
-  error: Type.String(),
-  message: Type.String(),
-  detail: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
-});
-
 const RateLimitBody = Type.Object(
   {
     limit: Type.Integer({ minimum: 1, maximum: 100_000, description: 'Requests per interval. (Default: 10)' }),
