@@ -23,7 +23,9 @@ describe('delivery to a rate-limited target', () => {
   });
 
   const target = async (options: ShopifyTargetOptions, body: Record<string, unknown> = {}) => {
-    shop = await startShopifyTarget(options);
+    // The target shares this process's event loop with the server: a request already on its way
+    // may be read late. The attempt log says exactly when each was sent (sentDuringPause).
+    shop = await startShopifyTarget({ graceMs: 500, ...options });
     const added = await server.request('POST', '/v1/targets', { body: { url: `${shop.url}/admin/api/events.json`, types: ['cart.*'], ...body } });
     expect(added.status, added.text).toBe(201);
     return added.body as { id: string; secret: string; subscription: string };
@@ -40,6 +42,33 @@ describe('delivery to a rate-limited target', () => {
     waitUntil(async () => (ids.every((id) => shop!.delivered.has(id)) ? true : undefined), timeoutMs, `${ids.length} deliveries (have ${shop!.delivered.size})`);
   const verify = (secret: string, request: ReceivedRequest) =>
     new Webhook(secret).verify(request.body, request.headers as Record<string, string>) as { id: string; type: string };
+
+  /**
+   * From the attempt log, exactly: no request to the target started after a throttled reply came
+   * back and before the time it gave (`Retry-After`, or the GraphQL restore time) was up.
+   */
+  const sentDuringPause = async (targetId: string) => {
+    const all = (await server.request('GET', `/v1/targets/${targetId}/attempts?limit=1000`)).body.attempts as {
+      startedAt: string;
+      durationMs: number;
+      outcome: string;
+      responseHeaders: Record<string, string> | null;
+      responseBody: string | null;
+    }[];
+    const violations: string[] = [];
+    for (const throttled of all.filter((a) => a.outcome === 'throttled')) {
+      const received = Date.parse(throttled.startedAt) + throttled.durationMs;
+      const retryAfter = throttled.responseHeaders?.['retry-after'];
+      const status = retryAfter === undefined ? (JSON.parse(throttled.responseBody ?? '{}').extensions?.cost?.throttleStatus as { currentlyAvailable: number; restoreRate: number } | undefined) : undefined;
+      const until = retryAfter !== undefined ? received + Number(retryAfter) * 1000 : status ? received + ((1 - status.currentlyAvailable) / status.restoreRate) * 1000 : received;
+      for (const other of all) {
+        const started = Date.parse(other.startedAt);
+        // Whole milliseconds in the log: 2 ms of rounding either way.
+        if (started > received + 2 && started < until - 2) violations.push(`${other.startedAt} within ${throttled.startedAt}'s pause until ${new Date(until).toISOString()}`);
+      }
+    }
+    return violations;
+  };
 
   it('refuses bad targets naming the field, and needs the admin key', async () => {
     const good = { url: 'https://shop.example/hooks', types: ['order.placed'] };
@@ -75,6 +104,7 @@ describe('delivery to a rate-limited target', () => {
     expect(stats.maxFill).toBeLessThanOrEqual(40);
     expect(stats.throttled).toBeGreaterThan(0);
     expect(stats.early).toBe(0);
+    expect(await sentDuringPause(id)).toEqual([]);
     expect(stats.serverErrors + stats.dropped + stats.slow).toBeGreaterThan(0);
     // Every request is signed for the event it carries, by a verifier this project did not write.
     for (const request of shop!.requests) expect(verify(secret, request).id).toBe(request.headers['webhook-id']);
@@ -114,6 +144,7 @@ describe('delivery to a rate-limited target', () => {
     const stats = shop!.stats();
     expect(stats.throttled).toBeGreaterThan(0);
     expect(stats).toMatchObject({ early: 0 });
+    expect(await sentDuringPause(id)).toEqual([]);
     expect(stats.maxFill).toBeLessThanOrEqual(40);
     const throttled = (await server.request('GET', `/v1/targets/${id}/attempts?outcome=throttled`)).body.attempts;
     expect(throttled[0]).toMatchObject({ status: 200, error: 'THROTTLED' });
