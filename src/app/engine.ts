@@ -14,6 +14,7 @@ export async function openEngine(config: FlamingoConfig, logger: Logger): Promis
     logger.info({ engine: 'sqlite', file }, 'opening engine');
     return sqliteEngine({ file });
   }
+  if (config.engine.kind === 'redis') throw new ConfigError(['FLAMINGO_ENGINE: the Redis engine is not built yet']);
   const { servers } = config.engine;
   logger.info({ engine: 'nats', servers, stream: config.natsStream }, 'opening engine');
   // Loaded only when asked for, so a SQLite-only process never loads the NATS client.
@@ -24,6 +25,8 @@ export async function openEngine(config: FlamingoConfig, logger: Logger): Promis
     replicas: config.natsReplicas,
     partitions: config.natsPartitions,
     duplicateWindowMs: config.natsDuplicateWindowMs,
+    leaseTtlMs: config.natsLeaseMs,
+    ackWaitMs: config.natsAckWaitMs,
   });
   try {
     await withTimeout(engine.head(), 10_000);
