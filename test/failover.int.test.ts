@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { UnstoredEvent } from '../src/contracts/index.ts';
 import { resolveSubscriptionOptions, type Engine } from '../src/bus/kit/index.ts';
 import { natsEngine } from '../src/engines/nats/index.ts';
+import { redisEngine } from '../src/engines/redis/index.ts';
 
 const HOLDER = fileURLToPath(new URL('./support/failover-holder.ts', import.meta.url));
 const FAIL_OVER_BOUND_MS = 5_000;
@@ -73,7 +74,7 @@ interface EngineUnderTest {
   readonly drop: (log: string) => Promise<void>;
 }
 
-export function failOverSuite(under: EngineUnderTest): void {
+function failOverSuite(under: EngineUnderTest): void {
   describe(`fail-over on ${under.kind} with the default settings`, () => {
     it(`a survivor takes over a SIGKILLed holder's partitions within ${FAIL_OVER_BOUND_MS / 1000} s, starting with the events it left unfinished`, { timeout: 60_000 }, async () => {
       const log = under.log();
@@ -130,5 +131,22 @@ failOverSuite({
     const jsm = await jetstreamManager(nc);
     for (const name of [stream, `${stream}_DLQ`, `${stream}_LEASES`]) await jsm.streams.delete(name).catch(() => undefined);
     await nc.close();
+  },
+});
+
+failOverSuite({
+  kind: 'redis',
+  log: () => `failover-${randomUUID().slice(0, 8)}`,
+  open: (prefix) => redisEngine({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix }),
+  drop: async (prefix) => {
+    const { Redis } = await import('ioredis');
+    const admin = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    let cursor = '0';
+    do {
+      const [next, keys] = await admin.scan(cursor, 'MATCH', `{${prefix}}:*`, 'COUNT', 1000);
+      if (keys.length > 0) await admin.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    admin.disconnect();
   },
 });

@@ -15,6 +15,10 @@ async function open(): Promise<Engine> {
     const { natsEngine } = await import('../../src/engines/nats/index.ts');
     return natsEngine({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222', stream: log });
   }
+  if (kind === 'redis') {
+    const { redisEngine } = await import('../../src/engines/redis/index.ts');
+    return redisEngine({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: log });
+  }
   throw new Error(`unknown engine ${kind}`);
 }
 

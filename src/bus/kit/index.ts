@@ -54,3 +54,4 @@ export { createSubscriptionRunner } from './subscription-runner.ts';
 export { assertCompatible, conflictsOf } from './compatibility.ts';
 export type { RunningSubscriptions, RunsSubscription } from './running-subscriptions.ts';
 export { runningSubscriptions } from './running-subscriptions.ts';
+export { fnv1a32, partitionOf } from './partition.ts';
