@@ -61,33 +61,94 @@ export interface AppendSettings {
   readonly duplicateWindowMs: number;
 }
 
+interface Prepared {
+  readonly id: string;
+  readonly idKey: string;
+  readonly stream: string;
+  readonly type: string;
+  readonly payload: string;
+}
+
+interface Pending {
+  readonly events: readonly Prepared[];
+  readonly resolve: (results: PublishResult[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /**
- * Stores the events; a batch longer than `SCRIPT_BATCH` runs as several scripts in a row, so it is
+ * Appends through the script with group commit: the calls made while a script runs go out
+ * together in the next one (up to 500 events), so many concurrent publishes cost one round trip
+ * and one `times` entry. A call of more than 500 events runs alone, as several scripts in a row:
  * atomic per 500 events and idempotent as a whole (sending it again stores only what is missing).
+ * When a script fails, every call in it fails; one whose reply was lost (a dropped connection) may
+ * have been stored, and sending it again answers `duplicate: true` within the duplicate window.
  */
-export async function appendEvents(redis: Redis, events: readonly UnstoredEvent[], settings: AppendSettings): Promise<PublishResult[]> {
+export interface Appender {
+  append(events: readonly UnstoredEvent[]): Promise<PublishResult[]>;
+}
+
+export function createAppender(redis: Redis, settings: AppendSettings): Appender {
   const { keys, partitions } = settings;
-  // Serialised up front: an event that cannot be stored fails the call before anything is written.
-  const prepared = events.map((event) => ({
-    id: event.id,
-    idKey: keys.id(event.id),
-    stream: keys.partition(partitionOf(event.partitionkey ?? event.id, partitions)),
-    type: event.type,
-    payload: JSON.stringify(event),
-  }));
-  const results: PublishResult[] = [];
-  for (let start = 0; start < prepared.length; start += SCRIPT_BATCH) {
-    const slice = prepared.slice(start, start + SCRIPT_BATCH);
-    const args: (string | number)[] = [2 + 2 * slice.length, keys.seq, keys.times];
-    for (const p of slice) args.push(p.idKey);
-    for (const p of slice) args.push(p.stream);
-    args.push(settings.duplicateWindowMs, slice.length);
-    for (const p of slice) args.push(p.type, p.payload);
+  const queue: Pending[] = [];
+  let running = false;
+
+  const run = async (events: readonly Prepared[]): Promise<PublishResult[]> => {
+    const args: (string | number)[] = [2 + 2 * events.length, keys.seq, keys.times];
+    for (const p of events) args.push(p.idKey);
+    for (const p of events) args.push(p.stream);
+    args.push(settings.duplicateWindowMs, events.length);
+    for (const p of events) args.push(p.type, p.payload);
     const out = await redis.flamingoAppend(...args);
-    slice.forEach((p, i) => {
+    return events.map((p, i) => {
       const sequence = Number(out[i + 1]);
-      results.push({ id: p.id, sequence: Math.abs(sequence), duplicate: sequence < 0 });
+      return { id: p.id, sequence: Math.abs(sequence), duplicate: sequence < 0 };
     });
-  }
-  return results;
+  };
+
+  const drain = async (): Promise<void> => {
+    running = true;
+    while (queue.length > 0) {
+      const group: Pending[] = [];
+      let size = 0;
+      while (queue.length > 0 && (group.length === 0 || size + queue[0].events.length <= SCRIPT_BATCH)) {
+        const next = queue.shift()!;
+        group.push(next);
+        size += next.events.length;
+      }
+      try {
+        if (group.length === 1 && size > SCRIPT_BATCH) {
+          const results: PublishResult[] = [];
+          for (let start = 0; start < size; start += SCRIPT_BATCH) results.push(...(await run(group[0].events.slice(start, start + SCRIPT_BATCH))));
+          group[0].resolve(results);
+          continue;
+        }
+        const results = await run(group.flatMap((pending) => pending.events));
+        let offset = 0;
+        for (const pending of group) {
+          pending.resolve(results.slice(offset, offset + pending.events.length));
+          offset += pending.events.length;
+        }
+      } catch (error) {
+        for (const pending of group) pending.reject(error);
+      }
+    }
+    running = false;
+  };
+
+  return {
+    append(events) {
+      // Serialised up front: an event that cannot be stored fails its call before anything is sent.
+      const prepared = events.map((event) => ({
+        id: event.id,
+        idKey: keys.id(event.id),
+        stream: keys.partition(partitionOf(event.partitionkey ?? event.id, partitions)),
+        type: event.type,
+        payload: JSON.stringify(event),
+      }));
+      return new Promise<PublishResult[]>((resolve, reject) => {
+        queue.push({ events: prepared, resolve, reject });
+        if (!running) void drain();
+      });
+    },
+  };
 }

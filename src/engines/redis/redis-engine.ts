@@ -40,7 +40,7 @@ import {
   type Subscription,
   type SubscriptionInfo,
 } from '../../bus/kit/index.ts';
-import { appendEvents, defineAppend } from './append.ts';
+import { createAppender, defineAppend, type Appender } from './append.ts';
 import { defineDeadLetters, discardDeadLetters, listDeadLetters, redriveDeadLetters } from './dead-letters.ts';
 import { checkDurability, type Durability } from './durability.ts';
 import { entryId, keysFor, sequenceOf, type Keys } from './keys.ts';
@@ -108,6 +108,7 @@ interface Core {
   readonly redis: Redis;
   readonly partitions: number;
   readonly durability: Durability;
+  readonly appender: Appender;
 }
 
 class RedisStreamsEngine implements RedisEngine {
@@ -156,7 +157,8 @@ class RedisStreamsEngine implements RedisEngine {
         this.#trimTimer = setInterval(() => void this.trim().catch(this.#onError), Math.min(60_000, Math.max(1_000, Math.floor(this.#settings.retentionMs / 10))));
         this.#trimTimer.unref();
       }
-      return { redis, partitions, durability };
+      const appender = createAppender(redis, { keys: this.#keys, partitions, duplicateWindowMs: this.#settings.duplicateWindowMs });
+      return { redis, partitions, durability, appender };
     } catch (error) {
       redis.disconnect();
       throw error;
@@ -180,7 +182,7 @@ class RedisStreamsEngine implements RedisEngine {
   async append(events: readonly UnstoredEvent[]): Promise<PublishResult[]> {
     const core = await this.#ready();
     if (events.length === 0) return [];
-    return await appendEvents(core.redis, events, { keys: this.#keys, partitions: core.partitions, duplicateWindowMs: this.#settings.duplicateWindowMs });
+    return await core.appender.append(events);
   }
 
   async read(query: ReadQuery): Promise<CloudEvent[]> {

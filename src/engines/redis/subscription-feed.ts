@@ -66,6 +66,8 @@ interface Item extends RunnerItem {
 const READ_COUNT = 500;
 /** How long one blocking read waits for new entries; lease changes and pauses interrupt it. */
 const BLOCK_MS = 2_000;
+/** How often a feed looks whether another process rewound the subscription. */
+const EPOCH_CHECK_MS = 200;
 
 /**
  * Reads the subscription's lanes this process leases (leases.ts) into the kit's runner, which
@@ -73,8 +75,9 @@ const BLOCK_MS = 2_000;
  * a retry holds back its key only). A lane taken over first claims what its last owner left
  * unfinished (`XAUTOCLAIM` from every consumer of the group, in log order) with its retry state,
  * then reads new entries (`XREADGROUP … >`), all lanes in one blocking read on a connection of its
- * own. Outcomes are stored at once: `XACK`; retry state in `retry:<sub>` (the entry stays pending);
- * a dead letter in `dead:<sub>` and then `XACK`.
+ * own. Outcomes are stored in Redis: acks batched (see `queueAck`); retry state in `retry:<sub>`
+ * before the retry is scheduled (the entry stays pending); a dead letter in `dead:<sub>` with its
+ * `XACK`, in one transaction. A rewind by another process is noticed within `EPOCH_CHECK_MS`.
  */
 export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions): SubscriptionFeed {
   const { redis, keys } = ctx;
@@ -171,6 +174,7 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
   }
 
   async function readLoop(consumer: string): Promise<void> {
+    let epochCheckAt = 0;
     blockedId = undefined;
     const readerId = Number(await reader.client('ID'));
     while (!stopping) {
@@ -179,14 +183,17 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
           await sleep(1_000);
           continue;
         }
-        const epoch = await redis.get(keys.epoch(options.name));
-        if (knownEpoch !== undefined && epoch !== knownEpoch) {
-          // Another process rewound the subscription: what is held here is from before.
-          await pause();
-          resume(epoch ?? undefined);
-          continue;
+        if (Date.now() >= epochCheckAt) {
+          epochCheckAt = Date.now() + EPOCH_CHECK_MS;
+          const epoch = await redis.get(keys.epoch(options.name));
+          if (knownEpoch !== undefined && epoch !== knownEpoch) {
+            // Another process rewound the subscription: what is held here is from before.
+            await pause();
+            resume(epoch ?? undefined);
+            continue;
+          }
+          knownEpoch = epoch;
         }
-        knownEpoch = epoch;
         for (const lane of lanes.values()) if (!lane.claimed && !lane.revoked) await claim(lane, consumer);
         const active = [...lanes.values()].filter((lane) => lane.claimed && !lane.revoked);
         const wanted = room();
@@ -226,6 +233,52 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
         await sleep(100);
       }
     }
+  }
+
+  // ── Acknowledgements, batched ───────────────────────────────────────────────────────────────
+
+  /**
+   * Acks are written in one pipeline per turn of the event loop (`XACK` per stream with every id,
+   * `HDEL` of retry state) without holding up the handler's slot: like the SQLite engine's state
+   * flush, a crash before they reach Redis redelivers those events (at least once). A lane given
+   * back, a pause and a stop wait for them, so a clean hand-over or close redelivers nothing.
+   */
+  const ackIds = new Map<string, string[]>();
+  let retryDone: string[] = [];
+  let flushQueued = false;
+  const flushing = new Set<Promise<void>>();
+
+  function queueAck(item: Item): void {
+    const ids = ackIds.get(item.lane.stream);
+    if (ids) ids.push(item.id);
+    else ackIds.set(item.lane.stream, [item.id]);
+    if (item.hasRetryState) retryDone.push(item.retryField);
+    if (!flushQueued) {
+      flushQueued = true;
+      setImmediate(flushAcks);
+    }
+  }
+
+  function flushAcks(): void {
+    flushQueued = false;
+    if (ackIds.size === 0 && retryDone.length === 0) return;
+    const pipeline = redis.pipeline();
+    for (const [stream, ids] of ackIds) pipeline.xack(stream, group, ...ids);
+    if (retryDone.length > 0) pipeline.hdel(retryKey, ...retryDone);
+    ackIds.clear();
+    retryDone = [];
+    const written: Promise<void> = pipeline.exec().then(
+      () => undefined,
+      (error: Error) => ctx.onError(error),
+    );
+    flushing.add(written);
+    void written.finally(() => flushing.delete(written));
+  }
+
+  /** Resolves once every ack given so far is written (or failed). */
+  async function acksWritten(): Promise<void> {
+    flushAcks();
+    await Promise.all([...flushing]);
   }
 
   // ── SubscriptionStorage: outcomes stored in Redis ───────────────────────────────────────────
@@ -277,17 +330,10 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
         item.lane.running += 1;
       }
     },
-    async ack(item) {
-      try {
-        if (item.hasRetryState) await redis.multi().xack(item.lane.stream, group, item.id).hdel(retryKey, item.retryField).exec();
-        else await redis.xack(item.lane.stream, group, item.id);
-        item.gone = true;
-      } catch (error) {
-        // Not acknowledged: it stays pending and comes back to whoever works the lane next.
-        ctx.onError(error as Error);
-      } finally {
-        settled(item);
-      }
+    ack(item) {
+      queueAck(item);
+      item.gone = true;
+      settled(item);
     },
     async retry(item, verdict: RetryVerdict) {
       try {
@@ -339,6 +385,7 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
     lanes.delete(index);
     signal(true);
     if (lane.running > 0) await new Promise<void>((resolve) => (lane.drained = resolve));
+    await acksWritten();
   }
 
   const leases: LeaseManager = startLeases({
@@ -355,6 +402,7 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
 
   async function stop(): Promise<void> {
     await leases.close();
+    await acksWritten();
     stopping = true;
     signal(true);
     await loop;
@@ -365,6 +413,7 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
     paused = true;
     signal(true);
     await runner.pause();
+    await acksWritten();
     for (const lane of lanes.values()) {
       lane.claimed = false;
       // Items held from before the pause are dropped by `screen`: they belong to the old lane.
