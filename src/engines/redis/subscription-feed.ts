@@ -109,7 +109,12 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
       wake = done;
     });
 
-  const room = (): number => Math.min(bufferSize - runner.held, Math.max(64, 4 * runner.capacity * options.maxBatchSize) - runner.ready);
+  /**
+   * Events kept ready to hand out. Larger than on SQLite: each read is a round trip, so a feed reads
+   * again only once a quarter of this is used up, and then tops it up in one read.
+   */
+  const readAhead = (): number => Math.min(bufferSize, Math.max(512, 8 * runner.capacity * options.maxBatchSize));
+  const room = (): number => Math.min(bufferSize - runner.held, readAhead() - runner.ready);
 
   // ── Reading ───────────────────────────────────────────────────────────────────────────────
 
@@ -197,7 +202,7 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
         for (const lane of lanes.values()) if (!lane.claimed && !lane.revoked) await claim(lane, consumer);
         const active = [...lanes.values()].filter((lane) => lane.claimed && !lane.revoked);
         const wanted = room();
-        if (active.length === 0 || wanted <= 0) {
+        if (active.length === 0 || wanted < Math.max(1, readAhead() / 4)) {
           await sleep(active.length === 0 ? 250 : 1_000);
           continue;
         }
