@@ -18,8 +18,8 @@ async function main(): Promise<void> {
   const engine = await open();
   await engine.consume(resolveSubscriptionOptions({ name: subscription, types: ['order.*'], concurrency: 16 }), async (events) => {
     appendFileSync(file, events.map((event) => `${event.id}\n`).join(''));
-    // A moment of work, so that events are in flight when a process dies.
-    await new Promise((resolve) => setTimeout(resolve, 1));
+    // A moment of work (5 ms), so that events are in flight when a process dies.
+    await new Promise((resolve) => setTimeout(resolve, 5));
     return events.map(() => ({ kind: 'ack' as const }));
   });
   process.send!({ ready: true });

@@ -30,6 +30,8 @@ export interface FailoverSectionOptions {
 interface Run {
   readonly redeliveries: number;
   readonly missing: number;
+  /** Deliveries each process recorded. */
+  readonly byProcess: readonly number[];
 }
 
 const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
@@ -62,7 +64,11 @@ async function run(target: Target, options: FailoverSectionOptions, label: strin
     await sleep(500);
     const all = [...lines(files[0]), ...lines(files[1])];
     const seen = new Set(all);
-    return { redeliveries: ((all.length - seen.size) * 10_000) / ids.length, missing: ids.filter((id) => !seen.has(id)).length };
+    return {
+      redeliveries: ((all.length - seen.size) * 10_000) / ids.length,
+      missing: ids.filter((id) => !seen.has(id)).length,
+      byProcess: files.map((file) => lines(file).length),
+    };
   } finally {
     await Promise.all(workers.map((worker) => worker.stop(5_000)));
     await opened.close();
@@ -75,7 +81,7 @@ export async function failoverSection(target: Target, options: FailoverSectionOp
   }
   const calm = await run(target, options, 'failover-calm', false);
   const killed = await run(target, options, 'failover-kill', true);
-  const note = (r: Run) => `${r.missing} never delivered`;
+  const note = (r: Run) => `${r.missing} never delivered; deliveries by process ${r.byProcess.join(' / ')}`;
   return [
     { section: 'failover', name: 'redeliveries per 10 000 events, 2 processes', unit: '', value: calm.redeliveries, ceiling: 0, ceilingName: 'none', goals: [{ kind: 'atMost', value: 0 }], note: note(calm) },
     { section: 'failover', name: 'redeliveries per 10 000 events, one of 2 SIGKILLed halfway', unit: '', value: killed.redeliveries, ceiling: 0, ceilingName: 'none', note: note(killed) },
