@@ -5,7 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { v7 as uuidv7 } from 'uuid';
-import { dataPool, type OrderPlaced } from './fixtures.ts';
+import { dataPool, rawPayload } from './fixtures.ts';
 import { closedLoop, nowMs, paced, percentiles, sleep, type Percentiles } from './stats.ts';
 
 /** Partitions of the engine's log by default; raw streams get the same shape. */
@@ -19,21 +19,6 @@ export interface RedisRaw {
   /** XADD (not awaited) → a blocking XREADGROUP receives, at `rate` per second. Milliseconds. */
   latency(options: { rate: number; durationMs: number }): Promise<Percentiles>;
   close(): Promise<void>;
-}
-
-function payloadOf(data: OrderPlaced, id: string): string {
-  return JSON.stringify({
-    specversion: '1.0',
-    id,
-    source: '/bench',
-    type: 'order.placed',
-    time: new Date().toISOString(),
-    datacontenttype: 'application/json',
-    dataschema: 'flamingo:order.placed/v1',
-    data,
-    subject: `order/${data.orderId}`,
-    partitionkey: data.orderId,
-  });
 }
 
 /** Deletes every key of the logs whose prefix starts with `prefix` (names made unique for this run). */
@@ -85,7 +70,7 @@ export async function rawRedis(options: { url: string; runId: string }): Promise
     async publish({ inFlight, durationMs }) {
       const keys = fresh();
       const { done, ms } = await closedLoop(inFlight, durationMs, async (i) => {
-        await redis.xadd(keys[i % PARTITIONS], '*', 't', 'order.placed', 'e', payloadOf(pool[i % pool.length], uuidv7()));
+        await redis.xadd(keys[i % PARTITIONS], '*', 't', 'order.placed', 'e', rawPayload(pool[i % pool.length], uuidv7()));
       });
       return { rate: (done * 1000) / ms, events: done };
     },
@@ -115,7 +100,7 @@ export async function rawRedis(options: { url: string; runId: string }): Promise
       await paced(rate, durationMs, (i) => {
         const id = uuidv7();
         sentAt.set(id, nowMs());
-        redis.xadd(keys[i % PARTITIONS], '*', 'i', id, 'e', payloadOf(pool[i % pool.length], id)).catch(() => undefined);
+        redis.xadd(keys[i % PARTITIONS], '*', 'i', id, 'e', rawPayload(pool[i % pool.length], id)).catch(() => undefined);
       });
       await Promise.race([received, sleep(5_000)]);
       return percentiles(latencies);

@@ -12,6 +12,7 @@ import type { UnstoredEvent } from '../src/contracts/index.ts';
 import { resolveSubscriptionOptions, type Engine } from '../src/bus/kit/index.ts';
 import { natsEngine } from '../src/engines/nats/index.ts';
 import { redisEngine } from '../src/engines/redis/index.ts';
+import { deleteRedisLog } from './support/stacks.ts';
 
 const HOLDER = fileURLToPath(new URL('./support/failover-holder.ts', import.meta.url));
 const FAIL_OVER_BOUND_MS = 5_000;
@@ -138,15 +139,5 @@ failOverSuite({
   kind: 'redis',
   log: () => `failover-${randomUUID().slice(0, 8)}`,
   open: (prefix) => redisEngine({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix }),
-  drop: async (prefix) => {
-    const { Redis } = await import('ioredis');
-    const admin = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-    let cursor = '0';
-    do {
-      const [next, keys] = await admin.scan(cursor, 'MATCH', `{${prefix}}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await admin.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    admin.disconnect();
-  },
+  drop: deleteRedisLog,
 });

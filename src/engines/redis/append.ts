@@ -54,6 +54,11 @@ export function defineAppend(redis: Redis): void {
 
 /** Most events in one script run: long scripts block the server for everyone else. */
 const SCRIPT_BATCH = 500;
+/**
+ * Script runs awaiting their reply at once: while Redis runs one, the next is already on the wire
+ * (Redis runs them one after the other; this hides the round trip, not the work).
+ */
+const SCRIPTS_IN_FLIGHT = 4;
 
 export interface AppendSettings {
   readonly keys: Keys;
@@ -76,7 +81,7 @@ interface Pending {
 }
 
 /**
- * Appends through the script with group commit: the calls made while a script runs go out
+ * Appends through the script with group commit: the calls made while scripts are out go
  * together in the next one (up to 500 events), so many concurrent publishes cost one round trip
  * and one `times` entry. A call of more than 500 events runs alone, as several scripts in a row:
  * atomic per 500 events and idempotent as a whole (sending it again stores only what is missing).
@@ -90,7 +95,7 @@ export interface Appender {
 export function createAppender(redis: Redis, settings: AppendSettings): Appender {
   const { keys, partitions } = settings;
   const queue: Pending[] = [];
-  let running = false;
+  let inFlight = 0;
 
   const run = async (events: readonly Prepared[]): Promise<PublishResult[]> => {
     const args: (string | number)[] = [2 + 2 * events.length, keys.seq, keys.times];
@@ -105,8 +110,9 @@ export function createAppender(redis: Redis, settings: AppendSettings): Appender
     });
   };
 
+  /** One of up to `SCRIPTS_IN_FLIGHT` senders: takes groups off the queue until it is empty. */
   const drain = async (): Promise<void> => {
-    running = true;
+    inFlight += 1;
     while (queue.length > 0) {
       const group: Pending[] = [];
       let size = 0;
@@ -132,7 +138,7 @@ export function createAppender(redis: Redis, settings: AppendSettings): Appender
         for (const pending of group) pending.reject(error);
       }
     }
-    running = false;
+    inFlight -= 1;
   };
 
   return {
@@ -147,7 +153,7 @@ export function createAppender(redis: Redis, settings: AppendSettings): Appender
       }));
       return new Promise<PublishResult[]>((resolve, reject) => {
         queue.push({ events: prepared, resolve, reject });
-        if (!running) void drain();
+        if (inFlight < SCRIPTS_IN_FLIGHT) void drain();
       });
     },
   };

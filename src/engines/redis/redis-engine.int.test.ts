@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -9,6 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { UnstoredEvent } from '../../contracts/index.ts';
 import { resolveSubscriptionOptions, type Engine } from '../../bus/kit/index.ts';
 import { engineConformance } from '../../bus/testing/index.ts';
+import { freePort } from '../../../test/support/process.ts';
+import { deleteRedisLog } from '../../../test/support/stacks.ts';
 import { redisEngine, type RedisEngineOptions } from './index.ts';
 
 // The real Redis server on this machine; no server, no pass (these tests fail, never skip).
@@ -20,21 +21,7 @@ const engines: Engine[] = [];
 /** Deletes every key of the logs the tests made. */
 afterAll(async () => {
   await Promise.all(engines.map((engine) => engine.close().catch(() => undefined)));
-  if (prefixes.size === 0) return;
-  const admin = new Redis(URL, { lazyConnect: true });
-  try {
-    await admin.connect();
-    for (const prefix of prefixes) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await admin.scan(cursor, 'MATCH', `{${prefix}}:*`, 'COUNT', 1000);
-        if (keys.length > 0) await admin.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
-    }
-  } finally {
-    admin.disconnect();
-  }
+  for (const prefix of prefixes) await deleteRedisLog(prefix);
 });
 
 function uniquePrefix(name = 'test'): string {
@@ -89,18 +76,6 @@ async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 1
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-}
-
-/** A free TCP port on loopback. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** A `redis-server` of our own (AOF on, `appendfsync always`) in a temporary directory, for tests that kill Redis itself. */
