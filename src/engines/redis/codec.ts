@@ -21,9 +21,12 @@ export function decodeEntry(sequence: number, fields: readonly string[]): Decode
   const recordedtime = new Date(Number.isFinite(recorded) ? recorded : 0).toISOString();
   const raw = field(fields, 'e');
   try {
-    const event = JSON.parse(raw ?? '') as CloudEvent;
+    const event = JSON.parse(raw ?? '') as { -readonly [K in keyof CloudEvent]: CloudEvent[K] };
     if (typeof event?.id !== 'string' || typeof event.type !== 'string') throw new Error('not an event');
-    return { event: { ...event, sequence, recordedtime }, unreadable: false };
+    // A fresh object from JSON.parse: completed in place rather than copied (one object per event).
+    event.sequence = sequence;
+    event.recordedtime = recordedtime;
+    return { event, unreadable: false };
   } catch {
     return {
       event: {
