@@ -205,6 +205,67 @@ describe('redis engine on the real server', () => {
     expect(next.sequence).toBe(21);
   });
 
+  it("replays for every instance when another one rewinds the subscription", async () => {
+    const prefix = uniquePrefix();
+    const a = engineOn(prefix, { partitions: 4, leaseMs: 1_000 });
+    await a.head();
+    const b = engineOn(prefix, { leaseMs: 1_000 });
+    const admin = engineOn(prefix);
+    const got: { key: string; sequence: number }[] = [];
+    const handler = async (events: readonly { partitionkey?: string; sequence: number }[]) => {
+      for (const e of events) got.push({ key: e.partitionkey!, sequence: e.sequence });
+      return events.map(() => ({ kind: 'ack' as const }));
+    };
+    const options = resolveSubscriptionOptions({ name: 'projection', types: ['order.*'], concurrency: 4 });
+    await a.consume(options, handler);
+    await b.consume(options, handler);
+    await a.append(Array.from({ length: 40 }, (_, i) => event(`order-${i % 8}`)));
+    await eventually(() => got.length === 40);
+    await eventually(async () => (await admin.subscriptions())[0]?.lag === 0);
+
+    await admin.rewind('projection', 'beginning');
+    await eventually(() => got.length === 80);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(got).toHaveLength(80);
+    const replay = got.slice(40);
+    expect(replay.map((g) => g.sequence).sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    for (let k = 0; k < 8; k++) {
+      const ofKey = replay.filter((g) => g.key === `order-${k}`).map((g) => g.sequence);
+      expect(ofKey).toEqual([...ofKey].sort((x, y) => x - y));
+    }
+
+  });
+
+  it('forgets the consumers of instances long gone when it takes a partition over, after claiming what they left pending', { timeout: 40_000 }, async () => {
+    const prefix = uniquePrefix();
+    const first = engineOn(prefix, { partitions: 1, leaseMs: 1_000 });
+    const options = resolveSubscriptionOptions({ name: 'projection', types: ['order.*'] });
+    const sub = await first.consume(options, async (events) => events.map(() => ({ kind: 'ack' as const })));
+    await sub.close();
+    const redis = new Redis(URL);
+    try {
+      const stream = `{${prefix}}:p:0`;
+      await redis.xgroup('CREATECONSUMER', stream, 'projection', 'long-gone');
+      await first.append([event('k1')]);
+      // `holding` takes the entry and never acknowledges it: it is claimed first, not lost with its consumer.
+      await redis.xreadgroup('GROUP', 'projection', 'holding', 'COUNT', 1, 'STREAMS', stream, '>');
+      const names = async () => ((await redis.xinfo('CONSUMERS', stream, 'projection')) as unknown[][]).map((flat) => String(flat[flat.indexOf('name') + 1]));
+      expect(await names()).toEqual(expect.arrayContaining(['long-gone', 'holding']));
+      // Ten lease times of idleness.
+      await new Promise((resolve) => setTimeout(resolve, 10_500));
+      const got: string[] = [];
+      await engineOn(prefix, { leaseMs: 1_000 }).consume(options, async (events) => {
+        got.push(...events.map((e) => e.id));
+        return events.map(() => ({ kind: 'ack' as const }));
+      });
+      await eventually(() => got.length === 1);
+      await eventually(async () => !(await names()).includes('long-gone'));
+      expect(await names()).not.toContain('holding');
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it('shares a subscription between two instances by partition: each event once, each key in order', async () => {
     const prefix = uniquePrefix();
     const a = engineOn(prefix, { partitions: 8 });

@@ -176,6 +176,24 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
       cursor = next;
     } while (cursor !== '0-0');
     lane.claimed = true;
+    await forgetIdleConsumers(lane, consumer).catch(ctx.onError);
+  }
+
+  /**
+   * Every process that ever read a lane left a consumer in its group; those with nothing pending
+   * and idle for ten lease times (a process gone, or one that no longer holds the lane) are
+   * deleted, so the groups do not grow with every restart. One with entries pending is never
+   * deleted (that would drop them): the next owner claims them first.
+   */
+  async function forgetIdleConsumers(lane: Lane, consumer: string): Promise<void> {
+    const raw = (await redis.xinfo('CONSUMERS', lane.stream, group)) as unknown[][];
+    for (const flat of raw) {
+      const info: Record<string, unknown> = {};
+      for (let i = 0; i < flat.length; i += 2) info[String(flat[i])] = flat[i + 1];
+      if (info.name !== consumer && Number(info.pending) === 0 && Number(info.idle) > 10 * ctx.leaseMs) {
+        await redis.xgroup('DELCONSUMER', lane.stream, group, String(info.name));
+      }
+    }
   }
 
   async function readLoop(consumer: string): Promise<void> {
