@@ -138,8 +138,10 @@ class RedisStreamsEngine implements RedisEngine {
   }
 
   async #setUp(url: string, wanted: number | undefined, onWarning?: (message: string) => void): Promise<Core> {
-    // Commands issued in one tick go out as one pipeline (acks of many handlers, a subscription's set-up).
-    const redis = new Redis(url, { lazyConnect: true, enableAutoPipelining: true, maxRetriesPerRequest: 3, connectionName: `flamingo ${this.#keys.prefix}` });
+    // No auto-pipelining: it holds every command until `setImmediate`, a delay on a busy event loop;
+    // appends and acks make their own batches (append.ts, the feed's `queueAck`), and other commands
+    // go on the wire at once without waiting for earlier replies anyway.
+    const redis = new Redis(url, { lazyConnect: true, enableAutoPipelining: false, maxRetriesPerRequest: 3, connectionName: `flamingo ${this.#keys.prefix}` });
     redis.on('error', (error: Error) => this.#onError(error));
     try {
       await redis.connect();
