@@ -21,6 +21,9 @@
  *    `discardDeadLetters`, `close` (`running.closeAll()`).
  * 4. Pass the conformance suite (`src/bus/testing/index.ts`) in its integration test.
  *
+ * A partitioned engine (nats, redis) spreads keys with `partitionOf`, so every engine partitions
+ * a key alike.
+ *
  * Users and services use `src/bus/index.ts` instead.
  */
 export type {
