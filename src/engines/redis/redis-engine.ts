@@ -43,11 +43,12 @@ import {
 import { createAppender, defineAppend, type Appender } from './append.ts';
 import { defineDeadLetters, discardDeadLetters, listDeadLetters, redriveDeadLetters } from './dead-letters.ts';
 import { checkDurability, type Durability } from './durability.ts';
-import { entryId, keysFor, sequenceOf, type Keys } from './keys.ts';
+import { entryId, keysFor, type Keys } from './keys.ts';
 import { defineLeases } from './leases.ts';
 import { positionBeforeTime, readEvents } from './read.ts';
 import { startFeed, type SubscriptionFeed } from './subscription-feed.ts';
-import { finishedBelow, groupsOf, trimLog } from './trim.ts';
+import { subscriptionInfos } from './statistics.ts';
+import { trimLog } from './trim.ts';
 
 export interface RedisEngineOptions {
   /** `redis://[user:password@]host:port[/db]` (`rediss://` for TLS). (Default: `redis://127.0.0.1:6379`) */
@@ -235,38 +236,7 @@ class RedisStreamsEngine implements RedisEngine {
 
   async subscriptions(): Promise<SubscriptionInfo[]> {
     const core = await this.#ready();
-    const { redis } = core;
-    const keys = this.#keys;
-    const all = await redis.hgetall(keys.subs);
-    const head = Number((await redis.get(keys.seq)) ?? 0);
-    const groupsByPartition = await Promise.all(Array.from({ length: core.partitions }, (_, n) => groupsOf(redis, keys.partition(n))));
-    const infos = await Promise.all(
-      Object.entries(all).map(async ([name, raw]): Promise<SubscriptionInfo> => {
-        const { types } = JSON.parse(raw) as { types: string[] };
-        let position = head;
-        let lag = 0;
-        await Promise.all(
-          groupsByPartition.map(async (groups, n) => {
-            const group = groups.get(name);
-            if (!group) return;
-            const stream = keys.partition(n);
-            // Not yet handed out: everything after the last delivered entry.
-            const undelivered = group.lag ?? (await redis.xrange(stream, `(${group.lastDelivered}`, '+', 'COUNT', 10_000)).length;
-            lag += undelivered + group.pending;
-            let done = await finishedBelow(redis, stream, name, group.pending, group.lastDelivered);
-            if (group.pending === 0 && undelivered > 0) {
-              const [next] = (await redis.xrange(stream, `(${group.lastDelivered}`, '+', 'COUNT', 1)) as [string, string[]][];
-              if (next) done = sequenceOf(next[0]);
-            } else if (group.pending === 0) done = head + 1;
-            position = Math.min(position, done - 1);
-          }),
-        );
-        const [retrying, deadLetters] = await Promise.all([redis.hlen(keys.retry(name)), redis.zcard(keys.dead(name))]);
-        const feed = await this.#running.whenRunning(name);
-        return { name, types, position, lag, inFlight: feed?.runner.inFlight ?? 0, retrying, deadLetters, consumers: feed?.runner.consumers ?? 0 };
-      }),
-    );
-    return infos.sort((a, b) => a.name.localeCompare(b.name));
+    return await subscriptionInfos(core.redis, this.#keys, core.partitions, async (name) => (await this.#running.whenRunning(name))?.runner);
   }
 
   async rewind(subscription: string, to: Position): Promise<void> {

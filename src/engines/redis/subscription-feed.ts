@@ -10,8 +10,10 @@ import {
   type SubscriptionRunner,
   type SubscriptionStorage,
 } from '../../bus/kit/index.ts';
+import { createAcker } from './acks.ts';
 import { decodeEntry, typeOfEntry, type StreamEntry } from './codec.ts';
 import { parseRetryState, type DeadRecord, type RetryState } from './dead-letters.ts';
+import { infoRecord } from './groups.ts';
 import { sequenceOf, type Keys } from './keys.ts';
 import { startLeases, type LeaseManager } from './leases.ts';
 
@@ -75,7 +77,7 @@ const EPOCH_CHECK_MS = 200;
  * a retry holds back its key only). A lane taken over first claims what its last owner left
  * unfinished (`XAUTOCLAIM` from every consumer of the group, in log order) with its retry state,
  * then reads new entries (`XREADGROUP … >`), all lanes in one blocking read on a connection of its
- * own. Outcomes are stored in Redis: acks batched (see `queueAck`); retry state in `retry:<sub>`
+ * own. Outcomes are stored in Redis: acks batched (acks.ts); retry state in `retry:<sub>`
  * before the retry is scheduled (the entry stays pending); a dead letter in `dead:<sub>` with its
  * `XACK`, in one transaction. A rewind by another process is noticed within `EPOCH_CHECK_MS`.
  */
@@ -187,9 +189,7 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
    */
   async function forgetIdleConsumers(lane: Lane, consumer: string): Promise<void> {
     const raw = (await redis.xinfo('CONSUMERS', lane.stream, group)) as unknown[][];
-    for (const flat of raw) {
-      const info: Record<string, unknown> = {};
-      for (let i = 0; i < flat.length; i += 2) info[String(flat[i])] = flat[i + 1];
+    for (const info of raw.map(infoRecord)) {
       if (info.name !== consumer && Number(info.pending) === 0 && Number(info.idle) > 10 * ctx.leaseMs) {
         await redis.xgroup('DELCONSUMER', lane.stream, group, String(info.name));
       }
@@ -258,51 +258,8 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
     }
   }
 
-  // ── Acknowledgements, batched ───────────────────────────────────────────────────────────────
-
-  /**
-   * Acks are written in one pipeline per turn of the event loop (`XACK` per stream with every id,
-   * `HDEL` of retry state) without holding up the handler's slot: like the SQLite engine's state
-   * flush, a crash before they reach Redis redelivers those events (at least once). A lane given
-   * back, a pause and a stop wait for them, so a clean hand-over or close redelivers nothing.
-   */
-  const ackIds = new Map<string, string[]>();
-  let retryDone: string[] = [];
-  let flushQueued = false;
-  const flushing = new Set<Promise<void>>();
-
-  function queueAck(item: Item): void {
-    const ids = ackIds.get(item.lane.stream);
-    if (ids) ids.push(item.id);
-    else ackIds.set(item.lane.stream, [item.id]);
-    if (item.hasRetryState) retryDone.push(item.retryField);
-    if (!flushQueued) {
-      flushQueued = true;
-      setImmediate(flushAcks);
-    }
-  }
-
-  function flushAcks(): void {
-    flushQueued = false;
-    if (ackIds.size === 0 && retryDone.length === 0) return;
-    const pipeline = redis.pipeline();
-    for (const [stream, ids] of ackIds) pipeline.xack(stream, group, ...ids);
-    if (retryDone.length > 0) pipeline.hdel(retryKey, ...retryDone);
-    ackIds.clear();
-    retryDone = [];
-    const written: Promise<void> = pipeline.exec().then(
-      () => undefined,
-      (error: Error) => ctx.onError(error),
-    );
-    flushing.add(written);
-    void written.finally(() => flushing.delete(written));
-  }
-
-  /** Resolves once every ack given so far is written (or failed). */
-  async function acksWritten(): Promise<void> {
-    flushAcks();
-    await Promise.all([...flushing]);
-  }
+  const acks = createAcker(redis, group, retryKey, ctx.onError);
+  const acksWritten = (): Promise<void> => acks.written();
 
   // ── SubscriptionStorage: outcomes stored in Redis ───────────────────────────────────────────
 
@@ -354,7 +311,7 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
       }
     },
     ack(item) {
-      queueAck(item);
+      acks.ack(item.lane.stream, item.id, item.hasRetryState ? item.retryField : undefined);
       item.gone = true;
       settled(item);
     },
