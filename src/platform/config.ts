@@ -136,7 +136,7 @@ export interface RedisSettings {
   readonly prefix: string;
   /** `FLAMINGO_REDIS_PARTITIONS`: key partitions (streams) of a new log, 1–1024; fixed once it exists. (Default: the existing log's, 16 for a new one) */
   readonly partitions?: number;
-  /** `FLAMINGO_REDIS_DUPLICATE_WINDOW_MS`: how long event ids are remembered for deduplication, at least 1 000. (Default: 86 400 000, a day) */
+  /** `FLAMINGO_REDIS_DUPLICATE_WINDOW_MS`: how long event ids are remembered for deduplication, at least 1 000. (Default: 120 000; each id costs about 130 bytes of Redis memory for that long) */
   readonly duplicateWindowMs: number;
   /** `FLAMINGO_REDIS_RETENTION_MS`: events finished by every subscription and older than this are trimmed; 0 keeps every event. (Default: 0) */
   readonly retentionMs: number;
@@ -339,7 +339,7 @@ function parseRedisSettings(get: (name: (typeof SETTINGS)[number]) => string | u
   return {
     prefix,
     partitions: wholeNumber('FLAMINGO_REDIS_PARTITIONS', get('FLAMINGO_REDIS_PARTITIONS'), undefined, problems, (n) => n >= 1 && n <= 1024, 'must be a whole number from 1 to 1024'),
-    duplicateWindowMs: wholeNumber('FLAMINGO_REDIS_DUPLICATE_WINDOW_MS', get('FLAMINGO_REDIS_DUPLICATE_WINDOW_MS'), 86_400_000, problems, (n) => n >= 1_000, 'must be a whole number of milliseconds, at least 1000'),
+    duplicateWindowMs: wholeNumber('FLAMINGO_REDIS_DUPLICATE_WINDOW_MS', get('FLAMINGO_REDIS_DUPLICATE_WINDOW_MS'), 120_000, problems, (n) => n >= 1_000, 'must be a whole number of milliseconds, at least 1000'),
     retentionMs: wholeNumber('FLAMINGO_REDIS_RETENTION_MS', get('FLAMINGO_REDIS_RETENTION_MS'), 0, problems, () => true, 'must be a whole number of milliseconds (0 keeps every event)'),
     leaseMs: wholeNumber('FLAMINGO_REDIS_LEASE_MS', get('FLAMINGO_REDIS_LEASE_MS'), 3_000, problems, (n) => n >= 1_000 && n <= 60_000, 'must be a whole number of milliseconds from 1000 to 60000'),
   };

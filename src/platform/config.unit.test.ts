@@ -104,7 +104,7 @@ describe('loadConfig', () => {
   it('reads the Redis engine and its settings, naming each bad one (issue 13)', () => {
     const config = loadConfig({ FLAMINGO_ENGINE: 'redis://:secret@cache:6380/2', FLAMINGO_REDIS_PARTITIONS: '4', FLAMINGO_REDIS_RETENTION_MS: '86400000' }, cwd);
     expect(config.engine).toEqual({ kind: 'redis', url: 'redis://:secret@cache:6380/2' });
-    expect(config.redis).toEqual({ prefix: 'flamingo', partitions: 4, duplicateWindowMs: 86_400_000, retentionMs: 86_400_000, leaseMs: 3_000 });
+    expect(config.redis).toEqual({ prefix: 'flamingo', partitions: 4, duplicateWindowMs: 120_000, retentionMs: 86_400_000, leaseMs: 3_000 });
     expect(problemsOf({ FLAMINGO_ENGINE: 'redis://:secret@cache:99999' })).toEqual([
       'FLAMINGO_ENGINE: a Redis engine must be redis://[user:password@]host:port[/db] (or rediss:// for TLS), got "redis://:…@cache:99999"',
     ]);

@@ -64,7 +64,7 @@ export interface RedisEngineOptions {
   /**
    * How long an event id is remembered: publishing it again within this window answers the first
    * sequence with `duplicate: true`; after it the id would be stored again (the `handleOnce` inbox
-   * covers redelivery beyond it). Costs one key (~100 bytes) per event for the window. (Default: 120 000 ms)
+   * covers redelivery beyond it). Costs one key (~130 bytes with its expiry) per event for the window. (Default: 120 000 ms)
    */
   readonly duplicateWindowMs?: number;
   /** Entries older than this and finished by every subscription are trimmed; 0 keeps every event. (Default: 0) */
