@@ -1,6 +1,7 @@
 import { auditService } from './audit/index.ts';
 import { cartsService } from './carts/index.ts';
 import { catalogService } from './catalog/index.ts';
+import { deliveryService } from './delivery/index.ts';
 import { fulfillmentService } from './fulfillment/index.ts';
 import { ordersService } from './orders/index.ts';
 import { paymentsService } from './payments/index.ts';
@@ -19,6 +20,7 @@ export const services: readonly ServiceDefinition[] = [
   paymentsService(),
   fulfillmentService(),
   reviewsService(),
+  deliveryService(),
 ];
 
 /**
