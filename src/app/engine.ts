@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Engine } from '../bus/index.ts';
+import { InvalidOptionsError, type Engine } from '../bus/index.ts';
 import { sqliteEngine } from '../engines/sqlite/index.ts';
 import { ConfigError, redactedUrl, type FlamingoConfig } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
@@ -56,6 +56,8 @@ async function openRedisEngine(config: FlamingoConfig, url: string, logger: Logg
     await withTimeout(engine.head(), 10_000);
   } catch (error) {
     await engine.close().catch(() => undefined);
+    // The log exists with another partition count than the setting asks for.
+    if (error instanceof InvalidOptionsError && /partitions/.test(error.message)) throw new ConfigError([`FLAMINGO_REDIS_PARTITIONS: ${error.message}`]);
     throw new ConfigError([`FLAMINGO_ENGINE: cannot use Redis at ${shown} (${(error as Error).message})`]);
   }
   return engine;
