@@ -1,0 +1,81 @@
+/**
+ * Notifications (`notifications`): rules from event types to notifications (`rules.ts`), the
+ * customers' preferences, and email through an outbox (`email-outbox.ts`). Publishes
+ * `notification.created` (the customer hub shows it); reacts to the rules' types in two lanes,
+ * immediate and background (`handlers.ts`).
+ */
+import path from 'node:path';
+import { busTablesMigration, handleOnce, type DeliveredEvent } from '../../bus/index.ts';
+import { startServiceRuntime } from '../runtime.ts';
+import type { ServiceDefinition } from '../service.ts';
+import { startEmailOutbox, type EmailOutbox, type EmailOutboxOptions } from './email-outbox.ts';
+import { notificationLanes } from './handlers.ts';
+import { createMailer } from './mailer.ts';
+import { notificationsTables } from './migrations/001_notifications.ts';
+import { notify, type Notified } from './notify.ts';
+import { registerNotificationsRoutes } from './routes.ts';
+import { readNotificationsSettings } from './settings.ts';
+import type { NotificationsDatabase } from './store.ts';
+
+export const notificationsMigrations = { '000_bus': busTablesMigration, '001_notifications': notificationsTables };
+
+export interface NotificationsServiceOptions {
+  /** The database: SQLite file stem or PostgreSQL schema. (Default: 'notifications') */
+  readonly databaseName?: string;
+  /** Email outbox timings (lease, backoff, poll). (Default: see `EmailOutboxOptions`) */
+  readonly email?: Pick<EmailOutboxOptions, 'leaseMs' | 'initialDelayMs' | 'maxDelayMs' | 'pollMs' | 'concurrency'>;
+}
+
+type Created = Notified['events'][number];
+
+export function notificationsService(options: NotificationsServiceOptions = {}): ServiceDefinition {
+  return {
+    name: 'notifications',
+    async start(context) {
+      const settings = readNotificationsSettings(context.env);
+      let emails: EmailOutbox | undefined;
+      const running = await startServiceRuntime<NotificationsDatabase, Created>(
+        context,
+        { name: 'notifications', databaseName: options.databaseName, migrations: notificationsMigrations },
+        async (runtime) => {
+          const mailer = createMailer({
+            ...(settings.smtpUrl ? { smtpUrl: settings.smtpUrl } : {}),
+            from: settings.mailFrom,
+            publicUrl: settings.publicUrl,
+            mailDir: path.join(context.database.dataDir, 'mail'),
+          });
+          emails = startEmailOutbox({ db: runtime.db, dialect: runtime.dialect, mailer, logger: context.logger, ...options.email });
+          context.logger.info({ mail: mailer.target }, 'notifications email outbox started');
+          registerNotificationsRoutes(context.http, runtime.db);
+
+          for (const lane of notificationLanes()) {
+            await runtime.subscribe(lane, async (event: DeliveredEvent, handlerContext) => {
+              let email = false;
+              await handleOnce<NotificationsDatabase>(runtime.db, async (delivered, trx) => {
+                const notified = await notify(trx, delivered);
+                for (const created of notified.events) {
+                  await runtime.add(trx, { ...created, causationid: delivered.id, ...(delivered.correlationid ? { correlationid: delivered.correlationid } : {}) });
+                }
+                email = notified.email;
+              })(event, handlerContext);
+              if (email) emails?.wake();
+            });
+          }
+        },
+      ).catch(async (error: unknown) => {
+        await emails?.stop();
+        throw error;
+      });
+      return {
+        async stop() {
+          // The sender first (an email in flight finishes), then subscriptions, relay and database.
+          await emails?.stop();
+          await running.stop();
+        },
+      };
+    },
+  };
+}
+
+/** The notifications service with its default database and settings. */
+export const notifications = notificationsService();
