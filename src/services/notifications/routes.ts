@@ -50,14 +50,10 @@ export function registerNotificationsRoutes(http: FastifyInstance, db: Notificat
         body: Type.Object(
           {
             categories: Type.Array(
-              Type.Object(
-                { category: Category, inApp: Type.Optional(Type.Boolean()), email: Type.Optional(Type.Boolean()) },
-                { additionalProperties: false },
-              ),
+              Type.Object({ category: Category, inApp: Type.Optional(Type.Boolean()), email: Type.Optional(Type.Boolean()) }),
               { maxItems: CATEGORIES.length, uniqueItems: true },
             ),
           },
-          { additionalProperties: false },
         ),
         response: { 200: Preferences, 422: ErrorSchema },
       },
