@@ -3,13 +3,13 @@ import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
-import { DIALECTS, uniqueName } from '../../../test/support/service-databases.ts';
-import { startServiceServer, waitUntil, type ServiceServer } from '../../../test/support/service-server.ts';
-import { openDatabase, type Dialect } from '../../platform/db.ts';
-import { notificationsService } from '../notifications/index.ts';
-import type { ServiceContext, ServiceDefinition } from '../service.ts';
-import { hubService } from './index.ts';
-import type { HubDatabase } from './store.ts';
+import { DIALECTS, uniqueName } from './support/service-databases.ts';
+import { startServiceServer, waitUntil, type ServiceServer } from './support/service-server.ts';
+import { openDatabase, type Dialect } from '../src/platform/db.ts';
+import { notificationsService } from '../src/services/notifications/index.ts';
+import type { ServiceContext, ServiceDefinition } from '../src/services/service.ts';
+import { hubService } from '../src/services/hub/index.ts';
+import type { HubDatabase } from '../src/services/hub/store.ts';
 
 describe.each(DIALECTS)('customer hub and notifications on %s', (dialect: Dialect) => {
   let server: ServiceServer;
