@@ -144,6 +144,10 @@ export const SETTINGS = [
   'FLAMINGO_PAYMENT_TIMEOUT_MS',
   'FLAMINGO_SANDBOX_SLOW_MS',
   'FLAMINGO_REVIEWS_BANNED_WORDS',
+  'FLAMINGO_SMTP_URL',
+  'FLAMINGO_SMTP_TIMEOUT_MS',
+  'FLAMINGO_MAIL_FROM',
+  'FLAMINGO_PUBLIC_URL',
 ] as const;
 
 const TYPE_PATTERN = /^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$/;

@@ -43,8 +43,11 @@ export function notificationsService(options: NotificationsServiceOptions = {}):
             from: settings.mailFrom,
             publicUrl: settings.publicUrl,
             mailDir: path.join(context.database.dataDir, 'mail'),
+            timeoutMs: settings.smtpTimeoutMs,
           });
-          emails = startEmailOutbox({ db: runtime.db, dialect: runtime.dialect, mailer, logger: context.logger, ...options.email });
+          // A claim outlives the longest send, so a slow send is never taken over while it runs.
+          const leaseMs = 2 * settings.smtpTimeoutMs + 1_000;
+          emails = startEmailOutbox({ db: runtime.db, dialect: runtime.dialect, mailer, logger: context.logger, leaseMs, ...options.email });
           context.logger.info({ mail: mailer.target }, 'notifications email outbox started');
           registerNotificationsRoutes(context.http, runtime.db);
 

@@ -8,6 +8,11 @@ export interface NotificationsSettings {
    * emails are written as `.eml` files under `<data dir>/mail/`)
    */
   readonly smtpUrl?: string;
+  /**
+   * `FLAMINGO_SMTP_TIMEOUT_MS`: time allowed to connect, greet and send one message; a claimed email
+   * is left to its sender twice this long before another attempt may take it. (Default: 30 000)
+   */
+  readonly smtpTimeoutMs: number;
   /** `FLAMINGO_MAIL_FROM`: the sender. (Default: `Flamingo <no-reply@flamingo.localhost>`) */
   readonly mailFrom: string;
   /** `FLAMINGO_PUBLIC_URL`: the address customers open Flamingo at, for the links in emails. (Default: `http://localhost:3000`) */
@@ -16,6 +21,7 @@ export interface NotificationsSettings {
 
 export const DEFAULT_MAIL_FROM = 'Flamingo <no-reply@flamingo.localhost>';
 export const DEFAULT_PUBLIC_URL = 'http://localhost:3000';
+export const DEFAULT_SMTP_TIMEOUT_MS = 30_000;
 
 /** Reads and checks the settings; a bad value stops the start with one line per problem naming it. */
 export function readNotificationsSettings(env: Readonly<Record<string, string | undefined>>): NotificationsSettings {
@@ -38,10 +44,15 @@ export function readNotificationsSettings(env: Readonly<Record<string, string | 
   };
   const smtpUrl = url('FLAMINGO_SMTP_URL', ['smtp:', 'smtps:']);
   const publicUrl = url('FLAMINGO_PUBLIC_URL', ['http:', 'https:']) ?? DEFAULT_PUBLIC_URL;
+  const rawTimeout = value('FLAMINGO_SMTP_TIMEOUT_MS');
+  const smtpTimeoutMs = rawTimeout === undefined ? DEFAULT_SMTP_TIMEOUT_MS : Number(rawTimeout);
+  if (!Number.isInteger(smtpTimeoutMs) || smtpTimeoutMs < 100 || smtpTimeoutMs > 600_000) {
+    problems.push(`FLAMINGO_SMTP_TIMEOUT_MS: must be a whole number of milliseconds from 100 to 600000, got "${rawTimeout}"`);
+  }
   const mailFrom = value('FLAMINGO_MAIL_FROM') ?? DEFAULT_MAIL_FROM;
   if (!/^[^<>]*<[^<>@\s]+@[^<>@\s]+>$|^[^<>@\s]+@[^<>@\s]+$/.test(mailFrom)) {
     problems.push(`FLAMINGO_MAIL_FROM: must be an address, "name@example.com" or "Name <name@example.com>", got "${mailFrom}"`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return { ...(smtpUrl === undefined ? {} : { smtpUrl }), mailFrom, publicUrl };
+  return { ...(smtpUrl === undefined ? {} : { smtpUrl }), smtpTimeoutMs, mailFrom, publicUrl };
 }
