@@ -10,6 +10,7 @@ import type { ServiceDefinition } from '../service.ts';
 import { createSignals } from './live.ts';
 import { hubTables } from './migrations/001_hub.ts';
 import { projectNotification, projectOrderEvent } from './projection.ts';
+import { registerAccountPage } from './page.ts';
 import { registerHubRoutes } from './routes.ts';
 import { ORDER_TYPES } from './sentences.ts';
 import type { HubDatabase, HubDb } from './store.ts';
@@ -42,6 +43,7 @@ export function hubService(options: HubServiceOptions = {}): ServiceDefinition {
         closeStreams = () => streams.closeAll();
         if (options.routes !== false) {
           registerHubRoutes(context.http, { db, signals, streams });
+          registerAccountPage(context.http);
           // Open streams would hold the server's close; they end first.
           context.http.addHook('preClose', async () => streams.closeAll());
         }
