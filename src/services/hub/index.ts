@@ -4,6 +4,7 @@
  * live stream. Reacts to the order's life (`hub.orders`) and to `notification.created`
  * (`hub.notifications`, its own subscription so the inbox never waits behind order history).
  */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { busTablesMigration, handleOnce, type DeliveredEvent } from '../../bus/index.ts';
 import { startServiceRuntime } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
@@ -49,6 +50,9 @@ export function hubService(options: HubServiceOptions = {}): ServiceDefinition {
         }
         /** Projects in a `handleOnce` transaction, then signals the customer's streams once it committed. */
         const project = (apply: (trx: HubDb, event: DeliveredEvent) => Promise<string | undefined>) => async (event: DeliveredEvent, handlerContext: Parameters<ReturnType<typeof handleOnce>>[1]) => {
+          // On SQLite every query resolves at once: without a turn of the event loop per event, a
+          // backlog would be drained on microtasks alone, starving the streams and HTTP.
+          await yieldToEventLoop();
           let touched: string | undefined;
           await handleOnce<HubDatabase>(db, async (delivered, trx) => {
             touched = await apply(trx, delivered);

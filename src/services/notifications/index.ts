@@ -5,6 +5,7 @@
  * immediate and background (`handlers.ts`).
  */
 import path from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { busTablesMigration, handleOnce, type DeliveredEvent } from '../../bus/index.ts';
 import { startServiceRuntime } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
@@ -53,6 +54,10 @@ export function notificationsService(options: NotificationsServiceOptions = {}):
 
           for (const lane of notificationLanes()) {
             await runtime.subscribe(lane, async (event: DeliveredEvent, handlerContext) => {
+              // On SQLite every query resolves at once, so a lane draining a backlog would run on
+              // microtasks alone and starve timers and sockets (the other lane's wake-up, HTTP):
+              // each event first lets the event loop turn.
+              await yieldToEventLoop();
               let email = false;
               await handleOnce<NotificationsDatabase>(runtime.db, async (delivered, trx) => {
                 const notified = await notify(trx, delivered);
