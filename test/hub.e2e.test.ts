@@ -101,6 +101,8 @@ describe.each(DIALECTS)('customer hub and notifications on %s', (dialect: Dialec
   it('keeps an inbox whose unread count moves with reads, in the answer and on the stream', async () => {
     const ada = await customer();
     const bob = await customer();
+    // The welcome first (user.registered and the order's events are of different keys: either may be handled first).
+    await waitUntil(async () => ((await me(ada.token, 'GET', '/notifications')).body.notifications.length === 1 ? true : undefined));
     const orderId = await orderLife(ada.userId);
     await orderOf(ada.token, orderId, 'completed', 11);
     // welcome + confirmed + dispatched + delivered
