@@ -178,6 +178,23 @@ describe.each(DIALECTS)('customer hub and notifications on %s', (dialect: Dialec
     expect((resumed.match(/^event: notification$/gm) ?? []).length).toBe(3);
   });
 
+  it("ends a banned customer's streams and refuses their tickets", async () => {
+    const eve = await customer();
+    const { ticket } = (await me(eve.token, 'POST', '/stream-tickets')).body;
+    const response = await fetch(`${server.url}/v1/me/stream?ticket=${ticket}`);
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    await server.flamingo.bus.publish({ type: 'user.banned', data: { userId: eve.userId, reason: 'fraud', bannedBy: 'admin' } });
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    expect(text).toContain('event: ready');
+    // The notification of the ban may or may not have been sent before the stream ended.
+    expect((await server.request('GET', `/v1/me/stream?ticket=${ticket}`, { key: null })).status).toBe(401);
+  });
+
   it('emails each notification once as a file on the embedded default, as the preferences say; critical categories cannot be switched off', async () => {
     const ada = await customer();
     const prefs = await me(ada.token, 'GET', '/preferences');

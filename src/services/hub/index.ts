@@ -60,6 +60,13 @@ export function hubService(options: HubServiceOptions = {}): ServiceDefinition {
           if (touched) signals.notify([touched]);
         };
         await runtime.subscribe({ name: `${prefix}.orders`, types: ORDER_TYPES, concurrency: 8 }, project(projectOrderEvent));
+        // A banned customer's stream tickets stop working and their open streams end at once (their
+        // session token is already refused by the guard on every route).
+        await runtime.subscribe({ name: `${prefix}.bans`, types: ['user.banned'], concurrency: 4 }, async (event) => {
+          const { userId } = (event as DeliveredEvent<'user.banned'>).data;
+          await db.deleteFrom('stream_tickets').where('user_id', '=', userId).execute();
+          streams.closeCustomer(userId);
+        });
         await runtime.subscribe(
           { name: `${prefix}.notifications`, types: ['notification.created'], concurrency: 8 },
           project((trx, event) => projectNotification(trx, event as DeliveredEvent<'notification.created'>)),

@@ -24,16 +24,21 @@ export interface OpenStreams {
   readonly size: number;
   /** Ends every open stream (the server is closing). */
   closeAll(): void;
+  /** Ends the open streams of one customer (banned). */
+  closeCustomer(userId: string): void;
 }
 
 export function openStreams(db: HubDb, signals: Signals, logger: Logger): OpenStreams {
-  const open = new Set<() => void>();
+  const open = new Map<() => void, string>();
   return {
     get size() {
       return open.size;
     },
     closeAll() {
-      for (const end of [...open]) end();
+      for (const end of [...open.keys()]) end();
+    },
+    closeCustomer(userId) {
+      for (const [end, owner] of [...open]) if (owner === userId) end();
     },
     async serve(request, reply, userId, after) {
       let position: number;
@@ -98,7 +103,7 @@ export function openStreams(db: HubDb, signals: Signals, logger: Logger): OpenSt
         open.delete(end);
         res.end();
       };
-      open.add(end);
+      open.set(end, userId);
       request.raw.on('close', end);
       res.on('error', end);
       await drain();
