@@ -8,9 +8,12 @@ import type { DeliveredEvent } from '../../bus/index.ts';
 import type { EventData, EventType } from '../../contracts/index.ts';
 import { appendStream } from './live.ts';
 import { meaningOf } from './sentences.ts';
-import { entryOf, notificationOf, orderOf, unreadCount, type HubDb, type NotificationRow, type OrderRow, type TimelineTable } from './store.ts';
+import { entryOf, notificationOf, orderOf, unreadCount, type HubDb, type NotificationRow, type OrderRow, type OrderStatus, type TimelineTable } from './store.ts';
 
 const isoOf = (time: string) => new Date(time).toISOString();
+
+/** How far along an order is: a status only moves forward, and `cancelled` is final. */
+const RANK: Record<OrderStatus, number> = { placed: 0, paid: 1, confirmed: 2, dispatched: 3, delivered: 4, completed: 5, cancelled: 6 };
 
 /** Adds a timeline entry and tells the stream; false when the entry was already there. */
 async function addEntry(trx: HubDb, entry: TimelineTable, order: OrderRow | undefined): Promise<boolean> {
@@ -46,7 +49,7 @@ export async function projectOrderEvent(trx: HubDb, event: DeliveredEvent): Prom
       updated_at: time,
     };
     await trx.insertInto('orders').values(order).execute();
-  } else if (order && meaning.status && meaning.status !== order.status && order.status !== 'cancelled') {
+  } else if (order && meaning.status && RANK[meaning.status] > RANK[order.status]) {
     order = { ...order, status: meaning.status, updated_at: time };
     await trx.updateTable('orders').set({ status: order.status, updated_at: time }).where('id', '=', order.id).execute();
   }
