@@ -23,6 +23,13 @@ export function notificationIdOf(sourceEventId: string, userId: string): string 
 /** Where in the hub a notification points: its order, else the inbox. */
 export const linkOf = (orderId: string | undefined) => (orderId ? `/account#/orders/${encodeURIComponent(orderId)}` : '/account#/notifications');
 
+/**
+ * An event older than this makes an inbox entry but no email: a rebuilt notifications database
+ * read from the beginning of the log must not mail customers their history again, and day-old
+ * news is not worth an email.
+ */
+export const EMAIL_MAX_AGE_MS = 24 * 3600_000;
+
 export interface Notified {
   readonly events: PublishInput<'notification.created'>[];
   /** An email was queued: the outbox should look. */
@@ -87,7 +94,8 @@ export async function notify(trx: NotificationsDb, event: DeliveredEvent): Promi
   };
   const inserted = await trx.insertInto('notifications').values(row).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
   if ((inserted.numInsertedOrUpdatedRows ?? 0n) === 0n) return NOTHING;
-  const email = await emailWanted(trx, userId, rule.category);
+  const fresh = Date.now() - new Date(event.time).getTime() < EMAIL_MAX_AGE_MS;
+  const email = fresh && (await emailWanted(trx, userId, rule.category));
   if (email) {
     await trx
       .insertInto('email_outbox')
