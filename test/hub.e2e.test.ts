@@ -209,9 +209,12 @@ describe.each(DIALECTS)('customer hub and notifications on %s', (dialect: Dialec
 
     const orderId = await orderLife(ada.userId);
     await server.flamingo.bus.publish({ type: 'payment.failed', data: { orderId, userId: ada.userId, error: 'card declined' } });
+    // Two days old: an inbox entry, no email.
+    const old = new Date(Date.now() - 48 * 3600_000).toISOString();
+    await server.flamingo.bus.publish({ type: 'payment.refunded', time: old, data: { refundId: uuidv7(), paymentId: uuidv7(), orderId, userId: ada.userId, amountCents: 100, currency: 'EUR', reason: 'goodwill' } });
     const inbox = await waitUntil(async () => {
       const got = await me(ada.token, 'GET', '/notifications');
-      return got.body.notifications.length === 5 ? got.body.notifications : undefined;
+      return got.body.notifications.length === 6 ? got.body.notifications : undefined;
     }, 15_000);
     if (dialect === 'postgres') return; // the data dir's mail folder is the same on both; one look is enough
     const mailDir = path.join(server.dataDir, 'mail');
@@ -220,6 +223,7 @@ describe.each(DIALECTS)('customer hub and notifications on %s', (dialect: Dialec
     await waitUntil(async () => (mailed(byType('payment.failed')) && mailed(byType('order.confirmed')) && mailed(byType('user.registered')) ? true : undefined));
     expect(mailed(byType('shipment.dispatched'))).toBe(false);
     expect(mailed(byType('shipment.delivered'))).toBe(false);
+    expect(mailed(byType('payment.refunded'))).toBe(false);
     const mail = await simpleParser(readFileSync(path.join(mailDir, `${byType('order.confirmed')}.eml`)));
     expect(mail.messageId).toBe(`<${byType('order.confirmed')}@flamingo.localhost>`);
     expect(mail.to).toMatchObject({ value: [{ name: 'Ada', address: ada.email }] });
