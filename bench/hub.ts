@@ -43,7 +43,7 @@ interface StreamClient {
 /** Opens a customer's stream and calls `onEvent(kind, data)` for each SSE event. */
 async function openStream(url: string, token: string, onEvent: (kind: string, data: unknown) => void): Promise<StreamClient> {
   const abort = new AbortController();
-  const response = await fetch(`${url}/v1/me/stream`, { headers: { authorization: `Bearer ${token}` }, signal: abort.signal });
+  const response = await fetch(`${url}/v1/me/stream`, { headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` }, signal: abort.signal });
   if (response.status !== 200 || !response.body) throw new Error(`GET /v1/me/stream answered ${response.status}`);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';

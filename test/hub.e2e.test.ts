@@ -40,6 +40,23 @@ describe.each(DIALECTS)('customer hub and notifications on %s', (dialect: Dialec
     await server.flamingo.bus.publish({ type: 'user.registered', data: { userId, email, name: 'Ada' } });
     return { userId, email, token: await server.tokens.sign({ userId, email }) };
   };
+  const SSE = { accept: 'text/event-stream' };
+  /** The stream's text until `stop` says enough. */
+  const readStream = async (headers: Record<string, string>, stop: (text: string) => boolean) => {
+    const abort = new AbortController();
+    const response = await fetch(`${server.url}/v1/me/stream`, { headers: { ...SSE, ...headers }, signal: abort.signal });
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!stop(text)) text += (await reader.read()).value ?? '';
+    abort.abort();
+    return text;
+  };
+  /** A browser session for `token`: the cookie header to send. */
+  const sessionCookie = async (token: string) => {
+    const started = await fetch(`${server.url}/v1/auth/session`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect(started.status).toBe(200);
+    return started.headers.getSetCookie()[0].split(';')[0];
+  };
   const me = (token: string | null, method: string, route: string, body?: unknown) => server.request(method, `/v1/me${route}`, { key: token, body });
 
   /** An order's whole life on the bus, as the shop's services publish it. */
@@ -121,14 +138,14 @@ describe.each(DIALECTS)('customer hub and notifications on %s', (dialect: Dialec
     expect((await me(ada.token, 'GET', '/notifications?after=bogus')).body.detail[0].path).toBe('/query/after');
 
     const stream = new AbortController();
-    const response = await fetch(`${server.url}/v1/me/stream`, { headers: { authorization: `Bearer ${ada.token}` }, signal: stream.signal });
+    // Once the answer's headers are here, every later change is on the stream.
+    const response = await fetch(`${server.url}/v1/me/stream`, { headers: { ...SSE, authorization: `Bearer ${ada.token}` }, signal: stream.signal });
     expect(response.headers.get('content-type')).toContain('text/event-stream');
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
     let seen = '';
     const until = async (text: string) => {
       while (!seen.includes(text)) seen += (await reader.read()).value ?? '';
     };
-    await until('event: ready');
 
     const first = inbox.notifications[0].id;
     expect((await me(bob.token, 'POST', `/notifications/${first}/read`)).status).toBe(404);
@@ -142,33 +159,23 @@ describe.each(DIALECTS)('customer hub and notifications on %s', (dialect: Dialec
     stream.abort();
   });
 
-  it('resumes a stream after Last-Event-ID with nothing missed or repeated, and opens it with a short-lived ticket', async () => {
+  it('resumes a stream after Last-Event-ID with nothing missed or repeated; a browser opens it with its session cookie', async () => {
     const ada = await customer();
     const welcome = await waitUntil(async () => {
       const got = await me(ada.token, 'GET', '/notifications');
       return got.body.notifications[0];
     });
     expect(welcome.title).toBe('Welcome to Flamingo, Ada');
-    const read = async (url: string, headers: Record<string, string>, stop: (text: string) => boolean) => {
-      const abort = new AbortController();
-      const response = await fetch(url, { headers, signal: abort.signal });
-      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-      let text = '';
-      while (!stop(text)) text += (await reader.read()).value ?? '';
-      abort.abort();
-      return text;
-    };
     // From position 0: the welcome notification is there.
-    const all = await read(`${server.url}/v1/me/stream`, { authorization: `Bearer ${ada.token}`, 'last-event-id': '0' }, (t) => t.includes('event: notification'));
+    const all = await readStream({ authorization: `Bearer ${ada.token}`, 'last-event-id': '0' }, (t) => t.includes('event: notification'));
     const lastId = Number([...all.matchAll(/^id: (\d+)$/gm)].at(-1)![1]);
     const orderId = await orderLife(ada.userId);
     await orderOf(ada.token, orderId, 'completed', 11);
-    const ticket = await me(ada.token, 'POST', '/stream-tickets');
-    expect(ticket.body.ticket).toMatch(/^fst_/);
-    expect((await server.request('GET', '/v1/me/stream?ticket=fst_forged', { key: null })).status).toBe(401);
-    expect((await server.request('GET', '/v1/me/stream', { key: null })).status).toBe(401);
-    expect((await server.request('GET', '/v1/me/stream', { key: ada.token, headers: { 'last-event-id': 'x' } })).body.detail[0].path).toBe('/headers/last-event-id');
-    const resumed = await read(`${server.url}/v1/me/stream?ticket=${ticket.body.ticket}&lastEventId=${lastId}`, {}, (t) => (t.match(/^id: /gm) ?? []).length >= 14);
+    expect((await server.request('GET', '/v1/me/stream', { key: null, headers: SSE })).status).toBe(401);
+    expect((await server.request('GET', '/v1/me/stream', { key: ada.token, headers: { ...SSE, 'last-event-id': 'x' } })).body.detail[0].path).toBe('/headers/last-event-id');
+    // The browser's way: the token traded for an HttpOnly cookie, which EventSource sends.
+    const cookie = await sessionCookie(ada.token);
+    const resumed = await readStream({ cookie, 'last-event-id': String(lastId) }, (t) => (t.match(/^id: /gm) ?? []).length >= 14);
     const ids = [...resumed.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
     expect(ids[0]).toBeGreaterThan(lastId);
     expect(new Set(ids).size).toBe(ids.length);
@@ -178,21 +185,15 @@ describe.each(DIALECTS)('customer hub and notifications on %s', (dialect: Dialec
     expect((resumed.match(/^event: notification$/gm) ?? []).length).toBe(3);
   });
 
-  it("ends a banned customer's streams and refuses their tickets", async () => {
+  it("ends a banned customer's open streams, and their session opens none", async () => {
     const eve = await customer();
-    const { ticket } = (await me(eve.token, 'POST', '/stream-tickets')).body;
-    const response = await fetch(`${server.url}/v1/me/stream?ticket=${ticket}`);
+    const cookie = await sessionCookie(eve.token);
+    const response = await fetch(`${server.url}/v1/me/stream`, { headers: { ...SSE, cookie } });
+    expect(response.status).toBe(200);
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let text = '';
     await server.flamingo.bus.publish({ type: 'user.banned', data: { userId: eve.userId, reason: 'fraud', bannedBy: 'admin' } });
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += value;
-    }
-    expect(text).toContain('event: ready');
-    // The notification of the ban may or may not have been sent before the stream ended.
-    expect((await server.request('GET', `/v1/me/stream?ticket=${ticket}`, { key: null })).status).toBe(401);
+    while (!(await reader.read()).done);
+    expect((await server.request('GET', '/v1/me/stream', { key: null, headers: { ...SSE, cookie } })).status).toBe(403);
   });
 
   it('emails each notification once as a file on the embedded default, as the preferences say; critical categories cannot be switched off', async () => {

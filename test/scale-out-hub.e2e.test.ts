@@ -48,7 +48,7 @@ it('follows an order placed on the shop process from the hub process, live', { t
 
   // The live stream on the consumers' process, from the start.
   const stream = new AbortController();
-  const sse = await fetch(`${consumersProcess.url}/v1/me/stream`, { headers: { authorization: `Bearer ${token}`, 'last-event-id': '0' }, signal: stream.signal });
+  const sse = await fetch(`${consumersProcess.url}/v1/me/stream`, { headers: { accept: 'text/event-stream', authorization: `Bearer ${token}`, 'last-event-id': '0' }, signal: stream.signal });
   const reader = sse.body!.pipeThrough(new TextDecoderStream()).getReader();
   let streamed = '';
   void (async () => {

@@ -1,11 +1,12 @@
-import { carts } from './carts/index.ts';
-import { catalog } from './catalog/index.ts';
-import { fulfillment } from './fulfillment/index.ts';
-import { hub } from './hub/index.ts';
-import { notifications } from './notifications/index.ts';
+import { auditService } from './audit/index.ts';
+import { cartsService } from './carts/index.ts';
+import { catalogService } from './catalog/index.ts';
+import { fulfillmentService } from './fulfillment/index.ts';
+import { hubService } from './hub/index.ts';
+import { notificationsService } from './notifications/index.ts';
 import { ordersService } from './orders/index.ts';
 import { paymentsService } from './payments/index.ts';
-import { reviews } from './reviews/index.ts';
+import { reviewsService } from './reviews/index.ts';
 import type { ServiceDefinition } from './service.ts';
 import { usersService } from './users/index.ts';
 
@@ -13,13 +14,24 @@ export type { ServiceContext, ServiceDefinition, RunningService } from './servic
 
 /** Every bounded context of the shop and its consumers (notifications, the customer hub), in start order. `flamingo start --services a,b` picks some. */
 export const services: readonly ServiceDefinition[] = [
-  usersService,
-  catalog,
-  carts,
-  ordersService,
-  paymentsService,
-  fulfillment,
-  reviews,
-  notifications,
-  hub,
+  usersService(),
+  catalogService(),
+  cartsService(),
+  ordersService(),
+  paymentsService(),
+  fulfillmentService(),
+  reviewsService(),
+  notificationsService(),
+  hubService(),
 ];
+
+/**
+ * The consumers that are not shop services, each started only when enabled: the audit projection
+ * (`FLAMINGO_AUDIT_PROJECTION=1`).
+ */
+export const auditProjection: ServiceDefinition = auditService();
+
+/** The environment variables every service declares (its settings schema), for `flamingo.config.json`. */
+export function serviceSettingNames(definitions: readonly ServiceDefinition[] = [...services, auditProjection]): string[] {
+  return definitions.flatMap((definition) => Object.keys(definition.settings?.properties ?? {}));
+}

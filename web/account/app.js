@@ -1,6 +1,6 @@
 // The customer hub page: plain ES module over the HTTP API (/v1/auth/login, /v1/me/*), live over
 // Server-Sent Events. Text from the server is only ever set as textContent.
-const state = { token: sessionStorage.getItem('flamingo.token'), unread: 0, orders: new Map(), lastEventId: undefined, source: undefined };
+const state = { token: sessionStorage.getItem('flamingo.token'), unread: 0, source: undefined };
 const $ = (id) => document.getElementById(id);
 
 function el(tag, attributes = {}, ...children) {
@@ -167,22 +167,19 @@ async function route() {
   }
 }
 
-// Live updates: a stream ticket (EventSource cannot send the token), resumed from the last id seen.
+// Live updates: the token is traded for an HttpOnly session cookie (EventSource cannot send headers);
+// the browser reconnects by itself, resuming after the last id it saw (Last-Event-ID).
 async function connect() {
   state.source?.close();
-  const { ticket } = await api('POST', '/v1/me/stream-tickets');
-  const after = state.lastEventId === undefined ? '' : `&lastEventId=${state.lastEventId}`;
-  const source = new EventSource(`/v1/me/stream?ticket=${encodeURIComponent(ticket)}${after}`);
+  await api('POST', '/v1/auth/session');
+  const source = new EventSource('/v1/me/stream');
   state.source = source;
-  const track = (handler) => (event) => {
-    if (event.lastEventId) state.lastEventId = event.lastEventId;
-    handler(JSON.parse(event.data));
-  };
-  source.addEventListener('ready', track(() => {
+  const on = (name, handler) => source.addEventListener(name, (event) => handler(JSON.parse(event.data)));
+  source.addEventListener('open', () => {
     $('live').textContent = 'Live';
     void route();
-  }));
-  source.addEventListener('timeline', track(({ orderId, entry, order }) => {
+  });
+  on('timeline', ({ orderId, entry, order }) => {
     const timeline = $('timeline');
     if (timeline?.dataset.order === orderId && !timeline.querySelector(`[data-event="${CSS.escape(entry.eventId)}"]`)) timeline.append(timelineItem(entry));
     if (order) {
@@ -192,19 +189,19 @@ async function connect() {
       if (!list && $('orders-empty')) void route();
       else if (list && !list.querySelector(`[data-order="${CSS.escape(orderId)}"]`)) list.prepend(orderItem(order));
     }
-  }));
-  source.addEventListener('notification', track(({ notification, unreadCount }) => {
+  });
+  on('notification', ({ notification, unreadCount }) => {
     setBadge(unreadCount);
     const list = $('notifications');
     if (list && !list.querySelector(`[data-notification="${CSS.escape(notification.id)}"]`)) list.prepend(notificationItem(notification));
-  }));
-  source.addEventListener('read', track(({ ids, unreadCount }) => {
+  });
+  on('read', ({ ids, unreadCount }) => {
     setBadge(unreadCount);
     markRead(ids);
-  }));
+  });
   source.addEventListener('error', () => {
     $('live').textContent = 'Reconnecting…';
-    // The browser retries by itself while the ticket is valid; a closed source needs a new ticket.
+    // The browser retries by itself; a refused stream (the session expired) needs a new session.
     if (source.readyState === EventSource.CLOSED && state.token) setTimeout(() => void connect().catch(() => {}), 1000);
   });
 }
@@ -219,6 +216,7 @@ async function startSession() {
 }
 
 function signOut() {
+  if (state.token) void fetch('/v1/auth/session', { method: 'DELETE' });
   state.token = null;
   state.source?.close();
   sessionStorage.removeItem('flamingo.token');

@@ -7,16 +7,17 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { signedInCustomer } from '../../platform/auth/index.ts';
-import { ApiError, badRequest, notFound, unauthorized } from '../../platform/errors.ts';
+import { badRequest, notFound } from '../../platform/errors.ts';
+import { errors } from '../../platform/http-schemas.ts';
+import { streamFeed } from '../../platform/sse.ts';
+import type { Feeds } from './feed.ts';
 import { appendStream, type Signals } from './live.ts';
 import { orderOf, notificationOf, timelineOf, unreadCount, type HubDb } from './store.ts';
-import type { OpenStreams } from './stream.ts';
-import { issueTicket, redeemTicket, TICKET_TTL_MS } from './tickets.ts';
 
 export interface HubRouteDeps {
   readonly db: HubDb;
   readonly signals: Signals;
-  readonly streams: OpenStreams;
+  readonly feeds: Feeds;
 }
 
 const OrderSchema = Type.Object({
@@ -47,11 +48,6 @@ const NotificationSchema = Type.Object({
   read: Type.Boolean(),
   readAt: Type.Optional(Type.String()),
 });
-const ErrorSchema = Type.Object({
-  error: Type.String(),
-  message: Type.String(),
-  detail: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
-});
 const Page = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: '(Default: 20)' })),
   after: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'the `next` of the previous page' })),
@@ -70,8 +66,6 @@ function parseCursor(cursor: string): [string, string | number] {
   }
   throw badRequest('invalid_request', 'after is not a cursor this API gave', [{ path: '/query/after', message: 'must be the `next` of a previous page' }]);
 }
-
-const LAST_EVENT_ID = /^(0|[1-9][0-9]{0,15})$/;
 
 export function registerHubRoutes(http: FastifyInstance, deps: HubRouteDeps): void {
   const { db, signals } = deps;
@@ -113,7 +107,7 @@ export function registerHubRoutes(http: FastifyInstance, deps: HubRouteDeps): vo
         tags,
         summary: 'One of the customer\'s orders with its full timeline (by time, then log order); another customer\'s order is 404',
         params: Type.Object({ orderId: Type.String({ minLength: 1, maxLength: 128 }) }),
-        response: { 200: Type.Object({ ...OrderSchema.properties, timeline: Type.Array(EntrySchema) }), 404: ErrorSchema },
+        response: { 200: Type.Object({ ...OrderSchema.properties, timeline: Type.Array(EntrySchema) }), ...errors(404) },
       },
     },
     async (request) => {
@@ -187,7 +181,7 @@ export function registerHubRoutes(http: FastifyInstance, deps: HubRouteDeps): vo
         tags,
         summary: 'Marks one notification read (again is harmless); answers the new unread count',
         params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) }),
-        response: { 200: ReadAnswer, 404: ErrorSchema },
+        response: { 200: ReadAnswer, ...errors(404) },
       },
     },
     async (request) => markRead(signedInCustomer(request.principal), request.params.id),
@@ -199,49 +193,26 @@ export function registerHubRoutes(http: FastifyInstance, deps: HubRouteDeps): vo
     async (request) => markRead(signedInCustomer(request.principal), undefined),
   );
 
-  app.post(
-    '/v1/me/stream-tickets',
-    {
-      ...customer,
-      schema: {
-        tags,
-        summary: `A ticket that opens the customer's stream for ${TICKET_TTL_MS / 1000} s (for EventSource, which cannot send headers): GET /v1/me/stream?ticket=…`,
-        response: { 200: Type.Object({ ticket: Type.String(), expiresAt: Type.String() }) },
-      },
-    },
-    async (request) => issueTicket(db, signedInCustomer(request.principal)),
-  );
-
   app.get(
     '/v1/me/stream',
     {
-      // A bearer token (non-browser clients) or a stream ticket (?ticket=, browsers); never the token in the URL.
-      config: { auth: 'optional' as const },
+      // A bearer token, or the browser session cookie (POST /v1/auth/session) for EventSource.
+      ...customer,
+      sse: 'only',
       schema: {
         tags,
-        summary:
-          "Server-Sent Events of the customer's new timeline entries (`timeline`), notifications (`notification`) and read marks (`read`), " +
-          'each with the unread count where it changes; `id` is a monotonic position: reconnect with Last-Event-ID (or ?lastEventId=) to resume',
-        querystring: Type.Object({
-          ticket: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'from POST /v1/me/stream-tickets' })),
-          lastEventId: Type.Optional(Type.String({ maxLength: 20, description: 'for clients that cannot send the Last-Event-ID header' })),
-        }),
+        summary: "The customer's changes, live (Server-Sent Events, resumable with Last-Event-ID)",
+        description:
+          'Events `timeline` ({orderId, entry, order}), `notification` ({notification, unreadCount}) and `read` ({ids, readAt, unreadCount}); ' +
+          '`id` is a monotonic position: a client reconnecting with Last-Event-ID gets exactly what came after. Without it the stream starts now.',
+        response: { ...errors(400, 401, 403, 406) },
       },
     },
     async (request, reply) => {
-      const { principal } = request;
-      let userId: string | undefined;
-      if (principal.kind === 'customer') userId = principal.userId;
-      else if (principal.kind !== 'anonymous') throw new ApiError(403, 'forbidden', 'the stream is for customers: send a session token or a stream ticket');
-      else if (request.query.ticket !== undefined) userId = await redeemTicket(db, request.query.ticket);
-      if (!userId) throw unauthorized('send Authorization: Bearer <session token>, or ?ticket= from POST /v1/me/stream-tickets (expired tickets are refused)');
-      const header = request.headers['last-event-id'];
-      const raw = (Array.isArray(header) ? header[0] : header) ?? request.query.lastEventId;
-      if (raw !== undefined && !LAST_EVENT_ID.test(raw)) {
-        const path = header === undefined ? '/query/lastEventId' : '/headers/last-event-id';
-        throw badRequest('invalid_request', 'Last-Event-ID must be a position this stream sent', [{ path, message: 'must be a whole number' }]);
-      }
-      await deps.streams.serve(request, reply, userId, raw === undefined ? undefined : Number(raw));
+      const userId = signedInCustomer(request.principal);
+      await streamFeed(http, request, reply, await deps.feeds.of(userId));
     },
   );
+
+  app.get('/account', { config: { auth: 'public' as const }, schema: { hide: true } }, async (_request, reply) => reply.redirect('/web/account/'));
 }

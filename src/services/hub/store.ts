@@ -55,19 +55,11 @@ export interface StreamTable {
   created_at: string;
 }
 
-export interface StreamTicketsTable {
-  /** SHA-256 of the ticket (hex): the ticket itself is never stored. */
-  ticket_hash: string;
-  user_id: string;
-  expires_at: string;
-}
-
 export interface HubDatabase {
   orders: OrdersTable;
   timeline: TimelineTable;
   notifications: HubNotificationsTable;
   stream: StreamTable;
-  stream_tickets: StreamTicketsTable;
 }
 
 export type HubDb = Kysely<HubDatabase>;

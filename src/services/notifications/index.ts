@@ -6,8 +6,8 @@
  */
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { busTablesMigration, handleOnce, type DeliveredEvent } from '../../bus/index.ts';
-import { startServiceRuntime } from '../runtime.ts';
+import { busTablesMigration, type DeliveredEvent } from '../../bus/index.ts';
+import { startServiceRuntime, type Cause } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
 import { startEmailOutbox, type EmailOutbox, type EmailOutboxOptions } from './email-outbox.ts';
 import { notificationLanes } from './handlers.ts';
@@ -15,10 +15,11 @@ import { createMailer } from './mailer.ts';
 import { notificationsTables } from './migrations/001_notifications.ts';
 import { notify, type Notified } from './notify.ts';
 import { registerNotificationsRoutes } from './routes.ts';
-import { readNotificationsSettings } from './settings.ts';
+import { notificationsSettings, readNotificationsSettings } from './settings.ts';
 import type { NotificationsDatabase } from './store.ts';
 
 export const notificationsMigrations = { '000_bus': busTablesMigration, '001_notifications': notificationsTables };
+export { notificationsSettings };
 
 export interface NotificationsServiceOptions {
   /** The database: SQLite file stem or PostgreSQL schema. (Default: 'notifications') */
@@ -29,15 +30,22 @@ export interface NotificationsServiceOptions {
 
 type Created = Notified['events'][number];
 
+/** A notification continues the conversation of the event it came from. */
+const inherit = (_published: Created, cause: Cause) => ({
+  ...(cause.correlationid === undefined ? {} : { correlationid: cause.correlationid }),
+  ...(cause.traceparent === undefined ? {} : { traceparent: cause.traceparent }),
+});
+
 export function notificationsService(options: NotificationsServiceOptions = {}): ServiceDefinition {
   return {
     name: 'notifications',
+    settings: notificationsSettings,
     async start(context) {
       const settings = readNotificationsSettings(context.env);
       let emails: EmailOutbox | undefined;
       const running = await startServiceRuntime<NotificationsDatabase, Created>(
         context,
-        { name: 'notifications', databaseName: options.databaseName, migrations: notificationsMigrations },
+        { name: 'notifications', databaseName: options.databaseName, migrations: notificationsMigrations, inherit },
         async (runtime) => {
           const mailer = createMailer({
             ...(settings.smtpUrl ? { smtpUrl: settings.smtpUrl } : {}),
@@ -59,13 +67,11 @@ export function notificationsService(options: NotificationsServiceOptions = {}):
               // each event first lets the event loop turn.
               await yieldToEventLoop();
               let email = false;
-              await handleOnce<NotificationsDatabase>(runtime.db, async (delivered, trx) => {
-                const notified = await notify(trx, delivered);
-                for (const created of notified.events) {
-                  await runtime.add(trx, { ...created, causationid: delivered.id, ...(delivered.correlationid ? { correlationid: delivered.correlationid } : {}) });
-                }
+              await runtime.once(event, handlerContext, async (trx) => {
+                const notified = await notify(trx, event);
                 email = notified.email;
-              })(event, handlerContext);
+                return notified.events;
+              });
               if (email) emails?.wake();
             });
           }
@@ -85,5 +91,3 @@ export function notificationsService(options: NotificationsServiceOptions = {}):
   };
 }
 
-/** The notifications service with its default database and settings. */
-export const notifications = notificationsService();

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { signedInCustomer } from '../../platform/auth/index.ts';
+import { errors } from '../../platform/http-schemas.ts';
 import { preferencesOf, updatePreferences } from './preferences.ts';
 import { CATEGORIES, type NotificationsDb } from './store.ts';
 
@@ -23,11 +24,6 @@ const Preferences = Type.Object(
   },
   { description: 'Per category × channel. Critical categories (payment, security) cannot be switched off.' },
 );
-const ErrorSchema = Type.Object({
-  error: Type.String(),
-  message: Type.String(),
-  detail: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
-});
 
 export function registerNotificationsRoutes(http: FastifyInstance, db: NotificationsDb): void {
   const app = http.withTypeProvider<TypeBoxTypeProvider>();
@@ -55,7 +51,7 @@ export function registerNotificationsRoutes(http: FastifyInstance, db: Notificat
             ),
           },
         ),
-        response: { 200: Preferences, 422: ErrorSchema },
+        response: { 200: Preferences, ...errors(422) },
       },
     },
     async (request) => ({ categories: await updatePreferences(db, signedInCustomer(request.principal), request.body.categories) }),

@@ -4,7 +4,7 @@ import { SqliteAdapter, type Kysely, type Migration } from 'kysely';
  * The hub's read model, all of it rebuilt from events: `orders` (one row per order, current status
  * and totals), `timeline` (one entry per event about an order), `notifications` (the inbox; `read_at`
  * is the customer's own mark), `stream` (every change a customer's live page is told, numbered by
- * `position`, the SSE id). `stream_tickets`: short-lived tickets that open a customer's stream.
+ * `position`, the SSE id).
  */
 export const hubTables: Migration = {
   async up(db: Kysely<unknown>) {
@@ -64,14 +64,8 @@ export const hubTables: Migration = {
       .execute();
     await db.schema.createIndex('stream_user').on('stream').columns(['user_id', 'position']).execute();
 
-    await db.schema
-      .createTable('stream_tickets')
-      .addColumn('ticket_hash', 'text', (c) => c.primaryKey())
-      .addColumn('user_id', 'text', (c) => c.notNull())
-      .addColumn('expires_at', 'text', (c) => c.notNull())
-      .execute();
   },
   async down(db: Kysely<unknown>) {
-    for (const table of ['stream_tickets', 'stream', 'notifications', 'timeline', 'orders']) await db.schema.dropTable(table).execute();
+    for (const table of ['stream', 'notifications', 'timeline', 'orders']) await db.schema.dropTable(table).execute();
   },
 };
