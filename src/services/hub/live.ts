@@ -5,7 +5,19 @@
  * customers it touched are signalled in-process; their open streams read what is new from the table.
  */
 import { EventEmitter } from 'node:events';
+import { PostgresAdapter, sql } from 'kysely';
 import type { HubDb, StreamKind } from './store.ts';
+
+/**
+ * Serialises, until `trx` ends, the transactions that change one customer's stream or unread count.
+ * On PostgreSQL two transactions may commit in the other order than they took their `position`s,
+ * and a stream that had read the later one would skip the earlier; under this lock one customer's
+ * positions commit in order, and each count sees the changes before it. (SQLite runs one write
+ * transaction at a time already.)
+ */
+export async function lockCustomer(trx: HubDb, userId: string): Promise<void> {
+  if (trx.getExecutor().adapter instanceof PostgresAdapter) await sql`SELECT pg_advisory_xact_lock(hashtext(${`hub:${userId}`}))`.execute(trx);
+}
 
 export interface StreamChange {
   readonly userId: string;
@@ -13,8 +25,9 @@ export interface StreamChange {
   readonly payload: unknown;
 }
 
-/** Appends one change to the customer's stream, in `trx`. */
+/** Appends one change to the customer's stream, in `trx` (taking the customer's lock, `lockCustomer`). */
 export async function appendStream(trx: HubDb, change: StreamChange): Promise<void> {
+  await lockCustomer(trx, change.userId);
   await trx
     .insertInto('stream')
     .values({ user_id: change.userId, kind: change.kind, payload: JSON.stringify(change.payload), created_at: new Date().toISOString() })

@@ -6,7 +6,7 @@
  */
 import type { DeliveredEvent } from '../../bus/index.ts';
 import type { EventData, EventType } from '../../contracts/index.ts';
-import { appendStream } from './live.ts';
+import { appendStream, lockCustomer } from './live.ts';
 import { meaningOf } from './sentences.ts';
 import { entryOf, notificationOf, orderOf, unreadCount, type HubDb, type NotificationRow, type OrderRow, type OrderStatus, type TimelineTable } from './store.ts';
 
@@ -71,6 +71,8 @@ export async function projectOrderEvent(trx: HubDb, event: DeliveredEvent): Prom
 /** A `notification.created`: the inbox entry (unread), the count in the same transaction, and an entry on its order's timeline. */
 export async function projectNotification(trx: HubDb, event: DeliveredEvent<'notification.created'>): Promise<string | undefined> {
   const n = event.data;
+  // Before counting: the count must see every change of this customer committed before it.
+  await lockCustomer(trx, n.userId);
   const row: NotificationRow = {
     id: n.notificationId,
     user_id: n.userId,

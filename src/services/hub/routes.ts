@@ -11,7 +11,7 @@ import { badRequest, notFound } from '../../platform/errors.ts';
 import { errors } from '../../platform/http-schemas.ts';
 import { streamFeed } from '../../platform/sse.ts';
 import type { Feeds } from './feed.ts';
-import { appendStream, type Signals } from './live.ts';
+import { appendStream, lockCustomer, type Signals } from './live.ts';
 import { orderOf, notificationOf, timelineOf, unreadCount, type HubDb } from './store.ts';
 
 export interface HubRouteDeps {
@@ -156,6 +156,7 @@ export function registerHubRoutes(http: FastifyInstance, deps: HubRouteDeps): vo
   const markRead = async (userId: string, id: string | undefined) => {
     const now = new Date().toISOString();
     const result = await db.transaction().execute(async (trx) => {
+      await lockCustomer(trx, userId);
       let unread = trx.selectFrom('notifications').select('id').where('user_id', '=', userId).where('read_at', 'is', null);
       if (id !== undefined) unread = unread.where('id', '=', id);
       const ids = (await unread.execute()).map((r) => r.id);
