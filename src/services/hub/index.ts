@@ -19,6 +19,12 @@ import type { HubDatabase, HubDb } from './store.ts';
 
 export const hubMigrations = { '000_bus': busTablesMigration, '001_hub': hubTables };
 
+/**
+ * How long the live stream keeps a change (30 days): a client resuming from an older position has
+ * been away long enough to load the page again. Pruned hourly.
+ */
+export const STREAM_RETENTION_MS = 30 * 24 * 3600_000;
+
 export interface HubServiceOptions {
   /** The database: SQLite file stem or PostgreSQL schema. (Default: 'hub') */
   readonly databaseName?: string;
@@ -35,8 +41,9 @@ export function hubService(options: HubServiceOptions = {}): ServiceDefinition {
   const prefix = options.subscriptionPrefix ?? 'hub';
   return {
     name: 'hub',
-    start: (context) =>
-      startServiceRuntime<HubDatabase, never>(context, { name: 'hub', databaseName: options.databaseName, migrations: hubMigrations }, async (runtime) => {
+    async start(context) {
+      let pruneStream: NodeJS.Timeout | undefined;
+      const running = await startServiceRuntime<HubDatabase, never>(context, { name: 'hub', databaseName: options.databaseName, migrations: hubMigrations }, async (runtime) => {
         const db: HubDb = runtime.db;
         const signals = createSignals();
         const feeds = customerFeeds(db, signals);
@@ -60,10 +67,28 @@ export function hubService(options: HubServiceOptions = {}): ServiceDefinition {
           { name: `${prefix}.notifications`, types: ['notification.created'], concurrency: 8 },
           project((trx, event) => projectNotification(trx, event as DeliveredEvent<'notification.created'>)),
         );
+        pruneStream = setInterval(() => {
+          void db
+            .deleteFrom('stream')
+            .where('created_at', '<', new Date(Date.now() - STREAM_RETENTION_MS).toISOString())
+            .execute()
+            .catch((err: unknown) => context.logger.warn({ err }, 'hub stream pruning failed; trying again later'));
+        }, 3600_000);
+        pruneStream.unref();
         // A banned customer's open streams end at once (their credentials are already refused by the guard).
         await runtime.subscribe({ name: `${prefix}.bans`, types: ['user.banned'], concurrency: 4 }, async (event) => {
           feeds.end((event as DeliveredEvent<'user.banned'>).data.userId);
         });
-      }),
+      }).catch((error: unknown) => {
+        clearInterval(pruneStream);
+        throw error;
+      });
+      return {
+        async stop() {
+          clearInterval(pruneStream);
+          await running.stop();
+        },
+      };
+    },
   };
 }
