@@ -268,4 +268,18 @@ describe.each(DIALECTS)('customer hub and notifications on %s', (dialect: Dialec
       await rebuilt.stop();
     }
   });
+  it('lets payment.failed overtake a backlog of background events in the notifications service (its own lane)', { timeout: 60_000 }, async () => {
+    const ada = await customer();
+    await waitUntil(async () => ((await me(ada.token, 'GET', '/notifications')).body.notifications.length === 1 ? true : undefined));
+    // 3 000 background events the notifications service reads (other customers' profile changes, each
+    // its own key, so they would fill every slot of a shared subscription), queued at once.
+    const { bus } = server.flamingo;
+    for (let i = 0; i < 3_000; i += 500) {
+      await Promise.all(Array.from({ length: 500 }, (_, j) => bus.publish({ type: 'user.updated', data: { userId: uuidv7(), email: `o${i + j}@example.test`, name: 'Other', changed: ['email'] } })));
+    }
+    await bus.publish({ type: 'payment.failed', data: { orderId: uuidv7(), userId: ada.userId, error: 'card declined' } });
+    await waitUntil(async () => ((await me(ada.token, 'GET', '/notifications?unread=true')).body.notifications.some((n: { sourceType: string }) => n.sourceType === 'payment.failed') ? true : undefined), 30_000);
+    const background = (await bus.subscriptions()).find((s) => s.name === 'notifications.background');
+    expect(background?.lag).toBeGreaterThan(0);
+  });
 });
