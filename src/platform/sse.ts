@@ -114,5 +114,8 @@ export async function streamFeed(app: FastifyInstance, request: FastifyRequest, 
   } finally {
     unregister?.();
     open?.delete(controller);
+    // Ended here (a ban, the server closing): the response ends too, even if the SSE context
+    // no longer counts itself connected.
+    if (!reply.raw.writableEnded) reply.raw.end();
   }
 }
