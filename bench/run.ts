@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --engine sqlite|nats] [--quick] [--only publish,consume,latency,http,orders,hub]`
+ * `npm run bench [-- --engine sqlite|nats] [--quick] [--only publish,consume,latency,http,orders,hub,delivery]`
  *
  * Runs every section against the chosen engine, each figure beside its ceiling measured in the
  * same run, prints the table and then a JSON summary on stdout (progress goes to stderr). Works
@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { consumeSection } from './consume.ts';
+import { deliverySection } from './delivery.ts';
 import { envelopeBytes } from './fixtures.ts';
 import { httpSection } from './http.ts';
 import { hubSection } from './hub.ts';
@@ -19,7 +20,7 @@ import { publishSection } from './publish.ts';
 import { formatTable, summaryOf, type Figure } from './report.ts';
 import { natsTarget, sqliteTarget, type EngineName, type Target } from './targets.ts';
 
-const SECTIONS = ['publish', 'consume', 'latency', 'http', 'orders', 'hub'] as const;
+const SECTIONS = ['publish', 'consume', 'latency', 'http', 'orders', 'hub', 'delivery'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Settings {
@@ -59,6 +60,7 @@ function plan(quick: boolean, engine: EngineName) {
     http: { durationS: quick ? 2 : 5, rounds: quick ? 1 : 2, warmupS: 1, batchSize: 100, singleConnections: 64, batchConnections: 16 },
     orders: { durationS: quick ? 4 : 15, rate: 50, settleMs: quick ? 4_000 : 10_000 },
     hub: { ordersPerMinute: 500, durationMs: quick ? 10_000 : 30_000, customers: 50, backlog: 20_000, urgentSamples: quick ? 3 : 5 },
+    delivery: { backlog: quick ? 1_500 : 5_000, rate: 100, latencyMs: quick ? 3_000 : 10_000 },
   };
 }
 
@@ -80,6 +82,8 @@ async function runSection(section: Section, target: Target, settings: Settings, 
     case 'hub':
       process.env.BENCH_NATS_STREAM = `BENCH_${runId}_HUB`;
       return hubSection({ dir, ...p.hub });
+    case 'delivery':
+      return deliverySection(target, { dir, ...p.delivery });
   }
 }
 

@@ -1,6 +1,7 @@
 import { auditService } from './audit/index.ts';
 import { cartsService } from './carts/index.ts';
 import { catalogService } from './catalog/index.ts';
+import { deliveryService } from './delivery/index.ts';
 import { fulfillmentService } from './fulfillment/index.ts';
 import { hubService } from './hub/index.ts';
 import { notificationsService } from './notifications/index.ts';
@@ -21,6 +22,7 @@ export const services: readonly ServiceDefinition[] = [
   paymentsService(),
   fulfillmentService(),
   reviewsService(),
+  deliveryService(),
   notificationsService(),
   hubService(),
 ];
