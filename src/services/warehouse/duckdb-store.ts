@@ -141,8 +141,10 @@ export async function openDuckDbWarehouse(file: string): Promise<WarehouseStore>
       return {
         append: (rows) => inTransaction(rebuilder, () => appendTo(rebuilder, 'events_next', rows)),
         // The key is built once over the loaded copy (much faster than row by row), then swapped in.
-        finish: () =>
+        finish: (remaining) =>
           serial(async () => {
+            const last = await remaining();
+            if (last.length > 0) await inTransaction(rebuilder, () => appendTo(rebuilder, 'events_next', last));
             await rebuilder.run('ALTER TABLE events_next ADD PRIMARY KEY (id)');
             await inTransaction(writer, async () => {
               for (const view of allViews('duckdb')) await writer.run(`DROP VIEW IF EXISTS ${view.name}`);

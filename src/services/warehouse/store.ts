@@ -40,8 +40,12 @@ export interface LandingStats {
 export interface RebuildTarget {
   /** Bulk-loads rows (each event id once: the log holds each id once). */
   append(rows: readonly EventRow[]): Promise<void>;
-  /** Replaces `events` (and its views) with the copy, at once, for every reader. */
-  finish(): Promise<void>;
+  /**
+   * Appends what `remaining` returns (the log's events since the last `append`), then replaces
+   * `events` (and its views) with the copy at once, for every reader. No landing runs meanwhile,
+   * so nothing landed after the last read of the log is left out.
+   */
+  finish(remaining: () => Promise<readonly EventRow[]>): Promise<void>;
   /** Drops the copy, leaving `events` as it was. */
   abandon(): Promise<void>;
 }

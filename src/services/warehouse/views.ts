@@ -169,10 +169,14 @@ SELECT CAST(time AS DATE) AS day, count(*) AS signups FROM events WHERE type = '
     {
       name: 'product_ratings',
       sql: `CREATE VIEW product_ratings AS
-WITH flagged AS (SELECT DISTINCT data->>'reviewId' AS review_id FROM events WHERE type = 'review.flagged' AND data->>'reviewId' IS NOT NULL)
-SELECT data->>'productId' AS product_id, count(*) AS ratings, avg(CAST(data->>'rating' AS ${d.double})) AS average_rating
-FROM events WHERE type = 'product.reviewed' AND data->>'reviewId' NOT IN (SELECT review_id FROM flagged)
-GROUP BY data->>'productId'`,
+WITH reviews AS (
+  SELECT data->>'reviewId' AS review_id, data->>'productId' AS product_id, CAST(data->>'rating' AS ${d.double}) AS rating
+  FROM events WHERE type = 'product.reviewed'
+),
+flagged AS (SELECT DISTINCT data->>'reviewId' AS review_id FROM events WHERE type = 'review.flagged')
+SELECT product_id, count(*) AS ratings, avg(rating) AS average_rating
+FROM reviews r WHERE NOT EXISTS (SELECT 1 FROM flagged f WHERE f.review_id = r.review_id)
+GROUP BY product_id`,
     },
     {
       name: 'stock_alerts',
