@@ -112,6 +112,7 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
         http: app,
         logger: logger.child({ service: definition.name }),
         tokens,
+        metrics,
         env: config.env,
       });
       running.push({ name: definition.name, service });

@@ -6,10 +6,11 @@ import { paymentsService } from './payments/index.ts';
 import { reviews } from './reviews/index.ts';
 import type { ServiceDefinition } from './service.ts';
 import { usersService } from './users/index.ts';
+import { warehouse } from './warehouse/index.ts';
 
 export type { ServiceContext, ServiceDefinition, RunningService } from './service.ts';
 
-/** Every bounded context of the shop, in start order. `flamingo start --services a,b` picks some. */
+/** Every bounded context of the shop, then its consumers, in start order. `flamingo start --services a,b` picks some. */
 export const services: readonly ServiceDefinition[] = [
   usersService,
   catalog,
@@ -18,4 +19,5 @@ export const services: readonly ServiceDefinition[] = [
   paymentsService,
   fulfillment,
   reviews,
+  warehouse,
 ];

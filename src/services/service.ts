@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/index.ts';
 import type { DatabaseConfig } from '../platform/db.ts';
+import type { Metrics } from '../platform/metrics.ts';
 import type { Tokens } from '../platform/tokens.ts';
 
 /** What the app hands every service when it starts it. */
@@ -19,6 +20,8 @@ export interface ServiceContext {
   readonly logger: Logger;
   /** Customer session tokens: the users service signs them in; the guard verifies them everywhere. */
   readonly tokens: Tokens;
+  /** Prometheus metrics (`GET /metrics`): a service registers its own on `metrics.registry`. */
+  readonly metrics: Metrics;
   /** Service settings from the environment (e.g. `FLAMINGO_PAYMENT_TIMEOUT_MS`), already validated by the app. */
   readonly env: Readonly<Record<string, string | undefined>>;
 }
