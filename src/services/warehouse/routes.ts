@@ -61,7 +61,7 @@ export function registerWarehouseRoutes(app: FastifyInstance, deps: WarehouseRou
         const result = await deps.store.query(request.body.sql, deps.limits);
         return { columns: result.columns.map((c) => ({ ...c })), rows: [...result.rows], truncated: result.truncated };
       } catch (error) {
-        if (error instanceof QueryError) throw badRequest(error.code, error.message, [{ path: '/sql', message: error.message }]);
+        if (error instanceof QueryError) throw badRequest(error.code, error.message, [{ path: '/body/sql', message: error.message }]);
         throw error;
       }
     },
