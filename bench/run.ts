@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --engine sqlite|nats] [--quick] [--only publish,consume,latency,http,orders]`
+ * `npm run bench [-- --engine sqlite|nats] [--quick] [--only publish,consume,latency,http,orders,warehouse]`
  *
  * Runs every section against the chosen engine, each figure beside its ceiling measured in the
  * same run, prints the table and then a JSON summary on stdout (progress goes to stderr). Works
@@ -15,10 +15,11 @@ import { httpSection } from './http.ts';
 import { latencySection } from './latency.ts';
 import { ordersSection } from './orders.ts';
 import { publishSection } from './publish.ts';
+import { warehouseSection } from './warehouse.ts';
 import { formatTable, summaryOf, type Figure } from './report.ts';
 import { natsTarget, sqliteTarget, type EngineName, type Target } from './targets.ts';
 
-const SECTIONS = ['publish', 'consume', 'latency', 'http', 'orders'] as const;
+const SECTIONS = ['publish', 'consume', 'latency', 'http', 'orders', 'warehouse'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Settings {
@@ -57,6 +58,7 @@ function plan(quick: boolean, engine: EngineName) {
     latency: { rate: 2_000, durationMs: quick ? 3_000 : 10_000, warmupMs: quick ? 500 : 1_000, concurrency: 16 },
     http: { durationS: quick ? 2 : 5, rounds: quick ? 1 : 2, warmupS: 1, batchSize: 100, singleConnections: 64, batchConnections: 16 },
     orders: { durationS: quick ? 4 : 15, rate: 50, settleMs: quick ? 4_000 : 10_000 },
+    warehouse: { events: quick ? 50_000 : 200_000, rate: 2_000, durationMs: quick ? 3_000 : 10_000, batchSize: 2_000 },
   };
 }
 
@@ -75,6 +77,8 @@ async function runSection(section: Section, target: Target, settings: Settings, 
     case 'orders':
       process.env.BENCH_NATS_STREAM = `BENCH_${runId}_ORDERS`;
       return ordersSection({ dir, ...p.orders });
+    case 'warehouse':
+      return warehouseSection(target, { dir, ...p.warehouse });
   }
 }
 
