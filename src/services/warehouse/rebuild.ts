@@ -59,22 +59,30 @@ export async function rebuildWarehouse(options: RebuildOptions): Promise<Rebuild
     const elapsedSeconds = (performance.now() - started) / 1000;
     return { done, total: Math.max(total, done), rate: elapsedSeconds > 0 ? done / elapsedSeconds : 0, elapsedSeconds };
   };
+  // One chunk is being loaded while the next is read from the log: the database commits on a
+  // thread of its own, so reading goes on meanwhile.
+  let loading: Promise<void> = Promise.resolve();
+  const load = async (rows: EventRow[]) => {
+    await loading;
+    loading = target.append(rows).then(() => {
+      done += rows.length;
+      onProgress?.(progress());
+    });
+    // A failed load is reported by the next `await loading`; keep it from being unhandled meanwhile.
+    loading.catch(() => undefined);
+  };
   try {
     let chunk: EventRow[] = [];
     for await (const page of readLog(bus, 0, total)) {
       for (const event of page) chunk.push(toRow(event));
       last = page[page.length - 1]!.sequence;
       if (chunk.length >= chunkSize) {
-        await target.append(chunk);
-        done += chunk.length;
+        await load(chunk);
         chunk = [];
-        onProgress?.(progress());
       }
     }
-    if (chunk.length > 0) {
-      await target.append(chunk);
-      done += chunk.length;
-    }
+    if (chunk.length > 0) await load(chunk);
+    await loading;
     await target.finish(async () => {
       const rest: EventRow[] = [];
       for await (const page of readLog(bus, last)) for (const event of page) rest.push(toRow(event));

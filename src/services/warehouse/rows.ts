@@ -56,9 +56,26 @@ export interface RowOptions {
   readonly pseudonymKey: string;
 }
 
-/** `ps_` + 22 base64url characters (128 bits) of HMAC-SHA-256(key, JSON of the value). */
+/** Pseudonyms remembered per warehouse: the same e-mail or address recurs in many events. */
+const PSEUDONYM_CACHE = 100_000;
+
+/**
+ * `ps_` + 22 base64url characters (128 bits) of HMAC-SHA-256(key, JSON of the value). The last
+ * `PSEUDONYM_CACHE` values are remembered (an HMAC costs microseconds; a rebuild meets the same
+ * customers' data again and again).
+ */
 export function pseudonymiser(key: string): (value: unknown) => string {
-  return (value) => 'ps_' + createHmac('sha256', key).update(JSON.stringify(value)).digest('base64url').slice(0, 22);
+  const recent = new Map<string, string>();
+  return (value) => {
+    const text = JSON.stringify(value) ?? 'null';
+    const known = recent.get(text);
+    if (known !== undefined) return known;
+    const pseudonym = 'ps_' + createHmac('sha256', key).update(text).digest('base64url').slice(0, 22);
+    // Oldest first in a Map: past the limit, forget the oldest.
+    if (recent.size >= PSEUDONYM_CACHE) recent.delete(recent.keys().next().value as string);
+    recent.set(text, pseudonym);
+    return pseudonym;
+  };
 }
 
 /** Turns events into rows; one per warehouse (the key and policy do not change while it runs). */
