@@ -116,8 +116,12 @@ export async function openDuckDbWarehouse(file: string): Promise<WarehouseStore>
     instance.closeSync();
     throw error;
   }
-  // The data dir is private (0700); the files are made so too, as the bus log's are.
-  for (const suffix of ['', '.wal']) if (existsSync(file + suffix)) makeFilePrivate(file + suffix);
+  // The data dir is private (0700); the files are made so too, as the bus log's are — the WAL
+  // again after writes, since DuckDB creates it anew (with the umask's mode) after a checkpoint.
+  const tighten = () => {
+    for (const suffix of ['', '.wal']) if (existsSync(file + suffix)) makeFilePrivate(file + suffix);
+  };
+  tighten();
 
   const store: WarehouseStore = {
     dialect: 'duckdb',
@@ -133,7 +137,7 @@ export async function openDuckDbWarehouse(file: string): Promise<WarehouseStore>
           );
           await writer.run('DELETE FROM events_staging');
           return moved.rowsChanged;
-        }),
+        }).finally(tighten),
       ),
     async startRebuild() {
       await rebuilder.run('DROP TABLE IF EXISTS events_next');
