@@ -9,7 +9,7 @@
  * query: extension auto-install and auto-load are off, and external access is disabled once the
  * database is open (`read_csv('/etc/passwd')` is refused).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, DuckDBTimestampTZValue, StatementType, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { makeFilePrivate } from '../../platform/private-files.ts';
@@ -119,7 +119,14 @@ export async function openDuckDbWarehouse(file: string): Promise<WarehouseStore>
   // The data dir is private (0700); the files are made so too, as the bus log's are — the WAL
   // again after writes, since DuckDB creates it anew (with the umask's mode) after a checkpoint.
   const tighten = () => {
-    for (const suffix of ['', '.wal']) if (existsSync(file + suffix)) makeFilePrivate(file + suffix);
+    for (const suffix of ['', '.wal']) {
+      try {
+        makeFilePrivate(file + suffix);
+      } catch (error) {
+        // No WAL right after a checkpoint: nothing to tighten.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
   };
   tighten();
 
