@@ -163,7 +163,6 @@ export async function openDuckDbWarehouse(file: string): Promise<WarehouseStore>
               await writer.run('ALTER TABLE events_next RENAME TO events');
               await createViews(writer);
             });
-            await writer.run('CHECKPOINT');
           }),
         abandon: async () => {
           await rebuilder.run('DROP TABLE IF EXISTS events_next');
