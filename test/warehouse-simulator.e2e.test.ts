@@ -4,13 +4,13 @@
  * APIs say (`GET /v1/orders/:id`, `GET /v1/payments/:orderId`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startShop, type Shop } from '../../../test/support/shop.ts';
-import { simulate } from '../../app/simulate/index.ts';
-import { cartsService } from '../carts/index.ts';
-import { catalogService } from '../catalog/index.ts';
-import { fulfillmentService } from '../fulfillment/index.ts';
-import { reviewsService } from '../reviews/index.ts';
-import { warehouse } from './index.ts';
+import { eventually, startShop, type Shop } from './support/shop.ts';
+import { simulate } from '../src/app/simulate/index.ts';
+import { cartsService } from '../src/services/carts/index.ts';
+import { catalogService } from '../src/services/catalog/index.ts';
+import { fulfillmentService } from '../src/services/fulfillment/index.ts';
+import { reviewsService } from '../src/services/reviews/index.ts';
+import { warehouse } from '../src/services/warehouse/index.ts';
 
 const day = (iso: string) => new Date(iso).toISOString().slice(0, 10);
 

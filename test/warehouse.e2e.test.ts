@@ -10,13 +10,13 @@ import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../../../test/support/server.ts';
-import { TEST_DATABASE_URL, uniqueName } from '../../../test/support/service-databases.ts';
-import { waitUntil } from '../../../test/support/service-server.ts';
-import { startFlamingo } from '../../app/flamingo.ts';
-import { runWarehouseExport } from '../../app/cli/warehouse.ts';
-import { ConfigError, loadConfig } from '../../platform/config.ts';
-import { warehouse } from './index.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
+import { TEST_DATABASE_URL, uniqueName } from './support/service-databases.ts';
+import { waitUntil } from './support/service-server.ts';
+import { startFlamingo } from '../src/app/flamingo.ts';
+import { runWarehouseExport } from '../src/app/cli/warehouse.ts';
+import { ConfigError, loadConfig } from '../src/platform/config.ts';
+import { warehouse } from '../src/services/warehouse/index.ts';
 
 const backends = [
   { name: 'duckdb', env: (): Record<string, string> => ({}) },
