@@ -1,10 +1,10 @@
 /**
  * Section 6: orders per second end to end (placed → confirmed) at a steady rate. A fresh server
  * with every service runs in a child process; the services engineer's `measureOrderThroughput`
- * (src/app/simulate/) places orders through the HTTP API and follows the log for confirmations.
+ * (tools/simulate/) places orders through the HTTP API and follows the log for confirmations.
  * The ceiling is the rate asked for: a system that keeps up confirms as many orders as are placed.
  */
-import { measureOrderThroughput } from '../src/app/simulate/index.ts';
+import { measureOrderThroughput } from '../tools/simulate/index.ts';
 import { services } from '../src/services/index.ts';
 import { startServerChild } from './http.ts';
 import type { Figure } from './report.ts';

@@ -258,9 +258,12 @@ describe('documents, health and metrics', () => {
     expect((await server.request('GET', '/readyz', { key: null })).body).toEqual({ status: 'ready', engine: 'sqlite', head: expect.any(Number) });
   });
 
-  it('/metrics: events published by type, HTTP durations, subscription lag', async () => {
+  it('/metrics: events published by type, HTTP durations, subscription lag, handler calls by outcome', async () => {
     const { status, text } = await server.request('GET', '/metrics', { key: null });
     expect(status).toBe(200);
+    // The app's bus middleware times every handler call: the flaky handler accepted some and refused two.
+    expect(text).toMatch(/flamingo_handler_duration_seconds_count\{subscription="flaky",outcome="ack"\} [1-9]\d*/);
+    expect(text).toMatch(/flamingo_handler_duration_seconds_count\{subscription="flaky",outcome="error"\} [2-9]\d*/);
     expect(text).toMatch(/flamingo_events_published_total\{type="order.placed"\} \d+/);
     expect(text).toMatch(/flamingo_http_request_duration_seconds_count\{method="POST",route="\/v1\/events",status="202"\} \d+/);
     expect(text).toMatch(/flamingo_subscription_lag\{subscription="flaky"\} 0/);

@@ -119,7 +119,7 @@ describe('per-client rate limits', () => {
 
   it('answers 429 with Retry-After past FLAMINGO_RATE_LIMIT_LOGIN sign-in attempts, right password or not', async () => {
     // A window far longer than the test, so a slow machine cannot see it end between attempts.
-    server = await startTestServer({ FLAMINGO_RATE_LIMIT_LOGIN: '3', FLAMINGO_RATE_LIMIT_WINDOW_MS: '600000', FLAMINGO_TOKEN_SECRET: 'a-test-token-secret-of-at-least-32-bytes' }, { registry: [usersService] });
+    server = await startTestServer({ FLAMINGO_RATE_LIMIT_LOGIN: '3', FLAMINGO_RATE_LIMIT_WINDOW_MS: '600000', FLAMINGO_TOKEN_SECRET: 'a-test-token-secret-of-at-least-32-bytes' }, { registry: [usersService()] });
     const password = 'a long enough password';
     expect((await server.request('POST', '/v1/users', { key: null, body: { email: 'ada@example.com', name: 'Ada', password } })).status).toBe(201);
     const login = (guess: string) => server!.request('POST', '/v1/auth/login', { key: null, body: { email: 'ada@example.com', password: guess } });

@@ -9,11 +9,11 @@ import path from 'node:path';
 import pino from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBus, createOutbox, type Bus, type DeliveredEvent } from '../src/bus/index.ts';
+import { createBus, createOutbox, handleOnce, type Bus, type DeliveredEvent } from '../src/bus/index.ts';
 import type { EventData } from '../src/contracts/index.ts';
 import { sqliteEngine } from '../src/engines/sqlite/index.ts';
 import { chargesHandler, type ChargeType } from '../src/services/payments/handlers.ts';
-import { PAYMENTS_MIGRATIONS } from '../src/services/payments/index.ts';
+import { paymentsMigrations } from '../src/services/payments/index.ts';
 import { sandboxProvider } from '../src/services/payments/sandbox.ts';
 import type { PaymentsDatabase } from '../src/services/payments/store.ts';
 import { DIALECTS, openTestDatabase, type TestDatabase } from './support/service-databases.ts';
@@ -34,14 +34,19 @@ describe.each(DIALECTS)('payments handler on %s', (dialect) => {
   const context = { subscription: 'payments.charges', attempt: 1 };
 
   beforeAll(async () => {
-    test = await openTestDatabase<PaymentsDatabase>(dialect, 'payments', PAYMENTS_MIGRATIONS);
+    test = await openTestDatabase<PaymentsDatabase>(dialect, 'payments', paymentsMigrations);
     dir = mkdtempSync(path.join(os.tmpdir(), 'flamingo-payments-'));
     bus = createBus({ engine: sqliteEngine({ file: path.join(dir, 'bus.db') }) });
     const { db } = test.database;
     // The relay is not started: the outbox rows are what the service would publish.
     const outbox = createOutbox({ db, bus, dialect });
     sandbox = sandboxProvider({ db, slowMs: 300 });
-    handle = chargesHandler({ db, outbox, provider: sandbox, logger: pino({ level: 'silent' }) });
+    // What the service runtime's `once` does: the inbox mark and the events in one transaction.
+    const once = (event: DeliveredEvent<ChargeType>, ctx: typeof context, work: Parameters<Parameters<typeof chargesHandler>[0]['once']>[2]) =>
+      handleOnce<PaymentsDatabase, ChargeType>(db, async (_event, trx) => {
+        for (const published of await work(trx)) await outbox.add(trx, published);
+      })(event, ctx) as Promise<void>;
+    handle = chargesHandler({ db, once, provider: sandbox, logger: pino({ level: 'silent' }) });
   });
   afterAll(async () => {
     await bus?.close();

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runWarehouseRebuild } from '../src/app/cli/warehouse.ts';
-import { warehouse } from '../src/services/warehouse/index.ts';
+import { warehouseService } from '../src/services/warehouse/index.ts';
 import { runCli } from './support/cli.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
@@ -15,7 +15,7 @@ describe('flamingo warehouse', () => {
   let server: TestServer;
   let env: Record<string, string>;
   beforeAll(async () => {
-    server = await startTestServer({}, { registry: [warehouse] });
+    server = await startTestServer({}, { registry: [warehouseService()] });
     env = { FLAMINGO_URL: server.url, FLAMINGO_KEY: server.adminKey };
     for (let i = 0; i < 5; i += 1) await server.flamingo.bus.publish({ type: 'cart.item_added', data: { items: [i], item: i } });
     for (;;) {

@@ -5,19 +5,19 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startShop, type Shop } from './support/shop.ts';
-import { simulate } from '../src/app/simulate/index.ts';
+import { simulate } from '../tools/simulate/index.ts';
 import { cartsService } from '../src/services/carts/index.ts';
 import { catalogService } from '../src/services/catalog/index.ts';
 import { fulfillmentService } from '../src/services/fulfillment/index.ts';
 import { reviewsService } from '../src/services/reviews/index.ts';
-import { warehouse } from '../src/services/warehouse/index.ts';
+import { warehouseService } from '../src/services/warehouse/index.ts';
 
 const day = (iso: string) => new Date(iso).toISOString().slice(0, 10);
 
 describe('the warehouse after a minute of simulated shopping', () => {
   let shop: Shop;
   beforeAll(async () => {
-    shop = await startShop({ others: [catalogService(), cartsService(), fulfillmentService(), reviewsService(), warehouse], env: { FLAMINGO_SANDBOX_SLOW_MS: '300' } });
+    shop = await startShop({ others: [catalogService(), cartsService(), fulfillmentService(), reviewsService(), warehouseService()], env: { FLAMINGO_SANDBOX_SLOW_MS: '300' } });
   });
   afterAll(() => shop.stop());
 

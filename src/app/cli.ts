@@ -5,7 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../platform/config.ts';
 import { HttpError, defaultUrl } from './cli/client.ts';
-import { registerSimulateCommand } from './simulate/command.ts';
+import { registerSimulateCommand } from '../../tools/simulate/command.ts';
 import { UsageError } from './cli/output.ts';
 import { VERSION } from './version.ts';
 

@@ -1,17 +1,20 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import { adminRoutes } from '../admin/index.ts';
 import { createBus, type Bus } from '../bus/index.ts';
-import { createGuard, keyStore, openPlatformDatabase, revocationStore } from '../platform/auth/index.ts';
+import { collectorRoutes, DEFAULT_LIMITS, type CollectLimits } from '../collector/index.ts';
+import { createGuard, keyStore, openPlatformDatabase, revocationStore, sessionRoutes } from '../platform/auth/index.ts';
 import { ConfigError, type FlamingoConfig } from '../platform/config.ts';
 import { createHttpServer } from '../platform/http.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
 import { createMetrics } from '../platform/metrics.ts';
 import { readOrCreateSecret, type Secret } from '../platform/secrets.ts';
+import { readSettingsInto } from '../platform/settings.ts';
 import { createTokens } from '../platform/tokens.ts';
-import { services as allServices, type RunningService, type ServiceDefinition } from '../services/index.ts';
-import { auditProjection } from './audit-projection.ts';
+import { auditProjection, services as allServices, type RunningService, type ServiceDefinition } from '../services/index.ts';
+import { handlerMetrics } from './bus-metrics.ts';
 import { openEngine } from './engine.ts';
-import { DEFAULT_LIMITS, type CollectLimits } from './collector/collect.ts';
-import { registerRoutes } from './http/index.ts';
 import { feedRevocations } from './revocations.ts';
 import { VERSION } from './version.ts';
 
@@ -26,7 +29,12 @@ export interface StartOptions {
   readonly limits?: CollectLimits;
   /** The platform database (producer keys, revoked customers): SQLite file stem or PostgreSQL schema. (Default: `flamingo`) */
   readonly platformDatabase?: string;
+  /** The web pages' files, served at `/web/` when the directory exists. (Default: `web/` of this checkout) */
+  readonly webRoot?: string;
 }
+
+/** `web/` beside `src/`. */
+const WEB_ROOT = fileURLToPath(new URL('../../web/', import.meta.url));
 
 /** A running Flamingo process. */
 export interface RunningFlamingo {
@@ -57,6 +65,13 @@ export function selectServices(config: FlamingoConfig, registry: readonly Servic
   return selected;
 }
 
+/** Every selected service's own settings, checked before anything starts: one `ConfigError` naming each bad one. */
+export function checkServiceSettings(selected: readonly ServiceDefinition[], env: FlamingoConfig['env']): void {
+  const problems: string[] = [];
+  for (const definition of selected) if (definition.settings) readSettingsInto(definition.settings, env, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+}
+
 /**
  * Starts Flamingo in this process: the engine (`<dataDir>/bus.db` or NATS), the bus, producer keys,
  * the HTTP server with the collector and admin API, and the selected services; then listens.
@@ -65,6 +80,7 @@ export function selectServices(config: FlamingoConfig, registry: readonly Servic
 export async function startFlamingo(config: FlamingoConfig, options: StartOptions = {}): Promise<RunningFlamingo> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const selected = selectServices(config, options.registry ?? allServices);
+  checkServiceSettings(selected, config.env);
   const adminKey = readOrCreateSecret(config.dataDir, 'admin.key', config.adminKey, 'flma_');
   const tokenSecret = readOrCreateSecret(config.dataDir, 'token.secret', config.tokenSecret);
   const database = { dataDir: config.dataDir, databaseUrl: config.databaseUrl, layout: config.databaseLayout };
@@ -82,7 +98,8 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
 
   try {
     const engine = await openEngine(config, logger);
-    const bus = createBus({ engine, source: '/flamingo' });
+    const metrics = createMetrics();
+    const bus = createBus({ engine, source: '/flamingo', middleware: [handlerMetrics(metrics)] });
     cleanups.push(() => bus.close());
     // Producer keys and revoked customers: the platform's own database, shared by every process.
     const platformDb = await openPlatformDatabase(database, options.platformDatabase);
@@ -93,10 +110,13 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
     const revocationFeed = await feedRevocations(bus, revocations, logger);
     cleanups.push(() => revocationFeed.close());
     const tokens = createTokens(tokenSecret.value);
-    const metrics = createMetrics();
-    const app = await createHttpServer({ logger, metrics, version: VERSION, settings: config.http });
+    const webRoot = options.webRoot ?? WEB_ROOT;
+    const staticFiles = existsSync(webRoot) ? { root: webRoot, prefix: '/web/' } : undefined;
+    const app = await createHttpServer({ logger, metrics, version: VERSION, settings: config.http, ...(staticFiles ? { staticFiles } : {}) });
     const guard = createGuard(app, { adminKey: adminKey.value, keys, tokens, revocations });
-    registerRoutes(app, { bus, guard, keys, metrics, config, limits: options.limits ?? DEFAULT_LIMITS, version: VERSION });
+    sessionRoutes(app, tokens);
+    collectorRoutes(app, { bus, guard, metrics, config, limits: options.limits ?? DEFAULT_LIMITS });
+    adminRoutes(app, { bus, keys, metrics, version: VERSION });
 
     const running: { name: string; service: RunningService }[] = [];
     cleanups.push(async () => {
@@ -114,6 +134,7 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
         tokens,
         metrics,
         env: config.env,
+        inboxRetentionMs: config.inboxRetentionMs,
       });
       running.push({ name: definition.name, service });
       logger.info({ service: definition.name }, 'service started');

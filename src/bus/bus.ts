@@ -2,6 +2,7 @@ import { findDefinition } from '../contracts/index.ts';
 import { batchDeliver, singleDeliver } from './deliver.ts';
 import { buildEvent, buildEvents, DEFAULT_SOURCE } from './envelope.ts';
 import { UnknownEventTypeError } from './errors.ts';
+import { handleBatchThrough, handleThrough, publishThrough, type BusMiddleware } from './middleware.ts';
 import { checkPosition, resolveSubscriptionOptions } from './options.ts';
 import type { AnyPublishInput, BatchSubscriptionOptions, Bus, Deliver, Engine, Subscription, SubscriptionOptions } from './types.ts';
 
@@ -10,6 +11,8 @@ export interface BusOptions {
   readonly engine: Engine;
   /** `source` of events published without one, e.g. `/services/orders`. (Default: `/flamingo`) */
   readonly source?: string;
+  /** Around every publish and handler call, for tracing and metrics; the first is the outermost. (Default: none) */
+  readonly middleware?: readonly BusMiddleware[];
 }
 
 /** Exact types become their catalog names (aliases resolved); unknown ones are refused early. */
@@ -28,6 +31,8 @@ export function createBus(options: BusOptions): Bus {
   const { engine } = options;
   const source = options.source ?? DEFAULT_SOURCE;
   const open = new Set<Subscription>();
+  const middleware = options.middleware ?? [];
+  const append = publishThrough(middleware, (events) => engine.append(events));
 
   const attach = async (subscriptionOptions: SubscriptionOptions | BatchSubscriptionOptions, mode: 'single' | 'batch', deliver: Deliver) => {
     const subscription = await engine.consume(resolveSubscriptionOptions(canonicalTypes(subscriptionOptions), mode), deliver);
@@ -45,18 +50,18 @@ export function createBus(options: BusOptions): Bus {
   return {
     engine,
     async publish(input: AnyPublishInput) {
-      const [result] = await engine.append([buildEvent(input, source)]);
+      const [result] = await append([buildEvent(input, source)]);
       return result;
     },
     async publishAll(inputs) {
       if (inputs.length === 0) return [];
-      return engine.append(buildEvents(inputs, source));
+      return append(buildEvents(inputs, source));
     },
     subscribe(subscriptionOptions, handler) {
-      return attach(subscriptionOptions, 'single', singleDeliver(handler));
+      return attach(subscriptionOptions, 'single', singleDeliver(handleThrough(middleware, handler)));
     },
     subscribeBatch(subscriptionOptions, handler) {
-      return attach(subscriptionOptions, 'batch', batchDeliver(handler));
+      return attach(subscriptionOptions, 'batch', batchDeliver(handleBatchThrough(middleware, handler)));
     },
     read: (query) => engine.read(query),
     subscriptions: () => engine.subscriptions(),

@@ -26,6 +26,7 @@ export type {
   SubscriptionOptions,
 } from './types.ts';
 export type { BusOptions } from './bus.ts';
+export type { BusMiddleware, HandleCall } from './middleware.ts';
 export { createBus } from './bus.ts';
 export type { EventIssue } from './errors.ts';
 export {

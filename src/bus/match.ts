@@ -1,14 +1,7 @@
-/**
- * Whether an event type is selected by a subscription's types: an exact type, `noun.*` (every
- * type that starts with `noun.`) or `*` (every type).
- */
-export function matchesTypes(patterns: readonly string[], type: string): boolean {
-  for (const pattern of patterns) {
-    if (pattern === '*' || pattern === type) return true;
-    if (pattern.endsWith('.*') && type.startsWith(pattern.slice(0, -1))) return true;
-  }
-  return false;
-}
+import { matchesTypes } from '../contracts/index.ts';
+
+/** Whether an event type is selected by a subscription's types: the contracts' one grammar (type-pattern.ts). */
+export { matchesTypes };
 
 /** A subscription's types split for a query: every type (`*`), exact names and `noun.` prefixes. */
 export interface TypeSelection {

@@ -19,3 +19,4 @@ export { FORMAT_MODE, STRING_FORMATS, ajvFormatsPlugin, registerFormats } from '
 export { MAX_CENTS, MAX_INT32, MAX_QUANTITY } from './catalog/fields.ts';
 export type { RedactionOptions, RedactionPolicy } from './redaction.ts';
 export { MASK, markedFields, redactData, redactEvent } from './redaction.ts';
+export { isTypePattern, matchesTypePattern, matchesTypes } from './type-pattern.ts';

@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { catalog, findDefinition, publishedByOf } from '../contracts/index.ts';
+import { catalog, findDefinition, isTypePattern, matchesTypePattern, publishedByOf } from '../contracts/index.ts';
 import { ensurePrivateDir } from './private-files.ts';
 
 /** pino's levels, plus `silent`. */
@@ -52,6 +52,10 @@ export const DEFAULT_HTTP_SETTINGS: HttpSettings = {
   loginRateLimit: 30,
 };
 
+/** The inbox retention when nothing is configured (7 days), and its floor (1 hour). */
+export const DEFAULT_INBOX_RETENTION_MS = 7 * 24 * 3600_000;
+export const MIN_INBOX_RETENTION_MS = 3600_000;
+
 /** Flamingo's settings, read from the environment (and `flamingo.config.json`) and validated at start. */
 export interface FlamingoConfig {
   /** `PORT`: HTTP port, 1–65535. (Default: 3000) */
@@ -99,9 +103,15 @@ export interface FlamingoConfig {
   readonly tokenSecret?: string;
   /** `FLAMINGO_AUDIT_PROJECTION=1`: run the built-in audit projection (counts applied events, `<dataDir>/audit.db`). (Default: off) */
   readonly auditProjection: boolean;
+  /**
+   * `FLAMINGO_INBOX_RETENTION_MS`: how long each service's inbox remembers a handled event (a
+   * redelivery within it is a no-op); pruned on a schedule. At least 3 600 000 (1 h), far beyond
+   * any redelivery window. (Default: 604 800 000 = 7 days)
+   */
+  readonly inboxRetentionMs: number;
   /** The HTTP server's timeouts, connection limit, body depth and rate limits. */
   readonly http: HttpSettings;
-  /** The raw settings, for services' own variables (`FLAMINGO_PAYMENT_TIMEOUT_MS`, …). */
+  /** The raw settings, for the settings each service declares (`src/services/<name>/settings.ts`, read with platform/settings.ts). */
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
@@ -131,6 +141,7 @@ export const SETTINGS = [
   'FLAMINGO_SEED_TYPES',
   'FLAMINGO_TOKEN_SECRET',
   'FLAMINGO_AUDIT_PROJECTION',
+  'FLAMINGO_INBOX_RETENTION_MS',
   'FLAMINGO_HTTP_HEADERS_TIMEOUT_MS',
   'FLAMINGO_HTTP_REQUEST_TIMEOUT_MS',
   'FLAMINGO_HTTP_IDLE_TIMEOUT_MS',
@@ -140,34 +151,9 @@ export const SETTINGS = [
   'FLAMINGO_RATE_LIMIT_WINDOW_MS',
   'FLAMINGO_RATE_LIMIT_KEYLESS',
   'FLAMINGO_RATE_LIMIT_LOGIN',
-  // Read by the services themselves (src/services/*/settings.ts), checked when they start.
-  'FLAMINGO_PAYMENT_TIMEOUT_MS',
-  'FLAMINGO_SANDBOX_SLOW_MS',
-  'FLAMINGO_REVIEWS_BANNED_WORDS',
-  'FLAMINGO_WAREHOUSE_URL',
-  'FLAMINGO_WAREHOUSE_SCHEMA',
-  'FLAMINGO_WAREHOUSE_READER_URL',
-  'FLAMINGO_WAREHOUSE_PERSONAL_DATA',
-  'FLAMINGO_WAREHOUSE_PSEUDONYM_KEY',
-  'FLAMINGO_WAREHOUSE_QUERY_TIMEOUT_MS',
-  'FLAMINGO_WAREHOUSE_MAX_ROWS',
-  'FLAMINGO_WAREHOUSE_BATCH_SIZE',
 ] as const;
 
-const TYPE_PATTERN = /^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$/;
 const SERVICE_NAME = /^[a-z][a-z0-9_-]*$/;
-
-/** True when `pattern` (`order.placed`, `order.*`, `*`) is a well-formed event type pattern. */
-export function isTypePattern(pattern: string): boolean {
-  return TYPE_PATTERN.test(pattern);
-}
-
-/** True when event type `type` matches `pattern` (`*` matches all, `order.*` matches `order.placed`). */
-export function matchesTypePattern(pattern: string, type: string): boolean {
-  if (pattern === '*') return true;
-  if (pattern.endsWith('.*')) return type.startsWith(pattern.slice(0, -1));
-  return pattern === type;
-}
 
 /** The seed's own example type, the only one accepted without a key by default (issue 7). */
 export const DEFAULT_SEED_TYPES: readonly string[] = ['cart.item_added'];
@@ -209,8 +195,10 @@ export function commaList(value: string): string[] {
 /**
  * Reads `flamingo.config.json` from `cwd` when present; the environment wins over it.
  * Problems (unreadable file, unknown names, non-scalar values) are added to `problems`.
+ * @param declared the settings components declare besides `SETTINGS` (the services' own).
  */
-function readConfigFile(cwd: string, problems: string[]): Record<string, string> {
+function readConfigFile(cwd: string, problems: string[], declared: readonly string[]): Record<string, string> {
+  const known = [...SETTINGS, ...declared];
   const file = path.join(cwd, 'flamingo.config.json');
   if (!existsSync(file)) return {};
   let parsed: unknown;
@@ -226,8 +214,8 @@ function readConfigFile(cwd: string, problems: string[]): Record<string, string>
   }
   const values: Record<string, string> = {};
   for (const [name, value] of Object.entries(parsed)) {
-    if (!(SETTINGS as readonly string[]).includes(name)) {
-      problems.push(`flamingo.config.json: unknown setting "${name}" (known: ${SETTINGS.join(', ')})`);
+    if (!known.includes(name)) {
+      problems.push(`flamingo.config.json: unknown setting "${name}" (known: ${known.join(', ')})`);
     } else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
       values[name] = String(value);
     } else {
@@ -330,10 +318,12 @@ function parseBoolean(name: string, value: string | undefined, problems: string[
  * Reads and validates the configuration. Throws `ConfigError` listing every problem at once.
  * @param env the environment. (Default: `process.env`)
  * @param cwd where `./data` and `flamingo.config.json` are looked up. (Default: `process.cwd()`)
+ * @param declared names of the settings the services declare (their schemas, checked when they
+ *   start), also allowed in `flamingo.config.json`. (Default: none)
  */
-export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env, cwd = process.cwd()): FlamingoConfig {
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env, cwd = process.cwd(), declared: readonly string[] = []): FlamingoConfig {
   const problems: string[] = [];
-  const fromFile = readConfigFile(cwd, problems);
+  const fromFile = readConfigFile(cwd, problems, declared);
   const get = (name: (typeof SETTINGS)[number]): string | undefined => env[name] ?? fromFile[name];
 
   let port = 3000;
@@ -404,6 +394,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   }
 
   const auditProjection = parseBoolean('FLAMINGO_AUDIT_PROJECTION', get('FLAMINGO_AUDIT_PROJECTION'), problems);
+  const inboxRetentionMs = wholeNumber(
+    'FLAMINGO_INBOX_RETENTION_MS',
+    get('FLAMINGO_INBOX_RETENTION_MS'),
+    DEFAULT_INBOX_RETENTION_MS,
+    problems,
+    (n) => n >= MIN_INBOX_RETENTION_MS,
+    'must be a whole number of milliseconds, at least 3600000 (1 h: longer than any redelivery window)',
+  );
   const http = parseHttpSettings(get, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -424,6 +422,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     seedTypes,
     tokenSecret,
     auditProjection,
+    inboxRetentionMs,
     http,
     env: { ...fromFile, ...env },
   };

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_HTTP_SETTINGS, isTypePattern, loadConfig, matchesTypePattern } from './config.ts';
+import { ConfigError, DEFAULT_HTTP_SETTINGS, loadConfig } from './config.ts';
 
 const cwd = mkdtempSync(path.join(os.tmpdir(), 'flamingo-config-unit-'));
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
@@ -69,6 +69,14 @@ describe('loadConfig', () => {
       'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, got "loud"',
       'FLAMINGO_TOKEN_SECRET: must be at least 32 bytes (unset it to have one generated)',
       'FLAMINGO_AUDIT_PROJECTION: must be 1/true/yes/on or 0/false/no/off, got "maybe"',
+    ]);
+  });
+
+  it('keeps the inbox 7 days by default, and never less than an hour', () => {
+    expect(loadConfig({}, cwd).inboxRetentionMs).toBe(7 * 24 * 3600_000);
+    expect(loadConfig({ FLAMINGO_INBOX_RETENTION_MS: '3600000' }, cwd).inboxRetentionMs).toBe(3600_000);
+    expect(problemsOf({ FLAMINGO_INBOX_RETENTION_MS: '60000' })).toEqual([
+      'FLAMINGO_INBOX_RETENTION_MS: must be a whole number of milliseconds, at least 3600000 (1 h: longer than any redelivery window), got "60000"',
     ]);
   });
 
@@ -159,19 +167,5 @@ describe('FLAMINGO_SEED_TYPES (issue 7: keyless publishing only of harmless type
 
   it('names cart.checked_out and its producer for cart.*', () => {
     expect(problemsOf({ FLAMINGO_SEED_TYPES: 'cart.*' })[0]).toContain('cart.checked_out (webshop)');
-  });
-});
-
-describe('event type patterns', () => {
-  it('knows well-formed patterns', () => {
-    expect(['*', 'order.*', 'cart.item_added', 'order.placed'].every(isTypePattern)).toBe(true);
-    expect(['', 'order.', '*.placed', 'Order.Placed', 'order.**', 'a b'].some(isTypePattern)).toBe(false);
-  });
-  it('matches types', () => {
-    expect(matchesTypePattern('*', 'order.placed')).toBe(true);
-    expect(matchesTypePattern('order.*', 'order.placed')).toBe(true);
-    expect(matchesTypePattern('order.*', 'orders.placed')).toBe(false);
-    expect(matchesTypePattern('cart.item_added', 'cart.item_added')).toBe(true);
-    expect(matchesTypePattern('cart.item_added', 'cart.item_removed')).toBe(false);
   });
 });

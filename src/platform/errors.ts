@@ -38,8 +38,9 @@ export class ApiError extends Error {
 }
 
 export const badRequest = (code: string, message: string, detail?: readonly ProblemDetail[]) => new ApiError(400, code, message, detail);
-export const unauthorized = (message = 'missing or invalid API key: send Authorization: Bearer <key>') =>
-  new ApiError(401, 'unauthorized', message, undefined, { 'www-authenticate': 'Bearer realm="flamingo"' });
+/** 401 with the `WWW-Authenticate: Bearer` challenge (RFC 6750) every 401 of Flamingo carries; `code` defaults to `unauthorized`. */
+export const unauthorized = (message = 'missing or invalid API key: send Authorization: Bearer <key>', code = 'unauthorized') =>
+  new ApiError(401, code, message, undefined, { 'www-authenticate': 'Bearer realm="flamingo"' });
 export const forbidden = (message: string, detail?: readonly ProblemDetail[]) => new ApiError(403, 'forbidden', message, detail);
 export const notFound = (message: string) => new ApiError(404, 'not_found', message);
 export const unprocessable = (code: string, message: string, detail?: readonly ProblemDetail[]) => new ApiError(422, code, message, detail);

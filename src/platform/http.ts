@@ -1,3 +1,5 @@
+import fastifyCookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Plugin } from 'ajv';
@@ -5,11 +7,13 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import { ajvFormatsPlugin } from '../contracts/index.ts';
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './config.ts';
 import { ApiError, type ProblemDetail } from './errors.ts';
+import { ErrorBody } from './http-schemas.ts';
 import { clientErrorHandler, limitConnections, registerRateLimits, timeoutOptions } from './http-limits.ts';
 import { parseJsonBody } from './json-body.ts';
 import { traceIdOf, type Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { badUrl, checkRequestHead } from './request-head.ts';
+import { registerSse } from './sse.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -41,6 +45,12 @@ export interface HttpServerOptions {
   readonly metrics?: Metrics;
   /** Shown in the OpenAPI document. (Default: '0.0.0') */
   readonly version?: string;
+  /**
+   * Static files (the web pages' HTML, scripts and styles) served read-only under `prefix`
+   * (`/web/`) from `root` with `@fastify/static`: public, no directory listing, nothing outside
+   * `root`. (Default: none)
+   */
+  readonly staticFiles?: { readonly root: string; readonly prefix: string };
 }
 
 /** Media types read as JSON. A body without Content-Type is read as JSON too (the seed's producers send none). */
@@ -203,5 +213,14 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  // Before the guard: these routes are public by nature (pages call the API with credentials).
+  if (options.staticFiles) {
+    await app.register(fastifyStatic, { root: options.staticFiles.root, prefix: options.staticFiles.prefix, index: ['index.html'], list: false, dotfiles: 'deny' });
+  }
+  // Browser sessions (an HttpOnly cookie, platform/auth/session.ts) and live updates (SSE).
+  await app.register(fastifyCookie);
+  await registerSse(app);
+  // Every route's error answers refer to this one schema (`errors(…)`, `ErrorAnswer`).
+  app.addSchema(ErrorBody);
   return app;
 }

@@ -1,16 +1,34 @@
 import { pino, type Logger } from 'pino';
+import { redactEvent } from '../contracts/index.ts';
 import type { LogLevel } from './config.ts';
 
 export type { Logger } from 'pino';
 
-/** A JSON logger (pino) with ISO timestamps; children add `trace_id`, event `id` and `type` where they apply. */
-export function createLogger(level: LogLevel = 'info'): Logger {
-  return pino({
+/** An event logged under `event` (or a list under `events`) leaves through the log: its secrets masked. */
+function redactLogged(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactLogged);
+  if (typeof value !== 'object' || value === null) return value;
+  const event = value as { type?: unknown; data?: unknown };
+  return typeof event.type === 'string' && 'data' in event ? redactEvent(event as { type: string; data: unknown }) : value;
+}
+
+/**
+ * The logger's options: JSON with ISO timestamps, and the catalog's secrets masked in an event
+ * logged as `event` or `events` (contracts/redaction.ts). Exported so a test can log to a stream.
+ */
+export function loggerOptions(level: LogLevel = 'info'): pino.LoggerOptions {
+  return {
     level,
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
-  });
+    serializers: { event: redactLogged, events: redactLogged },
+  };
+}
+
+/** A JSON logger (pino) with ISO timestamps; children add `trace_id`, event `id` and `type` where they apply. */
+export function createLogger(level: LogLevel = 'info'): Logger {
+  return pino(loggerOptions(level));
 }
 
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;

@@ -12,6 +12,11 @@ export interface Metrics {
   readonly eventsPublished: Counter<'type'>;
   /** `flamingo_http_request_duration_seconds{method,route,status}`. */
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  /**
+   * `flamingo_handler_duration_seconds{subscription,outcome}`: each handler call (one event or one
+   * batch), `outcome` `ack` or `error` (retried or dead-lettered by the bus); fed by a bus middleware.
+   */
+  readonly handlerDuration: Histogram<'subscription' | 'outcome'>;
   /** Sets where the `flamingo_subscription_*` gauges read from at scrape time. */
   watchSubscriptions(source: SubscriptionGaugeSource): void;
   /**
@@ -47,6 +52,14 @@ export function createMetrics(): Metrics {
     registers: [registry],
   });
 
+  const handlerDuration = new Histogram({
+    name: 'flamingo_handler_duration_seconds',
+    help: 'Handler calls (one event or one batch) by subscription and outcome (ack, error).',
+    labelNames: ['subscription', 'outcome'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+
   type Field = 'lag' | 'inFlight' | 'retrying' | 'deadLetters';
   const gauge = (name: string, help: string, field: Field) =>
     new Gauge({
@@ -69,6 +82,7 @@ export function createMetrics(): Metrics {
     registry,
     eventsPublished,
     httpDuration,
+    handlerDuration,
     watchSubscriptions(next) {
       source = next;
     },

@@ -1,23 +1,35 @@
-import { carts } from './carts/index.ts';
-import { catalog } from './catalog/index.ts';
-import { fulfillment } from './fulfillment/index.ts';
+import { auditService } from './audit/index.ts';
+import { cartsService } from './carts/index.ts';
+import { catalogService } from './catalog/index.ts';
+import { fulfillmentService } from './fulfillment/index.ts';
 import { ordersService } from './orders/index.ts';
 import { paymentsService } from './payments/index.ts';
-import { reviews } from './reviews/index.ts';
+import { reviewsService } from './reviews/index.ts';
 import type { ServiceDefinition } from './service.ts';
 import { usersService } from './users/index.ts';
-import { warehouse } from './warehouse/index.ts';
+import { warehouseService } from './warehouse/index.ts';
 
 export type { ServiceContext, ServiceDefinition, RunningService } from './service.ts';
 
 /** Every bounded context of the shop, then its consumers, in start order. `flamingo start --services a,b` picks some. */
 export const services: readonly ServiceDefinition[] = [
-  usersService,
-  catalog,
-  carts,
-  ordersService,
-  paymentsService,
-  fulfillment,
-  reviews,
-  warehouse,
+  usersService(),
+  catalogService(),
+  cartsService(),
+  ordersService(),
+  paymentsService(),
+  fulfillmentService(),
+  reviewsService(),
+  warehouseService(),
 ];
+
+/**
+ * The consumers that are not shop services, each started only when enabled: the audit projection
+ * (`FLAMINGO_AUDIT_PROJECTION=1`).
+ */
+export const auditProjection: ServiceDefinition = auditService();
+
+/** The environment variables every service declares (its settings schema), for `flamingo.config.json`. */
+export function serviceSettingNames(definitions: readonly ServiceDefinition[] = [...services, auditProjection]): string[] {
+  return definitions.flatMap((definition) => Object.keys(definition.settings?.properties ?? {}));
+}

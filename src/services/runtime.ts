@@ -1,22 +1,24 @@
 /**
- * What every service does around its own routes and reactions: opens and migrates its database,
- * relays its transactional outbox, keeps its subscriptions, and stops them all in order
- * (subscriptions, then the relay, then the database).
+ * What every service (shop context or consumer) does around its own routes and reactions: opens
+ * and migrates its database, relays its transactional outbox, keeps its subscriptions, prunes its
+ * inbox on a schedule, and stops them all in order (pruning, subscriptions, the relay, the database).
  */
 import type { Kysely, Migration } from 'kysely';
 import {
   createOutbox,
   handleOnce,
   markHandled,
+  pruneInbox,
   type AnyPublishInput,
   type BatchHandler,
   type DeliveredEvent,
   type Handler,
-  type Outbox,
+  type HandlerContext,
   type Subscription,
   type SubscriptionOptions,
 } from '../bus/index.ts';
 import type { EventType } from '../contracts/index.ts';
+import { DEFAULT_INBOX_RETENTION_MS } from '../platform/config.ts';
 import { migrate, openDatabase, type Dialect } from '../platform/db.ts';
 import type { RunningService, ServiceContext } from './service.ts';
 
@@ -26,6 +28,10 @@ export interface Reaction<DB, E, T extends EventType> {
   readonly name: string;
   readonly types: readonly T[];
   readonly concurrency: number;
+  /** The subscription's retry policy. (Default: the bus's) */
+  readonly retry?: SubscriptionOptions['retry'];
+  /** Deliver each event this long after it was recorded (a delayed subscription). (Default: 0) */
+  readonly delayMs?: number;
   /** Handle up to this many events in one transaction. (Default: 1, one transaction per event) */
   readonly maxBatchSize?: number;
   /** Before a batch, in its transaction (e.g. lock the rows it will change in one order). */
@@ -35,6 +41,17 @@ export interface Reaction<DB, E, T extends EventType> {
 
 /** What a reaction's events may take from the event they react to. */
 export type Cause = Pick<DeliveredEvent, 'id' | 'correlationid' | 'traceparent'>;
+
+/**
+ * How long a service's inbox remembers a handled event (`DEFAULT_INBOX_RETENTION_MS`, 7 days): a
+ * redelivery within it is a no-op. Far longer than any redelivery window (a lost ack comes back
+ * within the engine's ack wait, a retry within its policy's delays: minutes); a dead letter is never
+ * in the inbox (its transaction rolled back), so retrying one later is unaffected.
+ */
+export { DEFAULT_INBOX_RETENTION_MS };
+
+/** How often the runtime prunes the inbox: a tenth of the retention, at most hourly. */
+export const inboxPruneInterval = (retentionMs: number) => Math.max(1_000, Math.min(3600_000, Math.floor(retentionMs / 10)));
 
 export interface ServiceRuntimeOptions<E> {
   /** The service: the default database name and the subject of its log lines. */
@@ -54,13 +71,15 @@ export interface ServiceRuntimeOptions<E> {
 export interface ServiceRuntime<DB, E> {
   readonly db: Kysely<DB>;
   readonly dialect: Dialect;
-  /** The outbox, already relaying. */
-  readonly outbox: Outbox<DB>;
-  /** Adds one of the service's events (with its conversation, see `correlate`) in `trx`. */
-  add(trx: Kysely<DB>, event: E): Promise<string>;
-  /** Runs `work` in a transaction and adds the events it returns in the same transaction. */
+  /** Runs `work` in a transaction and adds the events it returns (with their conversation, see `correlate`) to the outbox in the same transaction. */
   write<T extends { events: E[] }>(work: (trx: Kysely<DB>) => Promise<T>): Promise<T>;
-  /** Subscribes `handler`; the subscription is closed when the service stops. */
+  /**
+   * For a handler whose work spans more than one transaction (a call to a provider between two):
+   * handles `event` once — `work`'s transaction records it in the inbox and adds the events `work`
+   * returns, caused by it; a redelivery runs nothing.
+   */
+  once<T extends EventType>(event: DeliveredEvent<T>, context: HandlerContext, work: (trx: Kysely<DB>) => Promise<E[]>): Promise<void>;
+  /** Subscribes `handler` (see `once`); the subscription is closed when the service stops. */
   subscribe<T extends EventType>(options: SubscriptionOptions<T>, handler: Handler<T>): Promise<void>;
   /**
    * Subscribes a reaction: each event is handled once (inbox) in a transaction that also adds the
@@ -92,7 +111,21 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
     ...(database.url ? { databaseUrl: database.url } : {}),
     onError: (err, { eventIds, permanent }) => context.logger.error({ err, eventIds, permanent }, `${name} outbox relay failed`),
   });
+  // The inbox is pruned on a schedule, like the outbox's sent rows: records older than the retention go.
+  const retentionMs = context.inboxRetentionMs ?? DEFAULT_INBOX_RETENTION_MS;
+  let pruning: Promise<void> | undefined;
+  const prune = () => {
+    pruning ??= pruneInbox(db, new Date(Date.now() - retentionMs))
+      .then((pruned) => {
+        if (pruned > 0) context.logger.debug({ pruned, retentionMs }, `${name} inbox pruned`);
+      })
+      .catch((err: unknown) => context.logger.warn({ err }, `${name} inbox pruning failed; trying again later`))
+      .finally(() => (pruning = undefined));
+  };
+  let pruneTimer: NodeJS.Timeout | undefined;
   const stop = async () => {
+    clearInterval(pruneTimer);
+    await pruning;
     await Promise.all(subscriptions.splice(0).map((subscription) => subscription.close()));
     await outbox.stop();
     await database.close();
@@ -105,19 +138,26 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
   const runtime: ServiceRuntime<DB, E> = {
     db,
     dialect,
-    outbox,
-    add,
     write: (work) =>
       db.transaction().execute(async (trx) => {
         const result = await work(trx);
         for (const event of result.events) await add(trx, event);
         return result;
       }),
+    async once(event, context, work) {
+      await handleOnce<DB, typeof event.type>(db, async (delivered, trx) => addCaused(trx, await work(trx), delivered))(event, context);
+    },
     async subscribe(subscriptionOptions, handler) {
       subscriptions.push(await context.bus.subscribe(subscriptionOptions, handler));
     },
     async react<T extends EventType>(reaction: Reaction<DB, E, T>) {
-      const subscriptionOptions = { name: reaction.name, types: reaction.types, concurrency: reaction.concurrency };
+      const subscriptionOptions = {
+        name: reaction.name,
+        types: reaction.types,
+        concurrency: reaction.concurrency,
+        ...(reaction.retry === undefined ? {} : { retry: reaction.retry }),
+        ...(reaction.delayMs === undefined ? {} : { delayMs: reaction.delayMs }),
+      };
       const handle = async (trx: Kysely<DB>, event: DeliveredEvent<T>) => addCaused(trx, await reaction.react(trx, event), event);
       if ((reaction.maxBatchSize ?? 1) <= 1) {
         subscriptions.push(await context.bus.subscribe(subscriptionOptions, handleOnce<DB, T>(db, (event, trx) => handle(trx, event))));
@@ -147,6 +187,8 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
     await migrate(db, options.migrations);
     await outbox.start();
     await setup(runtime);
+    prune();
+    pruneTimer = setInterval(prune, inboxPruneInterval(retentionMs)).unref();
   } catch (error) {
     await stop();
     throw error;

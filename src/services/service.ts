@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Bus } from '../bus/index.ts';
 import type { DatabaseConfig } from '../platform/db.ts';
 import type { Metrics } from '../platform/metrics.ts';
+import type { SettingsSchema } from '../platform/settings.ts';
 import type { Tokens } from '../platform/tokens.ts';
 
 /** What the app hands every service when it starts it. */
@@ -22,8 +23,13 @@ export interface ServiceContext {
   readonly tokens: Tokens;
   /** Prometheus metrics (`GET /metrics`): a service registers its own on `metrics.registry`. */
   readonly metrics: Metrics;
-  /** Service settings from the environment (e.g. `FLAMINGO_PAYMENT_TIMEOUT_MS`), already validated by the app. */
+  /**
+   * The environment (and `flamingo.config.json`): a service reads its declared settings from it with
+   * `readSettings(definition.settings, env)`; the app has checked them before starting anything.
+   */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** How long the service's inbox remembers handled events (`FLAMINGO_INBOX_RETENTION_MS`). (Default: `DEFAULT_INBOX_RETENTION_MS`, 7 days) */
+  readonly inboxRetentionMs?: number;
 }
 
 export interface RunningService {
@@ -31,8 +37,13 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-/** One bounded context: `src/services/<name>/index.ts` exports one of these. */
+/**
+ * One bounded context: `src/services/<name>/index.ts` exports `<name>Service(options)` returning
+ * one of these (and `<name>Migrations`, `<name>Settings` where it has them).
+ */
 export interface ServiceDefinition {
   readonly name: string;
+  /** The service's own settings (environment variable names to schemas, platform/settings.ts). (Default: none) */
+  readonly settings?: SettingsSchema;
   start(context: ServiceContext): Promise<RunningService>;
 }

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, onTestFailed } from 'vitest';
 import { BIN } from './cli.ts';
 import { freePort } from './process.ts';
 import { SCALE_OUT, type StackRun } from './stacks.ts';
+import { createJsonClient } from '../../src/platform/http-client.ts';
 
 /** A `node bin/flamingo.js start …` child process. */
 export interface FlamingoProcess {
@@ -99,22 +100,9 @@ export async function stopProcesses(processes: readonly FlamingoProcess[], grace
 
 /** The admin API of one process. */
 export function adminApi(url: string, key: string) {
-  const call = async (method: string, route: string, body?: unknown) => {
-    const response = await fetch(`${url}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are asserted field by field
-    let parsed: any;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: response.status, body: parsed, text };
-  };
+  const client = createJsonClient({ url, bearer: key });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are asserted field by field
+  const call = (method: string, route: string, body?: unknown) => client.request<any>(method, route, { body });
   return {
     call,
     /** `GET /v1/subscriptions`, the one named. */

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startFlamingo, type RunningFlamingo, type StartOptions } from '../../src/app/flamingo.ts';
 import { loadConfig } from '../../src/platform/config.ts';
+import { createJsonClient } from '../../src/platform/http-client.ts';
 import { dropSchemas, uniqueName } from './service-databases.ts';
 
 export interface TestServer {
@@ -50,28 +51,9 @@ export async function startTestServer(env: Record<string, string> = {}, options:
   const flamingo = await startFlamingo({ ...config, port: 0 }, { registry: [], ...options, ...(platformDatabase ? { platformDatabase } : {}) });
   const adminKey = flamingo.adminKey.value;
 
-  const request: TestServer['request'] = async (method, route, options = {}) => {
-    const headers: Record<string, string> = { ...options.headers };
-    const key = options.key === undefined ? adminKey : options.key;
-    if (key !== null) headers.authorization = `Bearer ${key}`;
-    let body: string | Buffer | undefined;
-    if (options.body !== undefined) {
-      body = typeof options.body === 'string' || Buffer.isBuffer(options.body) ? options.body : JSON.stringify(options.body);
-      const type = options.contentType === undefined ? 'application/json' : options.contentType;
-      if (type !== null) headers['content-type'] = type;
-      // fetch labels a string text/plain; bytes go without a Content-Type, as Python's requests sends them.
-      else body = Buffer.from(body);
-    }
-    const response = await fetch(`${flamingo.url}${route}`, { method, headers, body });
-    const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: response.status, headers: response.headers, body: parsed, text };
-  };
+  const client = createJsonClient({ url: flamingo.url, bearer: adminKey });
+  const request: TestServer['request'] = (method, route, options = {}) =>
+    client.request(method, route, { body: options.body, contentType: options.contentType, bearer: options.key, headers: options.headers });
 
   return {
     url: flamingo.url,

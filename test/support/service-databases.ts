@@ -6,9 +6,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Migrator, type Kysely, type Migration } from 'kysely';
+import type { Migration } from 'kysely';
 import pg from 'pg';
-import { openDatabase, type DatabaseConfig, type Dialect, type ServiceDatabase } from '../../src/platform/db.ts';
+import { migrate, openDatabase, type DatabaseConfig, type Dialect, type ServiceDatabase } from '../../src/platform/db.ts';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const DIALECTS: readonly Dialect[] = ['sqlite', 'postgres'];
@@ -47,22 +47,11 @@ export async function dropSchemas(config: DatabaseConfig, names: readonly string
   rmSync(config.dataDir, { recursive: true, force: true });
 }
 
-/**
- * Runs migrations with Kysely's bookkeeping tables inside the service's own schema on PostgreSQL.
- * (Without `migrationTableSchema`, Kysely's existence check sees another schema's
- * `kysely_migration` table and skips creating its own, so a second schema fails to migrate.)
- */
-export async function migrateInSchema<DB>(db: Kysely<DB>, dialect: Dialect, schema: string, migrations: Record<string, Migration>): Promise<void> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, ...(dialect === 'postgres' ? { migrationTableSchema: schema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw new Error(`migration ${results?.find((r) => r.status === 'Error')?.migrationName ?? '?'} failed: ${(error as Error).message}`);
-}
-
 export async function openTestDatabase<DB>(dialect: Dialect, prefix: string, migrations: Record<string, Migration>): Promise<TestDatabase<DB>> {
   const config = testDatabaseConfig(dialect);
   const name = uniqueName(prefix);
   const database = await openDatabase<DB>(name, config);
-  await migrateInSchema(database.db, dialect, name, migrations);
+  await migrate(database.db, migrations);
   return {
     database,
     config,

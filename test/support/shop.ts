@@ -4,10 +4,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AnyPublishInput } from '../../src/bus/index.ts';
-import { createOrdersService } from '../../src/services/orders/index.ts';
-import { createPaymentsService } from '../../src/services/payments/index.ts';
+import { ordersService } from '../../src/services/orders/index.ts';
+import { paymentsService } from '../../src/services/payments/index.ts';
 import type { ServiceDefinition } from '../../src/services/service.ts';
-import { createUsersService } from '../../src/services/users/index.ts';
+import { usersService } from '../../src/services/users/index.ts';
 import { startTestServer, type TestResponse, type TestServer } from './server.ts';
 import { dropSchemas, TEST_DATABASE_URL, uniqueName } from './service-databases.ts';
 import type { Dialect } from '../../src/platform/db.ts';
@@ -35,9 +35,9 @@ export async function startShop(options: ShopOptions = {}): Promise<Shop> {
   // On PostgreSQL every run gets schemas of its own, dropped at the end.
   const names = postgres ? { users: uniqueName('users'), orders: uniqueName('orders'), payments: uniqueName('payments') } : undefined;
   const registry = [
-    createUsersService(names ? { databaseName: names.users } : {}),
-    createOrdersService(names ? { databaseName: names.orders } : {}),
-    createPaymentsService(names ? { databaseName: names.payments } : {}),
+    usersService(names ? { databaseName: names.users } : {}),
+    ordersService(names ? { databaseName: names.orders } : {}),
+    paymentsService(names ? { databaseName: names.payments } : {}),
     ...(options.others ?? []),
   ];
   const server = await startTestServer({ ...(postgres ? { DATABASE_URL: TEST_DATABASE_URL } : {}), ...options.env }, { registry });

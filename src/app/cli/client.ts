@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { createJsonClient, type JsonAnswer } from '../../platform/http-client.ts';
 
 /** Where the CLI reaches a running Flamingo and with which key. */
 export interface ClientOptions {
@@ -45,38 +46,24 @@ export interface Client {
   request<T>(method: string, route: string, options?: { body?: unknown; contentType?: string }): Promise<T>;
 }
 
-/** A small JSON client for the admin and collector API. */
+/** The CLI's client of the admin and collector API: a 2xx's body, else `HttpError`. */
 export function createClient(options: ClientOptions = {}): Client {
-  const url = (options.url || defaultUrl()).replace(/\/+$/, '');
-  const key = resolveKey(options.key);
+  const json = createJsonClient({ url: options.url || defaultUrl(), bearer: resolveKey(options.key) });
+  const url = json.url;
   return {
     url,
     async request<T>(method: string, route: string, request: { body?: unknown; contentType?: string } = {}) {
-      const headers: Record<string, string> = { accept: 'application/json' };
-      if (key) headers.authorization = `Bearer ${key}`;
-      if (request.body !== undefined) headers['content-type'] = request.contentType ?? 'application/json';
-      let response: Response;
+      let answer: JsonAnswer<T>;
       try {
-        response = await fetch(`${url}${route}`, {
-          method,
-          headers,
-          body: request.body === undefined ? undefined : JSON.stringify(request.body),
-        });
+        answer = await json.request<T>(method, route, request);
       } catch (error) {
         const cause = (error as { cause?: { code?: string } }).cause;
         throw new Error(`cannot reach Flamingo at ${url} (${cause?.code ?? (error as Error).message}); is \`flamingo start\` running? (--url, FLAMINGO_URL)`, {
           cause: error,
         });
       }
-      const text = await response.text();
-      let body: unknown;
-      try {
-        body = text ? JSON.parse(text) : undefined;
-      } catch {
-        body = undefined;
-      }
-      if (!response.ok) throw new HttpError(response.status, body as HttpError['body']);
-      return body as T;
+      if (!answer.ok) throw new HttpError(answer.status, answer.body as HttpError['body']);
+      return answer.body as T;
     },
   };
 }

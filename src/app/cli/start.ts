@@ -1,9 +1,10 @@
 import { commaList, loadConfig } from '../../platform/config.ts';
+import { serviceSettingNames } from '../../services/index.ts';
 
 /** `flamingo start`: runs Flamingo in the foreground until SIGINT/SIGTERM. */
 export async function runStart(options: { services?: string }): Promise<void> {
   const env = options.services === undefined ? process.env : { ...process.env, FLAMINGO_SERVICES: commaList(options.services).join(',') };
-  const config = loadConfig(env);
+  const config = loadConfig(env, process.cwd(), serviceSettingNames());
   // Loaded after the configuration is checked, so a bad one is reported without loading the server.
   const { startFlamingo } = await import('../flamingo.ts');
   const running = await startFlamingo(config);

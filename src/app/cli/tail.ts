@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CloudEvent } from '../../contracts/index.ts';
+import { redactEvent, type CloudEvent } from '../../contracts/index.ts';
 import { createClient, type ClientOptions } from './client.ts';
 import { UsageError } from './output.ts';
 
@@ -50,7 +50,8 @@ export async function runTail(options: TailOptions, signal?: AbortSignal): Promi
     for (const event of page.events) {
       console.log(
         options.json
-          ? JSON.stringify(event)
+          ? // The server masks secrets already; masking again keeps an older server's answer off the terminal too.
+            JSON.stringify(redactEvent(event))
           : [event.sequence, event.recordedtime, event.type, event.subject ?? '-', event.id].join('  '),
       );
       after = event.sequence;

@@ -7,9 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+// Test support opens databases as a service does: the platform's one migration runner.
+import { migrate } from '../../platform/db.ts';
 import { busTablesMigration, type BusTables } from '../index.ts';
+
+const BUS_MIGRATIONS = { '000_bus': busTablesMigration };
 
 /** The PostgreSQL of the integration tests. */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -36,19 +40,12 @@ function postgresKysely(schema: string): Kysely<BusTables> {
   return new Kysely<BusTables>({ dialect: new PostgresDialect({ pool }) });
 }
 
-async function migrate(db: Kysely<BusTables>, schema?: string): Promise<void> {
-  // Without migrationTableSchema, Kysely's existence check sees other schemas' migration tables.
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => ({ '000_bus': busTablesMigration }) }, ...(schema ? { migrationTableSchema: schema } : {}) });
-  const { error } = await migrator.migrateToLatest();
-  if (error) throw error;
-}
-
 export async function openTestDatabase(dialect: 'sqlite' | 'postgres'): Promise<TestDatabase> {
   const others: Kysely<BusTables>[] = [];
   if (dialect === 'sqlite') {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'flamingo-bus-')), 'service.db');
     const db = sqliteKysely(file);
-    await migrate(db);
+    await migrate(db, BUS_MIGRATIONS);
     return {
       dialect,
       db,
@@ -76,7 +73,7 @@ export async function openTestDatabase(dialect: 'sqlite' | 'postgres'): Promise<
   };
   const db = postgresKysely(schema);
   try {
-    await migrate(db, schema);
+    await migrate(db, BUS_MIGRATIONS);
   } catch (error) {
     await db.destroy();
     await dropSchema();

@@ -6,6 +6,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import { SESSION_COOKIE, SESSION_ROUTE } from './session.ts';
 import { ApiError, forbidden, unauthorized } from '../errors.ts';
 import type { Tokens } from '../tokens.ts';
 import type { KeyStore } from './keys.ts';
@@ -106,9 +107,24 @@ export function createGuard(app: FastifyInstance, options: GuardOptions): Guard 
     },
   });
 
+  /**
+   * A browser session (the HttpOnly cookie `flamingo_session`, session.ts) stands beside the bearer
+   * key/token for what a browser cannot send a header with (EventSource): only on GET and HEAD, so
+   * a page of another site cannot make the browser change anything with it (no CSRF).
+   */
+  const fromSession = async (request: FastifyRequest): Promise<Principal> => {
+    const cookie = request.cookies?.[SESSION_COOKIE];
+    if (cookie === undefined || (request.method !== 'GET' && request.method !== 'HEAD')) return ANONYMOUS;
+    const session = await tokens.verifySession(cookie);
+    if (!session) throw unauthorized(`the browser session is not valid (expired or altered): start one again with POST ${SESSION_ROUTE}`);
+    if (session.kind === 'admin') return { kind: 'admin' };
+    if (await revocations.isRevoked(session.userId)) throw banned();
+    return { kind: 'customer', userId: session.userId, email: session.email };
+  };
+
   const identify = async (request: FastifyRequest): Promise<Principal> => {
     const header = request.headers.authorization;
-    if (header === undefined) return ANONYMOUS;
+    if (header === undefined) return fromSession(request);
     const secret = BEARER.exec(header)?.[1];
     if (secret === undefined) throw unauthorized('the Authorization header must be "Bearer <key or session token>"');
     if (timingSafeEqual(digest(secret), adminDigest)) return { kind: 'admin' };

@@ -4,8 +4,7 @@
  * only by a key scoped to the type's producer. The admin key manages Flamingo but speaks for no
  * producer. The services inside Flamingo publish through the bus and are not asked.
  */
-import { catalog, findDefinition, publishedByOf, type CatalogEntry } from '../../contracts/index.ts';
-import { isTypePattern, matchesTypePattern } from '../config.ts';
+import { catalog, findDefinition, isTypePattern, matchesTypePattern, publishedByOf, type CatalogEntry } from '../../contracts/index.ts';
 
 /** What a producer key may publish: its type patterns, and the producer it speaks for, if any. */
 export interface PublishScope {

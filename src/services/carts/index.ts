@@ -33,5 +33,3 @@ export function cartsService(options: CartsServiceOptions = {}): ServiceDefiniti
   };
 }
 
-/** The webshop service with its default database. */
-export const carts = cartsService();

@@ -14,6 +14,7 @@ import { forbidden, notFound, unauthorized, type ProblemDetail } from '../../pla
 import { addItem, checkout, createCart, removeItem, MAX_LINE_QUANTITY, type Caller } from './carts.ts';
 import type { CartEvent } from './events.ts';
 import { findCart, lockCart, type CartsDb } from './store.ts';
+import { ErrorAnswer } from '../../platform/http-schemas.ts';
 
 export interface CartRouteDeps {
   readonly db: CartsDb;
@@ -51,11 +52,6 @@ const CartSchema = Type.Object(
   { description: 'A shopping cart.' },
 );
 
-const ErrorSchema = Type.Object({
-  error: Type.String(),
-  message: Type.String(),
-  detail: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
-});
 
 /** Credentials are optional (guest carts); when sent they are checked before the body is read. */
 const optional = { config: { auth: 'optional' as const } };
@@ -106,7 +102,7 @@ export function registerCartRoutes(http: FastifyInstance, deps: CartRouteDeps): 
         summary: 'Start a cart, for the customer of the session token (or `userId`, with the admin key), or a guest',
         description: 'A guest cart needs no credentials. `userId` needs that customer’s session token or the admin key (401 without, 403 with another customer’s).',
         body: Type.Object({ userId: Type.Optional(Uuid('The customer: the one of the session token, or any with the admin key.')) }),
-        response: { 201: CartSchema, 401: ErrorSchema, 403: ErrorSchema },
+        response: { 201: CartSchema, 401: ErrorAnswer, 403: ErrorAnswer },
       },
     },
     async (request, reply) => {
@@ -128,7 +124,7 @@ export function registerCartRoutes(http: FastifyInstance, deps: CartRouteDeps): 
           'A guest cart is read by whoever holds its id. A cart that belongs to a customer answers their session token or the admin key: ' +
           'without (or with an invalid) key or token → 401; another customer’s token (or a producer key) → 403.',
         params: CartParams,
-        response: { 200: CartSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema },
+        response: { 200: CartSchema, 401: ErrorAnswer, 403: ErrorAnswer, 404: ErrorAnswer },
       },
     },
     async (request) => {
@@ -155,7 +151,7 @@ export function registerCartRoutes(http: FastifyInstance, deps: CartRouteDeps): 
           productId: Type.String({ minLength: 1, maxLength: 128 }),
           quantity: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LINE_QUANTITY, description: '(Default: 1)' })),
         }),
-        response: { 200: CartSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 422: ErrorSchema },
+        response: { 200: CartSchema, 401: ErrorAnswer, 403: ErrorAnswer, 404: ErrorAnswer, 409: ErrorAnswer, 422: ErrorAnswer },
       },
     },
     async (request) => {
@@ -179,7 +175,7 @@ export function registerCartRoutes(http: FastifyInstance, deps: CartRouteDeps): 
         summary: 'Remove a product from the cart (publishes cart.item_removed)',
         description: changeDescription,
         params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }), productId: Type.String({ minLength: 1, maxLength: 128 }) }),
-        response: { 200: CartSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema },
+        response: { 200: CartSchema, 401: ErrorAnswer, 403: ErrorAnswer, 404: ErrorAnswer, 409: ErrorAnswer },
       },
     },
     async (request) => {
@@ -208,11 +204,11 @@ export function registerCartRoutes(http: FastifyInstance, deps: CartRouteDeps): 
         }),
         response: {
           202: Type.Object({ orderId: Type.String(), cartId: Type.String(), status: Type.Literal('pending'), totalCents: Type.Integer(), currency: Type.String() }),
-          401: ErrorSchema,
-          403: ErrorSchema,
-          404: ErrorSchema,
-          409: ErrorSchema,
-          422: ErrorSchema,
+          401: ErrorAnswer,
+          403: ErrorAnswer,
+          404: ErrorAnswer,
+          409: ErrorAnswer,
+          422: ErrorAnswer,
         },
       },
     },

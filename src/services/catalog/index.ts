@@ -37,5 +37,3 @@ export function catalogService(options: CatalogServiceOptions = {}): ServiceDefi
   };
 }
 
-/** The catalog service with its default database. */
-export const catalog = catalogService();

@@ -9,6 +9,7 @@ import type { CatalogEvent } from './events.ts';
 import { createProduct, updateProduct } from './products.ts';
 import { adjustStock } from './stock.ts';
 import { findProduct, isUniqueViolation, listProducts, productOf, type CatalogDb } from './store.ts';
+import { ErrorAnswer } from '../../platform/http-schemas.ts';
 
 export interface CatalogRouteDeps {
   readonly db: CatalogDb;
@@ -44,11 +45,6 @@ export const ProductSchema = Type.Object(
   { description: 'A product of the catalog.' },
 );
 
-const ErrorSchema = Type.Object({
-  error: Type.String(),
-  message: Type.String(),
-  detail: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
-});
 
 /** A concurrent create with the same sku loses at the unique index rather than in our check. */
 async function mapSkuRace<T>(work: () => Promise<T>): Promise<T> {
@@ -83,7 +79,7 @@ export function registerCatalogRoutes(http: FastifyInstance, deps: CatalogRouteD
           lowStockThreshold: Type.Optional(Threshold),
           active: Type.Optional(Type.Boolean({ description: '(Default: true)' })),
         }),
-        response: { 201: ProductSchema, 409: ErrorSchema },
+        response: { 201: ProductSchema, 409: ErrorAnswer },
       },
     },
     async (request, reply) => {
@@ -109,7 +105,7 @@ export function registerCatalogRoutes(http: FastifyInstance, deps: CatalogRouteD
           lowStockThreshold: Type.Optional(Threshold),
           active: Type.Optional(Type.Boolean()),
         }),
-        response: { 200: ProductSchema, 404: ErrorSchema, 409: ErrorSchema },
+        response: { 200: ProductSchema, 404: ErrorAnswer, 409: ErrorAnswer },
       },
     },
     async (request) => {
@@ -132,7 +128,7 @@ export function registerCatalogRoutes(http: FastifyInstance, deps: CatalogRouteD
           reason: Type.Union([Type.Literal('restock'), Type.Literal('correction'), Type.Literal('damaged'), Type.Literal('returned')]),
           note: Type.Optional(Type.String({ maxLength: 500 })),
         }),
-        response: { 200: ProductSchema, 404: ErrorSchema, 409: ErrorSchema, 422: ErrorSchema },
+        response: { 200: ProductSchema, 404: ErrorAnswer, 409: ErrorAnswer, 422: ErrorAnswer },
       },
     },
     async (request) => {
@@ -162,7 +158,7 @@ export function registerCatalogRoutes(http: FastifyInstance, deps: CatalogRouteD
 
   app.get(
     '/v1/products/:id',
-    { ...anyone, schema: { tags, summary: 'One product, with stock and average rating', params: ProductParams, response: { 200: ProductSchema, 404: ErrorSchema } } },
+    { ...anyone, schema: { tags, summary: 'One product, with stock and average rating', params: ProductParams, response: { 200: ProductSchema, 404: ErrorAnswer } } },
     async (request) => {
       const row = await findProduct(deps.db, request.params.id);
       if (!row) throw notFound(`no product ${request.params.id}`);

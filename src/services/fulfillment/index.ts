@@ -43,5 +43,3 @@ export function fulfillmentService(options: FulfillmentServiceOptions = {}): Ser
   };
 }
 
-/** The fulfillment service with its default database. */
-export const fulfillment = fulfillmentService();

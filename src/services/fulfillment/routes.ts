@@ -11,6 +11,7 @@ import { notFound } from '../../platform/errors.ts';
 import type { FulfillmentEvent } from './events.ts';
 import { deliverShipment, dispatchShipment } from './shipments.ts';
 import { findShipment, listShipments, shipmentOf, type FulfillmentDb } from './store.ts';
+import { ErrorAnswer } from '../../platform/http-schemas.ts';
 
 export interface FulfillmentRouteDeps {
   readonly db: FulfillmentDb;
@@ -46,11 +47,6 @@ const ShipmentSchema = Type.Object(
   },
   { description: 'The parcel of one confirmed order.' },
 );
-const ErrorSchema = Type.Object({
-  error: Type.String(),
-  message: Type.String(),
-  detail: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
-});
 
 /** An empty POST is an empty object, so the body's fields can all be optional. */
 const emptyBodyIsObject = async (request: FastifyRequest) => {
@@ -77,7 +73,7 @@ export function registerFulfillmentRoutes(http: FastifyInstance, deps: Fulfillme
           carrier: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: '(Default: flamingo-post)' })),
           trackingNumber: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: '(Default: generated)' })),
         }),
-        response: { 200: ShipmentSchema, 404: ErrorSchema, 409: ErrorSchema },
+        response: { 200: ShipmentSchema, 404: ErrorAnswer, 409: ErrorAnswer },
       },
     },
     async (request) => shipmentOf((await deps.write((trx) => dispatchShipment(trx, deps.dialect, request.params.id, request.body))).row),
@@ -91,7 +87,7 @@ export function registerFulfillmentRoutes(http: FastifyInstance, deps: Fulfillme
         tags,
         summary: 'The carrier delivered the parcel (admin; a carrier callback): publishes shipment.delivered',
         params: ShipmentParams,
-        response: { 200: ShipmentSchema, 404: ErrorSchema, 409: ErrorSchema },
+        response: { 200: ShipmentSchema, 404: ErrorAnswer, 409: ErrorAnswer },
       },
     },
     async (request) => shipmentOf((await deps.write((trx) => deliverShipment(trx, deps.dialect, request.params.id))).row),
@@ -105,7 +101,7 @@ export function registerFulfillmentRoutes(http: FastifyInstance, deps: Fulfillme
         tags,
         summary: 'One shipment (admin, or the customer it goes to)',
         params: ShipmentParams,
-        response: { 200: ShipmentSchema, 404: ErrorSchema },
+        response: { 200: ShipmentSchema, 404: ErrorAnswer },
       },
     },
     async (request) => {

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
-import { orderEvent, type Cause, type EventSink } from './events.ts';
+import { orderEvent, type Cause, type OrderEvent } from './events.ts';
 import { decide, type Decision, type SagaMessage } from './saga.ts';
 import { ordersStore, type HistoryEntry, type OrdersDatabase, type StoredOrder } from './store.ts';
 
@@ -12,17 +12,11 @@ export interface MessageOrigin extends Cause {
 /**
  * Carries out a saga decision inside the caller's transaction: saves the order (optimistically, at
  * the version read), appends each transition to its history with the event that caused it, and
- * puts the events the saga publishes into the outbox, ids minted here so history can name them.
+ * returns the events the saga publishes (for the caller's transaction), ids minted here so history
+ * can name them.
  */
-export async function applyDecision(
-  trx: Kysely<OrdersDatabase>,
-  outbox: EventSink<OrdersDatabase>,
-  order: StoredOrder,
-  decision: Decision,
-  origin: MessageOrigin,
-  at: string,
-): Promise<void> {
-  if (decision.kind === 'ignored') return;
+export async function applyDecision(trx: Kysely<OrdersDatabase>, order: StoredOrder, decision: Decision, origin: MessageOrigin, at: string): Promise<OrderEvent[]> {
+  if (decision.kind === 'ignored') return [];
   const ids = decision.publish.map(() => uuidv7());
   await ordersStore.save(trx, decision.state, order.version, at);
   const history: HistoryEntry[] = decision.transitions.map((t) =>
@@ -31,22 +25,18 @@ export async function applyDecision(
       : { status: t.status, at, eventId: ids[t.cause.index], eventType: decision.publish[t.cause.index].type },
   );
   await ordersStore.appendHistory(trx, order.state.orderId, history);
-  for (const [i, event] of decision.publish.entries()) {
-    await outbox.add(trx, orderEvent(event.type, ids[i], event.data, origin));
-  }
+  return decision.publish.map((event, i) => orderEvent(event.type, ids[i], event.data, origin) as OrderEvent);
 }
 
-/** Loads the order, decides `message` and applies the decision; `undefined` when the order is not ours. */
+/** Loads the order, decides `message` and applies the decision (its events to publish); `undefined` when the order is not ours. */
 export async function handleSagaMessage(
   trx: Kysely<OrdersDatabase>,
-  outbox: EventSink<OrdersDatabase>,
   orderId: string,
   message: SagaMessage,
   origin: MessageOrigin,
-): Promise<Decision | undefined> {
+): Promise<{ decision: Decision; events: OrderEvent[] } | undefined> {
   const order = await ordersStore.load(trx, orderId);
   if (!order) return undefined;
   const decision = decide(order.state, message);
-  await applyDecision(trx, outbox, order, decision, origin, new Date().toISOString());
-  return decision;
+  return { decision, events: await applyDecision(trx, order, decision, origin, new Date().toISOString()) };
 }

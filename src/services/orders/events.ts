@@ -1,11 +1,11 @@
 /** What the orders context publishes (catalog: src/contracts/catalog/orders.ts). */
-import type { Outbox, PublishInput } from '../../bus/index.ts';
+import type { PublishInput } from '../../bus/index.ts';
 import type { EventData } from '../../contracts/index.ts';
 
 export const SOURCE = '/services/orders';
 
-/** Where a state change's events go: the outbox, in the same transaction. */
-export type EventSink<DB> = Pick<Outbox<DB>, 'add'>;
+/** An event the orders context publishes; the service runtime adds it in the transaction of the change. */
+export type OrderEvent = PublishInput<'order.placed'> | PublishInput<'order.confirmed'> | PublishInput<'order.cancelled'> | PublishInput<'order.completed'>;
 
 /** Links an event to the one that caused it (`causationid`) and to the order's conversation (`correlationid`). */
 export interface Cause {

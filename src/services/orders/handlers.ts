@@ -1,20 +1,20 @@
 /**
- * What the orders context reacts to. Each function runs inside the transaction `handleOnce` opens
- * for one delivery (so a redelivered event changes nothing) and puts the events it causes into
- * the outbox in that same transaction.
+ * What the orders context reacts to: the service runtime's reactions (`orders.<purpose>`). Each
+ * runs inside the transaction the runtime opens for one delivery (so a redelivered event changes
+ * nothing) and returns the events it causes, which the runtime adds in that same transaction.
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { failPermanently, retryAfter, type DeliveredEvent } from '../../bus/index.ts';
 import { handleSagaMessage } from './apply.ts';
-import type { EventSink } from './events.ts';
+import type { Reaction } from '../runtime.ts';
+import type { OrderEvent } from './events.ts';
 import { cancelUnpaidOrdersOf, placeOrder, refuseOrder } from './placement.ts';
 import { checkPrices } from './pricing.ts';
 import type { SagaMessage } from './saga.ts';
 import { customersStore, ordersStore, productsStore, type OrdersDatabase } from './store.ts';
 
 export interface HandlerDeps {
-  readonly outbox: EventSink<OrdersDatabase>;
   readonly logger: Logger;
 }
 
@@ -22,24 +22,27 @@ export interface HandlerDeps {
 export const REPLICA_TYPES = ['user.registered', 'user.updated', 'user.banned', 'user.unbanned', 'product.created', 'product.updated'] as const;
 export type ReplicaEvent = DeliveredEvent<(typeof REPLICA_TYPES)[number]>;
 
-export async function onReplicaEvent(deps: HandlerDeps, trx: Kysely<OrdersDatabase>, event: ReplicaEvent): Promise<void> {
+export async function onReplicaEvent(deps: HandlerDeps, trx: Kysely<OrdersDatabase>, event: ReplicaEvent): Promise<OrderEvent[]> {
   const at = new Date().toISOString();
   switch (event.type) {
     case 'user.registered':
     case 'user.updated':
-      return customersStore.known(trx, event.data.userId, at);
+      await customersStore.known(trx, event.data.userId, at);
+      return [];
     case 'user.unbanned':
-      return customersStore.setBanned(trx, event.data.userId, false, at);
+      await customersStore.setBanned(trx, event.data.userId, false, at);
+      return [];
     case 'user.banned': {
       await customersStore.setBanned(trx, event.data.userId, true, at);
-      const cancelled = await cancelUnpaidOrdersOf(trx, deps.outbox, event.data, event);
+      const { cancelled, events } = await cancelUnpaidOrdersOf(trx, event.data, event);
       if (cancelled > 0) deps.logger.info({ userId: event.data.userId, cancelled }, 'unpaid orders of a banned user cancelled');
-      return;
+      return events;
     }
     case 'product.created':
     case 'product.updated': {
       const { productId, sku, name, priceCents, currency, active } = event.data;
-      return productsStore.upsert(trx, { id: productId, sku, name, priceCents, currency, active }, at);
+      await productsStore.upsert(trx, { id: productId, sku, name, priceCents, currency, active }, at);
+      return [];
     }
   }
 }
@@ -56,24 +59,26 @@ export const SAGA_TYPES = [
 ] as const;
 export type SagaEvent = DeliveredEvent<(typeof SAGA_TYPES)[number]>;
 
-export async function onSagaEvent(deps: HandlerDeps, trx: Kysely<OrdersDatabase>, event: SagaEvent): Promise<void> {
+export async function onSagaEvent(deps: HandlerDeps, trx: Kysely<OrdersDatabase>, event: SagaEvent): Promise<OrderEvent[]> {
   const message = { type: event.type, data: event.data } as SagaMessage;
-  const decision = await handleSagaMessage(trx, deps.outbox, event.data.orderId, message, event);
+  const handled = await handleSagaMessage(trx, event.data.orderId, message, event);
   const log = { orderId: event.data.orderId, id: event.id, type: event.type };
-  if (decision === undefined) deps.logger.debug(log, 'event about an order this service does not know; ignored');
-  else if (decision.kind === 'ignored') deps.logger.info({ ...log, reason: decision.reason }, 'saga ignored the event');
-  else deps.logger.debug({ ...log, status: decision.state.status }, 'order moved');
+  if (handled === undefined) deps.logger.debug(log, 'event about an order this service does not know; ignored');
+  else if (handled.decision.kind === 'ignored') deps.logger.info({ ...log, reason: handled.decision.reason }, 'saga ignored the event');
+  else deps.logger.debug({ ...log, status: handled.decision.state.status }, 'order moved');
+  return handled?.events ?? [];
 }
 
 /** `orders.payment-timeout` (delayed by the payment timeout): an order still unpaid is cancelled. */
-export async function onPaymentDeadline(deps: HandlerDeps, trx: Kysely<OrdersDatabase>, event: DeliveredEvent<'order.placed'>, timeoutMs: number): Promise<void> {
+export async function onPaymentDeadline(deps: HandlerDeps, trx: Kysely<OrdersDatabase>, event: DeliveredEvent<'order.placed'>, timeoutMs: number): Promise<OrderEvent[]> {
   const { orderId } = event.data;
-  const decision = await handleSagaMessage(trx, deps.outbox, orderId, { type: 'payment.deadline_passed', data: { orderId, timeoutMs } }, {
+  const handled = await handleSagaMessage(trx, orderId, { type: 'payment.deadline_passed', data: { orderId, timeoutMs } }, {
     id: event.id,
     type: 'order.placed',
     correlationid: event.correlationid ?? orderId,
   });
-  if (decision?.kind === 'changed') deps.logger.info({ orderId }, 'payment timed out: order cancelled');
+  if (handled?.decision.kind === 'changed') deps.logger.info({ orderId }, 'payment timed out: order cancelled');
+  return handled?.events ?? [];
 }
 
 /**
@@ -86,9 +91,9 @@ export async function onPaymentDeadline(deps: HandlerDeps, trx: Kysely<OrdersDat
  * and the cart sees an outcome. A customer or product the replica does not know yet is retried
  * (the replica may lag).
  */
-export async function onCartCheckedOut(deps: HandlerDeps, trx: Kysely<OrdersDatabase>, event: DeliveredEvent<'cart.checked_out'>): Promise<void> {
+export async function onCartCheckedOut(deps: HandlerDeps, trx: Kysely<OrdersDatabase>, event: DeliveredEvent<'cart.checked_out'>): Promise<OrderEvent[]> {
   const { orderId, userId, cartId, items, totalCents, currency, paymentToken } = event.data;
-  if (await ordersStore.load(trx, orderId)) return;
+  if (await ordersStore.load(trx, orderId)) return [];
   if (userId === undefined) throw failPermanently(`cart ${cartId}: a guest checkout cannot be ordered (orders need a customer)`);
   const customer = await customersStore.get(trx, userId);
   if (!customer) throw retryAfter(2000, `customer ${userId} not in the orders replica yet`);
@@ -99,9 +104,41 @@ export async function onCartCheckedOut(deps: HandlerDeps, trx: Kysely<OrdersData
   const refusal =
     prices.kind === 'refused' ? { reason: prices.reason, detail: prices.detail } : customer.banned ? { reason: 'user_banned' as const, detail: 'customer is banned' } : undefined;
   if (refusal) {
-    await refuseOrder(trx, deps.outbox, order, refusal, cause);
+    const events = await refuseOrder(trx, order, refusal, cause);
     deps.logger.warn({ orderId, cartId, id: event.id, source: event.source, ...refusal }, 'checkout refused: no order placed');
-    return;
+    return events ?? [];
   }
-  await placeOrder(trx, deps.outbox, order, cause);
+  return (await placeOrder(trx, order, cause)) ?? [];
+}
+
+/** The orders context's reactions, each its own subscription `orders.<purpose>`. */
+export function ordersReactions(deps: HandlerDeps, settings: { readonly paymentTimeoutMs: number }) {
+  const replicas: Reaction<OrdersDatabase, OrderEvent, ReplicaEvent['type']> = {
+    name: 'orders.replicas',
+    types: REPLICA_TYPES,
+    concurrency: 4,
+    react: (trx, event) => onReplicaEvent(deps, trx, event),
+  };
+  const saga: Reaction<OrdersDatabase, OrderEvent, SagaEvent['type']> = {
+    name: 'orders.saga',
+    types: SAGA_TYPES,
+    concurrency: 8,
+    react: (trx, event) => onSagaEvent(deps, trx, event),
+  };
+  const checkout: Reaction<OrdersDatabase, OrderEvent, 'cart.checked_out'> = {
+    name: 'orders.checkout',
+    types: ['cart.checked_out'],
+    concurrency: 4,
+    // The customers replica may lag behind a checkout: retry for a while before dead-lettering.
+    retry: { maxAttempts: 30, maxDelayMs: 10_000 },
+    react: (trx, event) => onCartCheckedOut(deps, trx, event),
+  };
+  const paymentTimeout: Reaction<OrdersDatabase, OrderEvent, 'order.placed'> = {
+    name: 'orders.payment-timeout',
+    types: ['order.placed'],
+    concurrency: 8,
+    delayMs: settings.paymentTimeoutMs,
+    react: (trx, event) => onPaymentDeadline(deps, trx, event, settings.paymentTimeoutMs),
+  };
+  return [replicas, saga, checkout, paymentTimeout] as const;
 }

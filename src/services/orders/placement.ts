@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { EventData } from '../../contracts/index.ts';
 import { handleSagaMessage } from './apply.ts';
-import { orderEvent, type Cause, type EventSink } from './events.ts';
+import { orderEvent, type Cause, type OrderEvent } from './events.ts';
 import { placed, refused, type CancellationReason, type LineItem } from './saga.ts';
 import { ordersStore, type OrdersDatabase } from './store.ts';
 
@@ -20,17 +20,17 @@ export interface NewOrder {
 }
 
 /**
- * Places an order in the caller's transaction: the order (status `pending`), its first history
- * entry and `order.placed` in the outbox. `false` when an order with this id exists (nothing written).
+ * Places an order in the caller's transaction: the order (status `pending`) and its first history
+ * entry; returns `order.placed` to publish in that transaction. `undefined` when an order with this
+ * id exists (nothing written).
  */
-export async function placeOrder(trx: Kysely<OrdersDatabase>, outbox: EventSink<OrdersDatabase>, order: NewOrder, cause?: Cause): Promise<boolean> {
+export async function placeOrder(trx: Kysely<OrdersDatabase>, order: NewOrder, cause?: Cause): Promise<OrderEvent[] | undefined> {
   const at = new Date().toISOString();
   const state = placed(order);
-  if (!(await ordersStore.insert(trx, state, at, order.cartId))) return false;
+  if (!(await ordersStore.insert(trx, state, at, order.cartId))) return undefined;
   const eventId = uuidv7();
   await ordersStore.appendHistory(trx, order.orderId, [{ status: 'pending', at, eventId, eventType: 'order.placed' }]);
-  await outbox.add(
-    trx,
+  return [
     orderEvent(
       'order.placed',
       eventId,
@@ -45,44 +45,42 @@ export async function placeOrder(trx: Kysely<OrdersDatabase>, outbox: EventSink<
       },
       cause,
     ),
-  );
-  return true;
+  ];
 }
 
 /**
  * Records a checkout that will not become an order (issue 7): the order, already cancelled with
- * `reason` and `detail`, its one history entry and `order.cancelled` (nothing reserved, nothing
- * paid) in the outbox — never `order.placed`, so stock and payments are not touched.
- * `false` when an order with this id exists (nothing written).
+ * `reason` and `detail` and its one history entry; returns `order.cancelled` to publish (nothing
+ * reserved, nothing paid) — never `order.placed`, so stock and payments are not touched.
+ * `undefined` when an order with this id exists (nothing written).
  */
 export async function refuseOrder(
   trx: Kysely<OrdersDatabase>,
-  outbox: EventSink<OrdersDatabase>,
   order: NewOrder,
   cancellation: { readonly reason: CancellationReason; readonly detail: string },
   cause?: Cause,
-): Promise<boolean> {
+): Promise<OrderEvent[] | undefined> {
   const at = new Date().toISOString();
   const decision = refused(order, cancellation.reason, cancellation.detail);
-  if (!(await ordersStore.insert(trx, decision.state, at, order.cartId))) return false;
+  if (!(await ordersStore.insert(trx, decision.state, at, order.cartId))) return undefined;
   const [cancelled] = decision.publish;
   const eventId = uuidv7();
   await ordersStore.appendHistory(trx, order.orderId, [{ status: 'cancelled', at, eventId, eventType: cancelled.type }]);
-  await outbox.add(trx, orderEvent('order.cancelled', eventId, cancelled.data as EventData<'order.cancelled'>, cause));
-  return true;
+  return [orderEvent('order.cancelled', eventId, cancelled.data as EventData<'order.cancelled'>, cause)];
 }
 
-/** Cancels orders that are not paid yet when their customer is banned (an immediate `user.banned`). */
+/** Cancels orders that are not paid yet when their customer is banned (an immediate `user.banned`); the cancellations to publish. */
 export async function cancelUnpaidOrdersOf(
   trx: Kysely<OrdersDatabase>,
-  outbox: EventSink<OrdersDatabase>,
   ban: { userId: string; reason: string; bannedBy: string },
   origin: { id: string; type: string; correlationid?: string },
-): Promise<number> {
+): Promise<{ cancelled: number; events: OrderEvent[] }> {
   let cancelled = 0;
+  const events: OrderEvent[] = [];
   for (const orderId of await ordersStore.unpaidOf(trx, ban.userId)) {
-    const decision = await handleSagaMessage(trx, outbox, orderId, { type: 'user.banned', data: ban }, origin);
-    if (decision?.kind === 'changed') cancelled += 1;
+    const handled = await handleSagaMessage(trx, orderId, { type: 'user.banned', data: ban }, origin);
+    if (handled?.decision.kind === 'changed') cancelled += 1;
+    if (handled) events.push(...handled.events);
   }
-  return cancelled;
+  return { cancelled, events };
 }

@@ -6,23 +6,20 @@ import { v7 as uuidv7 } from 'uuid';
 import { orderPlaced } from '../../contracts/catalog/orders.ts';
 import { ensureOwner } from '../../platform/auth/index.ts';
 import { forbidden, notFound, unprocessable } from '../../platform/errors.ts';
-import type { EventSink } from './events.ts';
+import type { OrderEvent } from './events.ts';
 import { placeOrder } from './placement.ts';
 import { priceItems } from './pricing.ts';
 import { ORDER_STATUSES } from './saga.ts';
 import { customersStore, ordersStore, type OrdersDatabase, type StoredOrder } from './store.ts';
+import { ErrorAnswer } from '../../platform/http-schemas.ts';
 
 export interface OrdersRoutesOptions {
   readonly db: Kysely<OrdersDatabase>;
-  readonly outbox: EventSink<OrdersDatabase>;
+  /** Runs a change in a transaction and adds the events it returns in the same one (the service runtime). */
+  write<T extends { events: OrderEvent[] }>(work: (trx: Kysely<OrdersDatabase>) => Promise<T>): Promise<T>;
 }
 
 const tags = ['orders'];
-const ErrorBody = Type.Object({
-  error: Type.String(),
-  message: Type.String(),
-  detail: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
-});
 const Order = Type.Object(
   {
     id: Type.String(),
@@ -76,7 +73,7 @@ async function present(db: Kysely<OrdersDatabase>, order: StoredOrder) {
 
 /** The orders context's HTTP API: place an order, read one (with its history), list a customer's. */
 export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoutesOptions): void {
-  const { db, outbox } = options;
+  const { db, write } = options;
   const app = http.withTypeProvider<TypeBoxTypeProvider>();
   // Orders are a customer's data: the admin key, or that customer's session token (issue 7).
   const customerOrAdmin = { config: { auth: 'customerOrAdmin' as const } };
@@ -101,20 +98,20 @@ export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoute
           paymentToken: Type.String({ minLength: 1, maxLength: 256, description: 'Single-use payment token (sandbox: tok_ok, tok_declined, tok_slow).' }),
           shippingAddress: Type.Optional(orderPlaced.schema.properties.shippingAddress),
         }),
-        response: { 201: Order, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 422: ErrorBody },
+        response: { 201: Order, 400: ErrorAnswer, 401: ErrorAnswer, 403: ErrorAnswer, 422: ErrorAnswer },
       },
     },
     async (request, reply) => {
       const { userId, items, paymentToken, shippingAddress } = request.body;
       ensureOwner(request.principal, userId, [{ path: '/userId', message: 'does not match the token' }]);
       const orderId = uuidv7();
-      const order = await db.transaction().execute(async (trx) => {
+      const { order } = await write(async (trx) => {
         const customer = await customersStore.get(trx, userId);
         if (!customer) throw unprocessable('unknown_user', `no user ${userId}`, [{ path: '/userId', message: 'no such user' }]);
         if (customer.banned) throw forbidden('this customer is banned', [{ path: '/userId', message: 'user is banned' }]);
         const priced = await priceItems(trx, items);
         if (!priced.ok) throw unprocessable(priced.code, priced.code === 'total_too_large' ? 'the order’s total is too large' : 'some lines cannot be ordered', priced.problems);
-        await placeOrder(trx, outbox, {
+        const events = await placeOrder(trx, {
           orderId,
           userId,
           items: priced.items,
@@ -123,7 +120,7 @@ export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoute
           paymentToken,
           ...(shippingAddress === undefined ? {} : { shippingAddress }),
         });
-        return ordersStore.load(trx, orderId);
+        return { order: await ordersStore.load(trx, orderId), events: events ?? [] };
       });
       return reply.status(201).send(await present(db, order!));
     },
@@ -140,7 +137,7 @@ export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoute
           'An order carries its customer’s data, so it is answered for the admin key or the session token of the customer who placed it. ' +
           'No or an invalid key or token → 401; another customer’s token (or a producer key) → 403.',
         params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) }),
-        response: { 200: Order, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+        response: { 200: Order, 401: ErrorAnswer, 403: ErrorAnswer, 404: ErrorAnswer },
       },
     },
     async (request) => {
@@ -163,7 +160,7 @@ export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoute
           userId: Type.String({ minLength: 1, maxLength: 128 }),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
         }),
-        response: { 200: Type.Object({ orders: Type.Array(Order) }), 401: ErrorBody, 403: ErrorBody },
+        response: { 200: Type.Object({ orders: Type.Array(Order) }), 401: ErrorAnswer, 403: ErrorAnswer },
       },
     },
     async (request) => {

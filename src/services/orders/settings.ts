@@ -1,23 +1,15 @@
-import { ConfigError } from '../../platform/config.ts';
+import { Type } from '@sinclair/typebox';
 
-/** The orders service's own settings, from the environment the app hands it. */
-export interface OrdersSettings {
+/** The orders service's own settings (platform/settings.ts reads them from the environment). */
+export const ordersSettings = Type.Object({
   /**
-   * `FLAMINGO_PAYMENT_TIMEOUT_MS`: an order not paid this long after it was placed is cancelled
-   * (`payment_timeout`). Measured from when `order.placed` was recorded. (Default: 900 000 = 15 min)
+   * An order not paid this long after it was placed is cancelled (`payment_timeout`). Measured from
+   * when `order.placed` was recorded. (Default: 900 000 = 15 min; 100 ms to 7 days)
    */
-  readonly paymentTimeoutMs: number;
-}
-
-export const DEFAULT_PAYMENT_TIMEOUT_MS = 15 * 60_000;
-
-/** Reads and checks the settings; a bad value stops the start with a line naming it. */
-export function readOrdersSettings(env: Readonly<Record<string, string | undefined>>): OrdersSettings {
-  const raw = env.FLAMINGO_PAYMENT_TIMEOUT_MS;
-  if (raw === undefined || raw.trim() === '') return { paymentTimeoutMs: DEFAULT_PAYMENT_TIMEOUT_MS };
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 100 || value > 7 * 24 * 3600_000) {
-    throw new ConfigError([`FLAMINGO_PAYMENT_TIMEOUT_MS: must be a whole number of milliseconds from 100 to 604800000 (7 days), got "${raw}"`]);
-  }
-  return { paymentTimeoutMs: value };
-}
+  FLAMINGO_PAYMENT_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    maximum: 7 * 24 * 3600_000,
+    default: 15 * 60_000,
+    description: 'Milliseconds an order may stay unpaid before it is cancelled (payment_timeout).',
+  }),
+});

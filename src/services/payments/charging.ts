@@ -3,8 +3,8 @@
  *
  *   1. in a transaction, record the attempt keyed by order id (unique) — or find the one recorded;
  *   2. call the provider with the attempt's idempotency key (`order:<orderId>`);
- *   3. in a transaction that also marks the event handled, settle the attempt and put
- *      `payment.succeeded` / `payment.failed` into the outbox — only if it was still pending.
+ *   3. in a transaction that also marks the event handled (the service runtime's `once`), settle
+ *      the attempt and publish `payment.succeeded` / `payment.failed` — only if it was still pending.
  *
  * A redelivered event or a restart after a crash between 1 and 3 repeats step 2 with the same key,
  * and the provider returns the first outcome: the order is charged once. Refunds follow the same
@@ -15,16 +15,15 @@ import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { retryAfter } from '../../bus/index.ts';
 import type { EventData } from '../../contracts/index.ts';
-import { paymentEvent, type Cause, type EventSink } from './events.ts';
+import { paymentEvent, type Cause, type PaymentEvent } from './events.ts';
 import type { ChargeResult, PaymentProvider } from './provider.ts';
 import { paymentOrdersStore, paymentsStore, type PaymentsDatabase } from './store.ts';
 
-/** Runs `work` in a transaction that also records the event as handled (`handleOnce`). */
-export type Once = (work: (trx: Kysely<PaymentsDatabase>) => Promise<void>) => Promise<void>;
+/** Runs `work` in a transaction that also records the event as handled and adds the events `work` returns (the runtime's `once`). */
+export type Once = (work: (trx: Kysely<PaymentsDatabase>) => Promise<PaymentEvent[]>) => Promise<void>;
 
 export interface ChargingDeps {
   readonly db: Kysely<PaymentsDatabase>;
-  readonly outbox: EventSink<PaymentsDatabase>;
   readonly provider: PaymentProvider;
   readonly logger: Logger;
 }
@@ -46,7 +45,7 @@ export async function rememberOrder(trx: Kysely<PaymentsDatabase>, data: EventDa
 
 /** `stock.reserved`: charge the order, once. */
 export async function chargeOrder(deps: ChargingDeps, orderId: string, cause: Cause, once: Once): Promise<void> {
-  const { db, outbox, provider, logger } = deps;
+  const { db, provider, logger } = deps;
   type Step = { kind: 'none' } | { kind: 'no_token' } | { kind: 'charge'; token: string; idempotencyKey: string; amountCents: number; currency: string };
   const step = await db.transaction().execute(async (trx): Promise<Step> => {
     const order = await paymentOrdersStore.get(trx, orderId);
@@ -82,23 +81,21 @@ export async function chargeOrder(deps: ChargingDeps, orderId: string, cause: Ca
 
   await once(async (trx) => {
     const attempt = await paymentsStore.get(trx, orderId);
-    if (!outcome || !attempt || attempt.status !== 'pending') return;
+    if (!outcome || !attempt || attempt.status !== 'pending') return [];
     const settled = outcome;
-    if (!(await paymentsStore.settle(trx, orderId, settled, new Date().toISOString()))) return;
+    if (!(await paymentsStore.settle(trx, orderId, settled, new Date().toISOString()))) return [];
     await paymentOrdersStore.forgetToken(trx, orderId);
     const base = { paymentId: attempt.paymentId, orderId, userId: attempt.userId, amountCents: attempt.amountCents, currency: attempt.currency };
-    if (settled.status === 'succeeded') {
-      await outbox.add(trx, paymentEvent('payment.succeeded', base, cause));
-    } else {
-      await outbox.add(trx, paymentEvent('payment.failed', { ...base, error: settled.error, code: settled.code }, cause));
-    }
     logger.info({ orderId, paymentId: attempt.paymentId, status: settled.status }, 'payment settled');
+    return settled.status === 'succeeded'
+      ? [paymentEvent('payment.succeeded', base, cause)]
+      : [paymentEvent('payment.failed', { ...base, error: settled.error, code: settled.code }, cause)];
   });
 }
 
 /** `order.cancelled`: refund a captured payment, once; forget the order otherwise. */
 export async function refundOrder(deps: ChargingDeps, data: EventData<'order.cancelled'>, cause: Cause, once: Once): Promise<void> {
-  const { db, outbox, provider } = deps;
+  const { db, provider } = deps;
   const { orderId, reason } = data;
   let refund: { refundId: string; chargeId: string; amountCents: number } | undefined;
   await db.transaction().execute(async (trx) => {
@@ -116,11 +113,10 @@ export async function refundOrder(deps: ChargingDeps, data: EventData<'order.can
   if (refund) await provider.refund({ idempotencyKey: `refund:${refund.refundId}`, chargeId: refund.chargeId, amountCents: refund.amountCents });
 
   await once(async (trx) => {
-    if (!refund) return;
-    if (!(await paymentsStore.refunded(trx, orderId, new Date().toISOString()))) return;
+    if (!refund) return [];
+    if (!(await paymentsStore.refunded(trx, orderId, new Date().toISOString()))) return [];
     const attempt = (await paymentsStore.get(trx, orderId))!;
-    await outbox.add(
-      trx,
+    return [
       paymentEvent(
         'payment.refunded',
         {
@@ -134,6 +130,6 @@ export async function refundOrder(deps: ChargingDeps, data: EventData<'order.can
         },
         cause,
       ),
-    );
+    ];
   });
 }

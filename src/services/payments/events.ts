@@ -1,11 +1,11 @@
 /** What the payments context publishes (catalog: src/contracts/catalog/payments.ts). Never the payment token. */
-import type { Outbox, PublishInput } from '../../bus/index.ts';
+import type { PublishInput } from '../../bus/index.ts';
 import type { EventData } from '../../contracts/index.ts';
 
 export const SOURCE = '/services/payments';
 
-/** Where a state change's events go: the outbox, in the same transaction. */
-export type EventSink<DB> = Pick<Outbox<DB>, 'add'>;
+/** An event the payments context publishes; the service runtime adds it in the transaction of the change. */
+export type PaymentEvent = PublishInput<'payment.succeeded'> | PublishInput<'payment.failed'> | PublishInput<'payment.refunded'>;
 
 /** The event that caused this one. */
 export interface Cause {

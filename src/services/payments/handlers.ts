@@ -5,25 +5,29 @@
  * before the reservation.
  */
 import type { Kysely } from 'kysely';
-import { handleOnce, type DeliveredEvent, type HandlerContext } from '../../bus/index.ts';
+import type { DeliveredEvent, HandlerContext } from '../../bus/index.ts';
 import { chargeOrder, refundOrder, rememberOrder, type ChargingDeps, type Once } from './charging.ts';
+import type { PaymentEvent } from './events.ts';
 import type { PaymentsDatabase } from './store.ts';
 
 export const CHARGE_TYPES = ['order.placed', 'stock.reserved', 'order.cancelled'] as const;
 export type ChargeType = (typeof CHARGE_TYPES)[number];
 export type ChargeEvent = DeliveredEvent<ChargeType>;
 
-export function chargesHandler(deps: ChargingDeps & { db: Kysely<PaymentsDatabase> }) {
-  const { db } = deps;
+/** Handles `event` once: `work`'s transaction marks it handled and adds the events `work` returns, caused by it. */
+export type HandleOnce = (event: ChargeEvent, context: HandlerContext, work: (trx: Kysely<PaymentsDatabase>) => Promise<PaymentEvent[]>) => Promise<void>;
+
+export function chargesHandler(deps: ChargingDeps & { once: HandleOnce }) {
   return async (event: ChargeEvent, context: HandlerContext): Promise<void> => {
     /** The last step of a delivery, in the transaction that marks the event handled. */
-    const once: Once = async (work) => {
-      await handleOnce(db, (_event, trx) => work(trx))(event, context);
-    };
+    const once: Once = (work) => deps.once(event, context, work);
     try {
       switch (event.type) {
         case 'order.placed':
-          return await once((trx) => rememberOrder(trx, event.data));
+          return await once(async (trx) => {
+            await rememberOrder(trx, event.data);
+            return [];
+          });
         case 'stock.reserved':
           return await chargeOrder(deps, event.data.orderId, event, once);
         case 'order.cancelled':

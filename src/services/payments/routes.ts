@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import { notFound } from '../../platform/errors.ts';
 import type { sandboxProvider } from './sandbox.ts';
 import { paymentsStore, type PaymentsDatabase } from './store.ts';
+import { ErrorAnswer } from '../../platform/http-schemas.ts';
 
 export interface PaymentsRoutesOptions {
   readonly db: Kysely<PaymentsDatabase>;
@@ -12,7 +13,6 @@ export interface PaymentsRoutesOptions {
 }
 
 const tags = ['payments'];
-const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
 const Payment = Type.Object(
   {
     orderId: Type.String(),
@@ -62,7 +62,7 @@ export function registerPaymentsRoutes(http: FastifyInstance, options: PaymentsR
         tags,
         summary: 'The payment of an order (admin)',
         params: Type.Object({ orderId: Type.String({ minLength: 1, maxLength: 128 }) }),
-        response: { 200: Payment, 404: ErrorBody },
+        response: { 200: Payment, 404: ErrorAnswer },
       },
     },
     async (request) => {

@@ -3,6 +3,7 @@
  * and `review.flagged`; keeps replicas of products, bans and reviewers' display names.
  */
 import { busTablesMigration } from '../../bus/index.ts';
+import { readSettings } from '../../platform/settings.ts';
 import { startServiceRuntime, type Cause } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
 import type { ReviewEvent } from './events.ts';
@@ -10,23 +11,16 @@ import { reviewsReactions } from './handlers.ts';
 import { reviewsTables } from './migrations/001_reviews.ts';
 import { reviewersTable } from './migrations/002_reviewers.ts';
 import { registerReviewRoutes } from './routes.ts';
+import { bannedWordsOf, reviewsSettings } from './settings.ts';
 import type { ReviewsDatabase } from './store.ts';
 
 export const reviewsMigrations = { '000_bus': busTablesMigration, '001_reviews': reviewsTables, '002_reviewers': reviewersTable };
 
+export { reviewsSettings };
+
 export interface ReviewsServiceOptions {
   /** The database: SQLite file stem or PostgreSQL schema. (Default: 'reviews') */
   readonly databaseName?: string;
-}
-
-/** `FLAMINGO_REVIEWS_BANNED_WORDS`: comma-separated words and phrases moderation flags (replaces the default list). */
-export function bannedWordsOf(env: Readonly<Record<string, string | undefined>>): string[] | undefined {
-  const value = env.FLAMINGO_REVIEWS_BANNED_WORDS;
-  if (value === undefined || value.trim() === '') return undefined;
-  return value
-    .split(',')
-    .map((word) => word.trim())
-    .filter((word) => word !== '');
 }
 
 /** A reaction's event continues the conversation of the event it reacts to. */
@@ -35,10 +29,11 @@ const inherit = (_published: ReviewEvent, cause: Cause) => ({ correlationid: cau
 export function reviewsService(options: ReviewsServiceOptions = {}): ServiceDefinition {
   return {
     name: 'reviews',
+    settings: reviewsSettings,
     start: (context) =>
       startServiceRuntime<ReviewsDatabase, ReviewEvent>(context, { name: 'reviews', databaseName: options.databaseName, migrations: reviewsMigrations, inherit }, async (runtime) => {
         registerReviewRoutes(context.http, { db: runtime.db, write: runtime.write });
-        const [products, bans, moderation, reviewers] = reviewsReactions(bannedWordsOf(context.env));
+        const [products, bans, moderation, reviewers] = reviewsReactions(bannedWordsOf(readSettings(reviewsSettings, context.env).FLAMINGO_REVIEWS_BANNED_WORDS));
         await runtime.react(products);
         await runtime.react(bans);
         await runtime.react(moderation);
@@ -46,6 +41,3 @@ export function reviewsService(options: ReviewsServiceOptions = {}): ServiceDefi
       }),
   };
 }
-
-/** The reviews service with its default database. */
-export const reviews = reviewsService();

@@ -6,10 +6,11 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { signedInCustomer } from '../../platform/auth/index.ts';
-import { ApiError } from '../../platform/errors.ts';
+import { ApiError, unauthorized } from '../../platform/errors.ts';
 import type { ReviewEvent } from './events.ts';
 import { alreadyReviewed, postReview } from './reviews.ts';
 import { displayNameOf, listReviews, reviewOf, type ReviewsDb } from './store.ts';
+import { ErrorAnswer } from '../../platform/http-schemas.ts';
 
 export interface ReviewRouteDeps {
   readonly db: ReviewsDb;
@@ -33,13 +34,7 @@ const ReviewSchema = Type.Object(
   },
   { description: 'A customer review.' },
 );
-const ErrorSchema = Type.Object({
-  error: Type.String(),
-  message: Type.String(),
-  detail: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
-});
 
-const unauthorized = (message: string) => new ApiError(401, 'unauthorized', message, undefined, { 'www-authenticate': 'Bearer realm="flamingo"' });
 
 const uniqueViolation = (error: unknown) => ['23505', 'SQLITE_CONSTRAINT_UNIQUE'].includes(String((error as { code?: unknown } | null)?.code));
 
@@ -60,7 +55,7 @@ export function registerReviewRoutes(http: FastifyInstance, deps: ReviewRouteDep
           title: Type.Optional(Type.String({ maxLength: 200 })),
           comment: Type.String({ maxLength: 5000, description: 'May be empty.' }),
         }),
-        response: { 201: ReviewSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema },
+        response: { 201: ReviewSchema, 401: ErrorAnswer, 403: ErrorAnswer, 404: ErrorAnswer, 409: ErrorAnswer },
       },
     },
     async (request, reply) => {

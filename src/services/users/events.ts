@@ -1,5 +1,5 @@
 /** What the users context publishes (catalog: src/contracts/catalog/users.ts). Never a password or its hash. */
-import type { Outbox, PublishInput } from '../../bus/index.ts';
+import type { PublishInput } from '../../bus/index.ts';
 import type { EventData } from '../../contracts/index.ts';
 
 export const SOURCE = '/services/users';
@@ -11,5 +11,5 @@ export const userBanned = (data: EventData<'user.banned'>): PublishInput<'user.b
 
 export const userUnbanned = (data: EventData<'user.unbanned'>): PublishInput<'user.unbanned'> => ({ type: 'user.unbanned', source: SOURCE, data });
 
-/** Where a state change's events go: the outbox, in the same transaction. */
-export type EventSink<DB> = Pick<Outbox<DB>, 'add'>;
+/** An event the users context publishes; the service runtime adds it in the transaction of the change. */
+export type UserEvent = PublishInput<'user.registered'> | PublishInput<'user.banned'> | PublishInput<'user.unbanned'>;

@@ -4,15 +4,17 @@ import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import { ensureOwner, signedInCustomer } from '../../platform/auth/index.ts';
-import { ApiError, forbidden, notFound } from '../../platform/errors.ts';
+import { ApiError, forbidden, notFound, unauthorized } from '../../platform/errors.ts';
 import type { Tokens } from '../../platform/tokens.ts';
-import { userBanned, userRegistered, userUnbanned, type EventSink } from './events.ts';
+import { userBanned, userRegistered, userUnbanned, type UserEvent } from './events.ts';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.ts';
 import { toPublicUser, usersStore, type UsersDatabase } from './store.ts';
+import { ErrorAnswer } from '../../platform/http-schemas.ts';
 
 export interface UsersRoutesOptions {
   readonly db: Kysely<UsersDatabase>;
-  readonly outbox: EventSink<UsersDatabase>;
+  /** Runs a change in a transaction and adds the events it returns in the same one (the service runtime). */
+  write<T extends { events: UserEvent[] }>(work: (trx: Kysely<UsersDatabase>) => Promise<T>): Promise<T>;
   readonly tokens: Tokens;
 }
 
@@ -28,23 +30,16 @@ const User = Type.Object(
   },
   { description: 'A customer account; the password hash never leaves the users service.' },
 );
-const ErrorBody = Type.Object({
-  error: Type.String(),
-  message: Type.String(),
-  detail: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
-});
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 const tags = ['users'];
 
 const bannedError = () => forbidden('this account is banned', [{ path: '/userId', message: 'user is banned' }]);
 const unknownUser = () =>
-  new ApiError(401, 'invalid_token', 'the session token names no account: sign in again (POST /v1/auth/login)', undefined, {
-    'www-authenticate': 'Bearer realm="flamingo"',
-  });
+  unauthorized('the session token names no account: sign in again (POST /v1/auth/login)', 'invalid_token');
 
 /** The users context's HTTP API: register, read, sign in, the signed-in user, ban and unban. */
 export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesOptions): void {
-  const { db, outbox, tokens } = options;
+  const { db, write, tokens } = options;
   const app = http.withTypeProvider<TypeBoxTypeProvider>();
 
   app.post(
@@ -59,7 +54,7 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
           name: Type.String({ minLength: 1, maxLength: 200 }),
           password: Type.String({ minLength: 8, maxLength: 1024, description: 'At least 8 characters; stored as a scrypt hash only.' }),
         }),
-        response: { 201: User, 400: ErrorBody, 409: ErrorBody },
+        response: { 201: User, 400: ErrorAnswer, 409: ErrorAnswer },
       },
     },
     async (request, reply) => {
@@ -67,11 +62,10 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
       const passwordHash = await hashPassword(password);
       const id = uuidv7();
       const at = new Date().toISOString();
-      const created = await db.transaction().execute(async (trx) => {
-        if (!(await usersStore.insert(trx, { id, email, name, passwordHash, at }))) return undefined;
-        const row = await usersStore.byId(trx, id);
-        await outbox.add(trx, userRegistered({ userId: id, email: row!.email, name }));
-        return row;
+      const { row: created } = await write(async (trx) => {
+        if (!(await usersStore.insert(trx, { id, email, name, passwordHash, at }))) return { row: undefined, events: [] };
+        const row = (await usersStore.byId(trx, id))!;
+        return { row, events: [userRegistered({ userId: id, email: row.email, name })] };
       });
       if (!created) throw new ApiError(409, 'email_taken', 'an account with this e-mail exists', [{ path: '/email', message: 'is already registered' }]);
       return reply.status(201).send(toPublicUser(created));
@@ -87,7 +81,7 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
         tags,
         summary: 'Sign in: a customer session token',
         body: Type.Object({ email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: 1024 }) }),
-        response: { 200: Type.Object({ token: Type.String(), userId: Type.String() }), 401: ErrorBody, 403: ErrorBody, 429: ErrorBody },
+        response: { 200: Type.Object({ token: Type.String(), userId: Type.String() }), 401: ErrorAnswer, 403: ErrorAnswer, 429: ErrorAnswer },
       },
     },
     async (request) => {
@@ -108,7 +102,7 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
       schema: {
         tags,
         summary: 'The signed-in customer (Bearer customer token); a banned user’s tokens are refused at once',
-        response: { 200: User, 401: ErrorBody, 403: ErrorBody },
+        response: { 200: User, 401: ErrorAnswer, 403: ErrorAnswer },
       },
     },
     async (request) => {
@@ -130,7 +124,7 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
           'Personal data: answered for the admin key or the session token of this customer. No or an invalid ' +
           'key or token → 401; another customer’s token (or a producer key) → 403; a banned customer’s own token → 403, as for `/v1/users/me`.',
         params: IdParams,
-        response: { 200: User, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+        response: { 200: User, 401: ErrorAnswer, 403: ErrorAnswer, 404: ErrorAnswer },
       },
     },
     async (request) => {
@@ -151,17 +145,15 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
         summary: 'Ban a customer (admin; publishes user.banned, immediate): sign-in refused, and their session tokens refused by every route within 1 s',
         params: IdParams,
         body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }),
-        response: { 200: User, 404: ErrorBody },
+        response: { 200: User, 404: ErrorAnswer },
       },
     },
     async (request) => {
       const { id } = request.params;
       const at = new Date().toISOString();
-      const row = await db.transaction().execute(async (trx) => {
-        if (await usersStore.ban(trx, id, request.body.reason, at)) {
-          await outbox.add(trx, userBanned({ userId: id, reason: request.body.reason, bannedBy: 'admin' }));
-        }
-        return usersStore.byId(trx, id);
+      const { row } = await write(async (trx) => {
+        const banned = await usersStore.ban(trx, id, request.body.reason, at);
+        return { row: await usersStore.byId(trx, id), events: banned ? [userBanned({ userId: id, reason: request.body.reason, bannedBy: 'admin' })] : [] };
       });
       if (!row) throw notFound(`no user ${id}`);
       return toPublicUser(row);
@@ -181,18 +173,16 @@ export function registerUsersRoutes(http: FastifyInstance, options: UsersRoutesO
         summary: 'Lift a ban (admin; publishes user.unbanned)',
         params: IdParams,
         body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }),
-        response: { 200: User, 404: ErrorBody },
+        response: { 200: User, 404: ErrorAnswer },
       },
     },
     async (request) => {
       const { id } = request.params;
       const { reason } = request.body;
       const at = new Date().toISOString();
-      const row = await db.transaction().execute(async (trx) => {
-        if (await usersStore.unban(trx, id, at)) {
-          await outbox.add(trx, userUnbanned({ userId: id, unbannedBy: 'admin', ...(reason ? { reason } : {}) }));
-        }
-        return usersStore.byId(trx, id);
+      const { row } = await write(async (trx) => {
+        const unbanned = await usersStore.unban(trx, id, at);
+        return { row: await usersStore.byId(trx, id), events: unbanned ? [userUnbanned({ userId: id, unbannedBy: 'admin', ...(reason ? { reason } : {}) })] : [] };
       });
       if (!row) throw notFound(`no user ${id}`);
       return toPublicUser(row);

@@ -5,18 +5,18 @@
  * Parquet, rebuilt from the log. See README "Warehouse".
  */
 import { readOrCreateSecret } from '../../platform/secrets.ts';
-import type { ServiceDefinition } from '../service.ts';
+import type { RunningService, ServiceContext, ServiceDefinition } from '../service.ts';
 import { openDuckDbWarehouse } from './duckdb-store.ts';
 import { startLanding } from './landing.ts';
 import { openPostgresWarehouse } from './postgres-store.ts';
 import { rebuildWarehouse, type RebuildProgress } from './rebuild.ts';
 import { registerWarehouseRoutes, RebuildRunningError } from './routes.ts';
 import { rowMaker } from './rows.ts';
-import { readWarehouseSettings, type WarehouseSettings } from './settings.ts';
+import { readWarehouseSettings, warehouseSettings, type WarehouseSettings } from './settings.ts';
 import type { WarehouseStore } from './store.ts';
 
 export { WAREHOUSE_SUBSCRIPTION } from './landing.ts';
-export { WAREHOUSE_SETTINGS, readWarehouseSettings, type WarehouseSettings } from './settings.ts';
+export { warehouseSettings, readWarehouseSettings, type WarehouseSettings } from './settings.ts';
 export type { RebuildProgress } from './rebuild.ts';
 
 /** Opens the configured backend. */
@@ -27,45 +27,47 @@ export function openWarehouse(settings: WarehouseSettings, secret: string): Prom
     : openPostgresWarehouse({ url: backend.url, schema: backend.schema, secret, ...(backend.readerUrl ? { readerUrl: backend.readerUrl } : {}) });
 }
 
-export const warehouse: ServiceDefinition = {
-  name: 'warehouse',
-  async start(context) {
-    const { bus, logger } = context;
-    const dataDir = context.database.dataDir;
-    const settings = readWarehouseSettings(context.env, dataDir);
-    // The pseudonyms' key: every process of one warehouse must share it (equal values, equal pseudonyms).
-    const key = readOrCreateSecret(dataDir, 'warehouse.key', settings.pseudonymKey);
-    const store = await openWarehouse(settings, key.value);
-    const toRow = rowMaker({ personalData: settings.personalData, pseudonymKey: key.value });
-    let landing;
-    try {
-      landing = await startLanding({ bus, store, toRow, metrics: context.metrics, batchSize: settings.batchSize });
-    } catch (error) {
+/** The warehouse service (`warehouse`): its settings are `warehouseSettings` (README "Warehouse"). */
+export function warehouseService(): ServiceDefinition {
+  return { name: 'warehouse', settings: warehouseSettings, start };
+}
+
+async function start(context: ServiceContext): Promise<RunningService> {
+  const { bus, logger } = context;
+  const dataDir = context.database.dataDir;
+  const settings = readWarehouseSettings(context.env, dataDir);
+  // The pseudonyms' key: every process of one warehouse must share it (equal values, equal pseudonyms).
+  const key = readOrCreateSecret(dataDir, 'warehouse.key', settings.pseudonymKey);
+  const store = await openWarehouse(settings, key.value);
+  const toRow = rowMaker({ personalData: settings.personalData, pseudonymKey: key.value });
+  let landing;
+  try {
+    landing = await startLanding({ bus, store, toRow, metrics: context.metrics, batchSize: settings.batchSize });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const running = landing;
+  let rebuilding: Promise<RebuildProgress> | undefined;
+  const rebuild = (onProgress: (progress: RebuildProgress) => void) => {
+    if (rebuilding) return Promise.reject(new RebuildRunningError('a rebuild is already running'));
+    logger.info('warehouse rebuild started');
+    rebuilding = rebuildWarehouse({ store, bus, toRow, onProgress })
+      .then(async (final) => {
+        await running.refresh();
+        logger.info({ events: final.done, seconds: final.elapsedSeconds, rate: Math.round(final.rate) }, 'warehouse rebuilt');
+        return final;
+      })
+      .finally(() => (rebuilding = undefined));
+    return rebuilding;
+  };
+  registerWarehouseRoutes(context.http, { store, limits: { timeoutMs: settings.queryTimeoutMs, maxRows: settings.maxRows }, rebuild });
+  logger.info({ backend: settings.backend.kind, location: store.location, personalData: settings.personalData, ...running.stats() }, 'warehouse landing');
+  return {
+    async stop() {
+      await running.close();
+      await rebuilding?.catch(() => undefined);
       await store.close();
-      throw error;
-    }
-    const running = landing;
-    let rebuilding: Promise<RebuildProgress> | undefined;
-    const rebuild = (onProgress: (progress: RebuildProgress) => void) => {
-      if (rebuilding) return Promise.reject(new RebuildRunningError('a rebuild is already running'));
-      logger.info('warehouse rebuild started');
-      rebuilding = rebuildWarehouse({ store, bus, toRow, onProgress })
-        .then(async (final) => {
-          await running.refresh();
-          logger.info({ events: final.done, seconds: final.elapsedSeconds, rate: Math.round(final.rate) }, 'warehouse rebuilt');
-          return final;
-        })
-        .finally(() => (rebuilding = undefined));
-      return rebuilding;
-    };
-    registerWarehouseRoutes(context.http, { store, limits: { timeoutMs: settings.queryTimeoutMs, maxRows: settings.maxRows }, rebuild });
-    logger.info({ backend: settings.backend.kind, location: store.location, personalData: settings.personalData, ...running.stats() }, 'warehouse landing');
-    return {
-      async stop() {
-        await running.close();
-        await rebuilding?.catch(() => undefined);
-        await store.close();
-      },
-    };
-  },
-};
+    },
+  };
+}

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
 import { ConfigError } from '../../platform/config.ts';
 import type { PersonalDataPolicy } from './rows.ts';
 
@@ -18,35 +19,41 @@ export interface WarehouseSettings {
   readonly batchSize: number;
 }
 
-/** The settings a `flamingo.config.json` may hold for the warehouse. */
-export const WAREHOUSE_SETTINGS = [
-  'FLAMINGO_WAREHOUSE_URL',
-  'FLAMINGO_WAREHOUSE_SCHEMA',
-  'FLAMINGO_WAREHOUSE_READER_URL',
-  'FLAMINGO_WAREHOUSE_PERSONAL_DATA',
-  'FLAMINGO_WAREHOUSE_PSEUDONYM_KEY',
-  'FLAMINGO_WAREHOUSE_QUERY_TIMEOUT_MS',
-  'FLAMINGO_WAREHOUSE_MAX_ROWS',
-  'FLAMINGO_WAREHOUSE_BATCH_SIZE',
-] as const;
+/**
+ * The warehouse's settings schema (platform/settings.ts): the app checks the numbers before any
+ * service starts; `readWarehouseSettings` checks the rest (URLs, names, the policy, the key) as the
+ * warehouse starts, naming each bad one the same way.
+ */
+export const warehouseSettings = Type.Object({
+  FLAMINGO_WAREHOUSE_URL: Type.String({ default: '', description: 'postgres://… of the warehouse; unset: DuckDB in the data dir.' }),
+  FLAMINGO_WAREHOUSE_SCHEMA: Type.String({ default: 'warehouse', description: 'The warehouse schema on PostgreSQL.' }),
+  FLAMINGO_WAREHOUSE_READER_URL: Type.String({ default: '', description: 'postgres://… of a read-only login for queries (default: <schema>_reader, created at start).' }),
+  FLAMINGO_WAREHOUSE_PERSONAL_DATA: Type.String({ default: 'pseudonymise', description: 'pseudonymise, remove or keep the catalog personal data.' }),
+  FLAMINGO_WAREHOUSE_PSEUDONYM_KEY: Type.String({ default: '', description: 'Key of the pseudonyms, at least 32 characters (default: generated into <data dir>/warehouse.key).' }),
+  FLAMINGO_WAREHOUSE_QUERY_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000, description: 'Milliseconds a query may run.' }),
+  FLAMINGO_WAREHOUSE_MAX_ROWS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Most rows a query returns.' }),
+  FLAMINGO_WAREHOUSE_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 2_000, description: 'Most events landed in one transaction.' }),
+});
+
+type SettingName = keyof Static<typeof warehouseSettings>;
 
 const POLICIES: readonly PersonalDataPolicy[] = ['pseudonymise', 'remove', 'keep'];
 
 /** Reads and checks the settings; every bad value is one line naming it (`ConfigError`). */
 export function readWarehouseSettings(env: Readonly<Record<string, string | undefined>>, dataDir: string): WarehouseSettings {
   const problems: string[] = [];
-  const get = (name: (typeof WAREHOUSE_SETTINGS)[number]) => {
+  const get = (name: SettingName) => {
     const value = env[name]?.trim();
     return value === undefined || value === '' ? undefined : value;
   };
-  const whole = (name: (typeof WAREHOUSE_SETTINGS)[number], fallback: number, min: number, max: number, unit = '') => {
+  const whole = (name: SettingName, fallback: number, min: number, max: number, unit = '') => {
     const raw = get(name);
     if (raw === undefined) return fallback;
     const value = Number(raw);
     if (!/^\d+$/.test(raw) || value < min || value > max) problems.push(`${name}: must be a whole number${unit} from ${min} to ${max}, got "${raw}"`);
     return value;
   };
-  const postgresUrl = (name: (typeof WAREHOUSE_SETTINGS)[number]) => {
+  const postgresUrl = (name: SettingName) => {
     const raw = get(name);
     if (raw === undefined) return undefined;
     let ok: boolean;

@@ -1,0 +1,29 @@
+/**
+ * The admin API: reading the log (pages, or live over SSE), subscriptions (rewind, pause), dead letters, producer keys, the
+ * catalog documents, health and metrics. Every route declares its auth (`admin` for most).
+ */
+import type { FastifyInstance } from 'fastify';
+import { catalogRoutes } from './catalog.ts';
+import { deadLetterRoutes } from './dead-letters.ts';
+import type { AdminDeps } from './deps.ts';
+import { eventsReadRoutes } from './events.ts';
+import { healthRoutes } from './health.ts';
+import { keyRoutes } from './keys.ts';
+import { metricsRoutes } from './metrics.ts';
+import { eventStreamRoutes } from './stream.ts';
+import { subscriptionRoutes } from './subscriptions.ts';
+
+export type { AdminDeps } from './deps.ts';
+
+/** Registers the admin API's routes on a server made by `createHttpServer` (platform/http.ts). */
+export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  eventsReadRoutes(app, deps);
+  eventStreamRoutes(app, deps);
+  subscriptionRoutes(app, deps);
+  deadLetterRoutes(app, deps);
+  keyRoutes(app, deps);
+  catalogRoutes(app, { version: deps.version });
+  healthRoutes(app, deps.bus);
+  metricsRoutes(app, deps.metrics);
+  deps.metrics.watchSubscriptions(() => deps.bus.subscriptions());
+}

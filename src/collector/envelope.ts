@@ -1,0 +1,122 @@
+import type { PublishInput } from '../bus/index.ts';
+import { dataschemaOf, findDefinition, validateData, type CatalogEntry } from '../contracts/index.ts';
+import type { ProblemDetail } from '../platform/errors.ts';
+
+/** A CloudEvent read from a request, its type resolved against the catalog, `data` not yet checked. */
+export interface Candidate {
+  /** Where the event sits in the body: `''` for a single event, `/3` for the fourth of a batch. */
+  readonly at: string;
+  readonly definition: CatalogEntry;
+  readonly input: PublishInput;
+}
+
+/** What reading one event found. */
+export type ReadResult =
+  | { readonly ok: true; readonly candidate: Candidate }
+  /** `unknownType` when the only trouble is a type the catalog does not know. */
+  | { readonly ok: false; readonly issues: readonly ProblemDetail[]; readonly unknownType: boolean };
+
+/** Defaults for attributes the producer left out. */
+export interface ReadDefaults {
+  /** (Default: `/collector`) */
+  readonly source?: string;
+  /** The request's `traceparent` header, used when the event has none. */
+  readonly traceparent?: string;
+}
+
+const STRING_ATTRIBUTES = ['subject', 'partitionkey', 'tracestate', 'correlationid', 'causationid'] as const;
+const KNOWN = new Set<string>([
+  'specversion', 'id', 'source', 'type', 'subject', 'time', 'datacontenttype', 'dataschema', 'data',
+  'partitionkey', 'traceparent', 'tracestate', 'correlationid', 'causationid',
+]);
+/** RFC 3339 (CloudEvents `time`): a full date, `T`, time with optional fraction, and an offset. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+export const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+const ID = /^[\x21-\x7e]{1,200}$/;
+const JSON_MEDIA_TYPE = /^application\/json\s*(;.*)?$/i;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function addIssue(issues: ProblemDetail[], at: string, attribute: string, message: string): void {
+  issues.push({ path: `${at}/${attribute}`, message });
+}
+
+/** Copies the string attributes of `from` that are present onto `to` (absent ones stay absent, so the bus applies its defaults). */
+function copyStrings(to: Record<string, unknown>, from: Record<string, unknown>, names: readonly string[]): void {
+  for (const name of names) if (typeof from[name] === 'string') to[name] = from[name];
+}
+const COPIED_AFTER_SOURCE = ['time', 'subject', 'partitionkey'] as const;
+const COPIED_AFTER_TRACEPARENT = ['tracestate', 'correlationid', 'causationid'] as const;
+
+/**
+ * Reads one structured CloudEvent (JSON object) and resolves its type, aliases included. Reports
+ * every envelope problem at once, each with its path (`<at>/time`); `data` is checked by `checkData`.
+ */
+export function readEvent(value: unknown, at: string, defaults: ReadDefaults = {}): ReadResult {
+  const issues: ProblemDetail[] = [];
+  if (!isRecord(value)) return { ok: false, issues: [{ path: at || '/', message: 'must be a CloudEvent (a JSON object)' }], unknownType: false };
+
+  for (const name of Object.keys(value)) {
+    if (KNOWN.has(name)) continue;
+    if (name === 'sequence' || name === 'recordedtime') addIssue(issues, at, name, 'is assigned by the bus; leave it out');
+    else if (name === 'data_base64') addIssue(issues, at, name, 'binary data is not supported; send JSON in "data"');
+    else addIssue(issues, at, name, 'is not a CloudEvents attribute Flamingo knows; leave it out');
+  }
+  if (value.specversion === undefined) addIssue(issues, at, 'specversion', 'is required and must be "1.0"');
+  else if (value.specversion !== '1.0') addIssue(issues, at, 'specversion', 'must be "1.0"');
+  if (value.id !== undefined && (typeof value.id !== 'string' || !ID.test(value.id))) {
+    addIssue(issues, at, 'id', 'must be 1–200 printable characters without spaces (a UUID is best)');
+  }
+  if (value.source !== undefined && (typeof value.source !== 'string' || value.source.length === 0)) addIssue(issues, at, 'source', 'must be a non-empty string (a URI reference)');
+  if (value.time !== undefined && (typeof value.time !== 'string' || !RFC3339.test(value.time) || Number.isNaN(Date.parse(value.time)))) {
+    addIssue(issues, at, 'time', 'must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z');
+  }
+  if (value.datacontenttype !== undefined && (typeof value.datacontenttype !== 'string' || !JSON_MEDIA_TYPE.test(value.datacontenttype))) {
+    addIssue(issues, at, 'datacontenttype', 'must be application/json');
+  }
+  if (value.traceparent !== undefined && (typeof value.traceparent !== 'string' || !TRACEPARENT.test(value.traceparent))) {
+    addIssue(issues, at, 'traceparent', 'must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)');
+  }
+  for (const name of STRING_ATTRIBUTES) {
+    const v = value[name];
+    if (v !== undefined && (typeof v !== 'string' || v.length === 0 || v.length > 512)) addIssue(issues, at, name, 'must be a string of 1–512 characters');
+  }
+  if (!('data' in value)) addIssue(issues, at, 'data', 'is required');
+
+  let definition: CatalogEntry | undefined;
+  let unknownType = false;
+  if (value.type === undefined) addIssue(issues, at, 'type', 'is required');
+  else if (typeof value.type !== 'string' || value.type.length === 0) addIssue(issues, at, 'type', 'must be a non-empty string');
+  else {
+    definition = findDefinition(value.type);
+    if (!definition) {
+      unknownType = true;
+      addIssue(issues, at, 'type', `unknown event type ${JSON.stringify(value.type)}; see GET /v1/catalog`);
+    } else if (value.dataschema !== undefined && value.dataschema !== dataschemaOf(definition)) {
+      addIssue(issues, at, 'dataschema', `must be ${JSON.stringify(dataschemaOf(definition))} (the catalog's version of ${definition.type}) or left out`);
+    }
+  }
+
+  if (issues.length > 0 || !definition) return { ok: false, issues, unknownType: unknownType && issues.length === 1 };
+  const traceparent =
+    typeof value.traceparent === 'string' ? value.traceparent : defaults.traceparent && TRACEPARENT.test(defaults.traceparent) ? defaults.traceparent : undefined;
+  // Attribute by attribute in the order the bus reads them; absent attributes stay absent, so the bus applies its own defaults.
+  // Null-prototype, like everything built from a request: only the attributes named here are copied.
+  const input = Object.create(null) as Record<string, unknown>;
+  input.type = definition.type;
+  input.data = value.data;
+  if (typeof value.id === 'string') input.id = value.id;
+  input.source = typeof value.source === 'string' ? value.source : (defaults.source ?? '/collector');
+  copyStrings(input, value, COPIED_AFTER_SOURCE);
+  if (traceparent !== undefined) input.traceparent = traceparent;
+  copyStrings(input, value, COPIED_AFTER_TRACEPARENT);
+  return { ok: true, candidate: { at, definition, input: input as unknown as PublishInput } };
+}
+
+/** `data` checked against its type's schema; paths are `<at>/data/…`. */
+export function checkData(candidate: Candidate): ProblemDetail[] {
+  return validateData(candidate.definition, candidate.input.data).map((i) => ({
+    path: `${candidate.at}/data${i.path === '/' ? '' : i.path}`,
+    message: i.message,
+  }));
+}

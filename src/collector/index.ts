@@ -1,0 +1,17 @@
+/**
+ * The HTTP collector: how events from outside reach the bus. `POST /v1/events` (CloudEvents
+ * structured, binary and batch modes, producer keys) and `POST /event` (the seed's envelope).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { CollectorDeps } from './deps.ts';
+import { eventsCollectorRoutes } from './routes.ts';
+import { seedEventRoutes } from './seed-route.ts';
+
+export { DEFAULT_LIMITS, type CollectLimits } from './collect.ts';
+export type { CollectorDeps } from './deps.ts';
+
+/** Registers the collector's routes on a server made by `createHttpServer` (platform/http.ts). */
+export function collectorRoutes(app: FastifyInstance, deps: CollectorDeps): void {
+  eventsCollectorRoutes(app, deps);
+  seedEventRoutes(app, deps);
+}

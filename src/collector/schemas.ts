@@ -1,0 +1,31 @@
+import { Type } from '@sinclair/typebox';
+
+const str = (description: string, extra: Record<string, unknown> = {}) => Type.Optional(Type.String({ description, ...extra }));
+
+/** A CloudEvent as a producer sends it (structured mode). */
+export const IncomingCloudEvent = Type.Object(
+  {
+    specversion: Type.Literal('1.0'),
+    id: str('Unique per event; send one so a retried POST is stored once. (Default: a new UUIDv7)'),
+    source: str('Who produced it, a URI reference. (Default: /collector)'),
+    type: Type.String({ description: 'A catalog type or one of its aliases (item_added_to_cart is stored as cart.item_added).', examples: ['order.placed'] }),
+    subject: str('(Default: derived from the catalog key, <noun>/<key>)'),
+    time: str('When it happened, RFC 3339. (Default: now)', { format: 'date-time' }),
+    datacontenttype: Type.Optional(Type.Literal('application/json')),
+    dataschema: str('When given, must be the catalog version: flamingo:<type>/v<version>.'),
+    data: Type.Unknown({ description: 'Checked against the type\'s schema, see GET /v1/catalog.' }),
+    partitionkey: str('(Default: derived from the catalog key)'),
+    traceparent: str('W3C trace context. (Default: the request\'s traceparent header)'),
+    tracestate: str('W3C trace context.'),
+    correlationid: str('Ties the events of one business process together.'),
+    causationid: str('The id of the event or command that caused this one.'),
+  },
+  { additionalProperties: false, title: 'CloudEvent (incoming)' },
+);
+
+/** The answer for each accepted event. */
+export const Accepted = Type.Object({
+  id: Type.String(),
+  sequence: Type.Integer(),
+  duplicate: Type.Boolean({ description: 'The id was already stored; nothing changed.' }),
+});
