@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --engine sqlite|nats] [--quick] [--only publish,consume,latency,http,orders,warehouse]`
+ * `npm run bench [-- --engine sqlite|nats] [--quick] [--only publish,consume,latency,http,orders,delivery,warehouse]`
  *
  * Runs every section against the chosen engine, each figure beside its ceiling measured in the
  * same run, prints the table and then a JSON summary on stdout (progress goes to stderr). Works
@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { consumeSection } from './consume.ts';
+import { deliverySection } from './delivery.ts';
 import { envelopeBytes } from './fixtures.ts';
 import { httpSection } from './http.ts';
 import { latencySection } from './latency.ts';
@@ -19,7 +20,7 @@ import { warehouseSection } from './warehouse.ts';
 import { formatTable, summaryOf, type Figure } from './report.ts';
 import { natsTarget, sqliteTarget, type EngineName, type Target } from './targets.ts';
 
-const SECTIONS = ['publish', 'consume', 'latency', 'http', 'orders', 'warehouse'] as const;
+const SECTIONS = ['publish', 'consume', 'latency', 'http', 'orders', 'delivery', 'warehouse'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Settings {
@@ -58,6 +59,7 @@ function plan(quick: boolean, engine: EngineName) {
     latency: { rate: 2_000, durationMs: quick ? 3_000 : 10_000, warmupMs: quick ? 500 : 1_000, concurrency: 16 },
     http: { durationS: quick ? 2 : 5, rounds: quick ? 1 : 2, warmupS: 1, batchSize: 100, singleConnections: 64, batchConnections: 16 },
     orders: { durationS: quick ? 4 : 15, rate: 50, settleMs: quick ? 4_000 : 10_000 },
+    delivery: { backlog: quick ? 1_500 : 5_000, rate: 100, latencyMs: quick ? 3_000 : 10_000 },
     warehouse: { events: quick ? 50_000 : 200_000, rate: 2_000, durationMs: quick ? 3_000 : 10_000, batchSize: 2_000 },
   };
 }
@@ -77,6 +79,8 @@ async function runSection(section: Section, target: Target, settings: Settings, 
     case 'orders':
       process.env.BENCH_NATS_STREAM = `BENCH_${runId}_ORDERS`;
       return ordersSection({ dir, ...p.orders });
+    case 'delivery':
+      return deliverySection(target, { dir, ...p.delivery });
     case 'warehouse':
       return warehouseSection(target, { dir, ...p.warehouse });
   }

@@ -18,6 +18,7 @@ const cli = {
   start: () => import('./cli/start.ts'),
   subscriptions: () => import('./cli/subscriptions.ts'),
   tail: () => import('./cli/tail.ts'),
+  targets: () => import('./cli/targets.ts'),
   warehouse: () => import('./cli/warehouse.ts'),
 };
 
@@ -92,6 +93,51 @@ export function buildProgram(): Command {
       .argument('[eventId]', 'one dead letter')
       .option('--all', 'every dead letter of the subscription'),
   ).action(async (subscription: string, eventId: string | undefined, options) => (await cli.deadLetters()).runDeadLettersDiscard(subscription, eventId, options));
+
+  const targets = program.command('targets').description('delivery targets: webhooks and rate-limited APIs that get events pushed');
+  remote(
+    targets
+      .command('add')
+      .description('add a target; prints its signing secret once')
+      .argument('<url>', 'http(s) URL the events are POSTed to')
+      .requiredOption('--types <patterns>', "event types or patterns, comma-separated: 'order.*,payment.failed'")
+      .option('--name <name>', 'a name to know it by (default: the URL host)')
+      .option('--rate <rate>', 'requests per interval: 2/s, 40/1500ms, 120/min (default 10/s)')
+      .option('--burst <n>', 'requests at once after a quiet time, the bucket size (default: the rate\'s requests)')
+      .option('--timeout <ms>', 'a reply later than this is a failure (default 5000)')
+      .option('--in-flight <n>', 'requests in flight at once per process (default 4)')
+      .addOption(new Option('--ordering <ordering>', 'per-key order or none (fastest)').choices(['key', 'none']))
+      .option('--binary', 'CloudEvents binary mode: data as the body, attributes as ce- headers')
+      .option('--header <header...>', "extra request header, 'Name: value' (repeatable)")
+      .option('--from <where>', 'now, beginning, a sequence number or an RFC 3339 time (default now)')
+      .option('--secret <secret>', 'signing secret whsec_… (default: generated)')
+      .option('--json', 'print JSON'),
+  ).action(async (url: string, options) => (await cli.targets()).runTargetsAdd(url, options));
+  remote(targets.command('list').description('list targets').option('--json', 'print JSON')).action(async (options) => (await cli.targets()).runTargetsList(options));
+  remote(targets.command('show').description('a target with its limiter, circuit and signing state (JSON)').argument('<id>')).action(
+    async (id: string, options) => (await cli.targets()).runTargetsShow(id, options),
+  );
+  for (const action of ['pause', 'resume'] as const) {
+    remote(targets.command(action).description(action === 'pause' ? 'stop pushing to a target (events wait in the log)' : 'push again to a paused or disabled target').argument('<id>')).action(
+      async (id: string, options) => (await cli.targets()).runTargetsSetStatus(id, action, options),
+    );
+  }
+  remote(targets.command('remove').description('remove a target and its attempt log').argument('<id>')).action(async (id: string, options) => (await cli.targets()).runTargetsRemove(id, options));
+  remote(targets.command('rotate-secret').description('new signing secret; the old one signs beside it for the grace period').argument('<id>').option('--grace <seconds>', 'how long the old secret still signs')).action(
+    async (id: string, options) => (await cli.targets()).runTargetsRotate(id, options),
+  );
+  remote(
+    targets
+      .command('attempts')
+      .description("a target's attempt log, newest first")
+      .argument('<id>')
+      .option('--event <id>', 'attempts for one event')
+      .addOption(new Option('--outcome <outcome>', 'only this outcome').choices(['delivered', 'retrying', 'throttled', 'failed']))
+      .option('--since <time>', 'started at or after, RFC 3339')
+      .option('--until <time>', 'started before, RFC 3339')
+      .option('--limit <n>', 'at most n', '50')
+      .option('--json', 'print JSON'),
+  ).action(async (id: string, options) => (await cli.targets()).runTargetsAttempts(id, options));
 
   const keys = program.command('keys').description('producer keys, scoped to the producer and event types they may publish; analyst keys, which read the warehouse');
   remote(

@@ -1,6 +1,7 @@
 import { auditService } from './audit/index.ts';
 import { cartsService } from './carts/index.ts';
 import { catalogService } from './catalog/index.ts';
+import { deliveryService } from './delivery/index.ts';
 import { fulfillmentService } from './fulfillment/index.ts';
 import { ordersService } from './orders/index.ts';
 import { paymentsService } from './payments/index.ts';
@@ -20,6 +21,7 @@ export const services: readonly ServiceDefinition[] = [
   paymentsService(),
   fulfillmentService(),
   reviewsService(),
+  deliveryService(),
   warehouseService(),
 ];
 
