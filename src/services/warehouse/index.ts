@@ -10,7 +10,7 @@ import { openDuckDbWarehouse } from './duckdb-store.ts';
 import { startLanding } from './landing.ts';
 import { openPostgresWarehouse } from './postgres-store.ts';
 import { rebuildWarehouse, type RebuildProgress } from './rebuild.ts';
-import { registerWarehouseRoutes, RebuildRunningError } from './routes.ts';
+import { registerWarehouseRoutes } from './routes.ts';
 import { rowMaker } from './rows.ts';
 import { readWarehouseSettings, warehouseSettings, type WarehouseSettings } from './settings.ts';
 import type { WarehouseStore } from './store.ts';
@@ -40,17 +40,13 @@ async function start(context: ServiceContext): Promise<RunningService> {
   const key = readOrCreateSecret(dataDir, 'warehouse.key', settings.pseudonymKey);
   const store = await openWarehouse(settings, key.value);
   const toRow = rowMaker({ personalData: settings.personalData, pseudonymKey: key.value });
-  let landing;
-  try {
-    landing = await startLanding({ bus, store, toRow, metrics: context.metrics, batchSize: settings.batchSize });
-  } catch (error) {
+  const running = await startLanding({ bus, store, toRow, metrics: context.metrics, batchSize: settings.batchSize }).catch(async (error: unknown) => {
     await store.close();
     throw error;
-  }
-  const running = landing;
+  });
   let rebuilding: Promise<RebuildProgress> | undefined;
   const rebuild = (onProgress: (progress: RebuildProgress) => void) => {
-    if (rebuilding) return Promise.reject(new RebuildRunningError('a rebuild is already running'));
+    if (rebuilding) return rebuilding;
     logger.info('warehouse rebuild started');
     rebuilding = rebuildWarehouse({ store, bus, toRow, onProgress })
       .then(async (final) => {
@@ -61,7 +57,7 @@ async function start(context: ServiceContext): Promise<RunningService> {
       .finally(() => (rebuilding = undefined));
     return rebuilding;
   };
-  registerWarehouseRoutes(context.http, { store, limits: { timeoutMs: settings.queryTimeoutMs, maxRows: settings.maxRows }, rebuild });
+  registerWarehouseRoutes(context.http, { store, limits: { timeoutMs: settings.queryTimeoutMs, maxRows: settings.maxRows }, rebuilding: () => rebuilding !== undefined, rebuild });
   logger.info({ backend: settings.backend.kind, location: store.location, personalData: settings.personalData, ...running.stats() }, 'warehouse landing');
   return {
     async stop() {

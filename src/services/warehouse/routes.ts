@@ -3,6 +3,7 @@
  * `GET /v1/warehouse/export` (the same) and `POST /v1/warehouse/rebuild` (admin).
  */
 import { createReadStream, rmSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Type } from '@sinclair/typebox';
@@ -17,13 +18,10 @@ import { QueryError, type QueryLimits, type WarehouseStore } from './store.ts';
 export interface WarehouseRouteDeps {
   readonly store: WarehouseStore;
   readonly limits: QueryLimits;
-  /** Starts a rebuild; rejects with `RebuildRunningError` while one runs. */
+  /** Whether a rebuild runs in this process now. */
+  rebuilding(): boolean;
+  /** Starts a rebuild (only when none runs); resolves once the new table is in place. */
   rebuild(onProgress: (progress: RebuildProgress) => void): Promise<RebuildProgress>;
-}
-
-/** A rebuild was asked for while one runs. */
-export class RebuildRunningError extends Error {
-  override readonly name = 'RebuildRunningError';
 }
 
 const ErrorRef = Type.Ref('ErrorBody');
@@ -89,7 +87,7 @@ export function registerWarehouseRoutes(app: FastifyInstance, deps: WarehouseRou
         try {
           for (const file of result.files) {
             const full = path.join(result.dir, file);
-            const { size } = await import('node:fs/promises').then((fs) => fs.stat(full));
+            const { size } = await stat(full);
             const entry = archive.entry({ name: file, size, mode: 0o600 });
             await new Promise<void>((resolve, reject) => {
               createReadStream(full).on('error', reject).pipe(entry).on('finish', resolve).on('error', reject);
@@ -121,15 +119,12 @@ export function registerWarehouseRoutes(app: FastifyInstance, deps: WarehouseRou
       },
     },
     async (request, reply) => {
+      if (deps.rebuilding()) throw new ApiError(409, 'rebuild_running', 'a rebuild is already running; wait for it to finish');
       const body = new PassThrough();
       const write = (line: object) => {
         if (!body.writableEnded) body.write(JSON.stringify(line) + '\n');
       };
-      const running = deps.rebuild((progress) => write(progress));
-      // Refused at once when another rebuild runs: answer 409 rather than a stream.
-      const refused = await Promise.race([running.then(() => false, (error: unknown) => error instanceof RebuildRunningError), new Promise<false>((r) => setImmediate(() => r(false)))]);
-      if (refused) throw new ApiError(409, 'rebuild_running', 'a rebuild is already running; wait for it to finish');
-      running.then(
+      deps.rebuild((progress) => write(progress)).then(
         (final) => {
           write({ finished: true, ...final });
           body.end();
