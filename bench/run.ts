@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --engine sqlite|nats|redis] [--quick] [--only publish,consume,latency,http,orders,hub,delivery,failover]`
+ * `npm run bench [-- --engine sqlite|nats|redis] [--quick] [--only publish,consume,latency,http,orders,hub,delivery,failover,warehouse]`
  *
  * Runs every section against the chosen engine, each figure beside its ceiling measured in the
  * same run, prints the table and then a JSON summary on stdout (progress goes to stderr). Works
@@ -18,10 +18,11 @@ import { hubSection } from './hub.ts';
 import { latencySection } from './latency.ts';
 import { ordersSection } from './orders.ts';
 import { publishSection } from './publish.ts';
+import { warehouseSection } from './warehouse.ts';
 import { formatTable, summaryOf, type Figure } from './report.ts';
 import { natsTarget, redisTarget, sqliteTarget, type EngineName, type Target } from './targets.ts';
 
-const SECTIONS = ['publish', 'consume', 'latency', 'http', 'orders', 'hub', 'delivery', 'failover'] as const;
+const SECTIONS = ['publish', 'consume', 'latency', 'http', 'orders', 'hub', 'delivery', 'failover', 'warehouse'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Settings {
@@ -65,6 +66,7 @@ function plan(quick: boolean, engine: EngineName) {
     hub: { ordersPerMinute: 500, durationMs: quick ? 10_000 : 30_000, customers: 50, backlog: 20_000, urgentSamples: quick ? 3 : 5 },
     delivery: { backlog: quick ? 1_500 : 5_000, rate: 100, latencyMs: quick ? 3_000 : 10_000 },
     failover: { events: 10_000, rate: quick ? 2_000 : 1_000, settleMs: 30_000 },
+    warehouse: { events: quick ? 50_000 : 200_000, rate: 2_000, durationMs: quick ? 3_000 : 10_000, batchSize: 2_000 },
   };
 }
 
@@ -92,6 +94,8 @@ async function runSection(section: Section, target: Target, settings: Settings, 
       return deliverySection(target, { dir, ...p.delivery });
     case 'failover':
       return failoverSection(target, { dir, servers: settings.engine === 'redis' ? settings.redis : settings.nats.join(','), ...p.failover });
+    case 'warehouse':
+      return warehouseSection(target, { dir, ...p.warehouse });
   }
 }
 

@@ -66,7 +66,7 @@ describe('flamingo keys', () => {
     expect(created.code).toBe(0);
     const key = JSON.parse(created.stdout) as { id: string; key: string };
     const list = await cli(['keys', 'list']);
-    expect(list.stdout).toMatch(new RegExp(`${key.id}\\s+webshop\\s+flm_\\S+\\s+-\\s+cart\\.\\*`));
+    expect(list.stdout).toMatch(new RegExp(`${key.id}\\s+webshop\\s+flm_\\S+\\s+producer\\s+-\\s+cart\\.\\*`));
 
     const allowed = await cli(['publish', 'item_added_to_cart', '--data', '{"items":[1],"item":1}', '--key', key.key]);
     expect(allowed.code).toBe(0);

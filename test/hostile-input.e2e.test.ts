@@ -42,7 +42,7 @@ describe.each(['sqlite', 'postgres'] as const)('hostile input on every route (se
     expect(login.status).toBe(200);
     customerToken = login.body.token;
     expect((await server.request('POST', '/event', { key: null, body: { event_id: EVENT_ID, event: { event_name: 'item_added_to_cart', event_time: '2022-07-17T09:59:59', items: [1], item: 1 } } })).status).toBe(201);
-    stored = await settledDatabaseState(server.dataDir, databaseUrl);
+    stored = await settledDatabaseState(server.dataDir, databaseUrl, { bus: server.flamingo.bus });
   });
   afterAll(async () => {
     await server?.stop();

@@ -25,7 +25,7 @@ describe.each(['sqlite', 'postgres'] as const)('money and quantity bounds (servi
 
   /** Runs `refuse` once background work has settled, then checks every table of every database is as before. */
   async function storesNothing(refuse: () => Promise<void>) {
-    const before: DatabaseState = await settledDatabaseState(server.dataDir, databaseUrl);
+    const before: DatabaseState = await settledDatabaseState(server.dataDir, databaseUrl, { bus: server.flamingo.bus });
     await refuse();
     expect(await databaseState(server.dataDir, databaseUrl)).toEqual(before);
   }

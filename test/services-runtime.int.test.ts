@@ -13,6 +13,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { busTablesMigration, createBus, type AnyPublishInput, type Bus } from '../src/bus/index.ts';
 import { sqliteEngine } from '../src/engines/sqlite/index.ts';
+import { createMetrics } from '../src/platform/metrics.ts';
 import { createTokens } from '../src/platform/tokens.ts';
 import { startServiceRuntime } from '../src/services/runtime.ts';
 import type { RunningService } from '../src/services/service.ts';
@@ -37,6 +38,7 @@ beforeAll(async () => {
     http: Fastify(),
     logger: pino({ level: 'silent' }),
     tokens: createTokens('a-test-token-secret-of-at-least-32-bytes'),
+    metrics: createMetrics(),
     env: {},
     inboxRetentionMs: RETENTION_MS,
   };

@@ -10,6 +10,7 @@ const KeyInfo = Type.Object({
   id: Type.String(),
   name: Type.String(),
   prefix: Type.String({ description: 'The first characters of the key.' }),
+  role: Type.Union([Type.Literal('producer'), Type.Literal('analyst')], { description: '`producer`: publishes events; `analyst`: reads the warehouse, nothing else.' }),
   types: Type.Array(Type.String()),
   producer: Type.Union([Type.String(), Type.Null()], { description: 'The producer of the catalog it publishes for; null: only types anyone may publish.' }),
   createdAt: Type.String({ format: 'date-time' }),
@@ -33,14 +34,18 @@ export function keyRoutes(app: FastifyInstance, deps: AdminDeps): void {
       ...common,
       schema: {
         tags,
-        summary: 'Create a producer key (the key is shown in this answer only)',
+        summary: 'Create a producer or analyst key (the key is shown in this answer only)',
         description:
+          'A key with `role: "analyst"` reads the warehouse (`POST /v1/warehouse/query`, `GET /v1/warehouse/export`) and nothing else; it takes no `producer` nor `types`. ' +
           'A key with `producer` publishes the types that producer owns in the catalog (and the types anyone may publish), narrowed by `types`. ' +
           'A key without `producer` publishes only types the catalog lets anyone publish (cart item events). ' +
           'A pattern that matches no type the key could publish is refused (400).',
         body: Type.Object(
           {
-            name: Type.Optional(Type.String({ maxLength: 100, description: 'Who uses it, e.g. `webshop`. (Default: the producer, or `producer`)' })),
+            name: Type.Optional(Type.String({ maxLength: 100, description: 'Who uses it, e.g. `webshop`. (Default: the producer, or the role)' })),
+            role: Type.Optional(
+              Type.Union([Type.Literal('producer'), Type.Literal('analyst')], { description: '`producer` publishes events; `analyst` reads the warehouse. (Default: `producer`)' }),
+            ),
             producer: Type.Optional(Type.Union(PRODUCERS.map((p) => Type.Literal(p)), { description: 'The catalog producer it publishes for, e.g. `orders`.' })),
             types: Type.Optional(
               Type.Array(Type.String({ minLength: 1 }), {
@@ -57,7 +62,7 @@ export function keyRoutes(app: FastifyInstance, deps: AdminDeps): void {
     async (request, reply) => {
       try {
         const created = await keys.create(request.body);
-        request.log.info({ key: created.id, name: created.name, types: created.types, producer: created.producer }, 'producer key created');
+        request.log.info({ key: created.id, name: created.name, role: created.role, types: created.types, producer: created.producer }, `${created.role} key created`);
         return reply.status(201).send({ ...created, types: [...created.types] });
       } catch (error) {
         if (error instanceof KeyScopeError) throw badRequest('invalid_request', error.message, [{ path: `/body/${error.field}`, message: error.message }]);

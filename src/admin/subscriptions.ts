@@ -15,6 +15,9 @@ export const SubscriptionInfoSchema = Type.Object({
   retrying: Type.Integer(),
   deadLetters: Type.Integer(),
   consumers: Type.Integer({ description: 'Handlers attached in the answering process.' }),
+  details: Type.Optional(
+    Type.Record(Type.String(), Type.Number(), { description: "The consumer's own figures, e.g. the warehouse's `rowsLanded` and `lastLandedSequence`." }),
+  ),
 });
 
 export const SubscriptionParams = Type.Object({ name: Type.String({ minLength: 1 }) });
@@ -53,7 +56,12 @@ export function subscriptionRoutes(app: FastifyInstance, deps: AdminDeps): void 
         response: { 200: Type.Object({ subscriptions: Type.Array(SubscriptionInfoSchema) }), ...errors(401, 403) },
       },
     },
-    async () => ({ subscriptions: (await bus.subscriptions()).map(plain) }),
+    async () => ({
+      subscriptions: (await bus.subscriptions()).map((info) => {
+        const details = deps.metrics.subscriptionDetails(info.name);
+        return details ? { ...plain(info), details: { ...details } } : plain(info);
+      }),
+    }),
   );
   typed.post(
     '/v1/subscriptions/:name/rewind',

@@ -1,6 +1,6 @@
 /**
  * `flamingo`: runs the server and talks to a running one (publish, tail, subscriptions, dead
- * letters, keys) or checks the catalog offline. Exit codes: 0 done, 1 failed, 2 bad usage or configuration.
+ * letters, keys, the warehouse) or checks the catalog offline. Exit codes: 0 done, 1 failed, 2 bad usage or configuration.
  */
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../platform/config.ts';
@@ -19,6 +19,7 @@ const cli = {
   subscriptions: () => import('./cli/subscriptions.ts'),
   tail: () => import('./cli/tail.ts'),
   targets: () => import('./cli/targets.ts'),
+  warehouse: () => import('./cli/warehouse.ts'),
 };
 
 /** `--url` and `--key` for commands that talk to a running Flamingo. */
@@ -138,18 +139,37 @@ export function buildProgram(): Command {
       .option('--json', 'print JSON'),
   ).action(async (id: string, options) => (await cli.targets()).runTargetsAttempts(id, options));
 
-  const keys = program.command('keys').description('producer keys, scoped to the producer and event types they may publish');
+  const keys = program.command('keys').description('producer keys, scoped to the producer and event types they may publish; analyst keys, which read the warehouse');
   remote(
     keys
       .command('create')
-      .description('create a producer key (printed once); a type a Flamingo service produces needs --producer')
+      .description('create a producer key (printed once; a type a Flamingo service produces needs --producer), or an analyst key (--role analyst)')
       .option('--producer <producer>', 'the catalog producer it publishes for, e.g. orders or webshop (default: none, only types anyone may publish)')
       .option('--types <patterns>', "event type patterns it may publish: 'order.*,cart.item_added' or '*' (default with --producer: '*')")
       .option('--name <name>', 'who uses it, e.g. webshop')
+      .option('--role <role>', 'producer (publishes events) or analyst (reads the warehouse, nothing else)', 'producer')
       .option('--json', 'print JSON'),
   ).action(async (options) => (await cli.keys()).runKeysCreate(options));
   remote(keys.command('list').description('list producer keys').option('--json', 'print JSON')).action(async (options) => (await cli.keys()).runKeysList(options));
   remote(keys.command('revoke').description('revoke a producer key at once').argument('<id>')).action(async (id: string, options) => (await cli.keys()).runKeysRevoke(id, options));
+
+  const warehouse = program.command('warehouse').description("the data team's warehouse: read-only SQL, rebuild from the log, Parquet export");
+  remote(
+    warehouse
+      .command('sql')
+      .description('run one read-only SQL statement (an analyst key or the admin key)')
+      .argument('<query>', 'e.g. "SELECT * FROM daily_sales ORDER BY day"')
+      .option('--format <format>', 'table, csv or json', 'table'),
+  ).action(async (query: string, options) => (await cli.warehouse()).runWarehouseSql(query, options));
+  remote(warehouse.command('rebuild').description('drop the warehouse and land every event of the log again, with progress (admin key)')).action(async (options) =>
+    (await cli.warehouse()).runWarehouseRebuild(options),
+  );
+  remote(
+    warehouse
+      .command('export')
+      .description('write every event as Parquet files, Hive-partitioned by event type and date (an analyst key or the admin key)')
+      .requiredOption('--out <dir>', 'a new or empty directory'),
+  ).action(async (options) => (await cli.warehouse()).runWarehouseExport(options));
 
   const catalog = program.command('catalog').description('the event catalog');
   catalog

@@ -132,6 +132,7 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
         http: app,
         logger: logger.child({ service: definition.name }),
         tokens,
+        metrics,
         env: config.env,
         inboxRetentionMs: config.inboxRetentionMs,
       });

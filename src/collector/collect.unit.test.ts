@@ -12,7 +12,7 @@ const guard = {
 const admin: Principal = { kind: 'admin' };
 const producer = (types: string[], scope: string | null = null): Principal => ({
   kind: 'producer',
-  key: { id: 'k', name: 'webshop', prefix: 'flm_abc', types, producer: scope, createdAt: '', revokedAt: null },
+  key: { id: 'k', name: 'webshop', prefix: 'flm_abc', role: 'producer', types, producer: scope, createdAt: '', revokedAt: null },
 });
 /** A key of the orders service, which may publish order.placed. */
 const orders = producer(['order.*'], 'orders');

@@ -19,6 +19,13 @@ export interface Metrics {
   readonly handlerDuration: Histogram<'subscription' | 'outcome'>;
   /** Sets where the `flamingo_subscription_*` gauges read from at scrape time. */
   watchSubscriptions(source: SubscriptionGaugeSource): void;
+  /**
+   * A consumer's own figures about its subscription (e.g. the warehouse's rows landed and last
+   * landed sequence), shown as `details` beside the subscription in `GET /v1/subscriptions`.
+   */
+  describeSubscription(name: string, details: () => Readonly<Record<string, number>>): void;
+  /** The details described for `name`, if any. */
+  subscriptionDetails(name: string): Readonly<Record<string, number>> | undefined;
 }
 
 /**
@@ -29,6 +36,7 @@ export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   let source: SubscriptionGaugeSource | undefined;
+  const details = new Map<string, () => Readonly<Record<string, number>>>();
 
   const eventsPublished = new Counter({
     name: 'flamingo_events_published_total',
@@ -77,6 +85,12 @@ export function createMetrics(): Metrics {
     handlerDuration,
     watchSubscriptions(next) {
       source = next;
+    },
+    describeSubscription(name, read) {
+      details.set(name, read);
+    },
+    subscriptionDetails(name) {
+      return details.get(name)?.();
     },
   };
 }

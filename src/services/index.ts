@@ -10,10 +10,11 @@ import { paymentsService } from './payments/index.ts';
 import { reviewsService } from './reviews/index.ts';
 import type { ServiceDefinition } from './service.ts';
 import { usersService } from './users/index.ts';
+import { warehouseService } from './warehouse/index.ts';
 
 export type { ServiceContext, ServiceDefinition, RunningService } from './service.ts';
 
-/** Every bounded context of the shop and its consumers (notifications, the customer hub), in start order. `flamingo start --services a,b` picks some. */
+/** Every bounded context of the shop, then its consumers (notifications, the customer hub, the warehouse), in start order. `flamingo start --services a,b` picks some. */
 export const services: readonly ServiceDefinition[] = [
   usersService(),
   catalogService(),
@@ -25,6 +26,7 @@ export const services: readonly ServiceDefinition[] = [
   deliveryService(),
   notificationsService(),
   hubService(),
+  warehouseService(),
 ];
 
 /**

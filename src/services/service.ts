@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/index.ts';
 import type { DatabaseConfig } from '../platform/db.ts';
+import type { Metrics } from '../platform/metrics.ts';
 import type { SettingsSchema } from '../platform/settings.ts';
 import type { Tokens } from '../platform/tokens.ts';
 
@@ -20,6 +21,8 @@ export interface ServiceContext {
   readonly logger: Logger;
   /** Customer session tokens: the users service signs them in; the guard verifies them everywhere. */
   readonly tokens: Tokens;
+  /** Prometheus metrics (`GET /metrics`): a service registers its own on `metrics.registry`. */
+  readonly metrics: Metrics;
   /**
    * The environment (and `flamingo.config.json`): a service reads its declared settings from it with
    * `readSettings(definition.settings, env)`; the app has checked them before starting anything.

@@ -9,6 +9,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import type { Bus } from '../../src/bus/index.ts';
 
 /** Per `<database>.<table>`: the number of rows and a digest of their content. */
 export type DatabaseState = Record<string, { rows: number; digest: string }>;
@@ -55,8 +56,29 @@ export async function databaseState(dataDir: string, databaseUrl?: string): Prom
   return state;
 }
 
+/** What `settledDatabaseState` can wait for besides the databases. */
+export interface SettleOptions {
+  /** (Default: 10 000 ms) */
+  readonly timeoutMs?: number;
+  /**
+   * The running bus: first wait until every subscription has handled the log (no lag, nothing in
+   * flight or retrying), since a consumer slower than the 100 ms between two reads (the warehouse's
+   * transaction under load) would otherwise move its position after the state was taken.
+   */
+  readonly bus?: Pick<Bus, 'subscriptions'>;
+}
+
 /** The stored state once background work (outbox relays, subscriptions) has stopped changing it: two reads 100 ms apart agree. */
-export async function settledDatabaseState(dataDir: string, databaseUrl?: string, timeoutMs = 10_000): Promise<DatabaseState> {
+export async function settledDatabaseState(dataDir: string, databaseUrl?: string, options: SettleOptions = {}): Promise<DatabaseState> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  if (options.bus) {
+    for (const until = Date.now() + timeoutMs; ; ) {
+      const busy = (await options.bus.subscriptions()).filter((s) => s.lag > 0 || s.inFlight > 0 || s.retrying > 0);
+      if (busy.length === 0) break;
+      if (Date.now() > until) throw new Error(`subscriptions still busy after ${timeoutMs} ms: ${busy.map((s) => s.name).join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
   let last = await databaseState(dataDir, databaseUrl);
   for (const until = Date.now() + timeoutMs; Date.now() < until; ) {
     await new Promise((resolve) => setTimeout(resolve, 100));

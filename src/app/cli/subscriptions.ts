@@ -4,8 +4,10 @@ import { printTable } from './output.ts';
 
 /** `flamingo subscriptions`: position, lag, in-flight, retrying and dead letters of each subscription. */
 export async function runSubscriptions(options: ClientOptions & { json?: boolean }): Promise<void> {
-  const { subscriptions } = await createClient(options).request<{ subscriptions: SubscriptionInfo[] }>('GET', '/v1/subscriptions');
+  const { subscriptions } = await createClient(options).request<{ subscriptions: (SubscriptionInfo & { details?: Record<string, number> })[] }>('GET', '/v1/subscriptions');
   if (options.json) return console.log(JSON.stringify(subscriptions, null, 2));
   if (subscriptions.length === 0) return console.log('no subscriptions');
-  printTable(subscriptions as unknown as Record<string, unknown>[], ['name', 'types', 'position', 'lag', 'inFlight', 'retrying', 'deadLetters', 'consumers']);
+  // A consumer's own figures (the warehouse's rows landed and last landed sequence), as `key=value`.
+  const rows = subscriptions.map((s) => ({ ...s, details: s.details ? Object.entries(s.details).map(([k, v]) => `${k}=${v}`).join(' ') : undefined }));
+  printTable(rows as unknown as Record<string, unknown>[], ['name', 'types', 'position', 'lag', 'inFlight', 'retrying', 'deadLetters', 'consumers', 'details']);
 }

@@ -61,6 +61,11 @@ const LEVELS: Record<Exclude<RouteAuth, 'public' | 'optional'>, { accepts: reado
     missing: `sign in first: send Authorization: Bearer <session token> (${SIGN_IN})`,
     wrong: `this needs a customer's session token (${SIGN_IN})`,
   },
+  analyst: {
+    accepts: ['analyst', 'admin'],
+    missing: 'this needs an analyst key or the admin key: send Authorization: Bearer <key>',
+    wrong: 'this needs an analyst key or the admin key',
+  },
   customerOrAdmin: {
     accepts: ['customer', 'admin'],
     missing: `send the admin key or the customer's session token (${SIGN_IN}): Authorization: Bearer <key or token>`,
@@ -76,6 +81,7 @@ const SECURITY: Record<RouteAuth, Record<string, string[]>[]> = {
   admin: [{ apiKey: [] }],
   customer: [{ customerToken: [] }],
   customerOrAdmin: [{ apiKey: [] }, { customerToken: [] }],
+  analyst: [{ apiKey: [] }],
 };
 
 export const banned = () =>
@@ -123,7 +129,7 @@ export function createGuard(app: FastifyInstance, options: GuardOptions): Guard 
     if (secret === undefined) throw unauthorized('the Authorization header must be "Bearer <key or session token>"');
     if (timingSafeEqual(digest(secret), adminDigest)) return { kind: 'admin' };
     const key = await keys.verify(secret);
-    if (key) return { kind: 'producer', key };
+    if (key) return key.role === 'analyst' ? { kind: 'analyst', key } : { kind: 'producer', key };
     const claims = await tokens.verify(secret);
     if (!claims) throw unauthorized(`the key or session token is not valid (unknown, revoked or expired; customers sign in again with ${SIGN_IN})`);
     if (await revocations.isRevoked(claims.userId)) throw banned();
@@ -172,6 +178,8 @@ export function createGuard(app: FastifyInstance, options: GuardOptions): Guard 
           return publishRefusal('admin', type);
         case 'producer':
           return publishRefusal(principal.key, type);
+        case 'analyst':
+          return 'an analyst key reads the warehouse and publishes nothing: publish with a producer key (flamingo keys create --producer …)';
         default:
           return 'only API keys publish events';
       }

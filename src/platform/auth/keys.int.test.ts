@@ -28,6 +28,7 @@ describe('producer keys', () => {
       id: created.id,
       name: 'webshop',
       prefix: created.prefix,
+      role: 'producer',
       types: ['cart.*', 'cart.checked_out'],
       producer: 'webshop',
       createdAt: created.createdAt,
@@ -43,6 +44,14 @@ describe('producer keys', () => {
     expect(await keys.verify(created.key)).toBeUndefined();
     expect(await keys.revoke(created.id)).toBe(false);
     expect((await keys.list()).find((k) => k.id === created.id)?.revokedAt).toEqual(expect.any(String));
+  });
+
+  it('makes analyst keys, which publish nothing (issue 11)', async () => {
+    const analyst = await keys.create({ role: 'analyst' });
+    expect(analyst).toMatchObject({ role: 'analyst', name: 'analyst', producer: null, types: [] });
+    expect((await keys.verify(analyst.key))?.role).toBe('analyst');
+    await expect(keys.create({ role: 'analyst', producer: 'orders' })).rejects.toMatchObject({ field: 'producer' });
+    await expect(keys.create({ role: 'analyst', types: ['*'] })).rejects.toMatchObject({ field: 'types' });
   });
 
   it('refuses malformed patterns', async () => {

@@ -4,11 +4,19 @@ import { v7 as uuidv7 } from 'uuid';
 import type { DatabaseConfig } from '../db.ts';
 import { randomSecret } from '../secrets.ts';
 import { openPlatformDatabase, type ApiKeysTable, type PlatformDatabase } from './platform-database.ts';
-import { checkPublishScope, type PublishScope } from './publishing.ts';
+import { KeyScopeError, checkPublishScope, type PublishScope } from './publishing.ts';
 
-/** A producer key as listed (never the key itself). */
+/**
+ * What a key is for: `producer` keys publish (within their `PublishScope`); `analyst` keys read the
+ * warehouse (`POST /v1/warehouse/query`, export) and nothing else — they publish nothing.
+ */
+export type KeyRole = 'producer' | 'analyst';
+export const KEY_ROLES: readonly KeyRole[] = ['producer', 'analyst'];
+
+/** A key as listed (never the key itself). */
 export interface ApiKeyInfo extends PublishScope {
   readonly id: string;
+  readonly role: KeyRole;
   readonly name: string;
   /** The first characters of the key, to recognise it. */
   readonly prefix: string;
@@ -25,9 +33,10 @@ export interface KeyStore {
   /**
    * Creates a producer key. `producer` (a producer of the catalog) lets it publish that producer's
    * types; `types` narrows it to patterns (Default: `*` with a producer; required without one).
-   * Throws `KeyScopeError` (a `RangeError`) naming the field at fault.
+   * `role: 'analyst'` makes a key that reads the warehouse and publishes nothing (no `types` nor
+   * `producer` then). Throws `KeyScopeError` (a `RangeError`) naming the field at fault.
    */
-  create(input: { name?: string; types?: readonly string[]; producer?: string }): Promise<CreatedApiKey>;
+  create(input: { name?: string; types?: readonly string[]; producer?: string; role?: KeyRole }): Promise<CreatedApiKey>;
   list(): Promise<ApiKeyInfo[]>;
   /** Revokes a key at once; false when there is no active key with that id. */
   revoke(id: string): Promise<boolean>;
@@ -48,6 +57,7 @@ const toInfo = (row: ApiKeysTable): ApiKeyInfo => ({
   prefix: row.prefix,
   types: JSON.parse(row.types) as string[],
   producer: row.producer ?? null,
+  role: row.role === 'analyst' ? 'analyst' : 'producer',
   createdAt: row.created_at,
   revokedAt: row.revoked_at,
 });
@@ -63,16 +73,20 @@ export function keyStore(db: Kysely<PlatformDatabase>): KeyStore {
   const cache = new Map<string, { info: ApiKeyInfo; until: number }>();
 
   return {
-    async create({ name, types, producer }) {
-      const scope = checkPublishScope({ types, producer });
+    async create({ name, types, producer, role = 'producer' }) {
+      if (role === 'analyst' && (types !== undefined || producer !== undefined)) {
+        throw new KeyScopeError(types !== undefined ? 'types' : 'producer', 'an analyst key reads the warehouse and publishes nothing: give no types nor producer');
+      }
+      const scope: PublishScope = role === 'analyst' ? { types: [], producer: null } : checkPublishScope({ types, producer });
       const key = randomSecret(PRODUCER_KEY_PREFIX);
       const row: ApiKeysTable = {
         id: uuidv7(),
-        name: name?.trim() || scope.producer || 'producer',
+        name: name?.trim() || scope.producer || role,
         prefix: key.slice(0, PRODUCER_KEY_PREFIX.length + 6),
         hash: hashKey(key),
         types: JSON.stringify(scope.types),
         producer: scope.producer,
+        role,
         created_at: new Date().toISOString(),
         revoked_at: null,
       };

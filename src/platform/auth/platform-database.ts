@@ -15,6 +15,8 @@ export interface ApiKeysTable {
   types: string;
   /** The catalog producer the key speaks for (`orders`), or null: only types anyone may publish. */
   producer: string | null;
+  /** `producer` (publishes events) or `analyst` (reads the warehouse, nothing else). */
+  role: string;
   created_at: string;
   revoked_at: string | null;
 }
@@ -56,6 +58,12 @@ export const PLATFORM_MIGRATIONS: Record<string, Migration> = {
   '002_api_key_producer': {
     async up(db: Kysely<unknown>) {
       await db.schema.alterTable('api_keys').addColumn('producer', 'text').execute();
+    },
+  },
+  // Issue 11: analyst keys read the warehouse and nothing else; every older key is a producer key.
+  '004_api_key_role': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('api_keys').addColumn('role', 'text', (c) => c.notNull().defaultTo('producer')).execute();
     },
   },
   // Issue 7: banned customers, read by the customer guard of every process.

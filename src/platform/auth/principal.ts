@@ -4,6 +4,8 @@ import type { ApiKeyInfo } from './keys.ts';
 export type Principal =
   | { readonly kind: 'admin' }
   | { readonly kind: 'producer'; readonly key: ApiKeyInfo }
+  /** An analyst key: reads the warehouse, nothing else. */
+  | { readonly kind: 'analyst'; readonly key: ApiKeyInfo }
   /** A signed-in customer (a session token, `POST /v1/auth/login`), not banned. */
   | { readonly kind: 'customer'; readonly userId: string; readonly email: string }
   /** No Authorization header at all. */
@@ -17,9 +19,10 @@ export type Principal =
  * - `key`: the admin key or a producer key (the collector);
  * - `admin`: the admin key;
  * - `customer`: a customer's session token;
- * - `customerOrAdmin`: a customer's session token or the admin key (a customer's own data).
+ * - `customerOrAdmin`: a customer's session token or the admin key (a customer's own data);
+ * - `analyst`: an analyst key or the admin key (the warehouse).
  * A banned customer's token is refused (403) on every route but the public ones.
  */
-export type RouteAuth = 'public' | 'optional' | 'key' | 'admin' | 'customer' | 'customerOrAdmin';
+export type RouteAuth = 'public' | 'optional' | 'key' | 'admin' | 'customer' | 'customerOrAdmin' | 'analyst';
 
-export const ROUTE_AUTH: readonly RouteAuth[] = ['public', 'optional', 'key', 'admin', 'customer', 'customerOrAdmin'];
+export const ROUTE_AUTH: readonly RouteAuth[] = ['public', 'optional', 'key', 'admin', 'customer', 'customerOrAdmin', 'analyst'];

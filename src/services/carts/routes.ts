@@ -59,7 +59,7 @@ const changeDescription = 'A guest cart is changed by whoever holds its id; a cu
 
 /** The customer of the request's session token, if any; a producer key has no business with carts (403). */
 function callerOf(principal: Principal): Caller {
-  if (principal.kind === 'producer') throw forbidden('carts are for customers and guests: a producer key cannot use them');
+  if (principal.kind === 'producer' || principal.kind === 'analyst') throw forbidden(`carts are for customers and guests: ${principal.kind === 'producer' ? 'a producer' : 'an analyst'} key cannot use them`);
   return principal.kind === 'customer' ? { userId: principal.userId } : {};
 }
 
