@@ -33,6 +33,8 @@ export interface DeliverySectionOptions {
   readonly rate: number;
   /** How long the latency run publishes (at R / 2). */
   readonly latencyMs: number;
+  /** Events (the backlog's last) pushed to a target whose limit the limiter overestimates twice. */
+  readonly learning: number;
   readonly dir: string;
 }
 
@@ -92,6 +94,26 @@ export async function deliverySection(target: Target, options: DeliverySectionOp
     const windowMost = densest(times, windowMs);
     const missing = options.backlog - shop.delivered.size;
 
+    // Learning: the limiter told twice the target's limit, with the target's bucket as its burst;
+    // the target's 429s (Retry-After) and call-limit header are all it has to go by.
+    for (const t of await targets.list()) await targets.setStatus(t.id, 'paused', 'bench');
+    const learner = await startShopifyTarget({ bucketSize: 40, leakPerSecond: R });
+    shops.push(learner);
+    await targets.create({
+      url: learner.url,
+      types: ['cart.item_added'],
+      rateLimit: { limit: 2 * R, intervalMs: 1_000, burst: 40 },
+      maxInFlight: 16,
+      startAt: { sequence: Math.max(1, options.backlog - options.learning + 1) },
+      secret: generateSecret(),
+    });
+    await dispatcher.refresh();
+    const learnDeadline = Date.now() + (options.learning / R) * 1000 * 3 + 10_000;
+    while (learner.delivered.size < Math.min(options.learning, options.backlog) && Date.now() < learnDeadline) await sleep(100);
+    const learned = learner.stats();
+    const learnedAccepted = learner.requests.filter((r) => r.answer !== 'throttled').map((r) => r.atMs);
+    const learnedRate = learnedAccepted.length / ((Math.max(...learnedAccepted) - Math.min(...learnedAccepted)) / 1000 + 1 / R);
+
     // Latency under the limit.
     for (const t of await targets.list()) await targets.setStatus(t.id, 'paused', 'bench');
     await dispatcher.refresh();
@@ -133,6 +155,16 @@ export async function deliverySection(target: Target, options: DeliverySectionOp
       { section: 'delivery', name: `achieved rate, backlog → target limited to ${R}/s`, unit: 'req/s', value: achieved, ceiling: R, ceilingName: 'the target\'s limit R', goals: [{ kind: 'ratioAtLeast', value: 0.95 }, { kind: 'ratioAtMost', value: 1 }], note: backlogNote },
       { section: 'delivery', name: `most requests in any ${(windowMs / 1000).toFixed(0)} s window`, unit: 'req', value: windowMost, ceiling: (R * windowMs) / 1000, ceilingName: `R × ${(windowMs / 1000).toFixed(0)} s`, goals: [{ kind: 'ratioAtMost', value: 1 }] },
       { section: 'delivery', name: '429s as a share of requests', unit: '%', value: (stats.throttled / Math.max(1, stats.requests)) * 100, goals: [{ kind: 'atMost', value: 1 }] },
+      {
+        section: 'delivery',
+        name: 'limiter told 2R: achieved rate',
+        unit: 'req/s',
+        value: learnedRate,
+        ceiling: R,
+        ceilingName: "the target's limit R",
+        note: `${learner.delivered.size} events; the limiter knows only what the target's 429s (Retry-After) and X-Shopify-Shop-Api-Call-Limit tell it; ${learned.requests} requests, fullest bucket ${learned.maxFill.toFixed(1)}/40, ${learned.early} before a Retry-After expired`,
+      },
+      { section: 'delivery', name: 'limiter told 2R: 429s as a share of requests', unit: '%', value: (learned.throttled / Math.max(1, learned.requests)) * 100 },
       { section: 'delivery', name: `publish→target p50 at ${rate}/s`, unit: 'ms', value: delivery.p50, ceiling: ceiling.p50, ceilingName: 'plain undici POST' },
       { section: 'delivery', name: `publish→target p99 at ${rate}/s`, unit: 'ms', value: delivery.p99, ceiling: ceiling.p99, ceilingName: 'plain undici POST', note: latencyNote },
     ];
