@@ -137,17 +137,23 @@ describe('delivery to a rate-limited target', () => {
     expect(shown).toMatchObject({ status: 'active', circuit: { state: 'closed' }, subscription: `delivery.${id}` });
   }, 60_000);
 
-  it('learns from a GraphQL target that throttles in the body', async () => {
-    const { id } = await target({ bucketSize: 40, leakPerSecond: 20, variant: 'graphql' }, { rateLimit: { limit: 40, burst: 40 }, maxInFlight: 8 });
+  it('learns from a GraphQL target that throttles in the body, and its pace and bucket from every reply', async () => {
+    // The limiter is told 40/s with a burst of 40 (and 40 in flight); the target restores 20 a second into a bucket of 30.
+    // The events wait in the log first, so the first burst goes at once, before any reply.
+    const from = (await server.flamingo.bus.engine.head()) + 1;
     const ids = await publish(100);
+    const { id } = await target({ bucketSize: 30, leakPerSecond: 20, variant: 'graphql' }, { rateLimit: { limit: 40, burst: 40 }, maxInFlight: 40, ordering: 'none', startAt: { sequence: from } });
     await allDelivered(ids, 60_000);
     const stats = shop!.stats();
+    // The first burst overflows; what the replies say slows the rest down.
     expect(stats.throttled).toBeGreaterThan(0);
+    expect(stats.throttled).toBeLessThan(40);
     expect(stats).toMatchObject({ early: 0 });
     expect(await sentDuringPause(id)).toEqual([]);
-    expect(stats.maxFill).toBeLessThanOrEqual(40);
+    expect(stats.maxFill).toBeLessThanOrEqual(30);
     const throttled = (await server.request('GET', `/v1/targets/${id}/attempts?outcome=throttled`)).body.attempts;
     expect(throttled[0]).toMatchObject({ status: 200, error: 'THROTTLED' });
+    expect((await server.request('GET', `/v1/targets/${id}`)).body.limiter).toMatchObject({ learnedRatePerSecond: 20, learnedBucketSize: 30 });
   }, 90_000);
 
   it('signs with both secrets during a rotation, then with the new one alone', async () => {
