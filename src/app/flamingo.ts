@@ -73,8 +73,8 @@ export function checkServiceSettings(selected: readonly ServiceDefinition[], env
 }
 
 /**
- * Starts Flamingo in this process: the engine (`<dataDir>/bus.db` or NATS), the bus, producer keys,
- * the HTTP server with the collector and admin API, and the selected services; then listens.
+ * Starts Flamingo in this process: the engine (`<dataDir>/bus.db` or NATS), the bus (handler metrics as middleware), producer keys,
+ * the HTTP server with browser sessions, static pages (`/web/`), the collector and the admin API, and the selected services; then listens.
  * Throws `ConfigError` for a configuration that cannot run (unknown service, engine unavailable).
  */
 export async function startFlamingo(config: FlamingoConfig, options: StartOptions = {}): Promise<RunningFlamingo> {
