@@ -49,8 +49,6 @@ export const deliveryTables: Migration = {
       .addColumn('pause_reason', 'text')
       /** The target's own bucket size when it tells it (`X-Shopify-Shop-Api-Call-Limit`). */
       .addColumn('learned_size', 'integer')
-      /** The target's own pace when it tells it (GraphQL restore rate, `RateLimit-Policy`): ms per request. */
-      .addColumn('learned_interval_ms', 'double precision')
       .execute();
 
     await db.schema
