@@ -74,3 +74,19 @@ export function envelopeBytes(): number {
 export function dataPool(count: number): OrderPlaced[] {
   return Array.from({ length: count }, (_, n) => orderPlacedData(n));
 }
+
+/** The envelope a raw ceiling stores for `data`: what the engine stores, without the bus. */
+export function rawPayload(data: OrderPlaced, id: string): string {
+  return JSON.stringify({
+    specversion: '1.0',
+    id,
+    source: '/bench',
+    type: 'order.placed',
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    dataschema: 'flamingo:order.placed/v1',
+    data,
+    subject: `order/${data.orderId}`,
+    partitionkey: data.orderId,
+  });
+}

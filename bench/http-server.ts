@@ -97,9 +97,10 @@ async function startReal(withServices: boolean): Promise<Running> {
       HOST: '127.0.0.1',
       FLAMINGO_DATA_DIR: dir,
       FLAMINGO_ADMIN_KEY: process.env.BENCH_ADMIN_KEY,
-      // The run's engine (`--engine nats` sets these to a stream of its own, deleted at the end).
+      // The run's engine (`--engine nats|redis` sets these to a stream or prefix of its own, deleted at the end).
       FLAMINGO_ENGINE: process.env.BENCH_ENGINE ?? 'sqlite',
       FLAMINGO_NATS_STREAM: process.env.BENCH_NATS_STREAM,
+      FLAMINGO_REDIS_PREFIX: process.env.BENCH_REDIS_PREFIX,
       LOG_LEVEL: 'warn',
     },
     dir,

@@ -5,7 +5,7 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiError, StorageType, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { v7 as uuidv7 } from 'uuid';
-import { dataPool, type OrderPlaced } from './fixtures.ts';
+import { dataPool, rawPayload } from './fixtures.ts';
 import { closedLoop, nowMs, paced, percentiles, sleep, type Percentiles } from './stats.ts';
 
 /** Partitions of the engine's stream by default; raw subjects get the same shape. */
@@ -19,21 +19,6 @@ export interface NatsRaw {
   /** Publish (not awaited) → a pull consumer receives, at `rate` per second. Milliseconds. */
   latency(options: { rate: number; durationMs: number }): Promise<Percentiles>;
   close(): Promise<void>;
-}
-
-function payloadOf(data: OrderPlaced, id: string): string {
-  return JSON.stringify({
-    specversion: '1.0',
-    id,
-    source: '/bench',
-    type: 'order.placed',
-    time: new Date().toISOString(),
-    datacontenttype: 'application/json',
-    dataschema: 'flamingo:order.placed/v1',
-    data,
-    subject: `order/${data.orderId}`,
-    partitionkey: data.orderId,
-  });
 }
 
 async function addStream(jsm: JetStreamManager, name: string, prefix: string): Promise<void> {
@@ -94,7 +79,7 @@ export async function rawNats(options: { servers: readonly string[]; runId: stri
       const stream = await freshStream();
       const { done, ms } = await closedLoop(inFlight, durationMs, async (i) => {
         const id = uuidv7();
-        await js.publish(stream.subject(i), payloadOf(pool[i % pool.length], id), { msgID: id });
+        await js.publish(stream.subject(i), rawPayload(pool[i % pool.length], id), { msgID: id });
       });
       return { rate: (done * 1000) / ms, events: done };
     },
@@ -142,7 +127,7 @@ export async function rawNats(options: { servers: readonly string[]; runId: stri
       })();
       await paced(rate, durationMs, (i) => {
         const id = uuidv7();
-        const payload = payloadOf(pool[i % pool.length], id);
+        const payload = rawPayload(pool[i % pool.length], id);
         sentAt.set(id, nowMs());
         js.publish(stream.subject(i), payload, { msgID: id }).catch(() => undefined);
       });

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --engine sqlite|nats] [--quick] [--only publish,consume,latency,http,orders,delivery]`
+ * `npm run bench [-- --engine sqlite|nats|redis] [--quick] [--only publish,consume,latency,http,orders,delivery,failover]`
  *
  * Runs every section against the chosen engine, each figure beside its ceiling measured in the
  * same run, prints the table and then a JSON summary on stdout (progress goes to stderr). Works
@@ -11,15 +11,16 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { consumeSection } from './consume.ts';
 import { deliverySection } from './delivery.ts';
+import { failoverSection } from './failover.ts';
 import { envelopeBytes } from './fixtures.ts';
 import { httpSection } from './http.ts';
 import { latencySection } from './latency.ts';
 import { ordersSection } from './orders.ts';
 import { publishSection } from './publish.ts';
 import { formatTable, summaryOf, type Figure } from './report.ts';
-import { natsTarget, sqliteTarget, type EngineName, type Target } from './targets.ts';
+import { natsTarget, redisTarget, sqliteTarget, type EngineName, type Target } from './targets.ts';
 
-const SECTIONS = ['publish', 'consume', 'latency', 'http', 'orders', 'delivery'] as const;
+const SECTIONS = ['publish', 'consume', 'latency', 'http', 'orders', 'delivery', 'failover'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Settings {
@@ -27,23 +28,25 @@ interface Settings {
   readonly quick: boolean;
   readonly only: readonly Section[];
   readonly nats: readonly string[];
+  readonly redis: string;
   readonly jsonOnly: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Settings {
   const program = new Command('bench')
     .description('Flamingo benchmark: each figure beside its raw ceiling, measured in the same run.')
-    .addOption(new Option('--engine <engine>', 'engine under test').choices(['sqlite', 'nats']).default('sqlite'))
+    .addOption(new Option('--engine <engine>', 'engine under test').choices(['sqlite', 'nats', 'redis']).default('sqlite'))
     .option('--quick', 'short runs (about a minute in all)', false)
     .option('--only <sections>', `comma list of sections (${SECTIONS.join(', ')})`, SECTIONS.join(','))
     .option('--nats <servers>', 'NATS servers for --engine nats', 'nats://127.0.0.1:4222')
+    .option('--redis <url>', 'Redis server for --engine redis', 'redis://127.0.0.1:6379')
     .option('--json-only', 'print only the JSON summary on stdout (the table goes to stderr)', false)
     .parse([...argv], { from: 'user' });
-  const options = program.opts<{ engine: EngineName; quick: boolean; only: string; nats: string; jsonOnly: boolean }>();
+  const options = program.opts<{ engine: EngineName; quick: boolean; only: string; nats: string; redis: string; jsonOnly: boolean }>();
   const only = options.only.split(',').map((s) => s.trim()).filter(Boolean);
   const unknown = only.filter((s) => !(SECTIONS as readonly string[]).includes(s));
   if (unknown.length > 0) program.error(`unknown section ${unknown.join(', ')} (known: ${SECTIONS.join(', ')})`);
-  return { engine: options.engine, quick: options.quick, only: only as Section[], nats: options.nats.split(','), jsonOnly: options.jsonOnly };
+  return { engine: options.engine, quick: options.quick, only: only as Section[], nats: options.nats.split(','), redis: options.redis, jsonOnly: options.jsonOnly };
 }
 
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -59,6 +62,7 @@ function plan(quick: boolean, engine: EngineName) {
     http: { durationS: quick ? 2 : 5, rounds: quick ? 1 : 2, warmupS: 1, batchSize: 100, singleConnections: 64, batchConnections: 16 },
     orders: { durationS: quick ? 4 : 15, rate: 50, settleMs: quick ? 4_000 : 10_000 },
     delivery: { backlog: quick ? 1_500 : 5_000, rate: 100, latencyMs: quick ? 3_000 : 10_000, learning: quick ? 500 : 2_000 },
+    failover: { events: 10_000, rate: quick ? 2_000 : 1_000, settleMs: 30_000 },
   };
 }
 
@@ -73,12 +77,16 @@ async function runSection(section: Section, target: Target, settings: Settings, 
       return latencySection(target, p.latency, runId);
     case 'http':
       process.env.BENCH_NATS_STREAM = `BENCH_${runId}_HTTP`;
+      process.env.BENCH_REDIS_PREFIX = `bench-${runId}-http`;
       return httpSection({ dir, ...p.http });
     case 'orders':
       process.env.BENCH_NATS_STREAM = `BENCH_${runId}_ORDERS`;
+      process.env.BENCH_REDIS_PREFIX = `bench-${runId}-orders`;
       return ordersSection({ dir, ...p.orders });
     case 'delivery':
       return deliverySection(target, { dir, ...p.delivery });
+    case 'failover':
+      return failoverSection(target, { dir, servers: settings.engine === 'redis' ? settings.redis : settings.nats.join(','), ...p.failover });
   }
 }
 
@@ -89,12 +97,13 @@ async function main(): Promise<void> {
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
   // Also when the process ends some other way than through `main`'s end.
   process.once('exit', cleanup);
-  const targetOptions = { dir, runId, natsServers: settings.nats };
+  const targetOptions = { dir, runId, natsServers: settings.nats, redisUrl: settings.redis };
   if (settings.engine === 'nats') {
     // Server sections run the real server in a child, each on a stream of its own (removed with the run's others).
     process.env.BENCH_ENGINE = settings.nats.join(',');
   }
-  const target = settings.engine === 'sqlite' ? sqliteTarget(targetOptions) : natsTarget(targetOptions);
+  if (settings.engine === 'redis') process.env.BENCH_ENGINE = settings.redis;
+  const target = settings.engine === 'sqlite' ? sqliteTarget(targetOptions) : settings.engine === 'nats' ? natsTarget(targetOptions) : redisTarget(targetOptions);
   process.once('SIGINT', () => {
     progress('interrupted, cleaning up');
     target.raw

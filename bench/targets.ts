@@ -5,15 +5,17 @@
 import path from 'node:path';
 import { createBus, type Bus, type Engine } from '../src/bus/index.ts';
 import { natsEngine } from '../src/engines/nats/index.ts';
+import { redisEngine } from '../src/engines/redis/index.ts';
 import { sqliteEngine } from '../src/engines/sqlite/index.ts';
 import { deleteStreamsOf, rawNats, type NatsRaw } from './nats-raw.ts';
+import { deleteKeysOf, rawRedis, type RedisRaw } from './redis-raw.ts';
 import { rawSqliteLatency, rawSqlitePublish, rawSqliteScan } from './sqlite-raw.ts';
 import type { Percentiles } from './stats.ts';
 
-export type EngineName = 'sqlite' | 'nats';
+export type EngineName = 'sqlite' | 'nats' | 'redis';
 
 /** Where an opened bus keeps its log, so a raw reader can scan the very same events. */
-export type LogRef = { readonly kind: 'sqlite'; readonly file: string } | { readonly kind: 'nats'; readonly stream: string };
+export type LogRef = { readonly kind: 'sqlite'; readonly file: string } | { readonly kind: 'nats'; readonly stream: string } | { readonly kind: 'redis'; readonly prefix: string };
 
 export interface OpenedBus {
   readonly bus: Bus;
@@ -49,6 +51,7 @@ export interface TargetOptions {
   /** Unique per run (NATS stream names). */
   readonly runId: string;
   readonly natsServers: readonly string[];
+  readonly redisUrl: string;
 }
 
 export function sqliteTarget(options: TargetOptions): Target {
@@ -106,6 +109,43 @@ export function natsTarget(options: TargetOptions): Target {
         if (raw) await (await raw).close();
         // Whatever a failed section left behind: every stream of this run starts with the run's prefix.
         await deleteStreamsOf(options.natsServers, `BENCH_${options.runId}`);
+      },
+    },
+  };
+}
+
+export function redisTarget(options: TargetOptions): Target {
+  let raw: Promise<RedisRaw> | undefined;
+  const rawOnce = () => (raw ??= rawRedis({ url: options.redisUrl, runId: options.runId }));
+  return {
+    engine: 'redis',
+    async open(label) {
+      const prefix = `bench-${options.runId}-${label}`.replace(/[^A-Za-z0-9_.-]/g, '_');
+      const engine = redisEngine({ url: options.redisUrl, prefix });
+      const bus = createBus({ engine, source: '/bench' });
+      await engine.head();
+      return {
+        bus,
+        engine,
+        log: { kind: 'redis', prefix },
+        async close() {
+          await bus.close();
+          await deleteKeysOf(options.redisUrl, prefix);
+        },
+      };
+    },
+    raw: {
+      label: 'raw pipelined XADD / XREADGROUP',
+      publish: async (publishOptions) => (await rawOnce()).publish(publishOptions),
+      async scan(log, expected) {
+        if (log.kind !== 'redis') throw new Error('a Redis scan needs a Redis log');
+        return (await rawOnce()).scan(log.prefix, expected);
+      },
+      latency: async (latencyOptions) => (await rawOnce()).latency(latencyOptions),
+      async close() {
+        if (raw) await (await raw).close();
+        // Whatever a failed section left behind: every log of this run starts with the run's prefix.
+        await deleteKeysOf(options.redisUrl, `bench-${options.runId}`);
       },
     },
   };

@@ -53,6 +53,9 @@ describe('flamingo start refuses a bad configuration', () => {
     ['PORT', '70000', /PORT: must be a whole number from 1 to 65535, got "70000"/],
     ['PORT', '0', /PORT: must be a whole number from 1 to 65535, got "0"/],
     ['FLAMINGO_ENGINE', 'kafka://', /FLAMINGO_ENGINE: must be "sqlite" or nats:\/\/host:port.*got "kafka:\/\/"/],
+    ['FLAMINGO_ENGINE', 'redis://127.0.0.1:1', /FLAMINGO_ENGINE: cannot use Redis at redis:\/\/127.0.0.1:1/],
+    ['FLAMINGO_NATS_LEASE_MS', '500', /FLAMINGO_NATS_LEASE_MS: must be a whole number of milliseconds from 1000 to 60000, got "500"/],
+    ['FLAMINGO_REDIS_LEASE_MS', '120000', /FLAMINGO_REDIS_LEASE_MS: must be a whole number of milliseconds from 1000 to 60000, got "120000"/],
   ])('%s=%s', async (name, value, message) => {
     const result = await runCli(['start'], { cwd: tempDir(), env: { [name]: value } });
     expect(result.code).toBe(2);

@@ -12,7 +12,9 @@ export type EngineSetting =
   /** The embedded default: `<dataDir>/bus.db`. */
   | { readonly kind: 'sqlite' }
   /** NATS JetStream; one or more servers (`nats://a:4222,nats://b:4222`). */
-  | { readonly kind: 'nats'; readonly servers: readonly string[] };
+  | { readonly kind: 'nats'; readonly servers: readonly string[] }
+  /** Redis Streams; one server (`redis://[user:password@]host:6379[/db]`, `rediss://` for TLS). */
+  | { readonly kind: 'redis'; readonly url: string };
 
 /**
  * Limits of the HTTP server against slow, flooding and hostile clients (README "Security › Limits").
@@ -69,7 +71,7 @@ export interface FlamingoConfig {
   readonly dataDir: string;
   /** `FLAMINGO_ADMIN_KEY`: at least 16 characters. When unset, generated on first start into `<dataDir>/admin.key` (mode 0600). */
   readonly adminKey?: string;
-  /** `FLAMINGO_ENGINE`: `sqlite` or `nats://host:port[,nats://…]`. (Default: `sqlite`) */
+  /** `FLAMINGO_ENGINE`: `sqlite`, `nats://host:port[,nats://…]` or `redis://host:port[/db]`. (Default: `sqlite`) */
   readonly engine: EngineSetting;
   /** `FLAMINGO_NATS_STREAM`: the JetStream stream of the NATS engine (dead letters in `<stream>_DLQ`). (Default: `FLAMINGO`) */
   readonly natsStream: string;
@@ -82,6 +84,19 @@ export interface FlamingoConfig {
   readonly natsPartitions?: number;
   /** `FLAMINGO_NATS_DUPLICATE_WINDOW_MS`: how long JetStream remembers event ids for deduplication. (Default: 120 000) */
   readonly natsDuplicateWindowMs: number;
+  /**
+   * `FLAMINGO_NATS_LEASE_MS`: how long a process keeps a key partition of a subscription without
+   * renewing it (every quarter of it), 1 000–60 000: a killed process's partitions move this much
+   * later. (Default: 3 000)
+   */
+  readonly natsLeaseMs: number;
+  /**
+   * `FLAMINGO_NATS_ACK_WAIT_MS`: how long JetStream waits for an acknowledgement before redelivering,
+   * 1 000–300 000; held events get in-progress acks every third of it. (Default: 2 500)
+   */
+  readonly natsAckWaitMs: number;
+  /** The Redis engine's settings (`FLAMINGO_REDIS_*`). */
+  readonly redis: RedisSettings;
   /** `DATABASE_URL`: `postgres://…` puts the services' databases on PostgreSQL (one schema each). (Default: SQLite files in the data dir) */
   readonly databaseUrl?: string;
   /** `FLAMINGO_DATABASE_LAYOUT`: on PostgreSQL, a `schema` per service in `DATABASE_URL`'s database, or a `database` per service (`<database>_<service>`). (Default: `schema`) */
@@ -115,6 +130,20 @@ export interface FlamingoConfig {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
+/** The Redis Streams engine's settings. */
+export interface RedisSettings {
+  /** `FLAMINGO_REDIS_PREFIX`: the prefix of every key, in a hash tag (`{flamingo}:…`). (Default: `flamingo`) */
+  readonly prefix: string;
+  /** `FLAMINGO_REDIS_PARTITIONS`: key partitions (streams) of a new log, 1–1024; fixed once it exists. (Default: the existing log's, 16 for a new one) */
+  readonly partitions?: number;
+  /** `FLAMINGO_REDIS_DUPLICATE_WINDOW_MS`: how long event ids are remembered for deduplication, at least 1 000. (Default: 120 000; each id costs about 130 bytes of Redis memory for that long) */
+  readonly duplicateWindowMs: number;
+  /** `FLAMINGO_REDIS_RETENTION_MS`: events finished by every subscription and older than this are trimmed; 0 keeps every event. (Default: 0) */
+  readonly retentionMs: number;
+  /** `FLAMINGO_REDIS_LEASE_MS`: the visibility timeout: a killed process's partitions and unfinished events move after it, 1 000–60 000. (Default: 3 000) */
+  readonly leaseMs: number;
+}
+
 /** A configuration that cannot start; `problems` has one line per bad setting. */
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -134,6 +163,13 @@ export const SETTINGS = [
   'FLAMINGO_NATS_REPLICAS',
   'FLAMINGO_NATS_PARTITIONS',
   'FLAMINGO_NATS_DUPLICATE_WINDOW_MS',
+  'FLAMINGO_NATS_LEASE_MS',
+  'FLAMINGO_NATS_ACK_WAIT_MS',
+  'FLAMINGO_REDIS_PREFIX',
+  'FLAMINGO_REDIS_PARTITIONS',
+  'FLAMINGO_REDIS_DUPLICATE_WINDOW_MS',
+  'FLAMINGO_REDIS_RETENTION_MS',
+  'FLAMINGO_REDIS_LEASE_MS',
   'DATABASE_URL',
   'FLAMINGO_DATABASE_LAYOUT',
   'LOG_LEVEL',
@@ -260,6 +296,18 @@ function wholeNumber<F extends number | undefined>(
 
 function parseEngine(value: string, problems: string[]): EngineSetting {
   if (value === 'sqlite') return { kind: 'sqlite' };
+  if (/^rediss?:/.test(value)) {
+    let ok: boolean;
+    try {
+      const url = new URL(value);
+      ok = url.hostname.length > 0 && (url.port === '' || (Number(url.port) >= 1 && Number(url.port) <= 65535)) && /^(\/\d{0,2})?$/.test(url.pathname);
+    } catch {
+      ok = false;
+    }
+    if (ok) return { kind: 'redis', url: value };
+    problems.push(`FLAMINGO_ENGINE: a Redis engine must be redis://[user:password@]host:port[/db] (or rediss:// for TLS), got "${redactedUrl(value)}"`);
+    return { kind: 'sqlite' };
+  }
   const servers = commaList(value);
   const ok =
     servers.length > 0 &&
@@ -273,10 +321,28 @@ function parseEngine(value: string, problems: string[]): EngineSetting {
       }
     });
   if (!ok) {
-    problems.push(`FLAMINGO_ENGINE: must be "sqlite" or nats://host:port (comma-separated for a cluster), got "${value}"`);
+    problems.push(`FLAMINGO_ENGINE: must be "sqlite" or nats://host:port (comma-separated for a cluster) or redis://host:port[/db], got "${value}"`);
     return { kind: 'sqlite' };
   }
   return { kind: 'nats', servers };
+}
+
+/** A URL as it may be shown or logged: its password replaced by `…`. */
+export function redactedUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:…@');
+}
+
+/** The Redis engine's settings; a problem naming the setting for each bad value. */
+function parseRedisSettings(get: (name: (typeof SETTINGS)[number]) => string | undefined, problems: string[]): RedisSettings {
+  const prefix = get('FLAMINGO_REDIS_PREFIX') || 'flamingo';
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) problems.push(`FLAMINGO_REDIS_PREFIX: must be 1–64 letters, digits, _, . or -, got "${prefix}"`);
+  return {
+    prefix,
+    partitions: wholeNumber('FLAMINGO_REDIS_PARTITIONS', get('FLAMINGO_REDIS_PARTITIONS'), undefined, problems, (n) => n >= 1 && n <= 1024, 'must be a whole number from 1 to 1024'),
+    duplicateWindowMs: wholeNumber('FLAMINGO_REDIS_DUPLICATE_WINDOW_MS', get('FLAMINGO_REDIS_DUPLICATE_WINDOW_MS'), 120_000, problems, (n) => n >= 1_000, 'must be a whole number of milliseconds, at least 1000'),
+    retentionMs: wholeNumber('FLAMINGO_REDIS_RETENTION_MS', get('FLAMINGO_REDIS_RETENTION_MS'), 0, problems, () => true, 'must be a whole number of milliseconds (0 keeps every event)'),
+    leaseMs: wholeNumber('FLAMINGO_REDIS_LEASE_MS', get('FLAMINGO_REDIS_LEASE_MS'), 3_000, problems, (n) => n >= 1_000 && n <= 60_000, 'must be a whole number of milliseconds from 1000 to 60000'),
+  };
 }
 
 /** The HTTP limits; a problem naming the setting for each bad value. */
@@ -363,6 +429,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     'must be a whole number of milliseconds, at least 1000',
   );
 
+  const natsLeaseMs = wholeNumber('FLAMINGO_NATS_LEASE_MS', get('FLAMINGO_NATS_LEASE_MS'), 3_000, problems, (n) => n >= 1_000 && n <= 60_000, 'must be a whole number of milliseconds from 1000 to 60000');
+  const natsAckWaitMs = wholeNumber('FLAMINGO_NATS_ACK_WAIT_MS', get('FLAMINGO_NATS_ACK_WAIT_MS'), 2_500, problems, (n) => n >= 1_000 && n <= 300_000, 'must be a whole number of milliseconds from 1000 to 300000');
+  const redis = parseRedisSettings(get, problems);
+
   const databaseLayout = get('FLAMINGO_DATABASE_LAYOUT') || 'schema';
   if (databaseLayout !== 'schema' && databaseLayout !== 'database') {
     problems.push(`FLAMINGO_DATABASE_LAYOUT: must be "schema" or "database", got "${databaseLayout}"`);
@@ -415,6 +485,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     natsReplicas,
     natsPartitions,
     natsDuplicateWindowMs,
+    natsLeaseMs,
+    natsAckWaitMs,
+    redis,
     databaseUrl,
     databaseLayout: databaseLayout === 'database' ? 'database' : 'schema',
     logLevel,

@@ -91,6 +91,32 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads the NATS fail-over settings within their bounds (issue 13)', () => {
+    expect([loadConfig({}, cwd).natsLeaseMs, loadConfig({}, cwd).natsAckWaitMs]).toEqual([3_000, 2_500]);
+    const config = loadConfig({ FLAMINGO_NATS_LEASE_MS: '10000', FLAMINGO_NATS_ACK_WAIT_MS: '30000' }, cwd);
+    expect([config.natsLeaseMs, config.natsAckWaitMs]).toEqual([10_000, 30_000]);
+    expect(problemsOf({ FLAMINGO_NATS_LEASE_MS: '999', FLAMINGO_NATS_ACK_WAIT_MS: '300001' })).toEqual([
+      'FLAMINGO_NATS_LEASE_MS: must be a whole number of milliseconds from 1000 to 60000, got "999"',
+      'FLAMINGO_NATS_ACK_WAIT_MS: must be a whole number of milliseconds from 1000 to 300000, got "300001"',
+    ]);
+  });
+
+  it('reads the Redis engine and its settings, naming each bad one (issue 13)', () => {
+    const config = loadConfig({ FLAMINGO_ENGINE: 'redis://:secret@cache:6380/2', FLAMINGO_REDIS_PARTITIONS: '4', FLAMINGO_REDIS_RETENTION_MS: '86400000' }, cwd);
+    expect(config.engine).toEqual({ kind: 'redis', url: 'redis://:secret@cache:6380/2' });
+    expect(config.redis).toEqual({ prefix: 'flamingo', partitions: 4, duplicateWindowMs: 120_000, retentionMs: 86_400_000, leaseMs: 3_000 });
+    expect(problemsOf({ FLAMINGO_ENGINE: 'redis://:secret@cache:99999' })).toEqual([
+      'FLAMINGO_ENGINE: a Redis engine must be redis://[user:password@]host:port[/db] (or rediss:// for TLS), got "redis://:…@cache:99999"',
+    ]);
+    expect(problemsOf({ FLAMINGO_REDIS_PREFIX: 'a b', FLAMINGO_REDIS_PARTITIONS: '2000', FLAMINGO_REDIS_DUPLICATE_WINDOW_MS: '5', FLAMINGO_REDIS_RETENTION_MS: '-1', FLAMINGO_REDIS_LEASE_MS: '100' })).toEqual([
+      'FLAMINGO_REDIS_PREFIX: must be 1–64 letters, digits, _, . or -, got "a b"',
+      'FLAMINGO_REDIS_PARTITIONS: must be a whole number from 1 to 1024, got "2000"',
+      'FLAMINGO_REDIS_DUPLICATE_WINDOW_MS: must be a whole number of milliseconds, at least 1000, got "5"',
+      'FLAMINGO_REDIS_RETENTION_MS: must be a whole number of milliseconds (0 keeps every event), got "-1"',
+      'FLAMINGO_REDIS_LEASE_MS: must be a whole number of milliseconds from 1000 to 60000, got "100"',
+    ]);
+  });
+
   it('has documented HTTP limits, reads each one and names each bad one (issue 7, items 4 and 6)', () => {
     expect(loadConfig({}, cwd).http).toEqual(DEFAULT_HTTP_SETTINGS);
     expect(DEFAULT_HTTP_SETTINGS).toEqual({

@@ -15,7 +15,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, onTestFailed } from 'vitest';
 import { BIN } from './cli.ts';
 import { freePort } from './process.ts';
-import { SCALE_OUT, type StackRun } from './stacks.ts';
+import { SCALE_OUT, type Stack, type StackRun } from './stacks.ts';
 import { createJsonClient } from '../../src/platform/http-client.ts';
 
 /** A `node bin/flamingo.js start …` child process. */
@@ -328,15 +328,15 @@ export interface ScaleOutRun {
 }
 
 /**
- * Provisions a scale-out run before the file's tests and, after them, stops what `onCleanup`
+ * Provisions a scale-out run (on `stack`, NATS by default) before the file's (or describe block's) tests and, after them, stops what `onCleanup`
  * registered, then the processes, then removes the run (stream and database).
  */
-export function useScaleOutRun(): ScaleOutRun {
+export function useScaleOutRun(stack: Stack = SCALE_OUT): ScaleOutRun {
   let run: StackRun | undefined;
   const processes: FlamingoProcess[] = [];
   const cleanups: (() => Promise<unknown>)[] = [];
   beforeAll(async () => {
-    run = await SCALE_OUT.provision();
+    run = await stack.provision();
   });
   afterAll(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);

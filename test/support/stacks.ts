@@ -1,25 +1,30 @@
 /**
  * The stacks Flamingo runs on, for `describe.each(STACKS)`: the embedded default (SQLite bus log and
- * service databases in the data dir) and the scale-out stack (NATS JetStream at 127.0.0.1:4222 and
- * PostgreSQL at 127.0.0.1:5432).
+ * service databases in the data dir) and the two scale-out stacks (NATS JetStream at 127.0.0.1:4222,
+ * or Redis Streams at 127.0.0.1:6379, with PostgreSQL at 127.0.0.1:5432).
  *
  * Every scale-out run is isolated: a JetStream stream of its own (`FLAMINGO_NATS_STREAM`) and a
  * PostgreSQL database of its own (`CREATE DATABASE flamingo_<random>`), because the services' schema
- * names are fixed. `cleanup()` deletes the stream with its companions and drops the database.
+ * names are fixed; on Redis a key prefix of its own (`FLAMINGO_REDIS_PREFIX`). `cleanup()` deletes
+ * the stream with its companions (or the prefix's keys) and drops the database.
  *
- * `TEST_STACKS=embedded` (or `nats+postgres`) narrows the `STACKS` matrices to one stack; the
- * default is both. The scale-out tests (`test/scale-out*.e2e.test.ts`) use `SCALE_OUT` and always run.
+ * `TEST_STACKS=embedded` (or `nats+postgres`, `redis+postgres`, comma-separated) narrows the
+ * `STACKS` matrices; the default is all three. The scale-out tests (`test/scale-out*.e2e.test.ts`)
+ * use `SCALE_OUT` (NATS) and always run; the SIGKILL one runs on `REDIS_SCALE_OUT` too.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 
-export type StackName = 'embedded' | 'nats+postgres';
+export type StackName = 'embedded' | 'nats+postgres' | 'redis+postgres';
 
 /** The NATS server of the scale-out stack. (Default: `nats://127.0.0.1:4222`, `TEST_NATS_URL`) */
 export const TEST_NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+/** The Redis server of the Redis scale-out stack. (Default: `redis://127.0.0.1:6379`, `TEST_REDIS_URL`) */
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** A PostgreSQL URL allowed to create databases, on the server the runs' databases go to. (Default: `postgres://postgres@127.0.0.1:5432/postgres`, `TEST_POSTGRES_ADMIN_URL`) */
 export const TEST_POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -96,6 +101,21 @@ export async function deleteStreams(stream: string): Promise<void> {
   }
 }
 
+/** Deletes every key of the Redis log `prefix`. */
+export async function deleteRedisLog(prefix: string): Promise<void> {
+  const redis = new Redis(TEST_REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}:*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
 const embedded: Stack = {
   name: 'embedded',
   async provision() {
@@ -119,7 +139,22 @@ const natsPostgres: Stack = {
   },
 };
 
-const ALL: readonly Stack[] = [embedded, natsPostgres];
+const redisPostgres: Stack = {
+  name: 'redis+postgres',
+  async provision() {
+    const prefix = `e2e-${suffix()}`;
+    const databaseUrl = await createRunDatabase();
+    let cleaning: Promise<void> | undefined;
+    return {
+      stack: 'redis+postgres',
+      env: { FLAMINGO_ENGINE: TEST_REDIS_URL, FLAMINGO_REDIS_PREFIX: prefix, DATABASE_URL: databaseUrl },
+      databaseUrl,
+      cleanup: () => (cleaning ??= Promise.all([deleteRedisLog(prefix), dropRunDatabase(databaseUrl)]).then(() => undefined)),
+    };
+  },
+};
+
+const ALL: readonly Stack[] = [embedded, natsPostgres, redisPostgres];
 const wanted = process.env.TEST_STACKS?.split(',').map((s) => s.trim());
 
 /** The stacks the end-to-end tests run on (both unless `TEST_STACKS` names some). */
@@ -127,6 +162,8 @@ export const STACKS: readonly Stack[] = wanted ? ALL.filter((stack) => wanted.in
 
 /** The scale-out stack alone, for tests that only make sense on it. */
 export const SCALE_OUT: Stack = natsPostgres;
+/** The scale-out stack on Redis Streams. */
+export const REDIS_SCALE_OUT: Stack = redisPostgres;
 
 /** The scale-out stack when `TEST_STACKS` leaves it in (for tests that add it beside setups of their own). */
-export const SCALE_OUT_STACKS: readonly Stack[] = STACKS.filter((stack) => stack === natsPostgres);
+export const SCALE_OUT_STACKS: readonly Stack[] = STACKS.filter((stack) => stack === natsPostgres || stack === redisPostgres);

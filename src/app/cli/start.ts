@@ -1,4 +1,4 @@
-import { commaList, loadConfig } from '../../platform/config.ts';
+import { commaList, loadConfig, redactedUrl } from '../../platform/config.ts';
 import { serviceSettingNames } from '../../services/index.ts';
 
 /** `flamingo start`: runs Flamingo in the foreground until SIGINT/SIGTERM. */
@@ -18,7 +18,7 @@ export async function runStart(options: { services?: string }): Promise<void> {
   console.log(
     [
       `flamingo listening on ${listening}`,
-      `engine: ${config.engine.kind === 'sqlite' ? `sqlite (${config.dataDir}/bus.db)` : `nats (${config.engine.servers.join(',')})`}`,
+      `engine: ${config.engine.kind === 'sqlite' ? `sqlite (${config.dataDir}/bus.db)` : config.engine.kind === 'nats' ? `nats (${config.engine.servers.join(',')})` : `redis (${redactedUrl(config.engine.url)})`}`,
       `services: ${running.services.join(', ') || 'none'}`,
       keyLine,
       `API docs: ${running.url}/docs`,

@@ -21,6 +21,9 @@
  *    `discardDeadLetters`, `close` (`running.closeAll()`).
  * 4. Pass the conformance suite (`src/bus/testing/index.ts`) in its integration test.
  *
+ * A partitioned engine (nats, redis) spreads keys with `partitionOf`, so every engine partitions
+ * a key alike.
+ *
  * Users and services use `src/bus/index.ts` instead.
  */
 export type {
@@ -54,3 +57,4 @@ export { createSubscriptionRunner } from './subscription-runner.ts';
 export { assertCompatible, conflictsOf } from './compatibility.ts';
 export type { RunningSubscriptions, RunsSubscription } from './running-subscriptions.ts';
 export { runningSubscriptions } from './running-subscriptions.ts';
+export { fnv1a32, partitionOf } from './partition.ts';

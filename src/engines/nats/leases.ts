@@ -50,6 +50,11 @@ export interface LeaseOptions {
 }
 
 const WRONG_LAST_SEQUENCE = 10071;
+/**
+ * Margin on top of the computed time a vanished owner's events take to come back: the server's
+ * redelivery timer and our renewal timer fire a little late (a few ms on a quiet server).
+ */
+const HANDBACK_SLACK_MS = 250;
 
 export function leaseStreamName(naming: Naming): string {
   return `${naming.stream}_LEASES`;
@@ -78,7 +83,7 @@ export function startLeases(options: LeaseOptions): LeaseManager {
    * acks of its events) within a renewal interval of that, so they are back an ack wait later.
    */
   const handedBack = async (partition: number, previous: string): Promise<void> => {
-    const deadline = Date.now() + Math.max(0, options.ackWaitMs - options.ttlMs + renewMs) + 1_000;
+    const deadline = Date.now() + Math.max(0, options.ackWaitMs - options.ttlMs + renewMs) + HANDBACK_SLACK_MS;
     while (Date.now() < deadline && !closed) {
       const record = await jsm.streams.getMessage(naming.dlqStream, { last_by_subj: handbackSubject(partition) }).catch(() => null);
       if (record?.json<{ owner: string }>().owner === previous) return;

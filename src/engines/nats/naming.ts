@@ -1,27 +1,15 @@
 /**
  * Names on the NATS side: event subjects, durable consumer names and dead-letter subjects.
  *
- * Event subjects are `<prefix>.<partition>.<type>`; the partition is FNV-1a (32 bit, UTF-8) of
- * `partitionkey ?? id`, modulo the stream's partition count. The hash is part of the stored
- * format: changing it (or the partition count) on a stream with data breaks per-key order.
+ * Event subjects are `<prefix>.<partition>.<type>`; the partition is the engine kit's
+ * `partitionOf` (FNV-1a of `partitionkey ?? id`, modulo the stream's partition count), part of the
+ * stored format: changing it (or the partition count) on a stream with data breaks per-key order.
  */
 
 const SAFE_TOKEN = /^[A-Za-z0-9_-]+$/;
 const TYPE_TOKENS = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
-/** FNV-1a 32-bit over the UTF-8 bytes of `key`. */
-export function fnv1a32(key: string): number {
-  let hash = 0x811c9dc5;
-  for (const byte of Buffer.from(key, 'utf8')) {
-    hash ^= byte;
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash >>> 0;
-}
-
-export function partitionOf(key: string, partitions: number): number {
-  return fnv1a32(key) % partitions;
-}
+export { fnv1a32, partitionOf } from '../../bus/kit/index.ts';
 
 /**
  * One subject token (or consumer name part) for an arbitrary string: `[A-Za-z0-9_-]` stay, every

@@ -88,22 +88,34 @@ export interface NatsEngineOptions {
   /** Drop events older than this; 0 keeps them forever. (Default: 0) */
   readonly maxAgeMs?: number;
   /**
-   * How long the server waits for an ack before redelivering to another process. Held events are
-   * kept alive with in-progress acks every third of it, so it only bounds recovery after a crash:
-   * a vanished process's partitions move after `leaseTtlMs`, its unfinished events come back
-   * about `ackWaitMs` after it stopped. (Default: 15 000 ms)
+   * How long the server waits for an ack before redelivering to another process, 1 000–300 000 ms.
+   * Held events are kept alive with in-progress acks (`+WPI`) every third of it, so in normal
+   * operation nothing is redelivered however long a handler runs or an event waits for a retry;
+   * it only bounds recovery after a crash: a vanished process's unfinished events come back about
+   * `ackWaitMs` after it stopped. An event loop blocked for more than two thirds of it lets the
+   * server redeliver events still held here. (Default: 2 500 ms)
    */
   readonly ackWaitMs?: number;
   /** Wait for one publish acknowledgement. (Default: 5 000 ms) */
   readonly publishTimeoutMs?: number;
   /** Keep resending unacknowledged events of an `append` this long before rejecting. (Default: 10 000 ms) */
   readonly appendRetryMs?: number;
-  /** Lifetime of one pull request on the server. (Default: 15 000 ms) */
+  /**
+   * Lifetime of one pull request on the server, at least 1 000 ms and less than two thirds of
+   * `ackWaitMs`. A killed process's pull requests outlive it on the server until they expire, and
+   * nats-server 2.9 hands a redelivered message to such a request (where it is lost until the next
+   * ack wait, and a later event of its key overtakes it): they must be gone before the dead
+   * process's events come back. (Default: half of `ackWaitMs`, at least 1 000 ms)
+   */
   readonly pullExpiresMs?: number;
   /**
-   * How long a process keeps a partition of a key-ordered subscription without renewing it
-   * (renewed every quarter of it): after a crash, its partitions move to other processes this much
-   * later (their unacknowledged events after the ack wait). (Default: 10 000 ms)
+   * How long a process keeps a partition of a key-ordered subscription without renewing it,
+   * 1 000–60 000 ms (renewed every quarter of it): after a crash, its partitions move to other
+   * processes at most `leaseTtlMs` + a quarter of it later, and their first events are the ones it
+   * left unfinished, back after the ack wait. A survivor has taken over a SIGKILLed process's
+   * partitions at worst `1.25 × leaseTtlMs + max(0, ackWaitMs − 0.75 × leaseTtlMs) + 250 ms` after
+   * the kill: 4.25 s with the defaults. A process whose renewals stall longer than it (a blocked
+   * event loop) loses its partitions. (Default: 3 000 ms)
    */
   readonly leaseTtlMs?: number;
   /** Problems the engine recovers from on its own (a pull failed, a dead letter not yet stored). (Default: ignored) */
@@ -111,10 +123,22 @@ export interface NatsEngineOptions {
 }
 
 const DEFAULT_PARTITIONS = 16;
+/** Fail-over under 5 s by default (see `leaseTtlMs`). */
+export const DEFAULT_LEASE_TTL_MS = 3_000;
+export const DEFAULT_ACK_WAIT_MS = 2_500;
+/** Checked bounds of the two fail-over settings (ms). */
+export const LEASE_TTL_BOUNDS = [1_000, 60_000] as const;
+export const ACK_WAIT_BOUNDS = [1_000, 300_000] as const;
 
 function positiveInteger(option: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < 0) throw new InvalidOptionsError(`${option} must be an integer >= 0, got ${value}`);
+  return value;
+}
+
+function within(option: string, value: number | undefined, fallback: number, [min, max]: readonly [number, number]): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) throw new InvalidOptionsError(`${option} must be an integer from ${min} to ${max} ms, got ${value}`);
   return value;
 }
 
@@ -157,15 +181,17 @@ class NatsEngine implements Engine {
       replicas: positiveInteger('replicas', options.replicas, 1),
       duplicateWindowMs: positiveInteger('duplicateWindowMs', options.duplicateWindowMs, 120_000),
       maxAgeMs: positiveInteger('maxAgeMs', options.maxAgeMs, 0),
-      leaseTtlMs: Math.max(1_000, positiveInteger('leaseTtlMs', options.leaseTtlMs, 10_000)),
+      leaseTtlMs: within('leaseTtlMs', options.leaseTtlMs, DEFAULT_LEASE_TTL_MS, LEASE_TTL_BOUNDS),
     };
     this.#settings = {
-      ackWaitMs: Math.max(1_000, positiveInteger('ackWaitMs', options.ackWaitMs, 15_000)),
+      ackWaitMs: within('ackWaitMs', options.ackWaitMs, DEFAULT_ACK_WAIT_MS, ACK_WAIT_BOUNDS),
       publishTimeoutMs: positiveInteger('publishTimeoutMs', options.publishTimeoutMs, 5_000),
       appendRetryMs: positiveInteger('appendRetryMs', options.appendRetryMs, 10_000),
-      pullExpiresMs: Math.max(1_000, positiveInteger('pullExpiresMs', options.pullExpiresMs, 15_000)),
-      leaseTtlMs: Math.max(1_000, positiveInteger('leaseTtlMs', options.leaseTtlMs, 10_000)),
+      pullExpiresMs: 0,
+      leaseTtlMs: within('leaseTtlMs', options.leaseTtlMs, DEFAULT_LEASE_TTL_MS, LEASE_TTL_BOUNDS),
     };
+    const pullBound = Math.floor((2 * this.#settings.ackWaitMs) / 3);
+    this.#settings.pullExpiresMs = within('pullExpiresMs', options.pullExpiresMs, Math.max(1_000, Math.floor(this.#settings.ackWaitMs / 2)), [1_000, Math.max(1_000, pullBound - 1)]);
     this.#onError = options.onError ?? (() => undefined);
     this.#ownsConnection = options.connection === undefined;
     this.#core = this.#setUp(options, stream);

@@ -58,7 +58,8 @@ export async function ensureStreams(jsm: JetStreamManager, naming: Naming, setti
     max_msgs_per_subject: 1,
     allow_direct: true,
   });
-  await ensureStream(jsm, {
+  const leaseAge = settings.leaseTtlMs * 1_000_000;
+  const leases = await ensureStream(jsm, {
     name: leaseStreamName(naming),
     description: `Flamingo partition leases of ${naming.stream}'s key-ordered subscriptions`,
     subjects: [`${leasePrefix(naming)}.>`],
@@ -67,8 +68,11 @@ export async function ensureStreams(jsm: JetStreamManager, naming: Naming, setti
     discard: DiscardPolicy.Old,
     num_replicas: settings.replicas,
     max_msgs_per_subject: 1,
-    max_age: settings.leaseTtlMs * 1_000_000,
+    max_age: leaseAge,
   });
+  // The lease time is the stream's max age: a changed setting takes effect for every process
+  // (they should agree on it; the last one started wins).
+  if (leases.max_age !== leaseAge) await jsm.streams.update(leases.name, { ...leases, max_age: leaseAge });
   return { partitions: stored.partitions };
 }
 
