@@ -159,7 +159,7 @@ describe('delivery to a rate-limited target', () => {
   it('signs with both secrets during a rotation, then with the new one alone', async () => {
     const { id, secret: old } = await target({ leakPerSecond: 100 }, { rateLimit: { limit: 100 } });
     await allDelivered(await publish(3), 10_000);
-    const rotated = await server.request('POST', `/v1/targets/${id}/rotate-secret`, { body: { graceSeconds: 2 } });
+    const rotated = await server.request('POST', `/v1/targets/${id}/rotate-secret`, { body: { graceSeconds: 4 } });
     expect(rotated.status, rotated.text).toBe(200);
     const fresh = rotated.body.secret as string;
     expect(fresh).not.toBe(old);
@@ -170,7 +170,8 @@ describe('delivery to a rate-limited target', () => {
       expect(verify(old, request)).toBeTruthy();
       expect(verify(fresh, request)).toBeTruthy();
     }
-    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    // Past the grace period: the old secret signs no more.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(rotated.body.previousExpiresAt) - Date.now()) + 100));
     const after = await publish(3);
     await allDelivered(after, 10_000);
     for (const request of shop!.requests.filter((r) => after.includes(String(r.headers['webhook-id'])))) {
