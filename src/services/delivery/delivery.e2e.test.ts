@@ -14,7 +14,7 @@ describe('delivery to a rate-limited target', () => {
   const carts = Array.from({ length: 8 }, () => uuidv7());
 
   beforeAll(async () => {
-    server = await startServiceServer('sqlite', [deliveryService({ databaseName: uniqueName('delivery') })], { FLAMINGO_DELIVERY_BREAKER_RESET_MS: '500' });
+    server = await startServiceServer('sqlite', [deliveryService({ databaseName: uniqueName('delivery') })], { FLAMINGO_DELIVERY_BREAKER_RESET_MS: '1000' });
   });
   afterAll(() => server.stop());
   afterEach(async () => {
@@ -216,7 +216,7 @@ describe('delivery to a rate-limited target', () => {
     const { id } = await target({ leakPerSecond: 100, serverErrorRatio: 1 }, { rateLimit: { limit: 100 }, maxInFlight: 4, retry: { initialDelayMs: 20, maxDelayMs: 50, maxAttempts: 100 } });
     const ids = await publish(12);
     await waitUntil(async () => ((await server.request('GET', `/v1/targets/${id}`)).body.circuit.state === 'open' ? true : undefined), 10_000, 'open circuit');
-    // Open: nothing goes to the target until the probe (FLAMINGO_DELIVERY_BREAKER_RESET_MS = 500).
+    // Open: nothing goes to the target until the probe (FLAMINGO_DELIVERY_BREAKER_RESET_MS = 1000).
     const sent = shop!.requests.length;
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(shop!.requests.length - sent).toBeLessThanOrEqual(1);
