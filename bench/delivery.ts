@@ -1,5 +1,6 @@
 /**
- * Section: delivery to a rate-limited target. A Shopify-like target on loopback (leaky bucket of
+ * Section: delivery to a rate-limited target. A Shopify-like target on loopback, in a worker thread
+ * of its own (bench/target-worker.ts: arrivals timed on a loop delivery does not block; leaky bucket of
  * 40 leaking R per second, 429 + Retry-After when over) and the delivery service's parts in this
  * process (its SQLite database in the run's dir, the bus on the engine under test).
  * - Backlog: `backlog` events published first, then one target limited to R requests/s is added
@@ -21,7 +22,7 @@ import { createLimiter } from '../src/services/delivery/limiter.ts';
 import { generateSecret } from '../src/services/delivery/signing.ts';
 import type { DeliveryDatabase } from '../src/services/delivery/store.ts';
 import { targetStore } from '../src/services/delivery/targets.ts';
-import { startShopifyTarget, type ShopifyTarget } from '../src/services/delivery/testing/shopify-target.ts';
+import { startWorkerTarget, type WorkerTarget } from './target-worker.ts';
 import type { Figure } from './report.ts';
 import { cpuMeter, nowMs, paced, percentiles, sleep } from './stats.ts';
 import type { Target } from './targets.ts';
@@ -33,6 +34,8 @@ export interface DeliverySectionOptions {
   readonly rate: number;
   /** How long the latency run publishes (at R / 2). */
   readonly latencyMs: number;
+  /** Events (the backlog's last) pushed to a target whose limit the limiter overestimates twice. */
+  readonly learning: number;
   readonly dir: string;
 }
 
@@ -66,36 +69,60 @@ export async function deliverySection(target: Target, options: DeliverySectionOp
     breakerResetMs: 30_000,
     deliver: true,
   });
-  const shops: ShopifyTarget[] = [];
+  const shops: WorkerTarget[] = [];
+  /** Absolute ms, comparable with the target thread's arrival instants. */
+  const clock = () => performance.timeOrigin + performance.now();
   const carts = Array.from({ length: 64 }, () => uuidv7());
   try {
     // Backlog.
     for (let i = 0; i < options.backlog; i += 500) {
       await opened.bus.publishAll(Array.from({ length: Math.min(500, options.backlog - i) }, (_, k) => cartEvent(i + k, carts)));
     }
-    const shop = await startShopifyTarget({ bucketSize: 40, leakPerSecond: R });
+    const shop = await startWorkerTarget({ bucketSize: 40, leakPerSecond: R });
     shops.push(shop);
     // Burst 1: pure pacing at R, so no 10 s window can exceed 10·R; the target's bucket absorbs arrival jitter.
     await targets.create({ url: shop.url, types: ['cart.item_added'], rateLimit: { limit: R, intervalMs: 1_000, burst: 1 }, maxInFlight: 16, startAt: 'beginning', secret: generateSecret() });
     const cpu = cpuMeter();
     await dispatcher.refresh();
     const deadline = Date.now() + (options.backlog / R) * 1000 * 2 + 10_000;
-    while (shop.delivered.size < options.backlog && Date.now() < deadline) await sleep(100);
-    const cpuPerEventUs = cpu() / Math.max(1, shop.delivered.size);
-    const stats = shop.stats();
-    const times = shop.requests.map((r) => r.atMs);
-    const accepted = shop.requests.filter((r) => r.answer !== 'throttled').map((r) => r.atMs);
+    let deliveredCount = 0;
+    while ((deliveredCount = await shop.delivered()) < options.backlog && Date.now() < deadline) await sleep(100);
+    const cpuPerEventUs = cpu() / Math.max(1, deliveredCount);
+    const { stats, arrivals } = await shop.report();
+    const times = arrivals.map((r) => r.at);
+    const accepted = arrivals.filter((r) => r.answer !== 'throttled').map((r) => r.at);
     const spanS = (Math.max(...accepted) - Math.min(...accepted)) / 1000;
     // n requests paced at R take n slots of 1/R: the first starts the span, the last ends one slot later.
     const achieved = accepted.length / (spanS + 1 / R);
     const windowMs = Math.min(10_000, Math.max(...times) - Math.min(...times));
     const windowMost = densest(times, windowMs);
-    const missing = options.backlog - shop.delivered.size;
+    const missing = options.backlog - deliveredCount;
+
+    // Learning: the limiter told twice the target's limit, with the target's bucket as its burst;
+    // the target's 429s (Retry-After) and call-limit header are all it has to go by.
+    for (const t of await targets.list()) await targets.setStatus(t.id, 'paused', 'bench');
+    const learner = await startWorkerTarget({ bucketSize: 40, leakPerSecond: R });
+    shops.push(learner);
+    await targets.create({
+      url: learner.url,
+      types: ['cart.item_added'],
+      rateLimit: { limit: 2 * R, intervalMs: 1_000, burst: 40 },
+      maxInFlight: 16,
+      startAt: { sequence: Math.max(1, options.backlog - options.learning + 1) },
+      secret: generateSecret(),
+    });
+    await dispatcher.refresh();
+    const learnDeadline = Date.now() + (options.learning / R) * 1000 * 3 + 10_000;
+    let learnedCount = 0;
+    while ((learnedCount = await learner.delivered()) < Math.min(options.learning, options.backlog) && Date.now() < learnDeadline) await sleep(100);
+    const { stats: learned, arrivals: learnerArrivals } = await learner.report();
+    const learnedAccepted = learnerArrivals.filter((r) => r.answer !== 'throttled').map((r) => r.at);
+    const learnedRate = learnedAccepted.length / ((Math.max(...learnedAccepted) - Math.min(...learnedAccepted)) / 1000 + 1 / R);
 
     // Latency under the limit.
     for (const t of await targets.list()) await targets.setStatus(t.id, 'paused', 'bench');
     await dispatcher.refresh();
-    const fast = await startShopifyTarget({ bucketSize: 40, leakPerSecond: R });
+    const fast = await startWorkerTarget({ bucketSize: 40, leakPerSecond: R });
     shops.push(fast);
     await targets.create({ url: fast.url, types: ['cart.item_added'], rateLimit: { limit: R, intervalMs: 1_000, burst: 40 }, maxInFlight: 16, startAt: 'now', secret: generateSecret() });
     await dispatcher.refresh();
@@ -103,11 +130,11 @@ export async function deliverySection(target: Target, options: DeliverySectionOp
     const rate = Math.max(1, Math.floor(R / 2));
     const pacing = await paced(rate, options.latencyMs, (i) => {
       const id = uuidv7();
-      sentAt.set(id, performance.now());
+      sentAt.set(id, clock());
       void opened.bus.publish({ id, ...cartEvent(i, carts) });
     });
-    for (const until = Date.now() + 10_000; fast.delivered.size < pacing.sent && Date.now() < until; ) await sleep(50);
-    const latencies = fast.requests.filter((r) => r.answer === 200).map((r) => r.atMs - (sentAt.get(String(r.headers['webhook-id'])) ?? NaN)).filter((v) => Number.isFinite(v));
+    for (const until = Date.now() + 10_000; (await fast.delivered()) < pacing.sent && Date.now() < until; ) await sleep(50);
+    const latencies = (await fast.report()).arrivals.filter((r) => r.answer === 200).map((r) => r.at - (sentAt.get(r.id ?? '') ?? NaN)).filter((v) => Number.isFinite(v));
     const delivery = percentiles(latencies);
 
     // Ceiling: the same target answering plain undici POSTs at the same rate.
@@ -133,6 +160,16 @@ export async function deliverySection(target: Target, options: DeliverySectionOp
       { section: 'delivery', name: `achieved rate, backlog → target limited to ${R}/s`, unit: 'req/s', value: achieved, ceiling: R, ceilingName: 'the target\'s limit R', goals: [{ kind: 'ratioAtLeast', value: 0.95 }, { kind: 'ratioAtMost', value: 1 }], note: backlogNote },
       { section: 'delivery', name: `most requests in any ${(windowMs / 1000).toFixed(0)} s window`, unit: 'req', value: windowMost, ceiling: (R * windowMs) / 1000, ceilingName: `R × ${(windowMs / 1000).toFixed(0)} s`, goals: [{ kind: 'ratioAtMost', value: 1 }] },
       { section: 'delivery', name: '429s as a share of requests', unit: '%', value: (stats.throttled / Math.max(1, stats.requests)) * 100, goals: [{ kind: 'atMost', value: 1 }] },
+      {
+        section: 'delivery',
+        name: 'limiter told 2R: achieved rate',
+        unit: 'req/s',
+        value: learnedRate,
+        ceiling: R,
+        ceilingName: "the target's limit R",
+        note: `${learnedCount} events; the limiter knows only what the target's 429s (Retry-After) and X-Shopify-Shop-Api-Call-Limit tell it; ${learned.requests} requests, fullest bucket ${learned.maxFill.toFixed(1)}/40, ${learned.early} before a Retry-After expired`,
+      },
+      { section: 'delivery', name: 'limiter told 2R: 429s as a share of requests', unit: '%', value: (learned.throttled / Math.max(1, learned.requests)) * 100 },
       { section: 'delivery', name: `publish→target p50 at ${rate}/s`, unit: 'ms', value: delivery.p50, ceiling: ceiling.p50, ceilingName: 'plain undici POST' },
       { section: 'delivery', name: `publish→target p99 at ${rate}/s`, unit: 'ms', value: delivery.p99, ceiling: ceiling.p99, ceilingName: 'plain undici POST', note: latencyNote },
     ];

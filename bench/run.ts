@@ -64,7 +64,7 @@ function plan(quick: boolean, engine: EngineName) {
     http: { durationS: quick ? 2 : 5, rounds: quick ? 1 : 2, warmupS: 1, batchSize: 100, singleConnections: 64, batchConnections: 16 },
     orders: { durationS: quick ? 4 : 15, rate: 50, settleMs: quick ? 4_000 : 10_000 },
     hub: { ordersPerMinute: 500, durationMs: quick ? 10_000 : 30_000, customers: 50, backlog: 20_000, urgentSamples: quick ? 3 : 5 },
-    delivery: { backlog: quick ? 1_500 : 5_000, rate: 100, latencyMs: quick ? 3_000 : 10_000 },
+    delivery: { backlog: quick ? 1_500 : 5_000, rate: 100, latencyMs: quick ? 3_000 : 10_000, learning: quick ? 500 : 2_000 },
     failover: { events: 10_000, rate: quick ? 2_000 : 1_000, settleMs: 30_000 },
     warehouse: { events: quick ? 50_000 : 200_000, rate: 2_000, durationMs: quick ? 3_000 : 10_000, batchSize: 2_000 },
   };

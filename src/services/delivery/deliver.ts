@@ -16,7 +16,7 @@ import { failPermanently, retryAfter, type DeliveredEvent, type Handler } from '
 import type { AttemptLog, AttemptOutcome } from './attempts.ts';
 import type { TargetBreaker } from './breaker.ts';
 import type { Limiter } from './limiter.ts';
-import { readRateSignals } from './rate-signals.ts';
+import { readRateSignals, type RateSignals } from './rate-signals.ts';
 import { buildRequest, flatHeaders, send, type SendResult } from './send.ts';
 import type { Target } from './targets.ts';
 
@@ -68,7 +68,8 @@ export function deliverTo(deps: DeliverDeps): Handler {
       }
       const durationMs = performance.now() - started;
       const now = Date.now();
-      const signals = result.kind === 'reply' ? readRateSignals(result.status, result.headers, result.body, now) : { throttled: false };
+      const signals: RateSignals = result.kind === 'reply' ? readRateSignals(result.status, result.headers, result.body, now) : { throttled: false };
+      if (signals.paceMs !== undefined) await limiter.observePace(target.id, signals.paceMs);
       if (result.kind === 'reply' && signals.bucket) await limiter.observeFill(target.id, target.rateLimit, signals.bucket.used, signals.bucket.size);
       if (signals.retryAt !== undefined) {
         await limiter.pause(target.id, target.rateLimit, signals.retryAt, signals.reason ?? 'rate limited');

@@ -14,7 +14,7 @@ describe('delivery to a rate-limited target', () => {
   const carts = Array.from({ length: 8 }, () => uuidv7());
 
   beforeAll(async () => {
-    server = await startServiceServer('sqlite', [deliveryService({ databaseName: uniqueName('delivery') })], { FLAMINGO_DELIVERY_BREAKER_RESET_MS: '500' });
+    server = await startServiceServer('sqlite', [deliveryService({ databaseName: uniqueName('delivery') })], { FLAMINGO_DELIVERY_BREAKER_RESET_MS: '1000' });
   });
   afterAll(() => server.stop());
   afterEach(async () => {
@@ -137,23 +137,29 @@ describe('delivery to a rate-limited target', () => {
     expect(shown).toMatchObject({ status: 'active', circuit: { state: 'closed' }, subscription: `delivery.${id}` });
   }, 60_000);
 
-  it('learns from a GraphQL target that throttles in the body', async () => {
-    const { id } = await target({ bucketSize: 40, leakPerSecond: 20, variant: 'graphql' }, { rateLimit: { limit: 40, burst: 40 }, maxInFlight: 8 });
+  it('learns from a GraphQL target that throttles in the body, and its pace and bucket from every reply', async () => {
+    // The limiter is told 40/s with a burst of 40 (and 40 in flight); the target restores 20 a second into a bucket of 30.
+    // The events wait in the log first, so the first burst goes at once, before any reply.
+    const from = (await server.flamingo.bus.engine.head()) + 1;
     const ids = await publish(100);
+    const { id } = await target({ bucketSize: 30, leakPerSecond: 20, variant: 'graphql' }, { rateLimit: { limit: 40, burst: 40 }, maxInFlight: 40, ordering: 'none', startAt: { sequence: from } });
     await allDelivered(ids, 60_000);
     const stats = shop!.stats();
+    // The first burst overflows; what the replies say slows the rest down.
     expect(stats.throttled).toBeGreaterThan(0);
+    expect(stats.throttled).toBeLessThan(40);
     expect(stats).toMatchObject({ early: 0 });
     expect(await sentDuringPause(id)).toEqual([]);
-    expect(stats.maxFill).toBeLessThanOrEqual(40);
+    expect(stats.maxFill).toBeLessThanOrEqual(30);
     const throttled = (await server.request('GET', `/v1/targets/${id}/attempts?outcome=throttled`)).body.attempts;
     expect(throttled[0]).toMatchObject({ status: 200, error: 'THROTTLED' });
+    expect((await server.request('GET', `/v1/targets/${id}`)).body.limiter).toMatchObject({ learnedRatePerSecond: 20, learnedBucketSize: 30 });
   }, 90_000);
 
   it('signs with both secrets during a rotation, then with the new one alone', async () => {
     const { id, secret: old } = await target({ leakPerSecond: 100 }, { rateLimit: { limit: 100 } });
     await allDelivered(await publish(3), 10_000);
-    const rotated = await server.request('POST', `/v1/targets/${id}/rotate-secret`, { body: { graceSeconds: 2 } });
+    const rotated = await server.request('POST', `/v1/targets/${id}/rotate-secret`, { body: { graceSeconds: 4 } });
     expect(rotated.status, rotated.text).toBe(200);
     const fresh = rotated.body.secret as string;
     expect(fresh).not.toBe(old);
@@ -164,7 +170,8 @@ describe('delivery to a rate-limited target', () => {
       expect(verify(old, request)).toBeTruthy();
       expect(verify(fresh, request)).toBeTruthy();
     }
-    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    // Past the grace period: the old secret signs no more.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(rotated.body.previousExpiresAt) - Date.now()) + 100));
     const after = await publish(3);
     await allDelivered(after, 10_000);
     for (const request of shop!.requests.filter((r) => after.includes(String(r.headers['webhook-id'])))) {
@@ -209,7 +216,7 @@ describe('delivery to a rate-limited target', () => {
     const { id } = await target({ leakPerSecond: 100, serverErrorRatio: 1 }, { rateLimit: { limit: 100 }, maxInFlight: 4, retry: { initialDelayMs: 20, maxDelayMs: 50, maxAttempts: 100 } });
     const ids = await publish(12);
     await waitUntil(async () => ((await server.request('GET', `/v1/targets/${id}`)).body.circuit.state === 'open' ? true : undefined), 10_000, 'open circuit');
-    // Open: nothing goes to the target until the probe (FLAMINGO_DELIVERY_BREAKER_RESET_MS = 500).
+    // Open: nothing goes to the target until the probe (FLAMINGO_DELIVERY_BREAKER_RESET_MS = 1000).
     const sent = shop!.requests.length;
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(shop!.requests.length - sent).toBeLessThanOrEqual(1);

@@ -7,13 +7,14 @@ import { relaxDurability } from './durability.ts';
 import { startDispatcher } from './dispatcher.ts';
 import { createLimiter } from './limiter.ts';
 import { deliveryTables } from './migrations/001_delivery.ts';
+import { learnedPace } from './migrations/002_learned_pace.ts';
 import { registerDeliveryRoutes } from './routes.ts';
 import { readSettings } from '../../platform/settings.ts';
 import { deliverySettings } from './settings.ts';
 import type { DeliveryDatabase } from './store.ts';
 import { targetStore } from './targets.ts';
 
-export const deliveryMigrations = { '000_bus': busTablesMigration, '001_delivery': deliveryTables };
+export const deliveryMigrations = { '000_bus': busTablesMigration, '001_delivery': deliveryTables, '002_learned_pace': learnedPace };
 
 export { deliverySettings };
 

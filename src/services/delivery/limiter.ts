@@ -35,6 +35,8 @@ export interface LimiterState {
   /** Requests the limiter would let go right now. */
   readonly available: number;
   readonly learnedSize: number | null;
+  /** The target's own pace (ms per request) when it told one. */
+  readonly learnedIntervalMs: number | null;
 }
 
 export interface Limiter {
@@ -47,6 +49,11 @@ export interface Limiter {
   pause(targetId: string, rate: RateLimit, until: number, reason: string): Promise<void>;
   /** The target says its bucket holds `used` of `size`: we let no more go at once than it has room for. */
   observeFill(targetId: string, rate: RateLimit, used: number, size: number): Promise<void>;
+  /**
+   * The target says how fast it restores (ms per request): a pace slower than the configured one
+   * wins from now on.
+   */
+  observePace(targetId: string, intervalMs: number): Promise<void>;
   state(targetId: string, rate: RateLimit): Promise<LimiterState>;
   /** Forgets a removed target's state. */
   remove(targetId: string): Promise<void>;
@@ -63,14 +70,15 @@ export function createLimiter(db: Kysely<DeliveryDatabase>, dialect: Dialect): L
 
   /** The row, locked for this transaction (created when missing). */
   const load = async (trx: Transaction<DeliveryDatabase>, targetId: string): Promise<Row> => {
-    await trx.insertInto('delivery_limiters').values({ target_id: targetId, tat: 0, paused_until: 0, pause_reason: null, learned_size: null }).onConflict((c) => c.column('target_id').doNothing()).execute();
+    await trx.insertInto('delivery_limiters').values({ target_id: targetId, tat: 0, paused_until: 0, pause_reason: null, learned_size: null, learned_interval_ms: null }).onConflict((c) => c.column('target_id').doNothing()).execute();
     let query = trx.selectFrom('delivery_limiters').selectAll().where('target_id', '=', targetId);
     if (dialect === 'postgres') query = query.forUpdate();
     return (await query.executeTakeFirstOrThrow()) as Row;
   };
 
-  const shape = (rate: RateLimit, row: Pick<Row, 'learned_size'>) => {
-    const T = rate.intervalMs / rate.limit;
+  const shape = (rate: RateLimit, row: Pick<Row, 'learned_size' | 'learned_interval_ms'>) => {
+    // The slower of the configured pace and the one the target told.
+    const T = Math.max(rate.intervalMs / rate.limit, Number(row.learned_interval_ms ?? 0));
     const burst = Math.max(1, Math.min(rate.burst, row.learned_size ?? rate.burst));
     return { T, tau: (burst - 1) * T, burst };
   };
@@ -130,6 +138,32 @@ export function createLimiter(db: Kysely<DeliveryDatabase>, dialect: Dialect): L
     return block.slots.shift()!;
   };
 
+  /**
+   * Slots that came due while this process could not run (a blocked event loop) go out together
+   * when it runs again. That catch-up is kept, but within what GCRA itself allows over the last
+   * 10 s (`burst − 1 + 10 s / T` sends): what this process hands out never exceeds the limit over
+   * any 10 s window, and the time lost to a stall is made up where that window has room.
+   */
+  const recent = new Map<string, number[]>();
+  const WINDOW_MS = 10_000;
+  const withinWindow = async (targetId: string, rate: RateLimit, signal?: AbortSignal) => {
+    const { T, burst } = shape(rate, { learned_size: null, learned_interval_ms: null });
+    const capacity = Math.max(1, Math.min(100_000, burst - 1 + Math.floor(WINDOW_MS / T)));
+    let sent = recent.get(targetId);
+    if (!sent) recent.set(targetId, (sent = []));
+    for (;;) {
+      const t = performance.now();
+      let old = 0;
+      while (old < sent.length && sent[old]! <= t - WINDOW_MS) old += 1;
+      if (old > 0) sent.splice(0, old);
+      if (sent.length < capacity) {
+        sent.push(t);
+        return;
+      }
+      await sleep(sent[0]! + WINDOW_MS - t + 0.5, signal);
+    }
+  };
+
   return {
     async acquire(targetId, rate, signal) {
       const started = performance.now();
@@ -140,8 +174,12 @@ export function createLimiter(db: Kysely<DeliveryDatabase>, dialect: Dialect): L
         if (wait > 0) await sleep(wait, signal);
         // A pause that came while we slept (a 429 to another request) wins over our slot.
         const paused = await pausedFor(targetId);
-        if (paused <= 0) return performance.now() - started;
-        blocks.delete(targetId);
+        if (paused > 0) {
+          blocks.delete(targetId);
+          continue;
+        }
+        await withinWindow(targetId, rate, signal);
+        return performance.now() - started;
       }
     },
     pause: (targetId, rate, until, reason) =>
@@ -159,13 +197,13 @@ export function createLimiter(db: Kysely<DeliveryDatabase>, dialect: Dialect): L
       }),
     async observeFill(targetId, rate, used, size) {
       const learned = size > 0 && size < rate.burst ? size : null;
-      const { T, burst } = shape(rate, { learned_size: learned });
+      const known = await db.selectFrom('delivery_limiters').select(['tat', 'learned_size', 'learned_interval_ms']).where('target_id', '=', targetId).executeTakeFirst();
+      const { T, burst } = shape(rate, { learned_size: learned, learned_interval_ms: known?.learned_interval_ms ?? null });
       // The target has room for `size − used` more; we allow `burst − fill` (GCRA: fill is
       // (tat − now) / T). Ours must not be the larger: fill ≥ burst − (size − used).
       const fill = Math.max(0, burst - (size - used));
       // Most replies say nothing new: a read first spares a write per request.
-      const row = await db.selectFrom('delivery_limiters').select(['tat', 'learned_size']).where('target_id', '=', targetId).executeTakeFirst();
-      if (row && Number(row.tat) >= Date.now() + fill * T && row.learned_size === learned) return;
+      if (known && Number(known.tat) >= Date.now() + fill * T && known.learned_size === learned) return;
       await db.transaction().execute(async (trx) => {
         const current = await load(trx, targetId);
         const t = await now(trx);
@@ -175,6 +213,17 @@ export function createLimiter(db: Kysely<DeliveryDatabase>, dialect: Dialect): L
           .where('target_id', '=', targetId)
           .execute();
       });
+    },
+    async observePace(targetId, intervalMs) {
+      if (!Number.isFinite(intervalMs) || intervalMs <= 0) return;
+      const row = await db.selectFrom('delivery_limiters').select(['learned_interval_ms']).where('target_id', '=', targetId).executeTakeFirst();
+      // Within 1 % of what we know: nothing to write.
+      if (row?.learned_interval_ms && Math.abs(Number(row.learned_interval_ms) - intervalMs) <= intervalMs * 0.01) return;
+      await db.transaction().execute(async (trx) => {
+        await load(trx, targetId);
+        await trx.updateTable('delivery_limiters').set({ learned_interval_ms: intervalMs }).where('target_id', '=', targetId).execute();
+      });
+      blocks.delete(targetId);
     },
     state: (targetId, rate) =>
       db.transaction().execute(async (trx) => {
@@ -187,6 +236,7 @@ export function createLimiter(db: Kysely<DeliveryDatabase>, dialect: Dialect): L
           pauseReason: Number(row.paused_until) > t ? row.pause_reason : null,
           available: Math.max(0, Math.floor(burst - fill)),
           learnedSize: row.learned_size,
+          learnedIntervalMs: row.learned_interval_ms === null ? null : Number(row.learned_interval_ms),
         };
       }),
     async remove(targetId) {

@@ -8,7 +8,8 @@
  * - the common `X-RateLimit-Remaining` / `X-RateLimit-Reset` (reset as seconds from now, or a Unix
  *   time in seconds or milliseconds);
  * - a GraphQL reply that is HTTP 200 but carries `errors[].extensions.code = "THROTTLED"` and
- *   `extensions.cost.throttleStatus` (the shop platform's Admin GraphQL API).
+ *   `extensions.cost.throttleStatus` (the shop platform's Admin GraphQL API); every GraphQL reply's
+ *   `throttleStatus.restoreRate` and query cost, and `RateLimit-Policy`, also tell the target's pace.
  */
 
 export interface RateSignals {
@@ -20,6 +21,8 @@ export interface RateSignals {
   readonly reason?: string;
   /** The target's bucket, when it tells it. */
   readonly bucket?: { readonly used: number; readonly size: number };
+  /** The target's pace, ms per request, when it tells it (GraphQL restore rate and cost, `RateLimit-Policy`). */
+  readonly paceMs?: number;
 }
 
 export type HeaderValue = string | string[] | undefined;
@@ -80,7 +83,7 @@ interface ThrottleStatus {
 }
 
 /** A GraphQL body's throttling: whether it is THROTTLED, and when the requested cost is available again. */
-function graphqlThrottle(body: string, now: number): { throttled: boolean; retryAt?: number; bucket?: RateSignals['bucket'] } | undefined {
+function graphqlThrottle(body: string, now: number): { throttled: boolean; retryAt?: number; bucket?: RateSignals['bucket']; paceMs?: number } | undefined {
   if (!body.startsWith('{') || !body.includes('extensions')) return undefined;
   let parsed: unknown;
   try {
@@ -97,13 +100,24 @@ function graphqlThrottle(body: string, now: number): { throttled: boolean; retry
   const restore = Number(status?.restoreRate);
   const maximum = Number(status?.maximumAvailable);
   const bucket = Number.isFinite(available) && Number.isFinite(maximum) && maximum > 0 ? { used: Math.max(0, maximum - available), size: maximum } : undefined;
-  if (!throttled) return { throttled, bucket };
   const requested = Number(cost?.requestedQueryCost);
+  // A request costs what it asked for; the bucket restores `restoreRate` points a second.
+  const paceMs = Number.isFinite(restore) && restore > 0 ? ((Number.isFinite(requested) && requested > 0 ? requested : 1) / restore) * 1000 : undefined;
+  if (!throttled) return { throttled, bucket, paceMs };
   const retryAt =
     Number.isFinite(available) && Number.isFinite(restore) && restore > 0
       ? now + (Math.max(0, (Number.isFinite(requested) ? requested : 1) - available) / restore) * 1000
       : undefined;
-  return { throttled, retryAt, bucket };
+  return { throttled, retryAt, bucket, paceMs };
+}
+
+/** `RateLimit-Policy: "default";q=100;w=60` (or the older `100;w=60`): ms per request. */
+function policyPace(headers: ResponseHeaders): number | undefined {
+  const policy = header(headers, 'ratelimit-policy');
+  if (policy === undefined) return undefined;
+  const quota = numberParam(policy, 'q') ?? Number(/^\s*(\d+)/.exec(policy)?.[1]);
+  const window = numberParam(policy, 'w');
+  return quota > 0 && window !== undefined && window > 0 ? (window * 1000) / quota : undefined;
 }
 
 /** Reads a reply's rate-limit signals; `body` may be cut short (a throttled GraphQL reply is small). */
@@ -115,9 +129,11 @@ export function readRateSignals(status: number, headers: ResponseHeaders, body: 
   bucket ??= graphql?.bucket;
   const throttled = status === 429 || graphql?.throttled === true;
   const limited = quota(headers, now);
+  const paceMs = graphql?.paceMs ?? policyPace(headers);
+  const known = { bucket, ...(paceMs === undefined ? {} : { paceMs }) };
 
-  if (retryAfter !== undefined && (throttled || status === 503)) return { throttled, retryAt: retryAfter, reason: `Retry-After (${status})`, bucket };
-  if (graphql?.throttled && graphql.retryAt !== undefined) return { throttled, retryAt: graphql.retryAt, reason: 'GraphQL THROTTLED', bucket };
-  if (limited && limited.remaining <= 0 && limited.resetAt !== undefined) return { throttled, retryAt: limited.resetAt, reason: `${limited.source}: 0`, bucket };
-  return { throttled, bucket };
+  if (retryAfter !== undefined && (throttled || status === 503)) return { throttled, retryAt: retryAfter, reason: `Retry-After (${status})`, ...known };
+  if (graphql?.throttled && graphql.retryAt !== undefined) return { throttled, retryAt: graphql.retryAt, reason: 'GraphQL THROTTLED', ...known };
+  if (limited && limited.remaining <= 0 && limited.resetAt !== undefined) return { throttled, retryAt: limited.resetAt, reason: `${limited.source}: 0`, ...known };
+  return { throttled, ...known };
 }

@@ -23,7 +23,8 @@ describe('rate-limit signals of a reply', () => {
   });
 
   it('reads the IETF RateLimit headers and the common X-RateLimit ones', () => {
-    expect(readRateSignals(200, { ratelimit: '"default";r=0;t=30', 'ratelimit-policy': '"default";q=100;w=60' }, '', now)).toMatchObject({ throttled: false, retryAt: now + 30_000 });
+    expect(readRateSignals(200, { ratelimit: '"default";r=0;t=30', 'ratelimit-policy': '"default";q=100;w=60' }, '', now)).toMatchObject({ throttled: false, retryAt: now + 30_000, paceMs: 600 });
+    expect(readRateSignals(200, { 'ratelimit-policy': '10;w=1' }, '', now).paceMs).toBe(100);
     expect(readRateSignals(200, { ratelimit: 'limit=100, remaining=0, reset=5' }, '', now)).toMatchObject({ retryAt: now + 5_000 });
     expect(readRateSignals(200, { 'ratelimit-remaining': '0', 'ratelimit-reset': '7' }, '', now)).toMatchObject({ retryAt: now + 7_000 });
     expect(readRateSignals(200, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(now / 1000 + 9) }, '', now)).toMatchObject({ retryAt: now + 9_000 });
@@ -40,8 +41,12 @@ describe('rate-limit signals of a reply', () => {
       retryAt: now + 2_000,
       reason: 'GraphQL THROTTLED',
       bucket: { used: 999, size: 1000 },
+      // 101 points a request, 50 restored a second: one request every 2.02 s.
+      paceMs: 2_020,
     });
-    expect(readRateSignals(200, {}, '{"data":{"ok":true}}', now).throttled).toBe(false);
+    expect(readRateSignals(200, {}, '{"data":{"ok":true}}', now)).toEqual({ throttled: false, bucket: undefined });
+    const ok = { data: {}, extensions: { cost: { requestedQueryCost: 10, actualQueryCost: 8, throttleStatus: { maximumAvailable: 1000, currentlyAvailable: 990, restoreRate: 50 } } } };
+    expect(readRateSignals(200, {}, JSON.stringify(ok), now)).toEqual({ throttled: false, bucket: { used: 10, size: 1000 }, paceMs: 200 });
     expect(readRateSignals(200, {}, '{"errors":[{"extensions":{"code":"NOT_THROTTLED"}}], "extensions": {}}', now).throttled).toBe(false);
   });
 

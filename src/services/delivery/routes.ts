@@ -93,6 +93,7 @@ export function registerDeliveryRoutes(http: FastifyInstance, deps: DeliveryRout
         pauseReason: limits.pauseReason,
         available: limits.available,
         learnedBucketSize: limits.learnedSize,
+        learnedRatePerSecond: limits.learnedIntervalMs === null ? null : Math.round((1000 / limits.learnedIntervalMs) * 1000) / 1000,
       },
       signing: { secrets: target.secrets.length, rotationEndsAt: rotation?.expiresAt ?? null },
       createdAt: target.createdAt,

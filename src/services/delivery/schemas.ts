@@ -85,6 +85,7 @@ export const TargetSchema = Type.Object({
     pauseReason: Type.Union([Type.String(), Type.Null()]),
     available: Type.Integer({ description: 'Requests that could go now.' }),
     learnedBucketSize: Type.Union([Type.Integer(), Type.Null()], { description: 'The target\'s bucket size when it is smaller than the burst.' }),
+    learnedRatePerSecond: Type.Union([Type.Number(), Type.Null()], { description: 'The pace the target told (GraphQL restore rate ÷ query cost, RateLimit-Policy); the slower of it and `rateLimit` applies.' }),
   }),
   signing: Type.Object({ secrets: Type.Integer({ description: 'Secrets signing each request (2 during a rotation).' }), rotationEndsAt: Type.Union([Type.String(), Type.Null()]) }),
   createdAt: Type.String(),

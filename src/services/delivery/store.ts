@@ -32,6 +32,7 @@ export interface DeliveryDatabase extends BusTables {
     paused_until: number;
     pause_reason: string | null;
     learned_size: number | null;
+    learned_interval_ms: number | null;
   };
   delivery_attempts: {
     id: string;
