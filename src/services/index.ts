@@ -3,6 +3,8 @@ import { cartsService } from './carts/index.ts';
 import { catalogService } from './catalog/index.ts';
 import { deliveryService } from './delivery/index.ts';
 import { fulfillmentService } from './fulfillment/index.ts';
+import { hubService } from './hub/index.ts';
+import { notificationsService } from './notifications/index.ts';
 import { ordersService } from './orders/index.ts';
 import { paymentsService } from './payments/index.ts';
 import { reviewsService } from './reviews/index.ts';
@@ -12,7 +14,7 @@ import { warehouseService } from './warehouse/index.ts';
 
 export type { ServiceContext, ServiceDefinition, RunningService } from './service.ts';
 
-/** Every bounded context of the shop, then its consumers, in start order. `flamingo start --services a,b` picks some. */
+/** Every bounded context of the shop and its consumers (notifications, the customer hub, the warehouse), in start order. `flamingo start --services a,b` picks some. */
 export const services: readonly ServiceDefinition[] = [
   usersService(),
   catalogService(),
@@ -22,6 +24,8 @@ export const services: readonly ServiceDefinition[] = [
   fulfillmentService(),
   reviewsService(),
   deliveryService(),
+  notificationsService(),
+  hubService(),
   warehouseService(),
 ];
 
