@@ -12,6 +12,16 @@ export default tseslint.config(
     },
   },
   {
+    // The pages under web/ are browser ES modules.
+    files: ['web/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'sessionStorage', 'fetch', 'confirm', 'URLSearchParams', 'FormData', 'Node', 'EventSource', 'console'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['**/*.test.ts', 'bench/**'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },

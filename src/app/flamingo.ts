@@ -115,6 +115,10 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
     const app = await createHttpServer({ logger, metrics, version: VERSION, settings: config.http, ...(staticFiles ? { staticFiles } : {}) });
     const guard = createGuard(app, { adminKey: adminKey.value, keys, tokens, revocations });
     sessionRoutes(app, tokens);
+    if (staticFiles) {
+      // The admin console (web/console/): its address without the static prefix.
+      app.get('/console', { config: { auth: 'public' }, schema: { hide: true } }, async (_request, reply) => reply.redirect('/web/console/'));
+    }
     collectorRoutes(app, { bus, guard, metrics, config, limits: options.limits ?? DEFAULT_LIMITS });
     adminRoutes(app, { bus, keys, metrics, version: VERSION });
 
