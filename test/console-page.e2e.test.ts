@@ -3,7 +3,7 @@
  * against a running Flamingo with a subscription whose handler refuses some orders: the admin signs
  * in with the admin key, finds the dead letter the failing handler made, retries it from the page
  * and sees it processed; rewinds the subscription from the page and the handler sees the events
- * again. `FLAMINGO_SCREENSHOT=<file>` saves a picture of the overview (the README's).
+ * again. `FLAMINGO_SCREENSHOT=<file>` saves a picture of the dead letters view (the README's).
  */
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -83,7 +83,6 @@ it('refuses a key that is not the admin key, then signs in with the admin key an
   expect(await page.locator('#lag-chart svg').count()).toBe(1);
   // The key is in this tab's sessionStorage only; no cookie was set.
   expect(await page.context().cookies()).toEqual([]);
-  if (process.env.FLAMINGO_SCREENSHOT) await page.screenshot({ path: process.env.FLAMINGO_SCREENSHOT, fullPage: true });
 });
 
 it('finds the dead letter a failing handler made, retries it from the page, and sees it processed', { timeout: 30_000 }, async () => {
@@ -95,6 +94,7 @@ it('finds the dead letter a failing handler made, retries it from the page, and 
   expect(await row.locator('td').nth(2).textContent()).toBe('2'); // attempts
   await row.getByRole('button', { name: 'Inspect' }).click();
   expect(await page.locator('#dead-letter-json').textContent()).toContain('"firstFailedAt"');
+  if (process.env.FLAMINGO_SCREENSHOT) await page.screenshot({ path: process.env.FLAMINGO_SCREENSHOT, fullPage: true });
 
   refuse = false;
   await row.getByRole('button', { name: 'Retry', exact: true }).click();
