@@ -46,6 +46,8 @@ async function until(ok: () => boolean | Promise<boolean>, what: string, timeout
 }
 
 let published: { id: string; sequence: number }[];
+/** Script errors and policy violations in the page: none expected. */
+const pageErrors: string[] = [];
 beforeAll(async () => {
   server = await startTestServer();
   ordersKey = await server.producerKey('orders');
@@ -60,6 +62,10 @@ beforeAll(async () => {
   page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   page.setDefaultTimeout(10_000);
   page.on('dialog', (dialog) => void dialog.accept());
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => {
+    if (message.text().includes('Content Security Policy')) pageErrors.push(message.text());
+  });
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
@@ -68,8 +74,11 @@ afterAll(async () => {
 });
 
 it('refuses a key that is not the admin key, then signs in with the admin key and shows health and the charts', { timeout: 30_000 }, async () => {
-  await page.goto(`${server.url}/console`);
+  const answer = await page.goto(`${server.url}/console`);
   expect(new URL(page.url()).pathname).toBe('/web/console/');
+  // The page runs only its own scripts (its key is in reach of any script it runs).
+  expect(answer?.headers()['content-security-policy']).toContain("script-src 'self'");
+  expect(answer?.headers()['x-frame-options']).toBe('DENY');
   await page.getByLabel('Admin key').fill(ordersKey);
   await page.keyboard.press('Enter');
   await expect.poll(() => page.locator('#status').textContent()).toContain('not the admin key');
@@ -167,4 +176,8 @@ it('answers the overview to the admin only', async () => {
   expect(status).toBe(200);
   expect(body).toMatchObject({ intervalSeconds: 10, engine: 'sqlite' });
   expect(body.samples[0]).toMatchObject({ head: expect.any(Number), lag: expect.any(Object) });
+});
+
+it('ran every view without a script error or a content security policy violation', () => {
+  expect(pageErrors).toEqual([]);
 });
