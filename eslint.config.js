@@ -12,12 +12,12 @@ export default tseslint.config(
     },
   },
   {
-    // The pages under web/ are browser ES modules.
+    // The browser pages: plain ES modules run by the browser.
     files: ['web/**/*.js'],
     languageOptions: {
       sourceType: 'module',
       globals: Object.fromEntries(
-        ['window', 'document', 'location', 'sessionStorage', 'fetch', 'confirm', 'URLSearchParams', 'FormData', 'Node', 'EventSource', 'console'].map((name) => [name, 'readonly']),
+        ['window', 'document', 'location', 'fetch', 'sessionStorage', 'EventSource', 'CSS', 'Intl', 'URL', 'URLSearchParams', 'FormData', 'Node', 'confirm', 'setTimeout', 'console'].map((name) => [name, 'readonly']),
       ),
     },
   },
