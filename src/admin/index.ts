@@ -26,6 +26,6 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   catalogRoutes(app, { version: deps.version });
   healthRoutes(app, deps.bus);
   metricsRoutes(app, deps.metrics);
-  overviewRoutes(app, deps.bus);
+  overviewRoutes(app, deps.bus, deps.overview);
   deps.metrics.watchSubscriptions(() => deps.bus.subscriptions());
 }

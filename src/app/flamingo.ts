@@ -31,6 +31,8 @@ export interface StartOptions {
   readonly platformDatabase?: string;
   /** The web pages' files, served at `/web/` when the directory exists. (Default: `web/` of this checkout) */
   readonly webRoot?: string;
+  /** How often the console's overview samples the head and the lags, in milliseconds (tests). (Default: 10 000) */
+  readonly overviewIntervalMs?: number;
 }
 
 /** `web/` beside `src/`. */
@@ -120,7 +122,7 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
       app.get('/console', { config: { auth: 'public' }, schema: { hide: true } }, async (_request, reply) => reply.redirect('/web/console/'));
     }
     collectorRoutes(app, { bus, guard, metrics, config, limits: options.limits ?? DEFAULT_LIMITS });
-    adminRoutes(app, { bus, keys, metrics, version: VERSION });
+    adminRoutes(app, { bus, keys, metrics, version: VERSION, ...(options.overviewIntervalMs ? { overview: { intervalMs: options.overviewIntervalMs } } : {}) });
 
     const running: { name: string; service: RunningService }[] = [];
     cleanups.push(async () => {
