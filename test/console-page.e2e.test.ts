@@ -166,7 +166,10 @@ const publishWith = (key: string) =>
   server.request('POST', '/v1/events', { key, contentType: 'application/cloudevents+json', body: { specversion: '1.0', id: uuidv7(), type: 'order.placed', data: orderData('by-key') } });
 
 it('lists the catalog with each schema, and says when delivery does not run here', { timeout: 30_000 }, async () => {
-  await page.getByRole('link', { name: 'Catalog' }).click();
+  // By keyboard: the link, Enter, and the focus is on the view's heading.
+  await page.getByRole('link', { name: 'Catalog' }).focus();
+  await page.keyboard.press('Enter');
+  await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Catalog');
   const placed = page.locator('#catalog-list details[data-type="order.placed"]');
   await placed.locator('summary').click();
   expect(await placed.locator('pre').textContent()).toContain('"orderId"');

@@ -60,8 +60,9 @@ $('#sign-out').addEventListener('click', () => {
 /* ---- Routing ---------------------------------------------------------------------------- */
 
 const loaders = {};
+/** Shows the view the hash names (default: overview) and loads it; its name, or undefined when signed out. */
 function route() {
-  if (!adminKey.get()) return showSignIn();
+  if (!adminKey.get()) return void showSignIn();
   const name = VIEWS.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'overview';
   for (const view of VIEWS) document.getElementById(view).hidden = view !== name;
   for (const link of document.querySelectorAll('#nav a')) {
@@ -69,14 +70,20 @@ function route() {
     else link.removeAttribute('aria-current');
   }
   void loaders[name]();
+  return name;
 }
+
+/** After a move between views, the keyboard starts at the new view's heading. */
+window.addEventListener('hashchange', () => {
+  const name = route();
+  if (name) document.getElementById(`${name}-title`).focus();
+});
 
 function start() {
   $('#sign-in-view').hidden = true;
   $('#nav').hidden = false;
   route();
 }
-window.addEventListener('hashchange', route);
 
 /** Every subscription, for the tables and the pickers. */
 async function subscriptions() {
