@@ -17,7 +17,7 @@ export default tseslint.config(
     languageOptions: {
       sourceType: 'module',
       globals: Object.fromEntries(
-        ['window', 'document', 'location', 'fetch', 'sessionStorage', 'EventSource', 'CSS', 'Intl', 'URL', 'setTimeout', 'console'].map((name) => [name, 'readonly']),
+        ['window', 'document', 'location', 'fetch', 'sessionStorage', 'EventSource', 'CSS', 'Intl', 'URL', 'URLSearchParams', 'FormData', 'Node', 'confirm', 'setTimeout', 'console'].map((name) => [name, 'readonly']),
       ),
     },
   },

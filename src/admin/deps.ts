@@ -1,6 +1,7 @@
 import type { Bus } from '../bus/index.ts';
 import type { KeyStore } from '../platform/auth/index.ts';
 import type { Metrics } from '../platform/metrics.ts';
+import type { OverviewSamplerOptions } from './overview.ts';
 
 /** What the admin API needs. */
 export interface AdminDeps {
@@ -9,4 +10,6 @@ export interface AdminDeps {
   readonly metrics: Metrics;
   /** Flamingo's version, shown by the catalog documents. */
   readonly version: string;
+  /** The console overview's sampling. (Default: every 10 s, one hour kept) */
+  readonly overview?: OverviewSamplerOptions;
 }

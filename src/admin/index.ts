@@ -1,6 +1,6 @@
 /**
  * The admin API: reading the log (pages, or live over SSE), subscriptions (rewind, pause), dead letters, producer keys, the
- * catalog documents, health and metrics. Every route declares its auth (`admin` for most).
+ * catalog documents, health and metrics, and the sampled last hour the console charts (`/v1/overview`). Every route declares its auth (`admin` for most).
  */
 import type { FastifyInstance } from 'fastify';
 import { catalogRoutes } from './catalog.ts';
@@ -10,6 +10,7 @@ import { eventsReadRoutes } from './events.ts';
 import { healthRoutes } from './health.ts';
 import { keyRoutes } from './keys.ts';
 import { metricsRoutes } from './metrics.ts';
+import { overviewRoutes } from './overview.ts';
 import { eventStreamRoutes } from './stream.ts';
 import { subscriptionRoutes } from './subscriptions.ts';
 
@@ -25,5 +26,6 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   catalogRoutes(app, { version: deps.version });
   healthRoutes(app, deps.bus);
   metricsRoutes(app, deps.metrics);
+  overviewRoutes(app, deps.bus, deps.overview);
   deps.metrics.watchSubscriptions(() => deps.bus.subscriptions());
 }

@@ -31,6 +31,8 @@ export interface StartOptions {
   readonly platformDatabase?: string;
   /** The web pages' files, served at `/web/` when the directory exists. (Default: `web/` of this checkout) */
   readonly webRoot?: string;
+  /** How often the console's overview samples the head and the lags, in milliseconds (tests). (Default: 10 000) */
+  readonly overviewIntervalMs?: number;
 }
 
 /** `web/` beside `src/`. */
@@ -115,8 +117,12 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
     const app = await createHttpServer({ logger, metrics, version: VERSION, settings: config.http, ...(staticFiles ? { staticFiles } : {}) });
     const guard = createGuard(app, { adminKey: adminKey.value, keys, tokens, revocations });
     sessionRoutes(app, tokens);
+    if (staticFiles) {
+      // The admin console (web/console/): its address without the static prefix.
+      app.get('/console', { config: { auth: 'public' }, schema: { hide: true } }, async (_request, reply) => reply.redirect('/web/console/'));
+    }
     collectorRoutes(app, { bus, guard, metrics, config, limits: options.limits ?? DEFAULT_LIMITS });
-    adminRoutes(app, { bus, keys, metrics, version: VERSION });
+    adminRoutes(app, { bus, keys, metrics, version: VERSION, ...(options.overviewIntervalMs ? { overview: { intervalMs: options.overviewIntervalMs } } : {}) });
 
     const running: { name: string; service: RunningService }[] = [];
     cleanups.push(async () => {

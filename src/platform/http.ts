@@ -48,10 +48,23 @@ export interface HttpServerOptions {
   /**
    * Static files (the web pages' HTML, scripts and styles) served read-only under `prefix`
    * (`/web/`) from `root` with `@fastify/static`: public, no directory listing, nothing outside
-   * `root`. (Default: none)
+   * `root`. Every file is sent with `PAGE_SECURITY_HEADERS`. (Default: none)
    */
   readonly staticFiles?: { readonly root: string; readonly prefix: string };
 }
+
+/**
+ * Sent with every static file. The pages hold keys (the admin console keeps the admin key in
+ * sessionStorage), so they run only their own scripts and styles from this origin (no inline
+ * script, no other origin, no plugins), talk only to this origin, cannot be framed
+ * (clickjacking) and send no Referer. Source: OWASP Secure Headers; CSP Level 3.
+ */
+export const PAGE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+};
 
 /** Media types read as JSON. A body without Content-Type is read as JSON too (the seed's producers send none). */
 export const JSON_MEDIA_TYPES = ['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json'] as const;
@@ -215,7 +228,16 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   // Before the guard: these routes are public by nature (pages call the API with credentials).
   if (options.staticFiles) {
-    await app.register(fastifyStatic, { root: options.staticFiles.root, prefix: options.staticFiles.prefix, index: ['index.html'], list: false, dotfiles: 'deny' });
+    await app.register(fastifyStatic, {
+      root: options.staticFiles.root,
+      prefix: options.staticFiles.prefix,
+      index: ['index.html'],
+      list: false,
+      dotfiles: 'deny',
+      setHeaders: (reply) => {
+        reply.headers(PAGE_SECURITY_HEADERS);
+      },
+    });
   }
   // Browser sessions (an HttpOnly cookie, platform/auth/session.ts) and live updates (SSE).
   await app.register(fastifyCookie);
