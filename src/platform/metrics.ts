@@ -17,6 +17,20 @@ export interface Metrics {
    * batch), `outcome` `ack` or `error` (retried or dead-lettered by the bus); fed by a bus middleware.
    */
   readonly handlerDuration: Histogram<'subscription' | 'outcome'>;
+  /** `flamingo_collector_requests_total{route,status}`: requests to the collector's routes by HTTP status. */
+  readonly collectorRequests: Counter<'route' | 'status'>;
+  /**
+   * `flamingo_events_handled_total{subscription,outcome}`: events handed to a handler (each event
+   * of a batch counts), `outcome` `ack` or `error`.
+   */
+  readonly eventsHandled: Counter<'subscription' | 'outcome'>;
+  /** `flamingo_handler_retries_total{subscription}`: handler calls that were a redelivery (attempt > 1). */
+  readonly handlerRetries: Counter<'subscription'>;
+  /**
+   * `flamingo_event_end_to_end_seconds{subscription}`: from the event's `recordedtime` (stored by
+   * the bus) to its handler returning successfully, in seconds.
+   */
+  readonly endToEnd: Histogram<'subscription'>;
   /** Sets where the `flamingo_subscription_*` gauges read from at scrape time. */
   watchSubscriptions(source: SubscriptionGaugeSource): void;
 }
@@ -28,6 +42,9 @@ export interface Metrics {
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // Gauges named like counters break Prometheus' naming rule (`promtool check metrics` refuses
+  // them); prom-client offers no way to rename a default metric, so these three are left out.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   let source: SubscriptionGaugeSource | undefined;
 
   const eventsPublished = new Counter({
@@ -49,6 +66,32 @@ export function createMetrics(): Metrics {
     help: 'Handler calls (one event or one batch) by subscription and outcome (ack, error).',
     labelNames: ['subscription', 'outcome'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+
+  const collectorRequests = new Counter({
+    name: 'flamingo_collector_requests_total',
+    help: 'Requests to the collector routes, by route and HTTP status.',
+    labelNames: ['route', 'status'] as const,
+    registers: [registry],
+  });
+  const eventsHandled = new Counter({
+    name: 'flamingo_events_handled_total',
+    help: 'Events handed to a handler (each event of a batch counts), by subscription and outcome (ack, error).',
+    labelNames: ['subscription', 'outcome'] as const,
+    registers: [registry],
+  });
+  const handlerRetries = new Counter({
+    name: 'flamingo_handler_retries_total',
+    help: 'Handler calls that were redeliveries (attempt above 1), by subscription.',
+    labelNames: ['subscription'] as const,
+    registers: [registry],
+  });
+  const endToEnd = new Histogram({
+    name: 'flamingo_event_end_to_end_seconds',
+    help: 'From the time the bus stored an event (recordedtime) to its handler succeeding, by subscription.',
+    labelNames: ['subscription'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
     registers: [registry],
   });
 
@@ -75,6 +118,10 @@ export function createMetrics(): Metrics {
     eventsPublished,
     httpDuration,
     handlerDuration,
+    collectorRequests,
+    eventsHandled,
+    handlerRetries,
+    endToEnd,
     watchSubscriptions(next) {
       source = next;
     },
