@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { failPermanently } from '../src/bus/index.ts';
+import { reviewsService } from '../src/services/reviews/index.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
 const RULES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../deploy/prometheus');
@@ -32,7 +33,7 @@ function promtool(args: string[], input?: string): Promise<{ code: number | null
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({}, { registry: [reviewsService()] });
   const key = await server.producerKey('orders');
   let handled = 0;
   await server.flamingo.bus.subscribe({ name: 'metrics-check', types: ['order.placed'], retry: { maxAttempts: 2, initialDelayMs: 10 } }, async (event) => {
@@ -74,6 +75,7 @@ it('promtool check metrics: /metrics of a running server after traffic passes th
   expect(text).toMatch(/flamingo_events_handled_total\{subscription="metrics-check",outcome="ack"\} 1/);
   expect(text).toMatch(/flamingo_events_handled_total\{subscription="metrics-check",outcome="error"\} 1/);
   expect(text).toMatch(/flamingo_event_end_to_end_seconds_count\{subscription="metrics-check"\} 1/);
+  expect(text).toMatch(/flamingo_outbox_backlog\{service="reviews"\} 0/);
   const { code, output } = await promtool(['check', 'metrics'], text);
   expect(code, output).toBe(0);
 });

@@ -134,6 +134,7 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
         tokens,
         env: config.env,
         inboxRetentionMs: config.inboxRetentionMs,
+        metrics,
       });
       running.push({ name: definition.name, service });
       logger.info({ service: definition.name }, 'service started');

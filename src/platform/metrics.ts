@@ -5,6 +5,14 @@ export interface SubscriptionGaugeSource {
   (): Promise<readonly { name: string; lag: number; inFlight: number; retrying: number; deadLetters: number }[]>;
 }
 
+/** What the circuit gauge reads at each scrape: each delivery target's circuit in this process. */
+export interface CircuitSource {
+  (): readonly { target: string; state: string }[];
+}
+
+/** What a service may feed (`ServiceContext.metrics`). */
+export type ServiceMetrics = Pick<Metrics, 'watchOutbox' | 'watchCircuits'>;
+
 /** Flamingo's Prometheus metrics, served at `GET /metrics`. */
 export interface Metrics {
   readonly registry: Registry;
@@ -31,6 +39,16 @@ export interface Metrics {
    * the bus) to its handler returning successfully, in seconds.
    */
   readonly endToEnd: Histogram<'subscription'>;
+  /**
+   * `flamingo_outbox_backlog{service}`: events in a service's outbox not yet published, read from
+   * `backlog` at scrape time. Resolves the returned function to stop watching (on the service's stop).
+   */
+  watchOutbox(service: string, backlog: () => Promise<number>): () => void;
+  /**
+   * `flamingo_delivery_circuit_state{target,state}`: 1 for each delivery target's current circuit
+   * state in this process (`closed`, `open`, `halfOpen`), 0 for the other two; read at scrape time.
+   */
+  watchCircuits(circuits: CircuitSource): () => void;
   /** Sets where the `flamingo_subscription_*` gauges read from at scrape time. */
   watchSubscriptions(source: SubscriptionGaugeSource): void;
 }
@@ -95,6 +113,30 @@ export function createMetrics(): Metrics {
     registers: [registry],
   });
 
+  const outboxes = new Map<string, () => Promise<number>>();
+  new Gauge({
+    name: 'flamingo_outbox_backlog',
+    help: "Events in a service's transactional outbox not yet published, by service.",
+    labelNames: ['service'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [service, backlog] of outboxes) this.set({ service }, await backlog().catch(() => Number.NaN));
+    },
+  });
+  const circuitSources = new Set<CircuitSource>();
+  new Gauge({
+    name: 'flamingo_delivery_circuit_state',
+    help: "Each delivery target's circuit in this process: 1 for its current state (closed, open, halfOpen), 0 for the others.",
+    labelNames: ['target', 'state'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const source of circuitSources)
+        for (const { target, state } of source()) for (const s of ['closed', 'open', 'halfOpen']) this.set({ target, state: s }, s === state ? 1 : 0);
+    },
+  });
+
   type Field = 'lag' | 'inFlight' | 'retrying' | 'deadLetters';
   const gauge = (name: string, help: string, field: Field) =>
     new Gauge({
@@ -122,6 +164,16 @@ export function createMetrics(): Metrics {
     eventsHandled,
     handlerRetries,
     endToEnd,
+    watchOutbox(service, backlog) {
+      outboxes.set(service, backlog);
+      return () => {
+        if (outboxes.get(service) === backlog) outboxes.delete(service);
+      };
+    },
+    watchCircuits(circuits) {
+      circuitSources.add(circuits);
+      return () => circuitSources.delete(circuits);
+    },
     watchSubscriptions(next) {
       source = next;
     },

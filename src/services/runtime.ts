@@ -123,7 +123,9 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
       .finally(() => (pruning = undefined));
   };
   let pruneTimer: NodeJS.Timeout | undefined;
+  const unwatch = context.metrics?.watchOutbox(name, () => outbox.backlog());
   const stop = async () => {
+    unwatch?.();
     clearInterval(pruneTimer);
     await pruning;
     await Promise.all(subscriptions.splice(0).map((subscription) => subscription.close()));

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/index.ts';
 import type { DatabaseConfig } from '../platform/db.ts';
+import type { ServiceMetrics } from '../platform/metrics.ts';
 import type { SettingsSchema } from '../platform/settings.ts';
 import type { Tokens } from '../platform/tokens.ts';
 
@@ -27,6 +28,8 @@ export interface ServiceContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** How long the service's inbox remembers handled events (`FLAMINGO_INBOX_RETENTION_MS`). (Default: `DEFAULT_INBOX_RETENTION_MS`, 7 days) */
   readonly inboxRetentionMs?: number;
+  /** Where the service's gauges are read at scrape (`flamingo_outbox_backlog`, delivery circuits). (Default: none, not measured) */
+  readonly metrics?: ServiceMetrics;
 }
 
 export interface RunningService {

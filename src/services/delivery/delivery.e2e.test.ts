@@ -209,6 +209,7 @@ describe('delivery to a rate-limited target', () => {
     const { id } = await target({ leakPerSecond: 100, serverErrorRatio: 1 }, { rateLimit: { limit: 100 }, maxInFlight: 4, retry: { initialDelayMs: 20, maxDelayMs: 50, maxAttempts: 100 } });
     const ids = await publish(12);
     await waitUntil(async () => ((await server.request('GET', `/v1/targets/${id}`)).body.circuit.state === 'open' ? true : undefined), 10_000, 'open circuit');
+    expect((await server.request('GET', '/metrics', { key: null })).text).toContain(`flamingo_delivery_circuit_state{target="${id}",state="open"} 1`);
     // Open: nothing goes to the target until the probe (FLAMINGO_DELIVERY_BREAKER_RESET_MS = 500).
     const sent = shop!.requests.length;
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -33,6 +33,8 @@ export interface Dispatcher {
   refresh(): Promise<void>;
   /** The circuit of a target in this process (closed when it never sent here). */
   circuit(targetId: string): string | undefined;
+  /** Every circuit of this process: the targets that sent here, with their state. */
+  circuits(): { target: string; state: string }[];
   stop(): Promise<void>;
 }
 
@@ -136,6 +138,7 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
   return {
     refresh,
     circuit: (id) => breakers.get(id)?.state,
+    circuits: () => [...breakers].map(([target, breaker]) => ({ target, state: breaker.state })),
     async stop() {
       stopped = true;
       clearInterval(timer);

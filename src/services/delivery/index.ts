@@ -57,7 +57,11 @@ export function deliveryService(options: DeliveryServiceOptions = {}): ServiceDe
           breakerResetMs: settings.breakerResetMs,
           deliver: true,
         });
-        stopDispatcher = () => dispatcher.stop();
+        const unwatch = ctx.metrics?.watchCircuits(() => dispatcher.circuits());
+        stopDispatcher = async () => {
+          unwatch?.();
+          await dispatcher.stop();
+        };
         registerDeliveryRoutes(ctx.http, { bus: ctx.bus, targets, limiter, attempts, dispatcher, rotationGraceMs: settings.rotationGraceMs });
         await dispatcher.refresh();
         const prune = () =>
