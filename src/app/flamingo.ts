@@ -14,6 +14,8 @@ import { readSettingsInto } from '../platform/settings.ts';
 import { createTokens } from '../platform/tokens.ts';
 import { auditProjection, services as allServices, type RunningService, type ServiceDefinition } from '../services/index.ts';
 import { handlerMetrics } from './bus-metrics.ts';
+import { busTracing } from './bus-tracing.ts';
+import { createTracing } from '../platform/tracing.ts';
 import { openEngine } from './engine.ts';
 import { feedRevocations } from './revocations.ts';
 import { VERSION } from './version.ts';
@@ -99,7 +101,9 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
   try {
     const engine = await openEngine(config, logger);
     const metrics = createMetrics();
-    const bus = createBus({ engine, source: '/flamingo', middleware: [handlerMetrics(metrics)] });
+    const tracing = createTracing(config.env, VERSION);
+    if (tracing) cleanups.push(() => tracing.shutdown());
+    const bus = createBus({ engine, source: '/flamingo', middleware: [...(tracing ? [busTracing(tracing)] : []), handlerMetrics(metrics)] });
     cleanups.push(() => bus.close());
     // Producer keys and revoked customers: the platform's own database, shared by every process.
     const platformDb = await openPlatformDatabase(database, options.platformDatabase);
@@ -112,7 +116,7 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
     const tokens = createTokens(tokenSecret.value);
     const webRoot = options.webRoot ?? WEB_ROOT;
     const staticFiles = existsSync(webRoot) ? { root: webRoot, prefix: '/web/' } : undefined;
-    const app = await createHttpServer({ logger, metrics, version: VERSION, settings: config.http, ...(staticFiles ? { staticFiles } : {}) });
+    const app = await createHttpServer({ logger, metrics, ...(tracing ? { tracing } : {}), version: VERSION, settings: config.http, ...(staticFiles ? { staticFiles } : {}) });
     const guard = createGuard(app, { adminKey: adminKey.value, keys, tokens, revocations });
     sessionRoutes(app, tokens);
     collectorRoutes(app, { bus, guard, metrics, config, limits: options.limits ?? DEFAULT_LIMITS });
@@ -135,6 +139,7 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
         env: config.env,
         inboxRetentionMs: config.inboxRetentionMs,
         metrics,
+        ...(tracing ? { traceContext: () => tracing.inject() } : {}),
       });
       running.push({ name: definition.name, service });
       logger.info({ service: definition.name }, 'service started');

@@ -12,6 +12,7 @@ import { clientErrorHandler, limitConnections, registerRateLimits, timeoutOption
 import { parseJsonBody } from './json-body.ts';
 import { traceIdOf, type Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import { traceRequests, type Tracing } from './tracing.ts';
 import { badUrl, checkRequestHead } from './request-head.ts';
 import { registerSse } from './sse.ts';
 
@@ -43,6 +44,12 @@ export interface HttpServerOptions {
   readonly settings?: HttpSettings;
   /** When given, every request is timed into `flamingo_http_request_duration_seconds`. */
   readonly metrics?: Metrics;
+  /**
+   * When given, every request gets a SERVER span (child of its `traceparent` header), active in
+   * its handler; the request's `traceparent` header is then the span's, so events published from
+   * it carry it. (Default: none)
+   */
+  readonly tracing?: Tracing;
   /** Shown in the OpenAPI document. (Default: '0.0.0') */
   readonly version?: string;
   /**
@@ -139,6 +146,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     }
   });
 
+  if (options.tracing) traceRequests(app, options.tracing);
   // Callback hooks, not async ones: every request runs them, and a promise each costs time.
   app.addHook('onRequest', (request, _reply, done) => {
     const traceId = traceIdOf(request.headers.traceparent as string | undefined);

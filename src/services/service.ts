@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Bus } from '../bus/index.ts';
 import type { DatabaseConfig } from '../platform/db.ts';
 import type { ServiceMetrics } from '../platform/metrics.ts';
+import type { TraceHeaders } from '../platform/tracing.ts';
 import type { SettingsSchema } from '../platform/settings.ts';
 import type { Tokens } from '../platform/tokens.ts';
 
@@ -30,6 +31,11 @@ export interface ServiceContext {
   readonly inboxRetentionMs?: number;
   /** Where the service's gauges are read at scrape (`flamingo_outbox_backlog`, delivery circuits). (Default: none, not measured) */
   readonly metrics?: ServiceMetrics;
+  /**
+   * The active trace context (`traceparent`/`tracestate`), when tracing is on: stamped on every
+   * event the service adds to its outbox, so its reactions stay in the trace that caused them. (Default: none)
+   */
+  readonly traceContext?: () => TraceHeaders;
 }
 
 export interface RunningService {
