@@ -6,6 +6,7 @@
  */
 import { context, SpanKind, trace, type Link } from '@opentelemetry/api';
 import type { BusMiddleware } from '../bus/index.ts';
+import { withLogFields } from '../platform/log-context.ts';
 import { inSpan, type Tracing } from '../platform/tracing.ts';
 
 // Messaging attribute names of the semantic conventions (still "incubating" there, so the
@@ -78,5 +79,12 @@ export function busTracing(tracing: Tracing): BusMiddleware {
       );
       return inSpan(span, parent, next);
     },
+  };
+}
+
+/** The bus middleware that puts the event being handled on every log line its handler writes. */
+export function handlerLogFields(): BusMiddleware {
+  return {
+    handle: (call, next) => withLogFields({ event_id: call.events[0].id, event_type: call.events[0].type, subscription: call.subscription }, next),
   };
 }

@@ -14,7 +14,7 @@ import { readSettingsInto } from '../platform/settings.ts';
 import { createTokens } from '../platform/tokens.ts';
 import { auditProjection, services as allServices, type RunningService, type ServiceDefinition } from '../services/index.ts';
 import { handlerMetrics } from './bus-metrics.ts';
-import { busTracing } from './bus-tracing.ts';
+import { busTracing, handlerLogFields } from './bus-tracing.ts';
 import { createTracing } from '../platform/tracing.ts';
 import { openEngine } from './engine.ts';
 import { feedRevocations } from './revocations.ts';
@@ -103,7 +103,7 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
     const metrics = createMetrics();
     const tracing = createTracing(config.env, VERSION);
     if (tracing) cleanups.push(() => tracing.shutdown());
-    const bus = createBus({ engine, source: '/flamingo', middleware: [...(tracing ? [busTracing(tracing)] : []), handlerMetrics(metrics)] });
+    const bus = createBus({ engine, source: '/flamingo', middleware: [...(tracing ? [busTracing(tracing)] : []), handlerLogFields(), handlerMetrics(metrics)] });
     cleanups.push(() => bus.close());
     // Producer keys and revoked customers: the platform's own database, shared by every process.
     const platformDb = await openPlatformDatabase(database, options.platformDatabase);

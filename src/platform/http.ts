@@ -148,11 +148,14 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
 
   if (options.tracing) traceRequests(app, options.tracing);
   // Callback hooks, not async ones: every request runs them, and a promise each costs time.
-  app.addHook('onRequest', (request, _reply, done) => {
-    const traceId = traceIdOf(request.headers.traceparent as string | undefined);
-    if (traceId) request.log = request.log.child({ trace_id: traceId });
-    done();
-  });
+  // With tracing on, the logger's mixin adds the request span's ids from preHandler on.
+  if (!options.tracing) {
+    app.addHook('onRequest', (request, _reply, done) => {
+      const traceId = traceIdOf(request.headers.traceparent as string | undefined);
+      if (traceId) request.log = request.log.child({ trace_id: traceId });
+      done();
+    });
+  }
   // The URL and headers of every request, after the routes' own onRequest hooks (authentication
   // comes first) and before the body is read; the body's rules are in the JSON parser above.
   app.addHook('preParsing', (request, _reply, payload, done) => {
