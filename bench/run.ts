@@ -16,11 +16,12 @@ import { envelopeBytes } from './fixtures.ts';
 import { httpSection } from './http.ts';
 import { latencySection } from './latency.ts';
 import { ordersSection } from './orders.ts';
+import { tracingSection } from './tracing.ts';
 import { publishSection } from './publish.ts';
 import { formatTable, summaryOf, type Figure } from './report.ts';
 import { natsTarget, redisTarget, sqliteTarget, type EngineName, type Target } from './targets.ts';
 
-const SECTIONS = ['publish', 'consume', 'latency', 'http', 'orders', 'delivery', 'failover'] as const;
+const SECTIONS = ['publish', 'tracing', 'consume', 'latency', 'http', 'orders', 'delivery', 'failover'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Settings {
@@ -71,6 +72,8 @@ async function runSection(section: Section, target: Target, settings: Settings, 
   switch (section) {
     case 'publish':
       return publishSection(target, p.publish);
+    case 'tracing':
+      return tracingSection(target, { ...p.publish, rounds: Math.max(4, p.publish.rounds * 2) });
     case 'consume':
       return consumeSection(target, p.consume, runId);
     case 'latency':

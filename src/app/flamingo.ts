@@ -2,20 +2,20 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { adminRoutes } from '../admin/index.ts';
-import { createBus, type Bus } from '../bus/index.ts';
+import { createBus, type Bus, type BusMiddleware } from '../bus/index.ts';
 import { collectorRoutes, DEFAULT_LIMITS, type CollectLimits } from '../collector/index.ts';
 import { createGuard, keyStore, openPlatformDatabase, revocationStore, sessionRoutes } from '../platform/auth/index.ts';
 import { ConfigError, type FlamingoConfig } from '../platform/config.ts';
 import { createHttpServer } from '../platform/http.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
-import { createMetrics } from '../platform/metrics.ts';
+import { createMetrics, type Metrics } from '../platform/metrics.ts';
 import { readOrCreateSecret, type Secret } from '../platform/secrets.ts';
 import { readSettingsInto } from '../platform/settings.ts';
 import { createTokens } from '../platform/tokens.ts';
 import { auditProjection, services as allServices, type RunningService, type ServiceDefinition } from '../services/index.ts';
 import { handlerMetrics } from './bus-metrics.ts';
 import { busTracing, handlerLogFields } from './bus-tracing.ts';
-import { createTracing } from '../platform/tracing.ts';
+import { createTracing, type Tracing } from '../platform/tracing.ts';
 import { openEngine } from './engine.ts';
 import { feedRevocations } from './revocations.ts';
 import { VERSION } from './version.ts';
@@ -74,6 +74,11 @@ export function checkServiceSettings(selected: readonly ServiceDefinition[], env
   if (problems.length > 0) throw new ConfigError(problems);
 }
 
+/** The bus middleware the app runs: tracing (when on), the handler's log fields, the handler metrics. */
+export function appMiddleware(metrics: Metrics, tracing: Tracing | undefined): BusMiddleware[] {
+  return [...(tracing ? [busTracing(tracing)] : []), handlerLogFields(), handlerMetrics(metrics)];
+}
+
 /**
  * Starts Flamingo in this process: the engine (`<dataDir>/bus.db` or NATS), the bus (handler metrics as middleware), producer keys,
  * the HTTP server with browser sessions, static pages (`/web/`), the collector and the admin API, and the selected services; then listens.
@@ -103,7 +108,7 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
     const metrics = createMetrics();
     const tracing = createTracing(config.env, VERSION);
     if (tracing) cleanups.push(() => tracing.shutdown());
-    const bus = createBus({ engine, source: '/flamingo', middleware: [...(tracing ? [busTracing(tracing)] : []), handlerLogFields(), handlerMetrics(metrics)] });
+    const bus = createBus({ engine, source: '/flamingo', middleware: appMiddleware(metrics, tracing) });
     cleanups.push(() => bus.close());
     // Producer keys and revoked customers: the platform's own database, shared by every process.
     const platformDb = await openPlatformDatabase(database, options.platformDatabase);
