@@ -20,6 +20,7 @@ import {
   ATTR_URL_PATH,
 } from '@opentelemetry/semantic-conventions';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ConfigError } from './config.ts';
 
 /** The W3C trace context as carried in an event's `traceparent`/`tracestate` and in HTTP headers. */
 export interface TraceHeaders {
@@ -73,12 +74,15 @@ export function tracesEndpoint(env: Readonly<Record<string, string | undefined>>
 /**
  * Tracing for this process when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `…_TRACES_ENDPOINT`) is set in
  * `env`, else `undefined`. `OTEL_SERVICE_NAME` names the service (Default: `flamingo`).
- * @throws Error naming `OTEL_EXPORTER_OTLP_ENDPOINT` when the endpoint is not an http(s) URL.
+ * @throws ConfigError naming the setting when the endpoint is not an http(s) URL (start-up stops, exit code 2).
  */
 export function createTracing(env: Readonly<Record<string, string | undefined>>, version: string): Tracing | undefined {
   const url = tracesEndpoint(env);
   if (!url) return undefined;
-  if (!/^https?:\/\/[^/]/.test(url)) throw new Error(`OTEL_EXPORTER_OTLP_ENDPOINT: must be an http(s) URL, got "${url}"`);
+  if (!/^https?:\/\/[^/]/.test(url)) {
+    const setting = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' : 'OTEL_EXPORTER_OTLP_ENDPOINT';
+    throw new ConfigError([`${setting}: must be an http(s) URL`]);
+  }
   ensureContextManager();
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME?.trim() || 'flamingo', [ATTR_SERVICE_VERSION]: version }),
