@@ -7,11 +7,11 @@ export interface SubscriptionGaugeSource {
 
 /** What the circuit gauge reads at each scrape: each delivery target's circuit in this process. */
 export interface CircuitSource {
-  (): readonly { target: string; state: string }[];
+  (): readonly { target: string; state: string; limitPerSecond?: number }[];
 }
 
 /** What a service may feed (`ServiceContext.metrics`). */
-export type ServiceMetrics = Pick<Metrics, 'watchOutbox' | 'watchCircuits'>;
+export type ServiceMetrics = Pick<Metrics, 'watchOutbox' | 'watchCircuits' | 'deliveryAttempts'>;
 
 /** Flamingo's Prometheus metrics, served at `GET /metrics`. */
 export interface Metrics {
@@ -49,6 +49,11 @@ export interface Metrics {
    * state in this process (`closed`, `open`, `halfOpen`), 0 for the other two; read at scrape time.
    */
   watchCircuits(circuits: CircuitSource): () => void;
+  /**
+   * `flamingo_delivery_attempts_total{target,outcome}`: requests to delivery targets, `outcome`
+   * `delivered`, `throttled` (429 / THROTTLED), `retrying` or `failed`.
+   */
+  readonly deliveryAttempts: Counter<'target' | 'outcome'>;
   /** Sets where the `flamingo_subscription_*` gauges read from at scrape time. */
   watchSubscriptions(source: SubscriptionGaugeSource): void;
 }
@@ -137,6 +142,23 @@ export function createMetrics(): Metrics {
     },
   });
 
+  const deliveryAttempts = new Counter({
+    name: 'flamingo_delivery_attempts_total',
+    help: 'Requests to delivery targets, by target and outcome (delivered, throttled, retrying, failed).',
+    labelNames: ['target', 'outcome'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'flamingo_delivery_rate_limit_per_second',
+    help: "Each delivery target's rate limit, in requests per second.",
+    labelNames: ['target'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const source of circuitSources) for (const { target, limitPerSecond } of source()) if (limitPerSecond !== undefined) this.set({ target }, limitPerSecond);
+    },
+  });
+
   type Field = 'lag' | 'inFlight' | 'retrying' | 'deadLetters';
   const gauge = (name: string, help: string, field: Field) =>
     new Gauge({
@@ -164,6 +186,7 @@ export function createMetrics(): Metrics {
     eventsHandled,
     handlerRetries,
     endToEnd,
+    deliveryAttempts,
     watchOutbox(service, backlog) {
       outboxes.set(service, backlog);
       return () => {

@@ -56,6 +56,7 @@ export function deliveryService(options: DeliveryServiceOptions = {}): ServiceDe
           refreshMs: settings.refreshMs,
           breakerResetMs: settings.breakerResetMs,
           deliver: true,
+          ...(ctx.metrics ? { onAttempt: (target: string, outcome: string) => ctx.metrics!.deliveryAttempts.inc({ target, outcome }) } : {}),
         });
         const unwatch = ctx.metrics?.watchCircuits(() => dispatcher.circuits());
         stopDispatcher = async () => {
