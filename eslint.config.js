@@ -12,6 +12,16 @@ export default tseslint.config(
     },
   },
   {
+    // The browser pages: plain ES modules run by the browser.
+    files: ['web/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'fetch', 'sessionStorage', 'EventSource', 'CSS', 'Intl', 'URL', 'setTimeout', 'console'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['**/*.test.ts', 'bench/**'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --engine sqlite|nats|redis] [--quick] [--only publish,consume,latency,http,orders,delivery,failover]`
+ * `npm run bench [-- --engine sqlite|nats|redis] [--quick] [--only publish,consume,latency,http,orders,hub,delivery,failover]`
  *
  * Runs every section against the chosen engine, each figure beside its ceiling measured in the
  * same run, prints the table and then a JSON summary on stdout (progress goes to stderr). Works
@@ -14,6 +14,7 @@ import { deliverySection } from './delivery.ts';
 import { failoverSection } from './failover.ts';
 import { envelopeBytes } from './fixtures.ts';
 import { httpSection } from './http.ts';
+import { hubSection } from './hub.ts';
 import { latencySection } from './latency.ts';
 import { ordersSection } from './orders.ts';
 import { tracingSection } from './tracing.ts';
@@ -21,7 +22,7 @@ import { publishSection } from './publish.ts';
 import { formatTable, summaryOf, type Figure } from './report.ts';
 import { natsTarget, redisTarget, sqliteTarget, type EngineName, type Target } from './targets.ts';
 
-const SECTIONS = ['publish', 'tracing', 'consume', 'latency', 'http', 'orders', 'delivery', 'failover'] as const;
+const SECTIONS = ['publish', 'tracing', 'consume', 'latency', 'http', 'orders', 'hub', 'delivery', 'failover'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Settings {
@@ -62,6 +63,7 @@ function plan(quick: boolean, engine: EngineName) {
     latency: { rate: 2_000, durationMs: quick ? 3_000 : 10_000, warmupMs: quick ? 500 : 1_000, concurrency: 16 },
     http: { durationS: quick ? 2 : 5, rounds: quick ? 1 : 2, warmupS: 1, batchSize: 100, singleConnections: 64, batchConnections: 16 },
     orders: { durationS: quick ? 4 : 15, rate: 50, settleMs: quick ? 4_000 : 10_000 },
+    hub: { ordersPerMinute: 500, durationMs: quick ? 10_000 : 30_000, customers: 50, backlog: 20_000, urgentSamples: quick ? 3 : 5 },
     delivery: { backlog: quick ? 1_500 : 5_000, rate: 100, latencyMs: quick ? 3_000 : 10_000 },
     failover: { events: 10_000, rate: quick ? 2_000 : 1_000, settleMs: 30_000 },
   };
@@ -86,6 +88,9 @@ async function runSection(section: Section, target: Target, settings: Settings, 
       process.env.BENCH_NATS_STREAM = `BENCH_${runId}_ORDERS`;
       process.env.BENCH_REDIS_PREFIX = `bench-${runId}-orders`;
       return ordersSection({ dir, ...p.orders });
+    case 'hub':
+      process.env.BENCH_NATS_STREAM = `BENCH_${runId}_HUB`;
+      return hubSection({ dir, ...p.hub });
     case 'delivery':
       return deliverySection(target, { dir, ...p.delivery });
     case 'failover':

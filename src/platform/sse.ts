@@ -3,8 +3,8 @@
  * declared `sse: 'only'` streams a feed whose items carry a monotonic position, sent as each
  * message's `id`, so a client that reconnects with `Last-Event-ID` resumes where it stopped
  * (CONVENTIONS.md "Web pages"). Heartbeat comments keep idle connections (and proxies) open.
- * The feed is read again every `idleMs` while nothing is new: the server looks, the browser never
- * polls.
+ * The feed is read again every `idleMs` while nothing is new (at once when `wake` says something
+ * changed): the server looks, the browser never polls.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fastifySSE } from '@fastify/sse';
@@ -28,6 +28,14 @@ export interface FeedOptions {
   read(position: number): Promise<readonly FeedItem[]>;
   /** How long to wait before looking again when nothing is new. (Default: 250 ms) */
   readonly idleMs?: number;
+  /**
+   * Registers `changed`, to be called when something new may be there (e.g. a commit in this
+   * process), so it is sent at once instead of at the next look; returns the unregister. (Default:
+   * none: only `idleMs`)
+   */
+  readonly wake?: (changed: () => void) => () => void;
+  /** Ends the stream when aborted (e.g. the customer was banned). */
+  readonly signal?: AbortSignal;
 }
 
 const streams = new WeakMap<FastifyInstance, Set<AbortController>>();
@@ -69,22 +77,45 @@ export async function streamFeed(app: FastifyInstance, request: FastifyRequest, 
   const open = streams.get(app);
   open?.add(controller);
   reply.sse.onClose(() => controller.abort());
+  options.signal?.addEventListener('abort', () => controller.abort(), { once: true });
+  if (options.signal?.aborted) controller.abort();
+  // A change signalled while reading is not lost: the next wait then returns at once.
+  let changed = false;
+  let wakeUp: (() => void) | undefined;
+  const unregister = options.wake?.(() => {
+    changed = true;
+    wakeUp?.();
+  });
   reply.sse.sendHeaders();
+  // Sent now, not with the first message: a client (EventSource's `open`) knows the stream is up
+  // even while nothing happens.
+  reply.raw.flushHeaders();
   const gone = () => controller.signal.aborted || !reply.sse.isConnected;
+  const idle = async () => {
+    if (changed) return;
+    const woken = new Promise<void>((resolve) => (wakeUp = resolve));
+    await Promise.race([woken, sleep(options.idleMs ?? 250, undefined, { signal: controller.signal }).catch(() => undefined)]);
+    wakeUp = undefined;
+  };
   try {
     while (!gone()) {
+      changed = false;
       const items = await options.read(position);
       for (const item of items) {
         if (gone()) break;
         await reply.sse.send({ id: String(item.position), event: item.event, data: item.data });
         position = item.position;
       }
-      if (items.length === 0) await sleep(options.idleMs ?? 250, undefined, { signal: controller.signal }).catch(() => undefined);
+      if (items.length === 0) await idle();
     }
   } catch (error) {
     // A client that went away (or a server closing) mid-send or mid-read ends the stream quietly.
     if (!gone()) throw error;
   } finally {
+    unregister?.();
     open?.delete(controller);
+    // Ended here (a ban, the server closing): the response ends too, even if the SSE context
+    // no longer counts itself connected.
+    if (!reply.raw.writableEnded) reply.raw.end();
   }
 }

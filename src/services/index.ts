@@ -3,6 +3,8 @@ import { cartsService } from './carts/index.ts';
 import { catalogService } from './catalog/index.ts';
 import { deliveryService } from './delivery/index.ts';
 import { fulfillmentService } from './fulfillment/index.ts';
+import { hubService } from './hub/index.ts';
+import { notificationsService } from './notifications/index.ts';
 import { ordersService } from './orders/index.ts';
 import { paymentsService } from './payments/index.ts';
 import { reviewsService } from './reviews/index.ts';
@@ -11,7 +13,7 @@ import { usersService } from './users/index.ts';
 
 export type { ServiceContext, ServiceDefinition, RunningService } from './service.ts';
 
-/** Every bounded context of the shop, in start order. `flamingo start --services a,b` picks some. */
+/** Every bounded context of the shop and its consumers (notifications, the customer hub), in start order. `flamingo start --services a,b` picks some. */
 export const services: readonly ServiceDefinition[] = [
   usersService(),
   catalogService(),
@@ -21,6 +23,8 @@ export const services: readonly ServiceDefinition[] = [
   fulfillmentService(),
   reviewsService(),
   deliveryService(),
+  notificationsService(),
+  hubService(),
 ];
 
 /**

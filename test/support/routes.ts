@@ -103,6 +103,11 @@ export async function callRoute(baseUrl: string, route: DocumentedRoute, token: 
     body = '{}';
   }
   const response = await fetch(`${baseUrl}${concretePath(route.path)}`, { method: route.method, headers, body });
+  // A live stream (Server-Sent Events) that was accepted never ends: its status is the answer.
+  if (response.headers.get('content-type')?.startsWith('text/event-stream')) {
+    await response.body?.cancel();
+    return { route: `${route.method} ${route.path}`, status: response.status, message: undefined };
+  }
   const text = await response.text();
   let message: string | undefined;
   try {

@@ -1,6 +1,7 @@
 import type { Static } from '@sinclair/typebox';
 import { catalogEvents } from './catalog.ts';
 import { fulfillmentEvents } from './fulfillment.ts';
+import { notificationsEvents } from './notifications.ts';
 import { ordersEvents } from './orders.ts';
 import { paymentsEvents } from './payments.ts';
 import { reviewsEvents } from './reviews.ts';
@@ -16,6 +17,7 @@ export const catalog = [
   ...paymentsEvents,
   ...fulfillmentEvents,
   ...reviewsEvents,
+  ...notificationsEvents,
 ] as const;
 
 export type CatalogEntry = (typeof catalog)[number];

@@ -1,0 +1,94 @@
+/**
+ * The customer hub (`hub`): a read model of everything about a customer's orders and
+ * notifications, built only from events and rebuildable from the log, served at `/v1/me/*` with a
+ * live stream, and the customer page at `/account`. Reacts to the order's life (`hub.orders`), to
+ * `notification.created` (`hub.notifications`, its own subscription so the inbox never waits behind
+ * order history) and to `user.banned` (`hub.bans`: the customer's open streams end).
+ */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { busTablesMigration, type DeliveredEvent, type HandlerContext } from '../../bus/index.ts';
+import { startServiceRuntime } from '../runtime.ts';
+import type { ServiceDefinition } from '../service.ts';
+import { customerFeeds } from './feed.ts';
+import { createSignals } from './live.ts';
+import { hubTables } from './migrations/001_hub.ts';
+import { projectNotification, projectOrderEvent } from './projection.ts';
+import { registerHubRoutes } from './routes.ts';
+import { ORDER_TYPES } from './sentences.ts';
+import type { HubDatabase, HubDb } from './store.ts';
+
+export const hubMigrations = { '000_bus': busTablesMigration, '001_hub': hubTables };
+
+/**
+ * How long the live stream keeps a change (30 days): a client resuming from an older position has
+ * been away long enough to load the page again. Pruned hourly.
+ */
+export const STREAM_RETENTION_MS = 30 * 24 * 3600_000;
+
+export interface HubServiceOptions {
+  /** The database: SQLite file stem or PostgreSQL schema. (Default: 'hub') */
+  readonly databaseName?: string;
+  /**
+   * Prefix of the subscriptions (`<prefix>.orders`, `<prefix>.notifications`, `<prefix>.bans`). A new
+   * prefix with a new database builds a second hub from the beginning of the log. (Default: 'hub')
+   */
+  readonly subscriptionPrefix?: string;
+  /** Serve `/v1/me/*` and `/account`. (Default: true; a second hub built beside the first serves nothing) */
+  readonly routes?: boolean;
+}
+
+export function hubService(options: HubServiceOptions = {}): ServiceDefinition {
+  const prefix = options.subscriptionPrefix ?? 'hub';
+  return {
+    name: 'hub',
+    async start(context) {
+      let pruneStream: NodeJS.Timeout | undefined;
+      const running = await startServiceRuntime<HubDatabase, never>(context, { name: 'hub', databaseName: options.databaseName, migrations: hubMigrations }, async (runtime) => {
+        const db: HubDb = runtime.db;
+        const signals = createSignals();
+        const feeds = customerFeeds(db, signals);
+        if (options.routes !== false) registerHubRoutes(context.http, { db, signals, feeds });
+
+        /** Projects once (the runtime's inbox), then wakes the customer's streams once it committed. */
+        const project =
+          (apply: (trx: HubDb, event: DeliveredEvent) => Promise<string | undefined>) => async (event: DeliveredEvent, handlerContext: HandlerContext) => {
+            // On SQLite every query resolves at once: without a turn of the event loop per event, a
+            // backlog would be drained on microtasks alone, starving the streams and HTTP.
+            await yieldToEventLoop();
+            let touched: string | undefined;
+            await runtime.once(event, handlerContext, async (trx) => {
+              touched = await apply(trx, event);
+              return [];
+            });
+            if (touched) signals.notify([touched]);
+          };
+        await runtime.subscribe({ name: `${prefix}.orders`, types: ORDER_TYPES, concurrency: 8 }, project(projectOrderEvent));
+        await runtime.subscribe(
+          { name: `${prefix}.notifications`, types: ['notification.created'], concurrency: 8 },
+          project((trx, event) => projectNotification(trx, event as DeliveredEvent<'notification.created'>)),
+        );
+        pruneStream = setInterval(() => {
+          void db
+            .deleteFrom('stream')
+            .where('created_at', '<', new Date(Date.now() - STREAM_RETENTION_MS).toISOString())
+            .execute()
+            .catch((err: unknown) => context.logger.warn({ err }, 'hub stream pruning failed; trying again later'));
+        }, 3600_000);
+        pruneStream.unref();
+        // A banned customer's open streams end at once (their credentials are already refused by the guard).
+        await runtime.subscribe({ name: `${prefix}.bans`, types: ['user.banned'], concurrency: 4 }, async (event) => {
+          feeds.end((event as DeliveredEvent<'user.banned'>).data.userId);
+        });
+      }).catch((error: unknown) => {
+        clearInterval(pruneStream);
+        throw error;
+      });
+      return {
+        async stop() {
+          clearInterval(pruneStream);
+          await running.stop();
+        },
+      };
+    },
+  };
+}

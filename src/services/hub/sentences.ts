@@ -1,0 +1,50 @@
+/**
+ * What each event about an order means on its timeline: a sentence a customer reads, and the
+ * order's status after it (absent: unchanged). One table, in the order of an order's life.
+ */
+import type { EventData, EventType } from '../../contracts/index.ts';
+import type { OrderStatus } from './store.ts';
+
+const money = (cents: number, currency: string) => {
+  try {
+    return new Intl.NumberFormat('en-GB', { style: 'currency', currency }).format(cents / 100);
+  } catch {
+    return `${(cents / 100).toFixed(2)} ${currency}`;
+  }
+};
+const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
+
+interface Meaning<T extends EventType> {
+  readonly status?: OrderStatus;
+  sentence(data: EventData<T>): string;
+}
+
+type Meanings = { readonly [T in EventType]?: Meaning<T> };
+
+export const MEANINGS: Meanings = {
+  'cart.checked_out': { sentence: () => 'You checked out your cart.' },
+  'order.placed': {
+    status: 'placed',
+    sentence: (d) => `You placed the order: ${plural(d.items.reduce((n, i) => n + i.quantity, 0), 'item')}, ${money(d.totalCents, d.currency)}.`,
+  },
+  'stock.reserved': { sentence: () => 'Your items are reserved for you.' },
+  'stock.reservation_failed': {
+    sentence: (d) => (d.reason === 'insufficient_stock' ? `An item is out of stock (${d.available} left, ${d.requested} ordered).` : 'An item can no longer be ordered.'),
+  },
+  'payment.succeeded': { status: 'paid', sentence: (d) => `Payment of ${money(d.amountCents, d.currency)} received.` },
+  'payment.failed': { sentence: (d) => `Payment failed: ${d.error}.` },
+  'payment.refunded': { sentence: (d) => `${money(d.amountCents, d.currency)} refunded (${d.reason}).` },
+  'order.confirmed': { status: 'confirmed', sentence: () => 'Order confirmed: it will be shipped.' },
+  'shipment.created': { sentence: () => 'Your parcel is being packed.' },
+  'shipment.dispatched': { status: 'dispatched', sentence: (d) => `Dispatched with ${d.carrier}, tracking number ${d.trackingNumber}.` },
+  'shipment.delivered': { status: 'delivered', sentence: () => 'Delivered.' },
+  'order.completed': { status: 'completed', sentence: () => 'Order completed. Thank you!' },
+  'order.cancelled': { status: 'cancelled', sentence: (d) => `Order cancelled (${d.reason.replace(/_/g, ' ')})${d.detail ? `: ${d.detail}` : ''}.` },
+};
+
+/** The order events the hub projects. */
+export const ORDER_TYPES = Object.keys(MEANINGS) as EventType[];
+
+export function meaningOf<T extends EventType>(type: T): Meaning<T> | undefined {
+  return MEANINGS[type] as Meaning<T> | undefined;
+}
