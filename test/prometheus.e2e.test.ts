@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { failPermanently } from '../src/bus/index.ts';
+import { notificationsService } from '../src/services/notifications/index.ts';
 import { reviewsService } from '../src/services/reviews/index.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
@@ -33,7 +34,7 @@ function promtool(args: string[], input?: string): Promise<{ code: number | null
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer({}, { registry: [reviewsService()] });
+  server = await startTestServer({}, { registry: [reviewsService(), notificationsService()] });
   const key = await server.producerKey('orders');
   let handled = 0;
   await server.flamingo.bus.subscribe({ name: 'metrics-check', types: ['order.placed'], retry: { maxAttempts: 2, initialDelayMs: 10 } }, async (event) => {
@@ -76,6 +77,7 @@ it('promtool check metrics: /metrics of a running server after traffic passes th
   expect(text).toMatch(/flamingo_events_handled_total\{subscription="metrics-check",outcome="error"\} 1/);
   expect(text).toMatch(/flamingo_event_end_to_end_seconds_count\{subscription="metrics-check"\} 1/);
   expect(text).toMatch(/flamingo_outbox_backlog\{service="reviews"\} 0/);
+  expect(text).toMatch(/^flamingo_mail_backlog 0$/m);
   const { code, output } = await promtool(['check', 'metrics'], text);
   expect(code, output).toBe(0);
 });

@@ -11,7 +11,7 @@ export interface CircuitSource {
 }
 
 /** What a service may feed (`ServiceContext.metrics`). */
-export type ServiceMetrics = Pick<Metrics, 'watchOutbox' | 'watchCircuits' | 'deliveryAttempts'>;
+export type ServiceMetrics = Pick<Metrics, 'watchOutbox' | 'watchCircuits' | 'deliveryAttempts' | 'watchMailBacklog'>;
 
 /** Flamingo's Prometheus metrics, served at `GET /metrics`. */
 export interface Metrics {
@@ -49,6 +49,8 @@ export interface Metrics {
    * state in this process (`closed`, `open`, `halfOpen`), 0 for the other two; read at scrape time.
    */
   watchCircuits(circuits: CircuitSource): () => void;
+  /** `flamingo_mail_backlog`: emails waiting to be sent, read from `backlog` at scrape time. */
+  watchMailBacklog(backlog: () => Promise<number>): () => void;
   /**
    * `flamingo_delivery_attempts_total{target,outcome}`: requests to delivery targets, `outcome`
    * `delivered`, `throttled` (429 / THROTTLED), `retrying` or `failed`.
@@ -142,6 +144,16 @@ export function createMetrics(): Metrics {
     },
   });
 
+  let mailBacklog: (() => Promise<number>) | undefined;
+  new Gauge({
+    name: 'flamingo_mail_backlog',
+    help: 'Emails in the notifications email outbox waiting to be sent.',
+    registers: [registry],
+    async collect() {
+      this.reset();
+      if (mailBacklog) this.set(await mailBacklog().catch(() => Number.NaN));
+    },
+  });
   const deliveryAttempts = new Counter({
     name: 'flamingo_delivery_attempts_total',
     help: 'Requests to delivery targets, by target and outcome (delivered, throttled, retrying, failed).',
@@ -191,6 +203,12 @@ export function createMetrics(): Metrics {
       outboxes.set(service, backlog);
       return () => {
         if (outboxes.get(service) === backlog) outboxes.delete(service);
+      };
+    },
+    watchMailBacklog(backlog) {
+      mailBacklog = backlog;
+      return () => {
+        if (mailBacklog === backlog) mailBacklog = undefined;
       };
     },
     watchCircuits(circuits) {
