@@ -33,6 +33,9 @@ function promtool(args: string[], input?: string): Promise<{ code: number | null
 }
 
 let server: TestServer;
+/** Holds the `held` subscription's handler until the end, so it lags behind. */
+let release: () => void = () => {};
+const held = new Promise<void>((resolve) => (release = resolve));
 beforeAll(async () => {
   server = await startTestServer({}, { registry: [reviewsService(), notificationsService()] });
   const key = await server.producerKey('orders');
@@ -41,6 +44,7 @@ beforeAll(async () => {
     handled++;
     if ((event.data as { orderId: string }).orderId === 'refused') throw failPermanently('refused on purpose');
   });
+  await server.flamingo.bus.subscribe({ name: 'held', types: ['order.placed'] }, () => held);
   const order = (orderId: string) => ({ specversion: '1.0', id: uuidv7(), type: 'order.placed', data: { orderId, userId: 'u-1', items: [{ productId: 'p-1', quantity: 1, unitPriceCents: 100 }], totalCents: 100, currency: 'EUR' } });
   const answer = await server.request('POST', '/v1/events', { key, contentType: 'application/cloudevents-batch+json', body: [order('kept'), order('refused')] });
   expect(answer.status, answer.text).toBe(202);
@@ -49,6 +53,7 @@ beforeAll(async () => {
   while (handled < 2 && Date.now() < deadline) await sleep(20);
 });
 afterAll(async () => {
+  release();
   await server?.stop();
 });
 
@@ -76,6 +81,11 @@ it('promtool check metrics: /metrics of a running server after traffic passes th
   expect(text).toMatch(/flamingo_events_handled_total\{subscription="metrics-check",outcome="ack"\} 1/);
   expect(text).toMatch(/flamingo_events_handled_total\{subscription="metrics-check",outcome="error"\} 1/);
   expect(text).toMatch(/flamingo_event_end_to_end_seconds_count\{subscription="metrics-check"\} 1/);
+  // Lag in seconds: the age of the oldest event not yet handled (held since before the requests above).
+  expect(text).toMatch(/flamingo_subscription_lag_seconds\{subscription="metrics-check"\} 0\n/);
+  const heldFor = Number(/flamingo_subscription_lag_seconds\{subscription="held"\} ([\d.e-]+)/.exec(text)?.[1]);
+  expect(heldFor).toBeGreaterThan(0);
+  expect(heldFor).toBeLessThan(60);
   expect(text).toMatch(/flamingo_outbox_backlog\{service="reviews"\} 0/);
   expect(text).toMatch(/^flamingo_mail_backlog 0$/m);
   const { code, output } = await promtool(['check', 'metrics'], text);
