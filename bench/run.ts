@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --engine sqlite|nats|redis] [--quick] [--only publish,consume,latency,http,orders,hub,delivery,failover,warehouse]`
+ * `npm run bench [-- --engine sqlite|nats|redis] [--quick] [--only publish,tracing,consume,latency,http,orders,hub,delivery,failover,warehouse]`
  *
  * Runs every section against the chosen engine, each figure beside its ceiling measured in the
  * same run, prints the table and then a JSON summary on stdout (progress goes to stderr). Works
@@ -17,12 +17,13 @@ import { httpSection } from './http.ts';
 import { hubSection } from './hub.ts';
 import { latencySection } from './latency.ts';
 import { ordersSection } from './orders.ts';
+import { tracingSection } from './tracing.ts';
 import { publishSection } from './publish.ts';
 import { warehouseSection } from './warehouse.ts';
 import { formatTable, summaryOf, type Figure } from './report.ts';
 import { natsTarget, redisTarget, sqliteTarget, type EngineName, type Target } from './targets.ts';
 
-const SECTIONS = ['publish', 'consume', 'latency', 'http', 'orders', 'hub', 'delivery', 'failover', 'warehouse'] as const;
+const SECTIONS = ['publish', 'tracing', 'consume', 'latency', 'http', 'orders', 'hub', 'delivery', 'failover', 'warehouse'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Settings {
@@ -75,6 +76,8 @@ async function runSection(section: Section, target: Target, settings: Settings, 
   switch (section) {
     case 'publish':
       return publishSection(target, p.publish);
+    case 'tracing':
+      return tracingSection(target, { ...p.publish, rounds: Math.max(4, p.publish.rounds * 2) });
     case 'consume':
       return consumeSection(target, p.consume, runId);
     case 'latency':

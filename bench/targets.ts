@@ -3,7 +3,7 @@
  * (better-sqlite3 for `sqlite`, plain JetStream for `nats`).
  */
 import path from 'node:path';
-import { createBus, type Bus, type Engine } from '../src/bus/index.ts';
+import { createBus, type Bus, type BusMiddleware, type Engine } from '../src/bus/index.ts';
 import { natsEngine } from '../src/engines/nats/index.ts';
 import { redisEngine } from '../src/engines/redis/index.ts';
 import { sqliteEngine } from '../src/engines/sqlite/index.ts';
@@ -40,8 +40,8 @@ export interface RawCeilings {
 
 export interface Target {
   readonly engine: EngineName;
-  /** A bus on a fresh, empty log named after `label`. */
-  open(label: string): Promise<OpenedBus>;
+  /** A bus on a fresh, empty log named after `label`, with `middleware` (Default: none). */
+  open(label: string, middleware?: readonly BusMiddleware[]): Promise<OpenedBus>;
   readonly raw: RawCeilings;
 }
 
@@ -57,10 +57,10 @@ export interface TargetOptions {
 export function sqliteTarget(options: TargetOptions): Target {
   return {
     engine: 'sqlite',
-    async open(label) {
+    async open(label, middleware) {
       const file = path.join(options.dir, `${label}.db`);
       const engine = sqliteEngine({ file });
-      const bus = createBus({ engine, source: '/bench' });
+      const bus = createBus({ engine, source: '/bench', ...(middleware ? { middleware } : {}) });
       return { bus, engine, log: { kind: 'sqlite', file }, close: () => bus.close() };
     },
     raw: {
@@ -81,10 +81,10 @@ export function natsTarget(options: TargetOptions): Target {
   const rawOnce = () => (raw ??= rawNats({ servers: options.natsServers, runId: options.runId }));
   return {
     engine: 'nats',
-    async open(label) {
+    async open(label, middleware) {
       const stream = `BENCH_${options.runId}_${label}`.replace(/[^A-Za-z0-9_-]/g, '_');
       const engine = natsEngine({ servers: options.natsServers, stream });
-      const bus = createBus({ engine, source: '/bench' });
+      const bus = createBus({ engine, source: '/bench', ...(middleware ? { middleware } : {}) });
       // The engine connects in the background; the first call says whether the server is there.
       await engine.head();
       return {
@@ -119,10 +119,10 @@ export function redisTarget(options: TargetOptions): Target {
   const rawOnce = () => (raw ??= rawRedis({ url: options.redisUrl, runId: options.runId }));
   return {
     engine: 'redis',
-    async open(label) {
+    async open(label, middleware) {
       const prefix = `bench-${options.runId}-${label}`.replace(/[^A-Za-z0-9_.-]/g, '_');
       const engine = redisEngine({ url: options.redisUrl, prefix });
-      const bus = createBus({ engine, source: '/bench' });
+      const bus = createBus({ engine, source: '/bench', ...(middleware ? { middleware } : {}) });
       await engine.head();
       return {
         bus,

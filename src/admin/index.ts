@@ -27,5 +27,15 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   healthRoutes(app, deps.bus);
   metricsRoutes(app, deps.metrics);
   overviewRoutes(app, deps.bus, deps.overview);
-  deps.metrics.watchSubscriptions(() => deps.bus.subscriptions());
+  deps.metrics.watchSubscriptions(async () => {
+    const now = Date.now();
+    return Promise.all(
+      (await deps.bus.subscriptions()).map(async (s) => {
+        if (s.lag === 0) return { ...s, lagSeconds: 0 };
+        // The first matching event after the position is the oldest one not yet done.
+        const [oldest] = await deps.bus.read({ types: s.types, afterSequence: s.position, limit: 1 });
+        return { ...s, lagSeconds: oldest ? Math.max(0, now - Date.parse(oldest.recordedtime)) / 1000 : 0 };
+      }),
+    );
+  });
 }

@@ -2,18 +2,20 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { adminRoutes } from '../admin/index.ts';
-import { createBus, type Bus } from '../bus/index.ts';
+import { createBus, type Bus, type BusMiddleware } from '../bus/index.ts';
 import { collectorRoutes, DEFAULT_LIMITS, type CollectLimits } from '../collector/index.ts';
 import { createGuard, keyStore, openPlatformDatabase, revocationStore, sessionRoutes } from '../platform/auth/index.ts';
 import { ConfigError, type FlamingoConfig } from '../platform/config.ts';
 import { createHttpServer } from '../platform/http.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
-import { createMetrics } from '../platform/metrics.ts';
+import { createMetrics, type Metrics } from '../platform/metrics.ts';
 import { readOrCreateSecret, type Secret } from '../platform/secrets.ts';
 import { readSettingsInto } from '../platform/settings.ts';
 import { createTokens } from '../platform/tokens.ts';
 import { auditProjection, services as allServices, type RunningService, type ServiceDefinition } from '../services/index.ts';
 import { handlerMetrics } from './bus-metrics.ts';
+import { busTracing, handlerLogFields } from './bus-tracing.ts';
+import { createTracing, type Tracing } from '../platform/tracing.ts';
 import { openEngine } from './engine.ts';
 import { feedRevocations } from './revocations.ts';
 import { VERSION } from './version.ts';
@@ -74,6 +76,11 @@ export function checkServiceSettings(selected: readonly ServiceDefinition[], env
   if (problems.length > 0) throw new ConfigError(problems);
 }
 
+/** The bus middleware the app runs: tracing (when on), the handler's log fields, the handler metrics. */
+export function appMiddleware(metrics: Metrics, tracing: Tracing | undefined): BusMiddleware[] {
+  return [...(tracing ? [busTracing(tracing)] : []), handlerLogFields(), handlerMetrics(metrics)];
+}
+
 /**
  * Starts Flamingo in this process: the engine (`<dataDir>/bus.db` or NATS), the bus (handler metrics as middleware), producer keys,
  * the HTTP server with browser sessions, static pages (`/web/`), the collector and the admin API, and the selected services; then listens.
@@ -101,7 +108,9 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
   try {
     const engine = await openEngine(config, logger);
     const metrics = createMetrics();
-    const bus = createBus({ engine, source: '/flamingo', middleware: [handlerMetrics(metrics)] });
+    const tracing = createTracing(config.env, VERSION);
+    if (tracing) cleanups.push(() => tracing.shutdown());
+    const bus = createBus({ engine, source: '/flamingo', middleware: appMiddleware(metrics, tracing) });
     cleanups.push(() => bus.close());
     // Producer keys and revoked customers: the platform's own database, shared by every process.
     const platformDb = await openPlatformDatabase(database, options.platformDatabase);
@@ -114,7 +123,7 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
     const tokens = createTokens(tokenSecret.value);
     const webRoot = options.webRoot ?? WEB_ROOT;
     const staticFiles = existsSync(webRoot) ? { root: webRoot, prefix: '/web/' } : undefined;
-    const app = await createHttpServer({ logger, metrics, version: VERSION, settings: config.http, ...(staticFiles ? { staticFiles } : {}) });
+    const app = await createHttpServer({ logger, metrics, ...(tracing ? { tracing } : {}), version: VERSION, settings: config.http, ...(staticFiles ? { staticFiles } : {}) });
     const guard = createGuard(app, { adminKey: adminKey.value, keys, tokens, revocations });
     sessionRoutes(app, tokens);
     if (staticFiles) {
@@ -141,6 +150,7 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
         metrics,
         env: config.env,
         inboxRetentionMs: config.inboxRetentionMs,
+        ...(tracing ? { traceContext: () => tracing.inject() } : {}),
       });
       running.push({ name: definition.name, service });
       logger.info({ service: definition.name }, 'service started');

@@ -48,6 +48,8 @@ export interface Outbox<DB> {
   wake(): void;
   /** Publishes everything unsent now (in order, in batches); resolves to how many were published. */
   relay(): Promise<number>;
+  /** How many events wait to be published (not sent, not set aside): the relay's backlog. */
+  backlog(): Promise<number>;
 }
 
 interface OutboxRow {
@@ -238,7 +240,18 @@ export function createOutbox<DB>(options: OutboxOptions<DB>): Outbox<DB> {
     reconnectTimer.unref();
   };
 
+  const backlog = async () => {
+    const row = await db
+      .selectFrom('flamingo_outbox')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('sent_at', 'is', null)
+      .where('failed_at', 'is', null)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  };
+
   return {
+    backlog,
     async add(trx: Kysely<DB>, event: AnyPublishInput) {
       const built = buildEvent(event);
       const stored = { ...event, id: built.id, time: built.time };

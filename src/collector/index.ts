@@ -12,6 +12,13 @@ export type { CollectorDeps } from './deps.ts';
 
 /** Registers the collector's routes on a server made by `createHttpServer` (platform/http.ts). */
 export function collectorRoutes(app: FastifyInstance, deps: CollectorDeps): void {
+  const routes = new Set(['/v1/events', '/event']);
+  // Every answer of the collector's routes, refusals by the guard (onRequest) included.
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url;
+    if (route && routes.has(route)) deps.metrics.collectorRequests.inc({ route, status: String(reply.statusCode) });
+    done();
+  });
   eventsCollectorRoutes(app, deps);
   seedEventRoutes(app, deps);
 }

@@ -12,6 +12,7 @@ import { clientErrorHandler, limitConnections, registerRateLimits, timeoutOption
 import { parseJsonBody } from './json-body.ts';
 import { traceIdOf, type Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import { traceRequests, type Tracing } from './tracing.ts';
 import { badUrl, checkRequestHead } from './request-head.ts';
 import { registerSse } from './sse.ts';
 
@@ -43,6 +44,12 @@ export interface HttpServerOptions {
   readonly settings?: HttpSettings;
   /** When given, every request is timed into `flamingo_http_request_duration_seconds`. */
   readonly metrics?: Metrics;
+  /**
+   * When given, every request gets a SERVER span (child of its `traceparent` header), active in
+   * its handler; the request's `traceparent` header is then the span's, so events published from
+   * it carry it. (Default: none)
+   */
+  readonly tracing?: Tracing;
   /** Shown in the OpenAPI document. (Default: '0.0.0') */
   readonly version?: string;
   /**
@@ -152,12 +159,16 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     }
   });
 
+  if (options.tracing) traceRequests(app, options.tracing);
   // Callback hooks, not async ones: every request runs them, and a promise each costs time.
-  app.addHook('onRequest', (request, _reply, done) => {
-    const traceId = traceIdOf(request.headers.traceparent as string | undefined);
-    if (traceId) request.log = request.log.child({ trace_id: traceId });
-    done();
-  });
+  // With tracing on, the logger's mixin adds the request span's ids from preHandler on.
+  if (!options.tracing) {
+    app.addHook('onRequest', (request, _reply, done) => {
+      const traceId = traceIdOf(request.headers.traceparent as string | undefined);
+      if (traceId) request.log = request.log.child({ trace_id: traceId });
+      done();
+    });
+  }
   // The URL and headers of every request, after the routes' own onRequest hooks (authentication
   // comes first) and before the body is read; the body's rules are in the JSON parser above.
   app.addHook('preParsing', (request, _reply, payload, done) => {

@@ -123,7 +123,9 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
       .finally(() => (pruning = undefined));
   };
   let pruneTimer: NodeJS.Timeout | undefined;
+  const unwatch = context.metrics.watchOutbox(name, () => outbox.backlog());
   const stop = async () => {
+    unwatch?.();
     clearInterval(pruneTimer);
     await pruning;
     await Promise.all(subscriptions.splice(0).map((subscription) => subscription.close()));
@@ -131,7 +133,13 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
     await database.close();
   };
 
-  const add = (trx: Kysely<DB>, event: E) => outbox.add(trx, correlate ? correlate(event) : event);
+  // The span active now (an HTTP request's, a handler's) is the event's parent; it wins over a
+  // context inherited from the cause, which would skip the handler's span.
+  const traced = (event: E): E => {
+    const headers = context.traceContext?.();
+    return headers?.traceparent ? { ...event, ...headers } : event;
+  };
+  const add = (trx: Kysely<DB>, event: E) => outbox.add(trx, traced(correlate ? correlate(event) : event));
   const addCaused = async (trx: Kysely<DB>, events: readonly E[], cause: Cause) => {
     for (const published of events) await add(trx, { ...published, causationid: cause.id, ...inherit?.(published, cause) });
   };

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Bus } from '../bus/index.ts';
 import type { DatabaseConfig } from '../platform/db.ts';
 import type { Metrics } from '../platform/metrics.ts';
+import type { TraceHeaders } from '../platform/tracing.ts';
 import type { SettingsSchema } from '../platform/settings.ts';
 import type { Tokens } from '../platform/tokens.ts';
 
@@ -21,7 +22,10 @@ export interface ServiceContext {
   readonly logger: Logger;
   /** Customer session tokens: the users service signs them in; the guard verifies them everywhere. */
   readonly tokens: Tokens;
-  /** Prometheus metrics (`GET /metrics`): a service registers its own on `metrics.registry`. */
+  /**
+   * Prometheus metrics (`GET /metrics`): a service registers its own on `metrics.registry` and has
+   * its gauges read at scrape (`watchOutbox`, `watchCircuits`, `watchMailBacklog`).
+   */
   readonly metrics: Metrics;
   /**
    * The environment (and `flamingo.config.json`): a service reads its declared settings from it with
@@ -30,6 +34,11 @@ export interface ServiceContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** How long the service's inbox remembers handled events (`FLAMINGO_INBOX_RETENTION_MS`). (Default: `DEFAULT_INBOX_RETENTION_MS`, 7 days) */
   readonly inboxRetentionMs?: number;
+  /**
+   * The active trace context (`traceparent`/`tracestate`), when tracing is on: stamped on every
+   * event the service adds to its outbox, so its reactions stay in the trace that caused them. (Default: none)
+   */
+  readonly traceContext?: () => TraceHeaders;
 }
 
 export interface RunningService {

@@ -32,6 +32,8 @@ export interface DeliverDeps {
   readonly signal: AbortSignal;
   /** 410 Gone: stop delivering to this target. */
   readonly disable: (reason: string) => Promise<void>;
+  /** Told each attempt's outcome (the metrics). (Default: nothing) */
+  readonly onAttempt?: (targetId: string, outcome: AttemptOutcome) => void;
 }
 
 /** Pause after a 429 / THROTTLED that says nothing of when to come back: one request interval, at least 1 s. */
@@ -81,6 +83,7 @@ export function deliverTo(deps: DeliverDeps): Handler {
           : retryable(result) && attempt < target.retry.maxAttempts
             ? 'retrying'
             : 'failed';
+      deps.onAttempt?.(target.id, outcome);
       await attempts.record({
         targetId: target.id,
         eventId: event.id,

@@ -216,6 +216,10 @@ describe('delivery to a rate-limited target', () => {
     const { id } = await target({ leakPerSecond: 100, serverErrorRatio: 1 }, { rateLimit: { limit: 100 }, maxInFlight: 4, retry: { initialDelayMs: 20, maxDelayMs: 50, maxAttempts: 100 } });
     const ids = await publish(12);
     await waitUntil(async () => ((await server.request('GET', `/v1/targets/${id}`)).body.circuit.state === 'open' ? true : undefined), 10_000, 'open circuit');
+    const metrics = (await server.request('GET', '/metrics', { key: null })).text;
+    expect(metrics).toContain(`flamingo_delivery_circuit_state{target="${id}",state="open"} 1`);
+    expect(metrics).toMatch(new RegExp(`flamingo_delivery_attempts_total\\{target="${id}",outcome="retrying"\\} [1-9]`));
+    expect(metrics).toContain(`flamingo_delivery_rate_limit_per_second{target="${id}"} 100`);
     // Open: nothing goes to the target until the probe (FLAMINGO_DELIVERY_BREAKER_RESET_MS = 1000).
     const sent = shop!.requests.length;
     await new Promise((resolve) => setTimeout(resolve, 300));

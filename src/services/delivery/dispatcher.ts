@@ -9,7 +9,7 @@ import { setMaxListeners } from 'node:events';
 import { Agent } from 'undici';
 import type { Logger } from 'pino';
 import type { Bus, Subscription } from '../../bus/index.ts';
-import type { AttemptLog } from './attempts.ts';
+import type { AttemptLog, AttemptOutcome } from './attempts.ts';
 import { createBreaker, type TargetBreaker } from './breaker.ts';
 import { deliverTo } from './deliver.ts';
 import type { Limiter } from './limiter.ts';
@@ -24,6 +24,8 @@ export interface DispatcherDeps {
   readonly logger: Logger;
   readonly refreshMs: number;
   readonly breakerResetMs: number;
+  /** Told each delivery attempt's outcome (the metrics). (Default: nothing) */
+  readonly onAttempt?: (targetId: string, outcome: AttemptOutcome) => void;
   /** Whether this process delivers (false: the routes only). */
   readonly deliver: boolean;
 }
@@ -33,6 +35,8 @@ export interface Dispatcher {
   refresh(): Promise<void>;
   /** The circuit of a target in this process (closed when it never sent here). */
   circuit(targetId: string): string | undefined;
+  /** Every circuit of this process: the targets that sent here, with their state. */
+  circuits(): { target: string; state: string; limitPerSecond?: number }[];
   stop(): Promise<void>;
 }
 
@@ -89,6 +93,7 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
       dispatcher: agent,
       logger,
       signal: abort.signal,
+      ...(deps.onAttempt ? { onAttempt: deps.onAttempt } : {}),
       disable: async (reason) => {
         await targets.setStatus(target.id, 'disabled', reason);
         logger.warn({ target: target.id, reason }, 'target disabled');
@@ -136,6 +141,11 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
   return {
     refresh,
     circuit: (id) => breakers.get(id)?.state,
+    circuits: () =>
+      [...breakers].map(([target, breaker]) => {
+        const limit = running.get(target)?.target.rateLimit;
+        return { target, state: breaker.state, ...(limit ? { limitPerSecond: (limit.limit * 1000) / limit.intervalMs } : {}) };
+      }),
     async stop() {
       stopped = true;
       clearInterval(timer);

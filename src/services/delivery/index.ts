@@ -57,8 +57,13 @@ export function deliveryService(options: DeliveryServiceOptions = {}): ServiceDe
           refreshMs: settings.refreshMs,
           breakerResetMs: settings.breakerResetMs,
           deliver: true,
+          onAttempt: (target: string, outcome: string) => ctx.metrics.deliveryAttempts.inc({ target, outcome }),
         });
-        stopDispatcher = () => dispatcher.stop();
+        const unwatch = ctx.metrics.watchCircuits(() => dispatcher.circuits());
+        stopDispatcher = async () => {
+          unwatch?.();
+          await dispatcher.stop();
+        };
         registerDeliveryRoutes(ctx.http, { bus: ctx.bus, targets, limiter, attempts, dispatcher, rotationGraceMs: settings.rotationGraceMs });
         await dispatcher.refresh();
         const prune = () =>

@@ -35,6 +35,8 @@ export interface EmailOutboxOptions {
 export interface EmailOutbox {
   /** Looks for due rows now (called after a notification with email commits). */
   wake(): void;
+  /** Emails waiting to be sent (pending, due or not): the mail backlog. */
+  backlog(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -137,6 +139,14 @@ export function startEmailOutbox(options: EmailOutboxOptions): EmailOutbox {
   run();
   return {
     wake: run,
+    async backlog() {
+      const row = await db
+        .selectFrom('email_outbox')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('status', '=', 'pending')
+        .executeTakeFirst();
+      return Number(row?.n ?? 0);
+    },
     async stop() {
       stopped = true;
       clearTimeout(timer);

@@ -43,6 +43,7 @@ export function notificationsService(options: NotificationsServiceOptions = {}):
     async start(context) {
       const settings = readNotificationsSettings(context.env);
       let emails: EmailOutbox | undefined;
+      let unwatchMail: (() => void) | undefined;
       const running = await startServiceRuntime<NotificationsDatabase, Created>(
         context,
         { name: 'notifications', databaseName: options.databaseName, migrations: notificationsMigrations, inherit },
@@ -57,6 +58,8 @@ export function notificationsService(options: NotificationsServiceOptions = {}):
           // A claim outlives the longest send, so a slow send is never taken over while it runs.
           const leaseMs = 2 * settings.smtpTimeoutMs + 1_000;
           emails = startEmailOutbox({ db: runtime.db, dialect: runtime.dialect, mailer, logger: context.logger, leaseMs, ...options.email });
+          const outbox = emails;
+          unwatchMail = context.metrics.watchMailBacklog(() => outbox.backlog());
           context.logger.info({ mail: mailer.target }, 'notifications email outbox started');
           registerNotificationsRoutes(context.http, runtime.db);
 
@@ -83,6 +86,7 @@ export function notificationsService(options: NotificationsServiceOptions = {}):
       return {
         async stop() {
           // The sender first (an email in flight finishes), then subscriptions, relay and database.
+          unwatchMail?.();
           await emails?.stop();
           await running.stop();
         },
