@@ -149,11 +149,21 @@ describe('POST /v1/events refuses bad input and stores nothing', () => {
       expect(dataBody.detail).toEqual([{ path: '/2/data/items', message: expect.stringMatching(/array length to be greater or equal to 1/) }]);
     });
 
-    it('a batch that is not an array, or is empty', async () => {
+    it('a batch that is not an array', async () => {
       const notArray = await refused('/v1/events', { body: placed(), contentType: BATCH }, 422, 'invalid_batch');
       expect(notArray.detail).toEqual([{ path: '/', message: 'must be an array' }]);
-      const empty = await refused('/v1/events', { body: [], contentType: BATCH }, 422, 'invalid_batch');
-      expect(empty.detail).toEqual([{ path: '/', message: 'must contain at least 1 event' }]);
+    });
+
+    it('a batch giving one id to two different events (CloudEvents identity), naming the later one', async () => {
+      const id = '7d4c9a35-7c5e-4a8b-9d6f-1a2b3c4d5e6f';
+      const body = await refused('/v1/events', { body: [placed({ id }), placed({ id, subject: 'other' })], contentType: BATCH }, 422, 'invalid_event');
+      expect(body.detail).toEqual([{ path: '/1/id', message: expect.stringMatching(/repeats the id of event 0/) }]);
+    });
+
+    it('an empty batch is valid (CloudEvents batch format): 202 with nothing stored', async () => {
+      const response = await server.request('POST', '/v1/events', { key: ordersKey, body: [], contentType: BATCH });
+      expect([response.status, response.body]).toEqual([202, { events: [] }]);
+      expect(await server.eventCount()).toBe(stored);
     });
   });
 

@@ -69,6 +69,19 @@ export function buildEvent(input: UncheckedPublishInput, source: string = DEFAUL
   return event;
 }
 
+/**
+ * An id given twice in one call would store one event and silently drop the other (the second is
+ * a duplicate of the first): refused instead, naming the later one (CloudEvents batch format).
+ */
+function repeatedIds(events: readonly UnstoredEvent[], issues: EventIssue[]): void {
+  const first = new Map<string, number>();
+  events.forEach((event, index) => {
+    const earlier = first.get(event.id);
+    if (earlier === undefined) first.set(event.id, index);
+    else addIssue(issues, index, '/id', `repeats the id of event ${earlier}; each event of a batch needs its own id`);
+  });
+}
+
 /** Like `buildEvent` for many inputs, all or none: every issue of every input, each with its `index`. */
 export function buildEvents(inputs: readonly UncheckedPublishInput[], source: string = DEFAULT_SOURCE): UnstoredEvent[] {
   const issues: EventIssue[] = [];
@@ -77,6 +90,7 @@ export function buildEvents(inputs: readonly UncheckedPublishInput[], source: st
     const event = build(inputs[index], source, issues, index);
     if (event) events.push(event);
   }
+  if (issues.length === 0) repeatedIds(events, issues);
   if (issues.length > 0) throw new EventValidationError(issues);
   return events;
 }

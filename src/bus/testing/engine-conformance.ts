@@ -247,6 +247,19 @@ export function engineConformance(
         expect(results[1].sequence).toBeGreaterThan(results[0].sequence);
       });
 
+      it('refuses a batch that gives one id twice, naming the later event, and stores none of it', async () => {
+        const { bus, engine } = await setup();
+        await bus.publish(added('a', 0));
+        const head = await engine.head();
+        const id = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
+        const error = await bus.publishAll([{ ...added('a', 1), id }, { ...added('b', 2), id }]).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(EventValidationError);
+        expect((error as EventValidationError).issues).toEqual([{ index: 1, path: '/id', message: expect.stringMatching(/repeats the id of event 0/) }]);
+        expect(await engine.head()).toBe(head);
+        expect(await bus.publishAll([])).toEqual([]);
+        expect(await engine.head()).toBe(head);
+      });
+
       it('reads in log order with filters: types and patterns, subject, after a sequence, time window, limit', async () => {
         const { bus } = await setup();
         const first = await bus.publishAll([added('a', 1), removed('a', 2), added('b', 3)]);
