@@ -72,6 +72,26 @@ describe('POST /v1/events', () => {
     expect(await stored(id)).toEqual([expect.objectContaining({ id, source: '/payments', subject: 'order/o-binary', traceparent, data: orderData('o-binary') })]);
   });
 
+  it('extension attributes (a shop\'s own, Dapr\'s, Knative\'s) are kept and shown in reads, structured, binary and in a batch', async () => {
+    const [structuredId, binaryId, batchId] = [uuidv7(), uuidv7(), uuidv7()];
+    const extensions = { shopregion: 'eu', topic: 'orders', pubsubname: 'pubsub', knativearrivaltime: '2024-05-01T12:00:00.5Z', retries: 2, vip: true };
+    const base = { specversion: '1.0', source: '/dapr', type: 'order.placed', data: orderData('o-ext') };
+    const structured = await server.request('POST', '/v1/events', { key: ordersKey, contentType: 'application/cloudevents+json', body: { ...base, id: structuredId, ...extensions } });
+    expect(structured.status, structured.text).toBe(202);
+    const binary = await server.request('POST', '/v1/events', {
+      key: ordersKey,
+      contentType: 'application/json',
+      headers: { 'ce-specversion': '1.0', 'ce-id': binaryId, 'ce-source': '/dapr', 'ce-type': 'order.placed', 'ce-shopregion': 'eu', 'ce-pubsubname': 'pubsub' },
+      body: orderData('o-ext'),
+    });
+    expect(binary.status, binary.text).toBe(202);
+    const batch = await server.request('POST', '/v1/events', { key: ordersKey, contentType: 'application/cloudevents-batch+json', body: [{ ...base, id: batchId, topic: 'orders' }] });
+    expect(batch.status, batch.text).toBe(202);
+    expect(await stored(structuredId)).toEqual([expect.objectContaining(extensions)]);
+    expect(await stored(binaryId)).toEqual([expect.objectContaining({ shopregion: 'eu', pubsubname: 'pubsub' })]);
+    expect(await stored(batchId)).toEqual([expect.objectContaining({ topic: 'orders' })]);
+  });
+
   it('batch: all stored, in order, with consecutive sequences', async () => {
     const ids = [uuidv7(), uuidv7(), uuidv7()];
     const response = await server.request('POST', '/v1/events', {

@@ -1,4 +1,13 @@
-import { dataschemaOf, findDefinition, keyOf, subjectOf, validateData, type UnstoredEvent } from '../contracts/index.ts';
+import {
+  dataschemaOf,
+  extensionNameProblem,
+  extensionValueProblem,
+  findDefinition,
+  keyOf,
+  subjectOf,
+  validateData,
+  type UnstoredEvent,
+} from '../contracts/index.ts';
 import { EventValidationError, UnknownEventTypeError, type EventIssue } from './errors.ts';
 import { newEventId } from './event-id.ts';
 import type { PublishInput } from './types.ts';
@@ -38,6 +47,16 @@ function build(input: UncheckedPublishInput, source: string, issues: EventIssue[
     const value = input[name];
     if (value !== undefined && typeof value !== 'string') addIssue(issues, index, `/${name}`, 'must be a string');
   }
+  const extensions = input.extensions;
+  if (extensions !== undefined) {
+    if (typeof extensions !== 'object' || extensions === null || Array.isArray(extensions)) addIssue(issues, index, '/extensions', 'must be an object of extension attributes');
+    else {
+      for (const [name, value] of Object.entries(extensions)) {
+        const problem = extensionNameProblem(name) ?? extensionValueProblem(value);
+        if (problem !== undefined) addIssue(issues, index, `/${name}`, problem);
+      }
+    }
+  }
   if (issues.length > before) return undefined;
 
   // Built attribute by attribute so the stored JSON reads in CloudEvents order without undefined keys.
@@ -54,6 +73,8 @@ function build(input: UncheckedPublishInput, source: string, issues: EventIssue[
   if (input.tracestate !== undefined) event.tracestate = input.tracestate;
   if (input.correlationid !== undefined) event.correlationid = input.correlationid;
   if (input.causationid !== undefined) event.causationid = input.causationid;
+  // Extensions are top-level attributes, as in the CloudEvents JSON format; their names were checked above.
+  if (extensions !== undefined) for (const [name, value] of Object.entries(extensions)) (event as unknown as Record<string, unknown>)[name] = value;
   return event;
 }
 

@@ -1,5 +1,5 @@
 import type { PublishInput } from '../bus/index.ts';
-import { dataschemaOf, findDefinition, validateData, type CatalogEntry } from '../contracts/index.ts';
+import { dataschemaOf, extensionNameProblem, extensionValueProblem, findDefinition, validateData, type CatalogEntry, type ExtensionValue } from '../contracts/index.ts';
 import type { ProblemDetail } from '../platform/errors.ts';
 
 /** A CloudEvent read from a request, its type resolved against the catalog, `data` not yet checked. */
@@ -56,11 +56,21 @@ export function readEvent(value: unknown, at: string, defaults: ReadDefaults = {
   const issues: ProblemDetail[] = [];
   if (!isRecord(value)) return { ok: false, issues: [{ path: at || '/', message: 'must be a CloudEvent (a JSON object)' }], unknownType: false };
 
+  // Any other attribute is an extension (CloudEvents 1.0): kept when its name and value are valid.
+  const extensions = Object.create(null) as Record<string, ExtensionValue>;
+  let hasExtensions = false;
   for (const name of Object.keys(value)) {
     if (KNOWN.has(name)) continue;
     if (name === 'sequence' || name === 'recordedtime') addIssue(issues, at, name, 'is assigned by the bus; leave it out');
     else if (name === 'data_base64') addIssue(issues, at, name, 'binary data is not supported; send JSON in "data"');
-    else addIssue(issues, at, name, 'is not a CloudEvents attribute Flamingo knows; leave it out');
+    else {
+      const problem = extensionNameProblem(name) ?? extensionValueProblem(value[name]);
+      if (problem !== undefined) addIssue(issues, at, name, problem);
+      else {
+        extensions[name] = value[name] as ExtensionValue;
+        hasExtensions = true;
+      }
+    }
   }
   if (value.specversion === undefined) addIssue(issues, at, 'specversion', 'is required and must be "1.0"');
   else if (value.specversion !== '1.0') addIssue(issues, at, 'specversion', 'must be "1.0"');
@@ -110,6 +120,7 @@ export function readEvent(value: unknown, at: string, defaults: ReadDefaults = {
   copyStrings(input, value, COPIED_AFTER_SOURCE);
   if (traceparent !== undefined) input.traceparent = traceparent;
   copyStrings(input, value, COPIED_AFTER_TRACEPARENT);
+  if (hasExtensions) input.extensions = extensions;
   return { ok: true, candidate: { at, definition, input: input as unknown as PublishInput } };
 }
 

@@ -1,5 +1,5 @@
-export type { CloudEvent, UnstoredEvent } from './envelope.ts';
-export { ENVELOPE_ATTRIBUTES } from './envelope.ts';
+export type { CloudEvent, ExtensionValue, UnstoredEvent } from './envelope.ts';
+export { ENVELOPE_ATTRIBUTES, EXTENSION_NAME, extensionNameProblem, extensionValueProblem, extensionsOf } from './envelope.ts';
 export type { EventDefinition, EventKind, PublishedBy, Urgency, DataOf } from './define.ts';
 export { defineEvent, publishedByOf } from './define.ts';
 export { catalog } from './catalog/index.ts';
