@@ -107,6 +107,22 @@ describe('POST /v1/events refuses bad input and stores nothing', () => {
       );
     });
 
+    it('an impossible date or a time without offset in time or ce-time, the same rule as on /event (one reading of time)', async () => {
+      for (const time of ['2024-02-30T12:00:00Z', '2024-05-01T12:00:00']) {
+        const structured = await refused('/v1/events', { body: placed({ time }), contentType: STRUCTURED }, 422, 'invalid_event');
+        expect(structured.detail).toEqual([{ path: '/time', message: expect.stringMatching(/RFC 3339 timestamp with an offset, on a real calendar date/) }]);
+        const batch = await refused('/v1/events', { body: [placed(), placed({ time })], contentType: BATCH }, 422, 'invalid_event');
+        expect(batch.detail).toEqual([{ path: '/1/time', message: expect.stringMatching(/real calendar date/) }]);
+        const headers = { 'ce-specversion': '1.0', 'ce-type': 'order.placed', 'ce-source': '/webshop', 'ce-time': time };
+        const binary = await refused('/v1/events', { body: placed().data, contentType: 'application/json', headers }, 422, 'invalid_event');
+        expect(binary.detail).toEqual([{ path: '/time', message: expect.stringMatching(/real calendar date/) }]);
+      }
+      const seed = await refused('/event', { body: seedEnvelope({ event_time: '2024-02-30T12:00:00' }), key: null }, 400, 'invalid_envelope');
+      expect(seed.detail).toEqual([{ path: '/event/event_time', message: expect.any(String) }]);
+      const since = await server.request('GET', '/v1/events?since=2024-02-30T00:00:00Z');
+      expect([since.status, since.text]).toEqual([400, expect.stringMatching(/since/)]);
+    });
+
     it('a missing type, a missing data, a dataschema of another version', async () => {
       const { type: _type, data: _data, ...rest } = placed();
       const body = await refused('/v1/events', { body: rest, contentType: STRUCTURED }, 422, 'invalid_event');

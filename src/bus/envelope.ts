@@ -4,7 +4,9 @@ import {
   extensionValueProblem,
   findDefinition,
   keyOf,
+  readTime,
   subjectOf,
+  TIME_RULE,
   validateData,
   type UnstoredEvent,
 } from '../contracts/index.ts';
@@ -18,7 +20,6 @@ export const DEFAULT_SOURCE = '/flamingo';
 /** A publish input as it arrives at run time: any type name, data not yet checked. */
 export type UncheckedPublishInput = Omit<PublishInput, 'type' | 'data'> & { readonly type: string; readonly data: unknown };
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const OPTIONAL_STRINGS = ['subject', 'partitionkey', 'traceparent', 'tracestate', 'correlationid', 'causationid'] as const;
 
 function addIssue(issues: EventIssue[], index: number | undefined, path: string, message: string): void {
@@ -40,9 +41,7 @@ function build(input: UncheckedPublishInput, source: string, issues: EventIssue[
   for (const issue of validateData(definition, input.data)) addIssue(issues, index, issue.path === '/' ? '/data' : `/data${issue.path}`, issue.message);
   if (input.id !== undefined && (typeof input.id !== 'string' || input.id.length === 0 || input.id.length > 256)) addIssue(issues, index, '/id', 'must be a string of 1 to 256 characters');
   if (input.source !== undefined && (typeof input.source !== 'string' || input.source.length === 0)) addIssue(issues, index, '/source', 'must be a non-empty string');
-  if (input.time !== undefined && (typeof input.time !== 'string' || !RFC3339.test(input.time) || Number.isNaN(Date.parse(input.time)))) {
-    addIssue(issues, index, '/time', 'must be an RFC 3339 date-time');
-  }
+  if (input.time !== undefined && readTime(input.time, { form: 'rfc3339' }) === undefined) addIssue(issues, index, '/time', TIME_RULE.rfc3339);
   for (const name of OPTIONAL_STRINGS) {
     const value = input[name];
     if (value !== undefined && typeof value !== 'string') addIssue(issues, index, `/${name}`, 'must be a string');

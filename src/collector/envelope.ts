@@ -1,5 +1,5 @@
 import type { PublishInput } from '../bus/index.ts';
-import { dataschemaOf, extensionNameProblem, extensionValueProblem, findDefinition, validateData, type CatalogEntry, type ExtensionValue } from '../contracts/index.ts';
+import { dataschemaOf, extensionNameProblem, readTime, TIME_RULE, extensionValueProblem, findDefinition, validateData, type CatalogEntry, type ExtensionValue } from '../contracts/index.ts';
 import type { ProblemDetail } from '../platform/errors.ts';
 
 /** A CloudEvent read from a request, its type resolved against the catalog, `data` not yet checked. */
@@ -29,8 +29,6 @@ const KNOWN = new Set<string>([
   'specversion', 'id', 'source', 'type', 'subject', 'time', 'datacontenttype', 'dataschema', 'data',
   'partitionkey', 'traceparent', 'tracestate', 'correlationid', 'causationid',
 ]);
-/** RFC 3339 (CloudEvents `time`): a full date, `T`, time with optional fraction, and an offset. */
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 export const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 const ID = /^[\x21-\x7e]{1,200}$/;
 const JSON_MEDIA_TYPE = /^application\/json\s*(;.*)?$/i;
@@ -78,9 +76,7 @@ export function readEvent(value: unknown, at: string, defaults: ReadDefaults = {
     addIssue(issues, at, 'id', 'must be 1–200 printable characters without spaces (a UUID is best)');
   }
   if (value.source !== undefined && (typeof value.source !== 'string' || value.source.length === 0)) addIssue(issues, at, 'source', 'must be a non-empty string (a URI reference)');
-  if (value.time !== undefined && (typeof value.time !== 'string' || !RFC3339.test(value.time) || Number.isNaN(Date.parse(value.time)))) {
-    addIssue(issues, at, 'time', 'must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z');
-  }
+  if (value.time !== undefined && readTime(value.time, { form: 'rfc3339' }) === undefined) addIssue(issues, at, 'time', TIME_RULE.rfc3339);
   if (value.datacontenttype !== undefined && (typeof value.datacontenttype !== 'string' || !JSON_MEDIA_TYPE.test(value.datacontenttype))) {
     addIssue(issues, at, 'datacontenttype', 'must be application/json');
   }

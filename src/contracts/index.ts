@@ -20,3 +20,5 @@ export { MAX_CENTS, MAX_INT32, MAX_QUANTITY } from './catalog/fields.ts';
 export type { RedactionOptions, RedactionPolicy } from './redaction.ts';
 export { MASK, markedFields, redactData, redactEvent } from './redaction.ts';
 export { isTypePattern, matchesTypePattern, matchesTypes } from './type-pattern.ts';
+export type { TimeReadingOptions } from './time.ts';
+export { TIME_RULE, readTime, timeMs } from './time.ts';
