@@ -123,6 +123,12 @@ describe('POST /v1/events refuses bad input and stores nothing', () => {
       expect([since.status, since.text]).toEqual([400, expect.stringMatching(/since/)]);
     });
 
+    it('a ce-* header whose percent-escapes are not UTF-8, naming the header (CloudEvents HTTP binding)', async () => {
+      const headers = { 'ce-specversion': '1.0', 'ce-type': 'order.placed', 'ce-source': '/webshop', 'ce-subject': 'bad%FFutf8' };
+      const body = await refused('/v1/events', { body: placed().data, contentType: 'application/json', headers }, 400, 'invalid_utf8');
+      expect(body.detail).toEqual([{ path: '/headers/ce-subject', message: expect.stringMatching(/percent-encoded UTF-8/) }]);
+    });
+
     it('a missing type, a missing data, a dataschema of another version', async () => {
       const { type: _type, data: _data, ...rest } = placed();
       const body = await refused('/v1/events', { body: rest, contentType: STRUCTURED }, 422, 'invalid_event');

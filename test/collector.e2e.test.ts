@@ -92,6 +92,16 @@ describe('POST /v1/events', () => {
     expect(await stored(batchId)).toEqual([expect.objectContaining({ topic: 'orders' })]);
   });
 
+  it('binary: every ce-* value is percent-decoded as UTF-8, raw UTF-8 too (CloudEvents HTTP binding 3.1.3.2)', async () => {
+    const [escaped, raw] = [uuidv7(), uuidv7()];
+    const headers = (id: string, subject: string) => ({ 'ce-specversion': '1.0', 'ce-id': id, 'ce-source': '/payments', 'ce-type': 'order.placed', 'ce-subject': subject });
+    const post = (id: string, subject: string) => server.request('POST', '/v1/events', { key: ordersKey, contentType: 'application/json', headers: headers(id, subject), body: orderData('o-pct') });
+    expect((await post(escaped, '100% a%20b %E2%9C%93')).status).toBe(202);
+    expect((await post(raw, Buffer.from('Grüße ✓', 'utf8').toString('latin1'))).status).toBe(202);
+    expect(await stored(escaped)).toEqual([expect.objectContaining({ subject: '100% a b ✓' })]);
+    expect(await stored(raw)).toEqual([expect.objectContaining({ subject: 'Grüße ✓' })]);
+  });
+
   it('batch: all stored, in order, with consecutive sequences', async () => {
     const ids = [uuidv7(), uuidv7(), uuidv7()];
     const response = await server.request('POST', '/v1/events', {

@@ -182,8 +182,13 @@ describe('binaryEvent', () => {
     const latin1 = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
     expect(binaryEvent({ 'ce-subject': latin1('café') }, null).subject).toBe('café');
     expect(binaryEvent({ 'ce-subject': '100% sure' }, null).subject).toBe('100% sure');
+    // Every %XX is decoded by the HTTP binding's rule, even beside a literal %; a raw UTF-8 value and its escapes agree.
+    expect(binaryEvent({ 'ce-subject': '100% a%20b' }, null).subject).toBe('100% a b');
+    expect(binaryEvent({ 'ce-subject': latin1('Grüße %E2%9C%93') }, null).subject).toBe('Grüße ✓');
     for (const [value, error] of [
       ['caf%E9', 'invalid_utf8'],
+      ['bad%FFutf8', 'invalid_utf8'],
+      ['50% off %FF', 'invalid_utf8'],
       ['caf\xe9', 'invalid_utf8'], // the Latin-1 byte of é alone is not UTF-8
       ['a%00b', 'nul_character'],
     ] as const) {

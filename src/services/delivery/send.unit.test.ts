@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CloudEvent } from '../../contracts/index.ts';
+import { binaryEvent } from '../../collector/binary.ts';
 import { buildRequest } from './send.ts';
 import type { Target } from './targets.ts';
 
@@ -13,6 +14,7 @@ const event = {
   data: { items: [1], item: 1 },
   sequence: 7,
   recordedtime: '2024-05-01T12:00:01Z',
+  subject: 'cart/100% "Grüße" ✓',
   shopregion: 'eu',
   retries: 2,
 } as CloudEvent;
@@ -24,5 +26,11 @@ describe('buildRequest', () => {
     expect(JSON.parse(structured.body)).toMatchObject({ shopregion: 'eu', retries: 2 });
     const binary = buildRequest(target('binary'), event, new Date());
     expect(binary.headers).toMatchObject({ 'ce-shopregion': 'eu', 'ce-retries': '2' });
+  });
+
+  it('binary-mode headers decode back to the same attributes by the collector (CloudEvents HTTP binding round trip)', () => {
+    const { headers } = buildRequest(target('binary'), event, new Date());
+    const read = binaryEvent(headers, event.data);
+    expect(read).toMatchObject({ subject: event.subject, shopregion: 'eu', id: event.id, time: event.time });
   });
 });
