@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import type { CloudEvent } from '../../contracts/index.ts';
-import { binaryEvent } from '../../collector/binary.ts';
 import { buildRequest } from './send.ts';
 import type { Target } from './targets.ts';
 
@@ -28,9 +27,4 @@ describe('buildRequest', () => {
     expect(binary.headers).toMatchObject({ 'ce-shopregion': 'eu', 'ce-retries': '2' });
   });
 
-  it('binary-mode headers decode back to the same attributes by the collector (CloudEvents HTTP binding round trip)', () => {
-    const { headers } = buildRequest(target('binary'), event, new Date());
-    const read = binaryEvent(headers, event.data);
-    expect(read).toMatchObject({ subject: event.subject, shopregion: 'eu', id: event.id, time: event.time });
-  });
 });
