@@ -213,6 +213,14 @@ describe('POST /v1/events refuses bad input and stores nothing', () => {
       expect(body.detail).toEqual([{ path: '/1', message: expect.stringMatching(/at most 65536 are accepted/) }]);
     });
 
+    it('a binary-mode event whose headers take it over 64 KiB (attributes count as stored, not only the body)', async () => {
+      const note = 'x'.repeat(4000);
+      const headers: Record<string, string> = { 'ce-specversion': '1.0', 'ce-type': 'order.placed', 'ce-source': '/webshop' };
+      for (let i = 0; i < 3; i++) headers[`ce-note${i}`] = note;
+      const data = { ...placed().data, items: [{ productId: 'p-1', quantity: 1, unitPriceCents: 1, name: 'y'.repeat(199) }], note: 'y'.repeat(60_000) };
+      await refused('/v1/events', { body: data, contentType: 'application/json', headers }, 413, 'event_too_large');
+    });
+
     it('a body over 4 MiB', async () => {
       const events = Array.from({ length: 80 }, () => placed({ data: padding(60 * 1024) }));
       await refused('/v1/events', { body: events, contentType: BATCH }, 413, 'payload_too_large');

@@ -151,6 +151,30 @@ describe('POST /v1/events', () => {
   });
 });
 
+describe('the event size limit measures an event as stored on every endpoint (compact JSON, UTF-8)', () => {
+  /** Python's json.dumps: non-ASCII as \\uXXXX (6 bytes on the wire for 2 stored). */
+  const asPythonWrites = (value: unknown) => JSON.stringify(value).replace(/é/g, '\\u00e9');
+  /** 32 000 bytes stored, 96 000 on the wire. */
+  const wide = { note1: 'é'.repeat(4000), note2: 'é'.repeat(4000), note3: 'é'.repeat(4000), note4: 'é'.repeat(4000) };
+
+  it('an event within 64 KiB as stored but over it as sent is accepted alone, in a batch and through /event', async () => {
+    const [single, inBatch] = [uuidv7(), uuidv7()];
+    const event = (id: string) => ({ specversion: '1.0', id, source: '/python', type: 'order.placed', data: orderData('o-wide'), ...wide });
+    const text = asPythonWrites(event(single));
+    expect(Buffer.byteLength(text)).toBeGreaterThan(64 * 1024);
+    const alone = await server.request('POST', '/v1/events', { key: ordersKey, contentType: 'application/cloudevents+json', body: text });
+    expect(alone.status, alone.text).toBe(202);
+    const batch = await server.request('POST', '/v1/events', { key: ordersKey, contentType: 'application/cloudevents-batch+json', body: asPythonWrites([event(inBatch)]) });
+    expect(batch.status, batch.text).toBe(202);
+    expect(await stored(single)).toEqual([expect.objectContaining(wide)]);
+    // The seed's envelope has no room for text: json.dumps(indent=…) padding stands in for the escapes.
+    const seedId = uuidv7();
+    const seed = `{"event_id": "${seedId}",${' '.repeat(70_000)}"event": {"event_time": "2022-07-17T09:59:59", "items": [1], "event_name": "item_added_to_cart", "item": 1}}`;
+    const viaSeed = await server.request('POST', '/event', { body: seed, contentType: 'application/json', key: null });
+    expect(viaSeed.status, viaSeed.text).toBe(201);
+  });
+});
+
 describe('POST /event (the seed envelope)', () => {
   /** Exactly what pydantic v1 `EventEnvelope(...).json()` writes (json.dumps separators, naive datetimes). */
   const PYDANTIC_JSON =

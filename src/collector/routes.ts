@@ -4,7 +4,7 @@ import type { PublishResult } from '../bus/index.ts';
 import { unprocessable } from '../platform/errors.ts';
 import { binaryEvent, isBinaryMode } from './binary.ts';
 import { collect } from './collect.ts';
-import { arrayElementBytes } from './spans.ts';
+import { arrayElementBytes, eventBytes } from './spans.ts';
 import { fromBusError } from './bus-errors.ts';
 import type { CollectorDeps } from './deps.ts';
 import { documentedOnly, errors } from '../platform/http-schemas.ts';
@@ -43,11 +43,13 @@ function eventsOf(request: FastifyRequest, maxEventBytes: number): { events: unk
     return { events: body, sizes: batchSizes(request, body, maxEventBytes), batch: true };
   }
   if (media !== 'application/cloudevents+json' && isBinaryMode(request.headers)) {
-    return { events: [binaryEvent(request.headers, body)], sizes: [request.bodyBytes], batch: false };
+    // The attributes count too: the event as stored holds them beside `data`.
+    const event = binaryEvent(request.headers, body);
+    return { events: [event], sizes: [sizeOf(event)], batch: false };
   }
   // application/json without ce-* headers: one structured event, or an array as a batch.
   if (media !== 'application/cloudevents+json' && Array.isArray(body)) return { events: body, sizes: batchSizes(request, body, maxEventBytes), batch: true };
-  return { events: [body], sizes: [request.bodyBytes], batch: false };
+  return { events: [body], sizes: [eventBytes(body, request.bodyBytes, maxEventBytes)], batch: false };
 }
 
 /** `POST /v1/events`: the HTTP collector (CloudEvents structured, binary and batch modes). */
