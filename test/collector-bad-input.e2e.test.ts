@@ -309,3 +309,11 @@ describe('POST /event (seed envelope) refuses bad input and stores nothing', () 
     await refused('/event', { body: seedEnvelope({ items: Array(20_000).fill(123) }), key: null }, 413, 'event_too_large');
   });
 });
+
+describe('query parameters', () => {
+  it('an unknown query parameter is refused naming it, not ignored (GET /v1/events?after=500)', async () => {
+    const response = await server.request('GET', '/v1/events?after=500&limit=5');
+    expect(response.status, response.text).toBe(400);
+    expect(response.body.detail).toEqual([{ path: '/query/after', message: expect.stringMatching(/not a parameter of this route.*afterSequence/) }]);
+  });
+});

@@ -6,7 +6,7 @@ import type { Plugin } from 'ajv';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ajvFormatsPlugin } from '../contracts/index.ts';
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './config.ts';
-import { ApiError, type ProblemDetail } from './errors.ts';
+import { ApiError, badRequest, type ProblemDetail } from './errors.ts';
 import { ErrorBody } from './http-schemas.ts';
 import { clientErrorHandler, limitConnections, registerRateLimits, timeoutOptions } from './http-limits.ts';
 import { parseJsonBody } from './json-body.ts';
@@ -155,6 +155,27 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       return;
     }
     done(null, payload);
+  });
+  // A query parameter the route does not declare is refused, not ignored: `?after=500` for
+  // `?afterSequence=500` would otherwise silently answer the first page. Fastify's ajv strips
+  // undeclared properties (removeAdditional), so this is checked before validation.
+  app.addHook('preValidation', (request, _reply, done) => {
+    const declared = (request.routeOptions.schema?.querystring as { properties?: Record<string, unknown> } | undefined)?.properties;
+    if (declared !== undefined && request.query !== null && typeof request.query === 'object') {
+      const unknown = Object.keys(request.query).filter((name) => !Object.hasOwn(declared, name));
+      if (unknown.length > 0) {
+        const known = Object.keys(declared).join(', ') || 'none';
+        done(
+          badRequest(
+            'invalid_request',
+            `unknown query parameter${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; this route takes ${known}`,
+            unknown.map((name) => ({ path: `/query/${name}`, message: `is not a parameter of this route (it takes ${known})` })),
+          ),
+        );
+        return;
+      }
+    }
+    done();
   });
   if (options.metrics) {
     const { httpDuration } = options.metrics;
