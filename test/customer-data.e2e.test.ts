@@ -135,6 +135,13 @@ describe('who may read a customer’s data', () => {
     });
   });
 
+  it('GET /v1/payments/:orderId: another customer’s token is refused with 403 (not a 401 about API keys), no credentials 401', async () => {
+    expectForbidden(await shop.request('GET', `/v1/payments/${orderId}`, { key: bob.token }));
+    expectForbidden(await shop.request('GET', '/v1/payments/no-such-order', { key: bob.token }));
+    expectUnauthorized(await shop.request('GET', `/v1/payments/${orderId}`, { key: null }));
+    expect([200, 404]).toContain((await shop.request('GET', `/v1/payments/${orderId}`)).status);
+  });
+
   it('a banned customer’s own token no longer reads their account (as for /v1/users/me); the admin still does', async () => {
     const eve = await customer('eve@example.com', 'Eve');
     expect((await shop.request('GET', `/v1/users/${eve.id}`, { key: eve.token })).status).toBe(200);
