@@ -184,10 +184,18 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
         { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
         reply.elapsedTime / 1000,
       );
-      request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
       done();
     });
   }
+  // One log record per request (level info): method, route template, status and duration; the URL
+  // without its query string, which may carry personal data. LOG_LEVEL=warn turns them off.
+  app.addHook('onResponse', (request, reply, done) => {
+    request.log.info(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      'request',
+    );
+    done();
+  });
 
   app.setNotFoundHandler((request, reply) => {
     reply.status(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
