@@ -62,6 +62,16 @@ describe('flamingo start refuses a bad configuration', () => {
     expect(lines(result.stderr)).toEqual([expect.stringMatching(message)]);
   });
 
+  it.each([
+    ['unreachable', 'postgres://flamingo:secret@127.0.0.1:1/test', /^invalid configuration: DATABASE_URL: cannot connect to postgres:\/\/flamingo:…@127\.0\.0\.1:1\/test \(ECONNREFUSED/],
+    ['missing database', 'postgres://postgres@127.0.0.1:5432/flamingo_no_such_database', /^invalid configuration: DATABASE_URL: cannot connect to .*flamingo_no_such_database \(3D000: .*does not exist/],
+  ])('a PostgreSQL database that is %s stops start-up naming DATABASE_URL', async (_what, url, message) => {
+    const result = await runCli(['start'], { cwd: tempDir(), env: { DATABASE_URL: url } });
+    expect(result.code).toBe(2);
+    expect(lines(result.stderr)).toEqual([expect.stringMatching(message)]);
+    expect(result.stderr).not.toContain('secret');
+  });
+
   it('reports an unknown service named by --services', async () => {
     const cwd = tempDir();
     const result = await runCli(['start', '--services', 'nosuchservice'], { cwd, env: { PORT: '1' } });
