@@ -26,6 +26,17 @@ function addIssue(issues: EventIssue[], index: number | undefined, path: string,
   issues.push(index === undefined ? { path, message } : { index, path, message });
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A UUID id in its canonical lower-case form (RFC 9562 §4: UUIDs compare case-insensitively), so
+ * the same UUID sent in upper case through one endpoint and lower case through another is one
+ * event. Any other id is kept exactly as sent.
+ */
+function canonicalId(id: string | undefined): string | undefined {
+  return id !== undefined && UUID.test(id) ? id.toLowerCase() : id;
+}
+
 /**
  * Checks one input against the catalog and builds its envelope; issues are collected into `issues`
  * (with `index` when given) and `undefined` is returned when there are any.
@@ -59,7 +70,7 @@ function build(input: UncheckedPublishInput, source: string, issues: EventIssue[
   if (issues.length > before) return undefined;
 
   // Built attribute by attribute so the stored JSON reads in CloudEvents order without undefined keys.
-  const event = { specversion: '1.0', id: input.id ?? newEventId(), source: input.source ?? source, type: definition.type } as UnstoredEvent;
+  const event = { specversion: '1.0', id: canonicalId(input.id) ?? newEventId(), source: input.source ?? source, type: definition.type } as UnstoredEvent;
   const subject = input.subject ?? subjectOf(definition, input.data);
   if (subject !== undefined) event.subject = subject;
   event.time = input.time ?? new Date().toISOString();

@@ -266,6 +266,15 @@ export function engineConformance(
         expect(await bus.read({})).toHaveLength(1);
       });
 
+      it('stores a UUID id in lower case: the same UUID in upper case is the same event', async () => {
+        const { bus } = await setup();
+        const id = '0190A1B2-C3D4-7E5F-8A9B-0C1D2E3F4A5B';
+        const first = await bus.publish({ ...added('a', 1), id });
+        expect(first).toMatchObject({ id: id.toLowerCase(), duplicate: false });
+        expect(await bus.publish({ ...added('a', 1), id: id.toLowerCase() })).toEqual({ id: id.toLowerCase(), sequence: first.sequence, duplicate: true });
+        expect((await bus.read({})).map((e) => e.id)).toEqual([id.toLowerCase()]);
+      });
+
       it('refuses a batch that gives one id twice, naming the later event, and stores none of it', async () => {
         const { bus, engine } = await setup();
         await bus.publish(added('a', 0));
