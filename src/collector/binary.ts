@@ -52,7 +52,7 @@ function decode(name: string, value: string): string {
       // Every %XX is decoded, even beside a literal `%` (which a producer should have sent as %25).
       text = decodeURIComponent(text.replace(LITERAL_PERCENT, '%25'));
     } catch {
-      throw headerError(400, 'invalid_utf8', name, 'must be percent-encoded UTF-8 (CloudEvents HTTP binding 3.1.3.2); a %XX sequence here is not UTF-8');
+      throw headerError(400, 'invalid_utf8', name, 'must be percent-encoded UTF-8');
     }
   }
   if (text.includes('\0')) throw headerError(400, 'nul_character', name, 'must not contain the NUL character (U+0000)');
