@@ -93,7 +93,7 @@ describe('POST /v1/events refuses bad input and stores nothing', () => {
     });
 
     it('envelope attributes: specversion, time, traceparent, attributes the bus assigns, unknown ones', async () => {
-      const bad = placed({ specversion: '0.3', time: '17/07/2022', traceparent: 'nope', sequence: 7, recordedtime: '2022-01-01T00:00:00Z', colour: 'pink' });
+      const bad = placed({ specversion: '0.3', time: '17/07/2022', traceparent: 'nope', sequence: 7, recordedtime: '2022-01-01T00:00:00Z', Colour: 'pink' });
       const body = await refused('/v1/events', { body: bad, contentType: STRUCTURED }, 422, 'invalid_event');
       expect(body.detail).toEqual(
         expect.arrayContaining([
@@ -102,9 +102,31 @@ describe('POST /v1/events refuses bad input and stores nothing', () => {
           { path: '/traceparent', message: expect.stringMatching(/W3C traceparent/) },
           { path: '/sequence', message: expect.stringMatching(/assigned by the bus/) },
           { path: '/recordedtime', message: expect.stringMatching(/assigned by the bus/) },
-          { path: '/colour', message: expect.stringMatching(/not a CloudEvents attribute/) },
+          { path: '/Colour', message: expect.stringMatching(/lower-case letters a–z and digits 0–9/) },
         ]),
       );
+    });
+
+    it('an impossible date or a time without offset in time or ce-time, the same rule as on /event (one reading of time)', async () => {
+      for (const time of ['2024-02-30T12:00:00Z', '2024-05-01T12:00:00']) {
+        const structured = await refused('/v1/events', { body: placed({ time }), contentType: STRUCTURED }, 422, 'invalid_event');
+        expect(structured.detail).toEqual([{ path: '/time', message: expect.stringMatching(/RFC 3339 timestamp with an offset, on a real calendar date/) }]);
+        const batch = await refused('/v1/events', { body: [placed(), placed({ time })], contentType: BATCH }, 422, 'invalid_event');
+        expect(batch.detail).toEqual([{ path: '/1/time', message: expect.stringMatching(/real calendar date/) }]);
+        const headers = { 'ce-specversion': '1.0', 'ce-type': 'order.placed', 'ce-source': '/webshop', 'ce-time': time };
+        const binary = await refused('/v1/events', { body: placed().data, contentType: 'application/json', headers }, 422, 'invalid_event');
+        expect(binary.detail).toEqual([{ path: '/time', message: expect.stringMatching(/real calendar date/) }]);
+      }
+      const seed = await refused('/event', { body: seedEnvelope({ event_time: '2024-02-30T12:00:00' }), key: null }, 400, 'invalid_envelope');
+      expect(seed.detail).toEqual([{ path: '/event/event_time', message: expect.any(String) }]);
+      const since = await server.request('GET', '/v1/events?since=2024-02-30T00:00:00Z');
+      expect([since.status, since.text]).toEqual([400, expect.stringMatching(/since/)]);
+    });
+
+    it('a ce-* header whose percent-escapes are not UTF-8, naming the header (CloudEvents HTTP binding)', async () => {
+      const headers = { 'ce-specversion': '1.0', 'ce-type': 'order.placed', 'ce-source': '/webshop', 'ce-subject': 'bad%FFutf8' };
+      const body = await refused('/v1/events', { body: placed().data, contentType: 'application/json', headers }, 400, 'invalid_utf8');
+      expect(body.detail).toEqual([{ path: '/headers/ce-subject', message: expect.stringMatching(/percent-encoded UTF-8/) }]);
     });
 
     it('a missing type, a missing data, a dataschema of another version', async () => {
@@ -149,11 +171,21 @@ describe('POST /v1/events refuses bad input and stores nothing', () => {
       expect(dataBody.detail).toEqual([{ path: '/2/data/items', message: expect.stringMatching(/array length to be greater or equal to 1/) }]);
     });
 
-    it('a batch that is not an array, or is empty', async () => {
+    it('a batch that is not an array', async () => {
       const notArray = await refused('/v1/events', { body: placed(), contentType: BATCH }, 422, 'invalid_batch');
       expect(notArray.detail).toEqual([{ path: '/', message: 'must be an array' }]);
-      const empty = await refused('/v1/events', { body: [], contentType: BATCH }, 422, 'invalid_batch');
-      expect(empty.detail).toEqual([{ path: '/', message: 'must contain at least 1 event' }]);
+    });
+
+    it('a batch giving one id to two different events (CloudEvents identity), naming the later one', async () => {
+      const id = '7d4c9a35-7c5e-4a8b-9d6f-1a2b3c4d5e6f';
+      const body = await refused('/v1/events', { body: [placed({ id }), placed({ id, subject: 'other' })], contentType: BATCH }, 422, 'invalid_event');
+      expect(body.detail).toEqual([{ path: '/1/id', message: expect.stringMatching(/repeats the id of event 0/) }]);
+    });
+
+    it('an empty batch is valid (CloudEvents batch format): 202 with nothing stored', async () => {
+      const response = await server.request('POST', '/v1/events', { key: ordersKey, body: [], contentType: BATCH });
+      expect([response.status, response.body]).toEqual([202, { events: [] }]);
+      expect(await server.eventCount()).toBe(stored);
     });
   });
 
@@ -179,6 +211,14 @@ describe('POST /v1/events refuses bad input and stores nothing', () => {
     it('an event over 64 KiB in a batch names its index', async () => {
       const body = await refused('/v1/events', { body: [placed(), placed({ data: padding(70 * 1024) })], contentType: BATCH }, 413, 'event_too_large');
       expect(body.detail).toEqual([{ path: '/1', message: expect.stringMatching(/at most 65536 are accepted/) }]);
+    });
+
+    it('a binary-mode event whose headers take it over 64 KiB (attributes count as stored, not only the body)', async () => {
+      const note = 'x'.repeat(4000);
+      const headers: Record<string, string> = { 'ce-specversion': '1.0', 'ce-type': 'order.placed', 'ce-source': '/webshop' };
+      for (let i = 0; i < 3; i++) headers[`ce-note${i}`] = note;
+      const data = { ...placed().data, items: [{ productId: 'p-1', quantity: 1, unitPriceCents: 1, name: 'y'.repeat(199) }], note: 'y'.repeat(60_000) };
+      await refused('/v1/events', { body: data, contentType: 'application/json', headers }, 413, 'event_too_large');
     });
 
     it('a body over 4 MiB', async () => {
@@ -267,5 +307,13 @@ describe('POST /event (seed envelope) refuses bad input and stores nothing', () 
 
   it('413 for an envelope over 64 KiB', async () => {
     await refused('/event', { body: seedEnvelope({ items: Array(20_000).fill(123) }), key: null }, 413, 'event_too_large');
+  });
+});
+
+describe('query parameters', () => {
+  it('an unknown query parameter is refused naming it, not ignored (GET /v1/events?after=500)', async () => {
+    const response = await server.request('GET', '/v1/events?after=500&limit=5');
+    expect(response.status, response.text).toBe(400);
+    expect(response.body.detail).toEqual([{ path: '/query/after', message: expect.stringMatching(/not a parameter of this route.*afterSequence/) }]);
   });
 });

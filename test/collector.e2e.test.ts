@@ -72,6 +72,36 @@ describe('POST /v1/events', () => {
     expect(await stored(id)).toEqual([expect.objectContaining({ id, source: '/payments', subject: 'order/o-binary', traceparent, data: orderData('o-binary') })]);
   });
 
+  it('extension attributes (a shop\'s own, Dapr\'s, Knative\'s) are kept and shown in reads, structured, binary and in a batch', async () => {
+    const [structuredId, binaryId, batchId] = [uuidv7(), uuidv7(), uuidv7()];
+    const extensions = { shopregion: 'eu', topic: 'orders', pubsubname: 'pubsub', knativearrivaltime: '2024-05-01T12:00:00.5Z', retries: 2, vip: true };
+    const base = { specversion: '1.0', source: '/dapr', type: 'order.placed', data: orderData('o-ext') };
+    const structured = await server.request('POST', '/v1/events', { key: ordersKey, contentType: 'application/cloudevents+json', body: { ...base, id: structuredId, ...extensions } });
+    expect(structured.status, structured.text).toBe(202);
+    const binary = await server.request('POST', '/v1/events', {
+      key: ordersKey,
+      contentType: 'application/json',
+      headers: { 'ce-specversion': '1.0', 'ce-id': binaryId, 'ce-source': '/dapr', 'ce-type': 'order.placed', 'ce-shopregion': 'eu', 'ce-pubsubname': 'pubsub' },
+      body: orderData('o-ext'),
+    });
+    expect(binary.status, binary.text).toBe(202);
+    const batch = await server.request('POST', '/v1/events', { key: ordersKey, contentType: 'application/cloudevents-batch+json', body: [{ ...base, id: batchId, topic: 'orders' }] });
+    expect(batch.status, batch.text).toBe(202);
+    expect(await stored(structuredId)).toEqual([expect.objectContaining(extensions)]);
+    expect(await stored(binaryId)).toEqual([expect.objectContaining({ shopregion: 'eu', pubsubname: 'pubsub' })]);
+    expect(await stored(batchId)).toEqual([expect.objectContaining({ topic: 'orders' })]);
+  });
+
+  it('binary: every ce-* value is percent-decoded as UTF-8, raw UTF-8 too (CloudEvents HTTP binding 3.1.3.2)', async () => {
+    const [escaped, raw] = [uuidv7(), uuidv7()];
+    const headers = (id: string, subject: string) => ({ 'ce-specversion': '1.0', 'ce-id': id, 'ce-source': '/payments', 'ce-type': 'order.placed', 'ce-subject': subject });
+    const post = (id: string, subject: string) => server.request('POST', '/v1/events', { key: ordersKey, contentType: 'application/json', headers: headers(id, subject), body: orderData('o-pct') });
+    expect((await post(escaped, '100% a%20b %E2%9C%93')).status).toBe(202);
+    expect((await post(raw, Buffer.from('Grüße ✓', 'utf8').toString('latin1'))).status).toBe(202);
+    expect(await stored(escaped)).toEqual([expect.objectContaining({ subject: '100% a b ✓' })]);
+    expect(await stored(raw)).toEqual([expect.objectContaining({ subject: 'Grüße ✓' })]);
+  });
+
   it('batch: all stored, in order, with consecutive sequences', async () => {
     const ids = [uuidv7(), uuidv7(), uuidv7()];
     const response = await server.request('POST', '/v1/events', {
@@ -118,6 +148,30 @@ describe('POST /v1/events', () => {
     });
     expect(response.status).toBe(202);
     expect(response.body.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+  });
+});
+
+describe('the event size limit measures an event as stored on every endpoint (compact JSON, UTF-8)', () => {
+  /** Python's json.dumps: non-ASCII as \\uXXXX (6 bytes on the wire for 2 stored). */
+  const asPythonWrites = (value: unknown) => JSON.stringify(value).replace(/é/g, '\\u00e9');
+  /** 32 000 bytes stored, 96 000 on the wire. */
+  const wide = { note1: 'é'.repeat(4000), note2: 'é'.repeat(4000), note3: 'é'.repeat(4000), note4: 'é'.repeat(4000) };
+
+  it('an event within 64 KiB as stored but over it as sent is accepted alone, in a batch and through /event', async () => {
+    const [single, inBatch] = [uuidv7(), uuidv7()];
+    const event = (id: string) => ({ specversion: '1.0', id, source: '/python', type: 'order.placed', data: orderData('o-wide'), ...wide });
+    const text = asPythonWrites(event(single));
+    expect(Buffer.byteLength(text)).toBeGreaterThan(64 * 1024);
+    const alone = await server.request('POST', '/v1/events', { key: ordersKey, contentType: 'application/cloudevents+json', body: text });
+    expect(alone.status, alone.text).toBe(202);
+    const batch = await server.request('POST', '/v1/events', { key: ordersKey, contentType: 'application/cloudevents-batch+json', body: asPythonWrites([event(inBatch)]) });
+    expect(batch.status, batch.text).toBe(202);
+    expect(await stored(single)).toEqual([expect.objectContaining(wide)]);
+    // The seed's envelope has no room for text: json.dumps(indent=…) padding stands in for the escapes.
+    const seedId = uuidv7();
+    const seed = `{"event_id": "${seedId}",${' '.repeat(70_000)}"event": {"event_time": "2022-07-17T09:59:59", "items": [1], "event_name": "item_added_to_cart", "item": 1}}`;
+    const viaSeed = await server.request('POST', '/event', { body: seed, contentType: 'application/json', key: null });
+    expect(viaSeed.status, viaSeed.text).toBe(201);
   });
 });
 

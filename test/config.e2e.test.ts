@@ -52,6 +52,7 @@ describe('flamingo start refuses a bad configuration', () => {
   it.each([
     ['PORT', '70000', /PORT: must be a whole number from 1 to 65535, got "70000"/],
     ['PORT', '0', /PORT: must be a whole number from 1 to 65535, got "0"/],
+    ['FLAMINGO_DATA_DIR', '/proc/self/fd', /FLAMINGO_DATA_DIR: \/proc\/self\/fd must be a writable directory \(\/proc is a kernel pseudo-filesystem, not storage\)/],
     ['FLAMINGO_ENGINE', 'kafka://', /FLAMINGO_ENGINE: must be "sqlite" or nats:\/\/host:port.*got "kafka:\/\/"/],
     ['FLAMINGO_ENGINE', 'redis://127.0.0.1:1', /FLAMINGO_ENGINE: cannot use Redis at redis:\/\/127.0.0.1:1/],
     ['FLAMINGO_NATS_LEASE_MS', '500', /FLAMINGO_NATS_LEASE_MS: must be a whole number of milliseconds from 1000 to 60000, got "500"/],
@@ -60,6 +61,16 @@ describe('flamingo start refuses a bad configuration', () => {
     const result = await runCli(['start'], { cwd: tempDir(), env: { [name]: value } });
     expect(result.code).toBe(2);
     expect(lines(result.stderr)).toEqual([expect.stringMatching(message)]);
+  });
+
+  it.each([
+    ['unreachable', 'postgres://flamingo:secret@127.0.0.1:1/test', /^invalid configuration: DATABASE_URL: cannot connect to postgres:\/\/flamingo:…@127\.0\.0\.1:1\/test \(ECONNREFUSED/],
+    ['missing database', 'postgres://postgres@127.0.0.1:5432/flamingo_no_such_database', /^invalid configuration: DATABASE_URL: cannot connect to .*flamingo_no_such_database \(3D000: .*does not exist/],
+  ])('a PostgreSQL database that is %s stops start-up naming DATABASE_URL', async (_what, url, message) => {
+    const result = await runCli(['start'], { cwd: tempDir(), env: { DATABASE_URL: url } });
+    expect(result.code).toBe(2);
+    expect(lines(result.stderr)).toEqual([expect.stringMatching(message)]);
+    expect(result.stderr).not.toContain('secret');
   });
 
   it('reports an unknown service named by --services', async () => {

@@ -119,12 +119,27 @@ describe('who may read a customer’s data', () => {
       expect(own.body.orders).toEqual([]);
     });
 
+    it('without userId: a customer’s token lists their own orders; the admin key must name the customer', async () => {
+      const mine = await shop.request('GET', '/v1/orders', { key: ada.token });
+      expect([mine.status, mine.body.orders?.map((o: { id: string }) => o.id)]).toEqual([200, [orderId]]);
+      expect((await shop.request('GET', '/v1/orders', { key: bob.token })).body.orders).toEqual([]);
+      const admin = await shop.request('GET', '/v1/orders');
+      expect([admin.status, admin.body.detail]).toEqual([400, [{ path: '/query/userId', message: expect.stringMatching(/required/) }]]);
+    });
+
     it('refuses no credentials with 401 and another customer’s token with 403', async () => {
       expectUnauthorized(await list(null));
       const answer = await list(bob.token);
       expectForbidden(answer);
       expect(answer.body.detail).toEqual([{ path: '/query/userId', message: expect.any(String) }]);
     });
+  });
+
+  it('GET /v1/payments/:orderId: another customer’s token is refused with 403 (not a 401 about API keys), no credentials 401', async () => {
+    expectForbidden(await shop.request('GET', `/v1/payments/${orderId}`, { key: bob.token }));
+    expectForbidden(await shop.request('GET', '/v1/payments/no-such-order', { key: bob.token }));
+    expectUnauthorized(await shop.request('GET', `/v1/payments/${orderId}`, { key: null }));
+    expect([200, 404]).toContain((await shop.request('GET', `/v1/payments/${orderId}`)).status);
   });
 
   it('a banned customer’s own token no longer reads their account (as for /v1/users/me); the admin still does', async () => {

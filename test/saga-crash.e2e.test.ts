@@ -57,6 +57,7 @@ async function start(dataDir: string, port: number): Promise<Process> {
       }
     };
     child.stdout!.on('data', check);
+    child.stderr!.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`flamingo exited with ${code}:\n${output}`));

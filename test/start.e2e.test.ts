@@ -18,7 +18,7 @@ afterAll(async () => {
 
 it('generates the admin key once, prints it, and shuts down gracefully', { timeout: 60_000 }, async () => {
   const port = await freePort();
-  const env = { FLAMINGO_DATA_DIR: dataDir, FLAMINGO_SERVICES: 'none', LOG_LEVEL: 'warn' };
+  const env = { FLAMINGO_DATA_DIR: dataDir, FLAMINGO_SERVICES: 'none', LOG_LEVEL: 'info' };
   running = await startServerProcess(env, port);
   const keyFile = path.join(dataDir, 'admin.key');
   const key = readFileSync(keyFile, 'utf8').trim();
@@ -30,6 +30,11 @@ it('generates the admin key once, prints it, and shuts down gracefully', { timeo
   running.child.kill('SIGTERM');
   expect(await running.exited).toBe(0);
   expect(running.output()).toMatch(/SIGTERM, shutting down/);
+  // The banner goes to stderr: stdout holds log records only, one JSON object a line.
+  expect(running.stdout()).not.toContain('flamingo listening on');
+  const records = running.stdout().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+  // A request log record: method, route, status, duration.
+  expect(records).toContainEqual(expect.objectContaining({ msg: 'request', method: 'GET', route: '/v1/keys', status: 200, ms: expect.any(Number) }));
 
   running = await startServerProcess(env, port);
   expect(running.output()).toContain(`admin key: ${key} (stored in ${keyFile}, mode 0600)`);

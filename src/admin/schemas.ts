@@ -20,5 +20,5 @@ export const StoredCloudEvent = Type.Object(
     correlationid: Type.Optional(Type.String()),
     causationid: Type.Optional(Type.String()),
   },
-  { title: 'CloudEvent (stored)' },
+  { title: 'CloudEvent (stored)', description: 'Extension attributes the producer sent follow as further top-level attributes (CloudEvents JSON format).' },
 );

@@ -1,4 +1,15 @@
-import { dataschemaOf, findDefinition, keyOf, subjectOf, validateData, type UnstoredEvent } from '../contracts/index.ts';
+import {
+  dataschemaOf,
+  extensionNameProblem,
+  extensionValueProblem,
+  findDefinition,
+  keyOf,
+  readTime,
+  subjectOf,
+  TIME_RULE,
+  validateData,
+  type UnstoredEvent,
+} from '../contracts/index.ts';
 import { EventValidationError, UnknownEventTypeError, type EventIssue } from './errors.ts';
 import { newEventId } from './event-id.ts';
 import type { PublishInput } from './types.ts';
@@ -9,11 +20,21 @@ export const DEFAULT_SOURCE = '/flamingo';
 /** A publish input as it arrives at run time: any type name, data not yet checked. */
 export type UncheckedPublishInput = Omit<PublishInput, 'type' | 'data'> & { readonly type: string; readonly data: unknown };
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const OPTIONAL_STRINGS = ['subject', 'partitionkey', 'traceparent', 'tracestate', 'correlationid', 'causationid'] as const;
 
 function addIssue(issues: EventIssue[], index: number | undefined, path: string, message: string): void {
   issues.push(index === undefined ? { path, message } : { index, path, message });
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A UUID id in its canonical lower-case form (RFC 9562 §4: UUIDs compare case-insensitively), so
+ * the same UUID sent in upper case through one endpoint and lower case through another is one
+ * event. Any other id is kept exactly as sent.
+ */
+function canonicalId(id: string | undefined): string | undefined {
+  return id !== undefined && UUID.test(id) ? id.toLowerCase() : id;
 }
 
 /**
@@ -31,17 +52,25 @@ function build(input: UncheckedPublishInput, source: string, issues: EventIssue[
   for (const issue of validateData(definition, input.data)) addIssue(issues, index, issue.path === '/' ? '/data' : `/data${issue.path}`, issue.message);
   if (input.id !== undefined && (typeof input.id !== 'string' || input.id.length === 0 || input.id.length > 256)) addIssue(issues, index, '/id', 'must be a string of 1 to 256 characters');
   if (input.source !== undefined && (typeof input.source !== 'string' || input.source.length === 0)) addIssue(issues, index, '/source', 'must be a non-empty string');
-  if (input.time !== undefined && (typeof input.time !== 'string' || !RFC3339.test(input.time) || Number.isNaN(Date.parse(input.time)))) {
-    addIssue(issues, index, '/time', 'must be an RFC 3339 date-time');
-  }
+  if (input.time !== undefined && readTime(input.time, { form: 'rfc3339' }) === undefined) addIssue(issues, index, '/time', TIME_RULE.rfc3339);
   for (const name of OPTIONAL_STRINGS) {
     const value = input[name];
     if (value !== undefined && typeof value !== 'string') addIssue(issues, index, `/${name}`, 'must be a string');
   }
+  const extensions = input.extensions;
+  if (extensions !== undefined) {
+    if (typeof extensions !== 'object' || extensions === null || Array.isArray(extensions)) addIssue(issues, index, '/extensions', 'must be an object of extension attributes');
+    else {
+      for (const [name, value] of Object.entries(extensions)) {
+        const problem = extensionNameProblem(name) ?? extensionValueProblem(value);
+        if (problem !== undefined) addIssue(issues, index, `/${name}`, problem);
+      }
+    }
+  }
   if (issues.length > before) return undefined;
 
   // Built attribute by attribute so the stored JSON reads in CloudEvents order without undefined keys.
-  const event = { specversion: '1.0', id: input.id ?? newEventId(), source: input.source ?? source, type: definition.type } as UnstoredEvent;
+  const event = { specversion: '1.0', id: canonicalId(input.id) ?? newEventId(), source: input.source ?? source, type: definition.type } as UnstoredEvent;
   const subject = input.subject ?? subjectOf(definition, input.data);
   if (subject !== undefined) event.subject = subject;
   event.time = input.time ?? new Date().toISOString();
@@ -54,6 +83,8 @@ function build(input: UncheckedPublishInput, source: string, issues: EventIssue[
   if (input.tracestate !== undefined) event.tracestate = input.tracestate;
   if (input.correlationid !== undefined) event.correlationid = input.correlationid;
   if (input.causationid !== undefined) event.causationid = input.causationid;
+  // Extensions are top-level attributes, as in the CloudEvents JSON format; their names were checked above.
+  if (extensions !== undefined) for (const [name, value] of Object.entries(extensions)) (event as unknown as Record<string, unknown>)[name] = value;
   return event;
 }
 
@@ -69,6 +100,19 @@ export function buildEvent(input: UncheckedPublishInput, source: string = DEFAUL
   return event;
 }
 
+/**
+ * An id given twice in one call would store one event and silently drop the other (the second is
+ * a duplicate of the first): refused instead, naming the later one (CloudEvents batch format).
+ */
+function repeatedIds(events: readonly UnstoredEvent[], issues: EventIssue[]): void {
+  const first = new Map<string, number>();
+  events.forEach((event, index) => {
+    const earlier = first.get(event.id);
+    if (earlier === undefined) first.set(event.id, index);
+    else addIssue(issues, index, '/id', `repeats the id of event ${earlier}; each event of a batch needs its own id`);
+  });
+}
+
 /** Like `buildEvent` for many inputs, all or none: every issue of every input, each with its `index`. */
 export function buildEvents(inputs: readonly UncheckedPublishInput[], source: string = DEFAULT_SOURCE): UnstoredEvent[] {
   const issues: EventIssue[] = [];
@@ -77,6 +121,7 @@ export function buildEvents(inputs: readonly UncheckedPublishInput[], source: st
     const event = build(inputs[index], source, issues, index);
     if (event) events.push(event);
   }
+  if (issues.length === 0) repeatedIds(events, issues);
   if (issues.length > 0) throw new EventValidationError(issues);
   return events;
 }

@@ -1,5 +1,6 @@
 import { DEFAULT_RETRY_POLICY } from './backoff.ts';
 import { InvalidOptionsError } from './errors.ts';
+import { readTime } from '../contracts/index.ts';
 import type { BatchSubscriptionOptions, Position, ResolvedRetryPolicy, ResolvedSubscriptionOptions, SubscriptionOptions } from './types.ts';
 
 /** The documented defaults of `SubscriptionOptions` and `BatchSubscriptionOptions`. */
@@ -34,7 +35,11 @@ export function checkPosition(option: string, position: Position): Position {
   if (position === 'beginning' || position === 'now') return position;
   if (typeof position === 'object' && position !== null) {
     if ('sequence' in position && Number.isInteger(position.sequence) && position.sequence >= 0) return position;
-    if ('time' in position && !Number.isNaN(new Date(position.time).getTime())) return position;
+    if ('time' in position) {
+      // One reading of time everywhere (contracts/time.ts): a time without offset is UTC, never the machine's zone.
+      const time = readTime(position.time, { form: 'utc' });
+      if (time !== undefined) return { time };
+    }
   }
   throw new InvalidOptionsError(`${option} must be 'beginning', 'now', { time } or { sequence >= 0 }, got ${JSON.stringify(position)}`);
 }

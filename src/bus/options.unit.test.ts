@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionsError } from './errors.ts';
-import { resolveSubscriptionOptions } from './options.ts';
+import { checkPosition, resolveSubscriptionOptions } from './options.ts';
 
 describe('resolveSubscriptionOptions', () => {
   it('fills in the documented defaults', () => {
@@ -44,9 +44,24 @@ describe('resolveSubscriptionOptions', () => {
     [{ name: 'x', types: ['*'], retry: { maxAttempts: 0 } }, /retry.maxAttempts/],
     [{ name: 'x', types: ['*'], retry: { jitter: 2 } }, /retry.jitter/],
     [{ name: 'x', types: ['*'], startAt: { time: 'yesterday' } }, /startAt/],
+    [{ name: 'x', types: ['*'], startAt: { time: '2024-02-30T00:00:00Z' } }, /startAt/],
     [{ name: 'x', types: ['*'], ordering: 'random' }, /ordering/],
   ])('refuses %j', (options, message) => {
     expect(() => resolveSubscriptionOptions(options as never)).toThrow(InvalidOptionsError);
     expect(() => resolveSubscriptionOptions(options as never)).toThrow(message);
+  });
+});
+
+describe('checkPosition', () => {
+  it('reads a time without offset as UTC, whatever the machine zone, and refuses impossible dates', () => {
+    const zone = process.env.TZ;
+    process.env.TZ = 'America/Los_Angeles';
+    try {
+      expect(checkPosition('to', { time: '2026-11-29T16:15:34' })).toEqual({ time: '2026-11-29T16:15:34Z' });
+      expect(() => checkPosition('to', { time: '2024-02-30T12:00:00Z' })).toThrow(/to must be/);
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
   });
 });

@@ -1,4 +1,4 @@
-import type { CloudEvent, EventData, EventType, UnstoredEvent } from '../contracts/index.ts';
+import type { CloudEvent, EventData, EventType, ExtensionValue, UnstoredEvent } from '../contracts/index.ts';
 
 /** Where a subscription starts reading, or where `rewind` moves it. */
 export type Position =
@@ -118,6 +118,13 @@ export interface PublishInput<T extends EventType = EventType> {
   readonly tracestate?: string;
   readonly correlationid?: string;
   readonly causationid?: string;
+  /**
+   * CloudEvents extension attributes (`{ shopregion: 'eu', pubsubname: 'orders' }`), stored as
+   * top-level attributes of the event and shown to handlers, reads and deliveries (`extensionsOf`).
+   * Names: 1–64 lower-case letters and digits, not an envelope attribute; values: string (≤ 4 096
+   * characters), boolean or 32-bit integer. A bad one throws `EventValidationError` at `/<name>`.
+   */
+  readonly extensions?: Readonly<Record<string, ExtensionValue>>;
 }
 
 /**

@@ -5,7 +5,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** Anything but printable ASCII and tab (Node refuses control characters in headers itself). */
 const NOT_PLAIN = /[^\t\x20-\x7e]/;
 /** A `%` not followed by two hex digits: not a percent-encoding, taken literally. */
-const LITERAL_PERCENT = /%(?![0-9a-f]{2})/i;
+const LITERAL_PERCENT = /%(?![0-9a-f]{2})/gi;
 
 const headerError = (status: number, code: string, name: string, message: string) =>
   new ApiError(status, code, `the ${name} header ${message}`, [{ path: `/headers/${name}`, message }]);
@@ -35,8 +35,8 @@ export function binaryEvent(headers: IncomingHttpHeaders, body: unknown): Record
 
 /**
  * A header value as text: its bytes read as UTF-8 (Node hands them over as Latin-1), then
- * percent-decoded where it is percent-encoded (CloudEvents HTTP binding 3.1.3.2). A `%` without two
- * hex digits after it is kept as it is.
+ * percent-decoded (CloudEvents HTTP binding 3.1.3.2): every `%XX` is decoded, and the bytes must be
+ * UTF-8. A `%` without two hex digits after it is kept as it is.
  */
 function decode(name: string, value: string): string {
   let text = value;
@@ -49,9 +49,10 @@ function decode(name: string, value: string): string {
   }
   if (text.includes('%')) {
     try {
-      text = decodeURIComponent(text);
+      // Every %XX is decoded, even beside a literal `%` (which a producer should have sent as %25).
+      text = decodeURIComponent(text.replace(LITERAL_PERCENT, '%25'));
     } catch {
-      if (!LITERAL_PERCENT.test(text)) throw headerError(400, 'invalid_utf8', name, 'must be percent-encoded UTF-8');
+      throw headerError(400, 'invalid_utf8', name, 'must be percent-encoded UTF-8');
     }
   }
   if (text.includes('\0')) throw headerError(400, 'nul_character', name, 'must not contain the NUL character (U+0000)');

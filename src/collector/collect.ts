@@ -40,9 +40,6 @@ export function collect(
   if (options.batch && events.length > limits.maxBatch) {
     throw tooLarge('batch_too_large', `a batch holds at most ${limits.maxBatch} events; this one has ${events.length}`);
   }
-  if (options.batch && events.length === 0) {
-    throw unprocessable('invalid_batch', 'the batch is empty', [{ path: '/', message: 'must contain at least 1 event' }]);
-  }
   const oversized: ProblemDetail[] = [];
   sizes.forEach((size, i) => {
     if (size > limits.maxEventBytes) oversized.push({ path: batch ? `/${i}` : '/', message: `the event is ${size} bytes; at most ${limits.maxEventBytes} are accepted` });
@@ -60,6 +57,17 @@ export function collect(
       allUnknownType &&= result.unknownType;
     }
   });
+  const firstAt = new Map<string, string>();
+  for (const c of candidates) {
+    const id = c.input.id;
+    if (id === undefined) continue;
+    const earlier = firstAt.get(id);
+    if (earlier === undefined) firstAt.set(id, c.at);
+    else {
+      issues.push({ path: `${c.at}/id`, message: `repeats the id of event ${earlier.slice(1)}; each event of a batch needs its own id` });
+      allUnknownType = false;
+    }
+  }
   if (issues.length > 0) {
     throw allUnknownType
       ? unprocessable('unknown_event_type', 'the catalog has no such event type', capped(issues))

@@ -1,5 +1,5 @@
 import type { PublishInput } from '../bus/index.ts';
-import { dataschemaOf, findDefinition, validateData, type CatalogEntry } from '../contracts/index.ts';
+import { dataschemaOf, extensionNameProblem, readTime, TIME_RULE, extensionValueProblem, findDefinition, validateData, type CatalogEntry, type ExtensionValue } from '../contracts/index.ts';
 import type { ProblemDetail } from '../platform/errors.ts';
 
 /** A CloudEvent read from a request, its type resolved against the catalog, `data` not yet checked. */
@@ -29,8 +29,6 @@ const KNOWN = new Set<string>([
   'specversion', 'id', 'source', 'type', 'subject', 'time', 'datacontenttype', 'dataschema', 'data',
   'partitionkey', 'traceparent', 'tracestate', 'correlationid', 'causationid',
 ]);
-/** RFC 3339 (CloudEvents `time`): a full date, `T`, time with optional fraction, and an offset. */
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 export const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 const ID = /^[\x21-\x7e]{1,200}$/;
 const JSON_MEDIA_TYPE = /^application\/json\s*(;.*)?$/i;
@@ -56,11 +54,21 @@ export function readEvent(value: unknown, at: string, defaults: ReadDefaults = {
   const issues: ProblemDetail[] = [];
   if (!isRecord(value)) return { ok: false, issues: [{ path: at || '/', message: 'must be a CloudEvent (a JSON object)' }], unknownType: false };
 
+  // Any other attribute is an extension (CloudEvents 1.0): kept when its name and value are valid.
+  const extensions = Object.create(null) as Record<string, ExtensionValue>;
+  let hasExtensions = false;
   for (const name of Object.keys(value)) {
     if (KNOWN.has(name)) continue;
     if (name === 'sequence' || name === 'recordedtime') addIssue(issues, at, name, 'is assigned by the bus; leave it out');
     else if (name === 'data_base64') addIssue(issues, at, name, 'binary data is not supported; send JSON in "data"');
-    else addIssue(issues, at, name, 'is not a CloudEvents attribute Flamingo knows; leave it out');
+    else {
+      const problem = extensionNameProblem(name) ?? extensionValueProblem(value[name]);
+      if (problem !== undefined) addIssue(issues, at, name, problem);
+      else {
+        extensions[name] = value[name] as ExtensionValue;
+        hasExtensions = true;
+      }
+    }
   }
   if (value.specversion === undefined) addIssue(issues, at, 'specversion', 'is required and must be "1.0"');
   else if (value.specversion !== '1.0') addIssue(issues, at, 'specversion', 'must be "1.0"');
@@ -68,9 +76,7 @@ export function readEvent(value: unknown, at: string, defaults: ReadDefaults = {
     addIssue(issues, at, 'id', 'must be 1–200 printable characters without spaces (a UUID is best)');
   }
   if (value.source !== undefined && (typeof value.source !== 'string' || value.source.length === 0)) addIssue(issues, at, 'source', 'must be a non-empty string (a URI reference)');
-  if (value.time !== undefined && (typeof value.time !== 'string' || !RFC3339.test(value.time) || Number.isNaN(Date.parse(value.time)))) {
-    addIssue(issues, at, 'time', 'must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z');
-  }
+  if (value.time !== undefined && readTime(value.time, { form: 'rfc3339' }) === undefined) addIssue(issues, at, 'time', TIME_RULE.rfc3339);
   if (value.datacontenttype !== undefined && (typeof value.datacontenttype !== 'string' || !JSON_MEDIA_TYPE.test(value.datacontenttype))) {
     addIssue(issues, at, 'datacontenttype', 'must be application/json');
   }
@@ -110,6 +116,7 @@ export function readEvent(value: unknown, at: string, defaults: ReadDefaults = {
   copyStrings(input, value, COPIED_AFTER_SOURCE);
   if (traceparent !== undefined) input.traceparent = traceparent;
   copyStrings(input, value, COPIED_AFTER_TRACEPARENT);
+  if (hasExtensions) input.extensions = extensions;
   return { ok: true, candidate: { at, definition, input: input as unknown as PublishInput } };
 }
 

@@ -4,7 +4,7 @@ import type { PublishResult } from '../bus/index.ts';
 import { unprocessable } from '../platform/errors.ts';
 import { binaryEvent, isBinaryMode } from './binary.ts';
 import { collect } from './collect.ts';
-import { arrayElementBytes } from './spans.ts';
+import { arrayElementBytes, eventBytes } from './spans.ts';
 import { fromBusError } from './bus-errors.ts';
 import type { CollectorDeps } from './deps.ts';
 import { documentedOnly, errors } from '../platform/http-schemas.ts';
@@ -43,11 +43,13 @@ function eventsOf(request: FastifyRequest, maxEventBytes: number): { events: unk
     return { events: body, sizes: batchSizes(request, body, maxEventBytes), batch: true };
   }
   if (media !== 'application/cloudevents+json' && isBinaryMode(request.headers)) {
-    return { events: [binaryEvent(request.headers, body)], sizes: [request.bodyBytes], batch: false };
+    // The attributes count too: the event as stored holds them beside `data`.
+    const event = binaryEvent(request.headers, body);
+    return { events: [event], sizes: [sizeOf(event)], batch: false };
   }
   // application/json without ce-* headers: one structured event, or an array as a batch.
   if (media !== 'application/cloudevents+json' && Array.isArray(body)) return { events: body, sizes: batchSizes(request, body, maxEventBytes), batch: true };
-  return { events: [body], sizes: [request.bodyBytes], batch: false };
+  return { events: [body], sizes: [eventBytes(body, request.bodyBytes, maxEventBytes)], batch: false };
 }
 
 /** `POST /v1/events`: the HTTP collector (CloudEvents structured, binary and batch modes). */
@@ -68,7 +70,8 @@ export function eventsCollectorRoutes(app: FastifyInstance, deps: CollectorDeps)
           'CloudEvents over HTTP in three modes:',
           '- structured: `Content-Type: application/cloudevents+json`, one event as JSON;',
           '- binary: `Content-Type: application/json`, attributes in `ce-*` headers, the body is `data`;',
-          '- batch: `Content-Type: application/cloudevents-batch+json`, an array of up to 1 000 events, stored all or none.',
+          '- batch: `Content-Type: application/cloudevents-batch+json`, an array of up to 1 000 events, stored all or none;',
+          '  an empty array answers 202 with no events; an id given twice in one batch is refused (422 naming `/<index>/id`).',
           '',
           'Answers 202 once the events are durable. Publishing an id again answers 202 with the first sequence (idempotent).',
           'Nothing is stored on any error: 400 malformed JSON, a body or header that is not UTF-8, nesting past 32 levels, a NUL',

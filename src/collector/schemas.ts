@@ -20,7 +20,13 @@ export const IncomingCloudEvent = Type.Object(
     correlationid: str('Ties the events of one business process together.'),
     causationid: str('The id of the event or command that caused this one.'),
   },
-  { additionalProperties: false, title: 'CloudEvent (incoming)' },
+  {
+    // Extension attributes (CloudEvents 1.0): any other lower-case alphanumeric name, kept on the stored event.
+    patternProperties: { '^[a-z0-9]{1,64}$': { type: ['string', 'integer', 'boolean'] } },
+    additionalProperties: false,
+    title: 'CloudEvent (incoming)',
+    description: 'Any other attribute named with 1–64 lower-case letters and digits is an extension attribute (string, boolean or 32-bit integer), stored and shown with the event.',
+  },
 );
 
 /** The answer for each accepted event. */

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { findDefinition, fromSeedEnvelope, matchesTypePattern, seedPathOf, validateData } from '../contracts/index.ts';
 import { badRequest, forbidden, tooLarge, unauthorized, unprocessable } from '../platform/errors.ts';
+import { eventBytes } from './spans.ts';
 import { fromBusError } from './bus-errors.ts';
 import type { CollectorDeps } from './deps.ts';
 import { documentedOnly, errors } from '../platform/http-schemas.ts';
@@ -53,9 +54,9 @@ export function seedEventRoutes(app: FastifyInstance, deps: CollectorDeps): void
     },
     async (request, reply) => {
       const { principal } = request;
-      if (request.bodyBytes > limits.maxEventBytes) {
-        throw tooLarge('event_too_large', `an event may be at most ${limits.maxEventBytes} bytes; this one is ${request.bodyBytes}`);
-      }
+      // Measured as on POST /v1/events: its compact JSON as stored (spans.ts eventBytes).
+      const size = eventBytes(request.body, request.bodyBytes, limits.maxEventBytes);
+      if (size > limits.maxEventBytes) throw tooLarge('event_too_large', `an event may be at most ${limits.maxEventBytes} bytes; this one is ${size}`);
       const read = fromSeedEnvelope(request.body);
       if (!read.ok) {
         if (read.status === 400) throw badRequest('invalid_envelope', 'the body is not a seed event envelope', read.issues);

@@ -65,3 +65,14 @@ export function arrayElementBytes(json: Uint8Array): number[] | undefined {
   }
   return undefined;
 }
+
+/**
+ * The size of an event, the one measure of the event size limit on every endpoint: the bytes of
+ * its compact JSON in UTF-8, as it is stored (no whitespace; `\u00e9` counts as the 2 bytes of `é`,
+ * not 6). `rawBytes`, the length of the text as sent, stands in when it is within `maxBytes`: the
+ * compact form of a JSON text is never longer, except for exponent numbers (`1e5`), which the
+ * catalog's schemas bound anyway; only a text over the limit is serialised to be measured exactly.
+ */
+export function eventBytes(value: unknown, rawBytes: number, maxBytes: number): number {
+  return rawBytes <= maxBytes ? rawBytes : Buffer.byteLength(JSON.stringify(value) ?? '');
+}

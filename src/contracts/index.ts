@@ -1,5 +1,5 @@
-export type { CloudEvent, UnstoredEvent } from './envelope.ts';
-export { ENVELOPE_ATTRIBUTES } from './envelope.ts';
+export type { CloudEvent, ExtensionValue, UnstoredEvent } from './envelope.ts';
+export { ENVELOPE_ATTRIBUTES, EXTENSION_NAME, extensionNameProblem, extensionValueProblem, extensionsOf } from './envelope.ts';
 export type { EventDefinition, EventKind, PublishedBy, Urgency, DataOf } from './define.ts';
 export { defineEvent, publishedByOf } from './define.ts';
 export { catalog } from './catalog/index.ts';
@@ -20,3 +20,5 @@ export { MAX_CENTS, MAX_INT32, MAX_QUANTITY } from './catalog/fields.ts';
 export type { RedactionOptions, RedactionPolicy } from './redaction.ts';
 export { MASK, markedFields, redactData, redactEvent } from './redaction.ts';
 export { isTypePattern, matchesTypePattern, matchesTypes } from './type-pattern.ts';
+export type { TimeReadingOptions } from './time.ts';
+export { TIME_RULE, readTime, timeMs } from './time.ts';

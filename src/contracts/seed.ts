@@ -8,6 +8,7 @@
 import type { EventType } from './catalog/index.ts';
 import { PROTOTYPE_NAMES, prototypeNameMessage } from './prototype-names.ts';
 import { findDefinition, validateData, type ValidationIssue } from './validate.ts';
+import { readTime } from './time.ts';
 
 /** An event read from a seed envelope, ready to be published. */
 export interface SeedEvent {
@@ -42,8 +43,6 @@ export interface SeedEnvelopeOptions {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** ISO 8601 as pydantic writes it: date, `T` or space, time with optional fraction, optional offset. */
-const DATETIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?([Zz]|[+-]\d{2}:?\d{2})?$/;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -52,16 +51,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * without offset is UTC (pydantic's `datetime.utcnow()` is naive). Undefined when invalid.
  */
 export function normalizeSeedDatetime(value: string): string | undefined {
-  const m = DATETIME.exec(value);
-  if (!m) return undefined;
-  const [, y, mo, d, h, mi, s = '00', fraction = '', zone] = m;
-  const offset = !zone || zone.toUpperCase() === 'Z' ? 'Z' : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone;
-  const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, s].map(Number);
-  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
-  const valid =
-    date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day &&
-    hour < 24 && minute < 60 && second < 60 && (offset === 'Z' || (Number(offset.slice(1, 3)) < 24 && Number(offset.slice(4)) < 60));
-  return valid ? `${y}-${mo}-${d}T${h}:${mi}:${s}${fraction}${offset}` : undefined;
+  return readTime(value, { form: 'utc' });
 }
 
 /** A JSON pointer inside `data` as the same place inside a seed body: `/items/0` → `/event/items/0`. */

@@ -262,7 +262,12 @@ function readConfigFile(cwd: string, problems: string[], declared: readonly stri
 }
 
 /** Creates the data dir (mode 0700, an existing one tightened to 0700) and checks it is writable; the problem, if any. */
+/** Kernel pseudo-filesystems: writing a probe there can block or write to the kernel, so they are refused by path. */
+const PSEUDO_FILESYSTEMS = ['/proc', '/sys', '/dev'];
+
 function checkWritableDir(dir: string): string | undefined {
+  const pseudo = PSEUDO_FILESYSTEMS.find((root) => dir === root || dir.startsWith(`${root}/`));
+  if (pseudo !== undefined) return `${pseudo} is a kernel pseudo-filesystem, not storage`;
   try {
     ensurePrivateDir(dir);
     accessSync(dir, constants.W_OK);

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
 import pg from 'pg';
 import { ensurePrivateDatabaseFile, ensurePrivateDir } from './private-files.ts';
+import { ConfigError, redactedUrl } from './config.ts';
 
 /** Where a service's own database lives. */
 export interface DatabaseConfig {
@@ -68,7 +69,13 @@ export async function openDatabase<DB>(name: string, config: DatabaseConfig): Pr
 /** Runs one statement that creates something, tolerating a concurrent creator (and `alreadyThere`). */
 async function bootstrap(connectionString: string, statement: string, alreadyThere?: string): Promise<void> {
   const client = new pg.Client({ connectionString });
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (error) {
+    // The first connection of start-up: name the setting, not only the driver's ECONNREFUSED or 3D000.
+    const e = error as Error & { code?: string };
+    throw new ConfigError([`DATABASE_URL: cannot connect to ${redactedUrl(connectionString)} (${e.code ? `${e.code}: ` : ''}${e.message || String(error)})`]);
+  }
   try {
     await client.query(statement);
   } catch (error) {

@@ -6,7 +6,7 @@ import type { Plugin } from 'ajv';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ajvFormatsPlugin } from '../contracts/index.ts';
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from './config.ts';
-import { ApiError, type ProblemDetail } from './errors.ts';
+import { ApiError, badRequest, type ProblemDetail } from './errors.ts';
 import { ErrorBody } from './http-schemas.ts';
 import { clientErrorHandler, limitConnections, registerRateLimits, timeoutOptions } from './http-limits.ts';
 import { parseJsonBody } from './json-body.ts';
@@ -180,6 +180,27 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     }
     done(null, payload);
   });
+  // A query parameter the route does not declare is refused, not ignored: `?after=500` for
+  // `?afterSequence=500` would otherwise silently answer the first page. Fastify's ajv strips
+  // undeclared properties (removeAdditional), so this is checked before validation.
+  app.addHook('preValidation', (request, _reply, done) => {
+    const declared = (request.routeOptions.schema?.querystring as { properties?: Record<string, unknown> } | undefined)?.properties;
+    if (declared !== undefined && request.query !== null && typeof request.query === 'object') {
+      const unknown = Object.keys(request.query).filter((name) => !Object.hasOwn(declared, name));
+      if (unknown.length > 0) {
+        const known = Object.keys(declared).join(', ') || 'none';
+        done(
+          badRequest(
+            'invalid_request',
+            `unknown query parameter${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; this route takes ${known}`,
+            unknown.map((name) => ({ path: `/query/${name}`, message: `is not a parameter of this route (it takes ${known})` })),
+          ),
+        );
+        return;
+      }
+    }
+    done();
+  });
   if (options.metrics) {
     const { httpDuration } = options.metrics;
     app.addHook('onResponse', (request, reply, done) => {
@@ -187,10 +208,18 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
         { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
         reply.elapsedTime / 1000,
       );
-      request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
       done();
     });
   }
+  // One log record per request (level info): method, route template, status and duration; the URL
+  // without its query string, which may carry personal data. LOG_LEVEL=warn turns them off.
+  app.addHook('onResponse', (request, reply, done) => {
+    request.log.info(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      'request',
+    );
+    done();
+  });
 
   app.setNotFoundHandler((request, reply) => {
     reply.status(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });

@@ -21,6 +21,8 @@ export interface ServerProcess {
   readonly url: string;
   /** Everything the process wrote so far (stdout and stderr). */
   output(): string;
+  /** What it wrote to stdout alone (log records, one JSON object a line). */
+  stdout(): string;
   /** Resolves with the exit code or signal once the process is gone. */
   readonly exited: Promise<number | NodeJS.Signals | null>;
 }
@@ -32,7 +34,11 @@ export async function startServerProcess(env: Record<string, string>, port: numb
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  let stdout = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    stdout += chunk.toString();
+  });
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
   const url = `http://127.0.0.1:${port}`;
@@ -52,5 +58,5 @@ export async function startServerProcess(env: Record<string, string>, port: numb
     }
     await sleep(50);
   }
-  return { child, url, output: () => output, exited };
+  return { child, url, output: () => output, stdout: () => stdout, exited };
 }

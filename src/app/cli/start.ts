@@ -15,7 +15,8 @@ export async function runStart(options: { services?: string }): Promise<void> {
     key.origin === 'env'
       ? 'admin key: from FLAMINGO_ADMIN_KEY'
       : `admin key: ${key.value} (${key.origin === 'generated' ? 'generated, ' : ''}stored in ${key.file}, mode 0600)`;
-  console.log(
+  // To stderr: stdout carries the log, one JSON record a line, for log collectors.
+  console.error(
     [
       `flamingo listening on ${listening}`,
       `engine: ${config.engine.kind === 'sqlite' ? `sqlite (${config.dataDir}/bus.db)` : config.engine.kind === 'nats' ? `nats (${config.engine.servers.join(',')})` : `redis (${redactedUrl(config.engine.url)})`}`,

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { redactEvent, type CloudEvent } from '../../contracts/index.ts';
+import { readTime, redactEvent, timeMs, TIME_RULE, type CloudEvent } from '../../contracts/index.ts';
 import { createClient, type ClientOptions } from './client.ts';
 import { UsageError } from './output.ts';
 
@@ -38,8 +38,8 @@ export async function runTail(options: TailOptions, signal?: AbortSignal): Promi
   if (from === 'now') after = (await client.request<Page>('GET', `/v1/events?limit=1`)).head;
   else if (from === 'beginning') after = 0;
   else if (/^\d+$/.test(from)) after = Math.max(0, Number(from) - 1);
-  else if (!Number.isNaN(Date.parse(from))) since = new Date(from).toISOString();
-  else throw new UsageError('--from must be now, beginning, a sequence number or an RFC 3339 time');
+  else if (readTime(from, { form: 'utc' }) !== undefined) since = new Date(timeMs(from, { form: 'utc' })).toISOString();
+  else throw new UsageError(`--from must be now, beginning, a sequence number or a time; a time ${TIME_RULE.utc}`);
 
   let printed = 0;
   while (!signal?.aborted) {

@@ -1,4 +1,5 @@
 /** `flamingo targets …`: the delivery targets of a running Flamingo (admin key). */
+import { readTime, TIME_RULE } from '../../contracts/index.ts';
 import { createClient, type ClientOptions } from './client.ts';
 import { UsageError, printTable } from './output.ts';
 
@@ -42,8 +43,9 @@ export function parseRate(rate: string): { limit: number; intervalMs: number } {
 function positionOf(from: string | undefined): unknown {
   if (from === undefined || from === 'now' || from === 'beginning') return from;
   if (/^\d+$/.test(from)) return { sequence: Number(from) };
-  if (!Number.isNaN(Date.parse(from))) return { time: new Date(from).toISOString() };
-  throw new UsageError(`--from: expected now, beginning, a sequence number or an RFC 3339 time, got "${from}"`);
+  const time = readTime(from, { form: 'utc' });
+  if (time !== undefined) return { time: new Date(Date.parse(time)).toISOString() };
+  throw new UsageError(`--from: expected now, beginning, a sequence number or a time (a time ${TIME_RULE.utc}), got "${from}"`);
 }
 
 const integer = (option: string, value: string | undefined) => {

@@ -9,7 +9,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { v7 as uuidv7 } from 'uuid';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CloudEvent, UnstoredEvent } from '../../contracts/index.ts';
+import { extensionsOf, type CloudEvent, type UnstoredEvent } from '../../contracts/index.ts';
 import { buildEvent } from '../envelope.ts';
 import {
   createBus,
@@ -245,6 +245,47 @@ export function engineConformance(
         expect((await bus.read({})).map(itemOf)).toEqual([0, 2]);
         const results = await bus.publishAll([added('a', 5), added('b', 6)]);
         expect(results[1].sequence).toBeGreaterThan(results[0].sequence);
+      });
+
+      it('keeps extension attributes on the stored event: read back and handed to handlers; refuses invalid names', async () => {
+        const { bus, subscriptionName } = await setup();
+        const got = recorder();
+        await bus.subscribe({ name: subscriptionName(), types: ['cart.*'] }, (e, c) => got.record(e, c));
+        const extensions = { shopregion: 'eu', pubsubname: 'pubsub', knativearrivaltime: '2024-05-01T12:00:00Z', retries: 3, vip: true };
+        await bus.publish({ ...added('a', 1), extensions });
+        await waitFor('the event', () => got.events.length === 1);
+        expect(extensionsOf(got.events[0])).toEqual(extensions);
+        const [stored] = await bus.read({});
+        expect(extensionsOf(stored)).toEqual(extensions);
+        expect(Object.keys(stored)).toEqual(expect.arrayContaining(Object.keys(extensions)));
+        const error = await bus.publish({ ...added('a', 2), extensions: { Shop_Region: 'eu', sequence: 1 } }).catch((e: unknown) => e);
+        expect((error as EventValidationError).issues).toEqual([
+          { path: '/Shop_Region', message: expect.stringMatching(/lower-case letters/) },
+          { path: '/sequence', message: expect.stringMatching(/not an extension/) },
+        ]);
+        expect(await bus.read({})).toHaveLength(1);
+      });
+
+      it('stores a UUID id in lower case: the same UUID in upper case is the same event', async () => {
+        const { bus } = await setup();
+        const id = '0190A1B2-C3D4-7E5F-8A9B-0C1D2E3F4A5B';
+        const first = await bus.publish({ ...added('a', 1), id });
+        expect(first).toMatchObject({ id: id.toLowerCase(), duplicate: false });
+        expect(await bus.publish({ ...added('a', 1), id: id.toLowerCase() })).toEqual({ id: id.toLowerCase(), sequence: first.sequence, duplicate: true });
+        expect((await bus.read({})).map((e) => e.id)).toEqual([id.toLowerCase()]);
+      });
+
+      it('refuses a batch that gives one id twice, naming the later event, and stores none of it', async () => {
+        const { bus, engine } = await setup();
+        await bus.publish(added('a', 0));
+        const head = await engine.head();
+        const id = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
+        const error = await bus.publishAll([{ ...added('a', 1), id }, { ...added('b', 2), id }]).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(EventValidationError);
+        expect((error as EventValidationError).issues).toEqual([{ index: 1, path: '/id', message: expect.stringMatching(/repeats the id of event 0/) }]);
+        expect(await engine.head()).toBe(head);
+        expect(await bus.publishAll([])).toEqual([]);
+        expect(await engine.head()).toBe(head);
       });
 
       it('reads in log order with filters: types and patterns, subject, after a sequence, time window, limit', async () => {

@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import { orderPlaced } from '../../contracts/catalog/orders.ts';
 import { ensureOwner } from '../../platform/auth/index.ts';
-import { forbidden, notFound, unprocessable } from '../../platform/errors.ts';
+import { badRequest, forbidden, notFound, unprocessable } from '../../platform/errors.ts';
 import type { OrderEvent } from './events.ts';
 import { placeOrder } from './placement.ts';
 import { priceItems } from './pricing.ts';
@@ -155,17 +155,24 @@ export function registerOrdersRoutes(http: FastifyInstance, options: OrdersRoute
       schema: {
         tags,
         summary: 'A customer’s orders, newest first; admin key or that customer’s session token',
-        description: 'No or an invalid key or token → 401; a token of another customer than `userId` (or a producer key) → 403.',
+        description:
+          'A customer’s token lists that customer’s orders (`userId` may be left out); the admin key names the customer in `userId` (400 without it). ' +
+          'No or an invalid key or token → 401; a token of another customer than `userId` (or a producer key) → 403.',
         querystring: Type.Object({
-          userId: Type.String({ minLength: 1, maxLength: 128 }),
+          userId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: '(Default: the customer of the session token)' })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
         }),
         response: { 200: Type.Object({ orders: Type.Array(Order) }), 401: ErrorAnswer, 403: ErrorAnswer },
       },
     },
     async (request) => {
-      ensureOwner(request.principal, request.query.userId, [{ path: '/query/userId', message: 'is not the customer of the token' }]);
-      const orders = await ordersStore.listOf(db, request.query.userId, request.query.limit ?? 50);
+      const { principal } = request;
+      const userId = request.query.userId ?? (principal.kind === 'customer' ? principal.userId : undefined);
+      if (userId === undefined && principal.kind === 'admin') {
+        throw badRequest('invalid_request', 'userId is required with the admin key', [{ path: '/query/userId', message: 'is required unless a customer’s session token is sent' }]);
+      }
+      ensureOwner(principal, userId ?? '', [{ path: '/query/userId', message: 'is not the customer of the token' }]);
+      const orders = await ordersStore.listOf(db, userId ?? '', request.query.limit ?? 50);
       return { orders: await Promise.all(orders.map((o) => present(db, o))) };
     },
   );

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
+import { ensureOwner } from '../../platform/auth/index.ts';
 import { notFound } from '../../platform/errors.ts';
 import type { sandboxProvider } from './sandbox.ts';
 import { paymentsStore, type PaymentsDatabase } from './store.ts';
@@ -49,7 +50,7 @@ const SandboxCharge = Type.Object({
   settledAt: Type.Optional(Type.String()),
 });
 
-/** The payments context's HTTP API (admin): an order's payment, and the sandbox provider's books. */
+/** The payments context's HTTP API: an order's payment (its customer or admin), and the sandbox provider's books (admin). */
 export function registerPaymentsRoutes(http: FastifyInstance, options: PaymentsRoutesOptions): void {
   const { db, sandbox } = options;
   const app = http.withTypeProvider<TypeBoxTypeProvider>();
@@ -57,17 +58,23 @@ export function registerPaymentsRoutes(http: FastifyInstance, options: PaymentsR
   app.get(
     '/v1/payments/:orderId',
     {
-      config: { auth: 'admin' },
+      config: { auth: 'customerOrAdmin' },
       schema: {
         tags,
-        summary: 'The payment of an order (admin)',
+        summary: 'The payment of an order: admin key or the session token of the order’s customer',
+        description: 'No or an invalid key or token → 401; another customer’s token (or a producer key) → 403; no payment (yet) → 404.',
         params: Type.Object({ orderId: Type.String({ minLength: 1, maxLength: 128 }) }),
-        response: { 200: Payment, 404: ErrorAnswer },
+        response: { 200: Payment, 401: ErrorAnswer, 403: ErrorAnswer, 404: ErrorAnswer },
       },
     },
     async (request) => {
       const payment = await paymentsStore.get(db, request.params.orderId);
-      if (!payment) throw notFound(`no payment for order ${request.params.orderId}`);
+      // A customer learns nothing about other customers' orders: 403 whether or not the payment exists.
+      if (!payment) {
+        if (request.principal.kind !== 'admin') ensureOwner(request.principal, '');
+        throw notFound(`no payment for order ${request.params.orderId}`);
+      }
+      ensureOwner(request.principal, payment.userId);
       return payment;
     },
   );
