@@ -4,6 +4,8 @@
  * - `flamingo`: the real server (`startFlamingo`) on loopback with a temp data dir
  *   (`FLAMINGO_DATA_DIR`) and no services, so what is measured is the collector and the bus;
  * - `shop`: the same with every service, for the orders section;
+ * - `system`: every service and the audit projection, on `BENCH_DATABASE_URL` when set, for the
+ *   system section;
  * - `bare`: the ceiling, a bare Fastify route that parses the same bodies, validates them against
  *   the same envelope and `order.placed` data schema (ajv, compiled by Fastify) and answers 202
  *   with the same shape, storing nothing.
@@ -86,7 +88,7 @@ function freePort(): Promise<number> {
   });
 }
 
-async function startReal(withServices: boolean): Promise<Running> {
+async function startReal(mode: 'flamingo' | 'shop' | 'system'): Promise<Running> {
   // Loaded here, not at the top, so that the `bare` ceiling process holds nothing of the app.
   const [{ startFlamingo }, { loadConfig }] = await Promise.all([import('../src/app/flamingo.ts'), import('../src/platform/config.ts')]);
   const dir = process.env.BENCH_DATA_DIR;
@@ -102,15 +104,16 @@ async function startReal(withServices: boolean): Promise<Running> {
       FLAMINGO_NATS_STREAM: process.env.BENCH_NATS_STREAM,
       FLAMINGO_REDIS_PREFIX: process.env.BENCH_REDIS_PREFIX,
       LOG_LEVEL: 'warn',
+      ...(mode === 'system' ? { FLAMINGO_AUDIT_PROJECTION: '1', DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
     },
     dir,
   );
-  return await startFlamingo(config, withServices ? {} : { registry: [] });
+  return await startFlamingo(config, mode === 'flamingo' ? { registry: [] } : {});
 }
 
 const mode = process.argv[2];
 const started =
-  mode === 'bare' ? startBare() : mode === 'flamingo' || mode === 'shop' ? startReal(mode === 'shop') : Promise.reject(new Error(`unknown mode ${mode}`));
+  mode === 'bare' ? startBare() : mode === 'flamingo' || mode === 'shop' || mode === 'system' ? startReal(mode) : Promise.reject(new Error(`unknown mode ${mode}`));
 started.then(
   (running) => {
     process.send!({ port: running.port });

@@ -40,12 +40,13 @@ export interface ServerChild {
 
 /**
  * Starts `bench/http-server.ts <mode>` in a child process with its own data dir under `dir`:
- * `bare` (the ceiling), `flamingo` (no services) or `shop` (every service).
+ * `bare` (the ceiling), `flamingo` (no services), `shop` (every service) or `system` (every
+ * service and the audit projection); `env` is added to the child's environment.
  */
-export async function startServerChild(mode: 'bare' | 'flamingo' | 'shop', dir: string): Promise<ServerChild> {
-  const dataDir = path.join(dir, `server-${mode}`);
+export async function startServerChild(mode: 'bare' | 'flamingo' | 'shop' | 'system', dir: string, env: Record<string, string> = {}): Promise<ServerChild> {
+  const dataDir = path.join(dir, `server-${mode}-${Date.now().toString(36)}`);
   mkdirSync(dataDir, { recursive: true });
-  const server = forkChild<{ port: number }>('http-server.ts', [mode], { BENCH_DATA_DIR: dataDir, BENCH_ADMIN_KEY: ADMIN_KEY });
+  const server = forkChild<{ port: number }>('http-server.ts', [mode], { ...env, BENCH_DATA_DIR: dataDir, BENCH_ADMIN_KEY: ADMIN_KEY });
   try {
     const { port } = await server.first;
     const cpuUs = () =>

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --engine sqlite|nats|redis] [--quick] [--only publish,tracing,consume,latency,http,orders,hub,delivery,failover,warehouse]`
+ * `npm run bench [-- --engine sqlite|nats|redis] [--quick] [--only publish,tracing,consume,latency,http,orders,hub,delivery,failover,warehouse,system]`
  *
  * Runs every section against the chosen engine, each figure beside its ceiling measured in the
  * same run, prints the table and then a JSON summary on stdout (progress goes to stderr). Works
@@ -21,9 +21,10 @@ import { tracingSection } from './tracing.ts';
 import { publishSection } from './publish.ts';
 import { warehouseSection } from './warehouse.ts';
 import { formatTable, summaryOf, type Figure } from './report.ts';
+import { systemSection } from './system.ts';
 import { natsTarget, redisTarget, sqliteTarget, type EngineName, type Target } from './targets.ts';
 
-const SECTIONS = ['publish', 'tracing', 'consume', 'latency', 'http', 'orders', 'hub', 'delivery', 'failover', 'warehouse'] as const;
+const SECTIONS = ['publish', 'tracing', 'consume', 'latency', 'http', 'orders', 'hub', 'delivery', 'failover', 'warehouse', 'system'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Settings {
@@ -32,6 +33,8 @@ interface Settings {
   readonly only: readonly Section[];
   readonly nats: readonly string[];
   readonly redis: string;
+  readonly postgres: string;
+  readonly rates: readonly number[];
   readonly jsonOnly: boolean;
 }
 
@@ -43,13 +46,26 @@ function parseArgs(argv: readonly string[]): Settings {
     .option('--only <sections>', `comma list of sections (${SECTIONS.join(', ')})`, SECTIONS.join(','))
     .option('--nats <servers>', 'NATS servers for --engine nats', 'nats://127.0.0.1:4222')
     .option('--redis <url>', 'Redis server for --engine redis', 'redis://127.0.0.1:6379')
+    .option('--rates <rates>', 'comma list of the system section\'s rates (events/s)', '500,1000,2000,3000,4000')
+    .option('--postgres <url>', 'PostgreSQL for the services in the system section on NATS or Redis', 'postgres://postgres@127.0.0.1:5432/postgres')
     .option('--json-only', 'print only the JSON summary on stdout (the table goes to stderr)', false)
     .parse([...argv], { from: 'user' });
-  const options = program.opts<{ engine: EngineName; quick: boolean; only: string; nats: string; redis: string; jsonOnly: boolean }>();
+  const options = program.opts<{ engine: EngineName; quick: boolean; only: string; nats: string; redis: string; postgres: string; rates: string; jsonOnly: boolean }>();
   const only = options.only.split(',').map((s) => s.trim()).filter(Boolean);
   const unknown = only.filter((s) => !(SECTIONS as readonly string[]).includes(s));
   if (unknown.length > 0) program.error(`unknown section ${unknown.join(', ')} (known: ${SECTIONS.join(', ')})`);
-  return { engine: options.engine, quick: options.quick, only: only as Section[], nats: options.nats.split(','), redis: options.redis, jsonOnly: options.jsonOnly };
+  const rates = options.rates.split(',').map(Number);
+  if (rates.some((r) => !Number.isInteger(r) || r < 1 || r > 100_000)) program.error(`--rates: whole numbers of events/s from 1 to 100000, got ${options.rates}`);
+  return {
+    engine: options.engine,
+    quick: options.quick,
+    only: only as Section[],
+    nats: options.nats.split(','),
+    redis: options.redis,
+    postgres: options.postgres,
+    rates,
+    jsonOnly: options.jsonOnly,
+  };
 }
 
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -68,6 +84,7 @@ function plan(quick: boolean, engine: EngineName) {
     delivery: { backlog: quick ? 1_500 : 5_000, rate: 100, latencyMs: quick ? 3_000 : 10_000, learning: quick ? 500 : 2_000 },
     failover: { events: 10_000, rate: quick ? 2_000 : 1_000, settleMs: 30_000 },
     warehouse: { events: quick ? 50_000 : 200_000, rate: 2_000, durationMs: quick ? 3_000 : 10_000, batchSize: 2_000 },
+    system: { durationS: quick ? 5 : 30, ceilingDurationS: quick ? 3 : 10, drainLimitMs: 30_000 },
   };
 }
 
@@ -99,6 +116,11 @@ async function runSection(section: Section, target: Target, settings: Settings, 
       return failoverSection(target, { dir, servers: settings.engine === 'redis' ? settings.redis : settings.nats.join(','), ...p.failover });
     case 'warehouse':
       return warehouseSection(target, { dir, ...p.warehouse });
+    case 'system':
+      return systemSection(
+        { dir, runId, ...p.system, rates: settings.rates, ...(settings.engine === 'sqlite' ? {} : { postgresUrl: settings.postgres }) },
+        settings.engine === 'sqlite' ? 'SQLite' : settings.engine === 'nats' ? 'NATS + PostgreSQL' : 'Redis + PostgreSQL',
+      );
   }
 }
 

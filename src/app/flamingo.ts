@@ -92,7 +92,7 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
   checkServiceSettings(selected, config.env);
   const adminKey = readOrCreateSecret(config.dataDir, 'admin.key', config.adminKey, 'flma_');
   const tokenSecret = readOrCreateSecret(config.dataDir, 'token.secret', config.tokenSecret);
-  const database = { dataDir: config.dataDir, databaseUrl: config.databaseUrl, layout: config.databaseLayout };
+  const database = { dataDir: config.dataDir, databaseUrl: config.databaseUrl, layout: config.databaseLayout, poolSize: config.databasePoolSize };
 
   const cleanups: (() => Promise<void>)[] = [];
   const runCleanups = async () => {

@@ -101,6 +101,12 @@ export interface FlamingoConfig {
   readonly databaseUrl?: string;
   /** `FLAMINGO_DATABASE_LAYOUT`: on PostgreSQL, a `schema` per service in `DATABASE_URL`'s database, or a `database` per service (`<database>_<service>`). (Default: `schema`) */
   readonly databaseLayout: 'schema' | 'database';
+  /**
+   * `FLAMINGO_DATABASE_POOL_SIZE`: on PostgreSQL, the most connections each service's pool opens
+   * (1–100). Every service of every process has its own pool plus one `LISTEN` connection, and
+   * PostgreSQL allows 100 clients by default. (Default: 4)
+   */
+  readonly databasePoolSize: number;
   /** `LOG_LEVEL`: one of pino's levels or `silent`. (Default: `info`) */
   readonly logLevel: LogLevel;
   /** `FLAMINGO_SERVICES`: comma list of the services this process runs; `none` for only the bus, collector and admin API. (Default: undefined = all) */
@@ -172,6 +178,7 @@ export const SETTINGS = [
   'FLAMINGO_REDIS_LEASE_MS',
   'DATABASE_URL',
   'FLAMINGO_DATABASE_LAYOUT',
+  'FLAMINGO_DATABASE_POOL_SIZE',
   'LOG_LEVEL',
   'FLAMINGO_SERVICES',
   'FLAMINGO_SEED_TYPES',
@@ -442,6 +449,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   if (databaseLayout !== 'schema' && databaseLayout !== 'database') {
     problems.push(`FLAMINGO_DATABASE_LAYOUT: must be "schema" or "database", got "${databaseLayout}"`);
   }
+  const databasePoolSize = wholeNumber('FLAMINGO_DATABASE_POOL_SIZE', get('FLAMINGO_DATABASE_POOL_SIZE'), 4, problems, (n) => n >= 1 && n <= 100, 'must be a whole number of connections from 1 to 100');
   const databaseUrl = get('DATABASE_URL') || undefined;
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(databaseUrl)) {
     problems.push('DATABASE_URL: must be a postgres:// or postgresql:// URL');
@@ -495,6 +503,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     redis,
     databaseUrl,
     databaseLayout: databaseLayout === 'database' ? 'database' : 'schema',
+    databasePoolSize,
     logLevel,
     services,
     seedTypes,

@@ -101,6 +101,12 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads the PostgreSQL pool size of each service within its bounds', () => {
+    expect(loadConfig({}, cwd).databasePoolSize).toBe(4);
+    expect(loadConfig({ FLAMINGO_DATABASE_POOL_SIZE: '2' }, cwd).databasePoolSize).toBe(2);
+    expect(problemsOf({ FLAMINGO_DATABASE_POOL_SIZE: '0' })).toEqual(['FLAMINGO_DATABASE_POOL_SIZE: must be a whole number of connections from 1 to 100, got "0"']);
+  });
+
   it('reads the Redis engine and its settings, naming each bad one (issue 13)', () => {
     const config = loadConfig({ FLAMINGO_ENGINE: 'redis://:secret@cache:6380/2', FLAMINGO_REDIS_PARTITIONS: '4', FLAMINGO_REDIS_RETENTION_MS: '86400000' }, cwd);
     expect(config.engine).toEqual({ kind: 'redis', url: 'redis://:secret@cache:6380/2' });

@@ -17,12 +17,17 @@ export interface DatabaseConfig {
    * (Default: 'schema')
    */
   readonly layout?: 'schema' | 'database';
+  /**
+   * On PostgreSQL: the most connections each service's pool opens (its outbox relay's `LISTEN`
+   * connection comes on top). (Default: `DEFAULT_POOL_SIZE`, 4)
+   */
+  readonly poolSize?: number;
 }
 
 export type Dialect = 'sqlite' | 'postgres';
 
-/** Connections per service database on PostgreSQL. */
-const POOL_SIZE = 4;
+/** Connections per service database on PostgreSQL (`FLAMINGO_DATABASE_POOL_SIZE`). */
+export const DEFAULT_POOL_SIZE = 4;
 
 export interface ServiceDatabase<DB> {
   readonly db: Kysely<DB>;
@@ -47,11 +52,11 @@ export async function openDatabase<DB>(name: string, config: DatabaseConfig): Pr
       const database = `${decodeURIComponent(url.pathname.slice(1)) || 'flamingo'}_${name}`;
       await bootstrap(config.databaseUrl, `CREATE DATABASE "${database}"`, '42P04');
       url.pathname = `/${encodeURIComponent(database)}`;
-      const db = postgres<DB>(url.toString());
+      const db = postgres<DB>(config.poolSize ?? DEFAULT_POOL_SIZE, url.toString());
       return { db, dialect: 'postgres', location: database, url: url.toString(), close: () => db.destroy() };
     }
     await bootstrap(config.databaseUrl, `CREATE SCHEMA IF NOT EXISTS "${name}"`);
-    const db = postgres<DB>(config.databaseUrl, `-c search_path="${name}"`);
+    const db = postgres<DB>(config.poolSize ?? DEFAULT_POOL_SIZE, config.databaseUrl, `-c search_path="${name}"`);
     return { db, dialect: 'postgres', location: name, url: config.databaseUrl, close: () => db.destroy() };
   }
   ensurePrivateDir(config.dataDir);
@@ -88,8 +93,8 @@ async function bootstrap(connectionString: string, statement: string, alreadyThe
 }
 
 /** A small pool: every service of every process has its own, and PostgreSQL allows 100 clients by default. */
-function postgres<DB>(connectionString: string, options?: string): Kysely<DB> {
-  const pool = new pg.Pool({ connectionString, max: POOL_SIZE, idleTimeoutMillis: 10_000, ...(options === undefined ? {} : { options }) });
+function postgres<DB>(poolSize: number, connectionString: string, options?: string): Kysely<DB> {
+  const pool = new pg.Pool({ connectionString, max: poolSize, idleTimeoutMillis: 10_000, ...(options === undefined ? {} : { options }) });
   return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
 }
 

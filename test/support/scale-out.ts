@@ -45,7 +45,9 @@ export async function startFlamingoProcess(name: string, args: readonly string[]
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `flamingo-${name}-`));
   const child = spawn(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), FLAMINGO_DATA_DIR: dataDir, ...env },
+    // Two connections a service: test files run side by side, each with processes of about ten
+    // services, against one PostgreSQL of 100 clients.
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), FLAMINGO_DATA_DIR: dataDir, FLAMINGO_DATABASE_POOL_SIZE: '2', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
