@@ -11,7 +11,7 @@
  * notion of a pause the target imposes (Retry-After) or of the target's own bucket level.
  *
  * A caller reserves a slot (`acquire`): `allowedAt = max(now, tat − τ, pausedUntil)` with
- * `T = interval / limit` and `τ = (burst − 1)·T`; then `tat = max(tat, allowedAt) + T`. The
+ * `T = interval / limit · (1 + PACING_MARGIN)` and `τ = (burst − 1)·T`; then `tat = max(tat, allowedAt) + T`. The
  * caller sleeps until `allowedAt`, and checks the pause again (a 429 may have come meanwhile). A
  * process reserves about 50 ms of slots per write and hands them out in order. A reservation lost
  * in a crash only leaves a gap, never an excess. On PostgreSQL the clock is the
@@ -20,6 +20,13 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Dialect } from '../../platform/db.ts';
 import type { DeliveryDatabase } from './store.ts';
+
+/**
+ * How much slower than the limit the slots are spaced: a target counts requests as they arrive, and
+ * the network's jitter can bring two requests paced exactly at the limit closer together, so that
+ * a window of the target's counts one too many. 1 % costs 1 % of the rate.
+ */
+export const PACING_MARGIN = 0.01;
 
 export interface RateLimit {
   /** Requests per `intervalMs`. */
@@ -77,8 +84,8 @@ export function createLimiter(db: Kysely<DeliveryDatabase>, dialect: Dialect): L
   };
 
   const shape = (rate: RateLimit, row: Pick<Row, 'learned_size' | 'learned_interval_ms'>) => {
-    // The slower of the configured pace and the one the target told.
-    const T = Math.max(rate.intervalMs / rate.limit, Number(row.learned_interval_ms ?? 0));
+    // The slower of the configured pace (with its jitter margin) and the one the target told.
+    const T = Math.max((rate.intervalMs / rate.limit) * (1 + PACING_MARGIN), Number(row.learned_interval_ms ?? 0));
     const burst = Math.max(1, Math.min(rate.burst, row.learned_size ?? rate.burst));
     return { T, tau: (burst - 1) * T, burst };
   };
