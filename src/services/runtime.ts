@@ -125,7 +125,7 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
   let pruneTimer: NodeJS.Timeout | undefined;
   const unwatch = context.metrics.watchOutbox(name, () => outbox.backlog());
   const stop = async () => {
-    unwatch?.();
+    unwatch();
     clearInterval(pruneTimer);
     await pruning;
     await Promise.all(subscriptions.splice(0).map((subscription) => subscription.close()));

@@ -61,7 +61,7 @@ export function deliveryService(options: DeliveryServiceOptions = {}): ServiceDe
         });
         const unwatch = ctx.metrics.watchCircuits(() => dispatcher.circuits());
         stopDispatcher = async () => {
-          unwatch?.();
+          unwatch();
           await dispatcher.stop();
         };
         registerDeliveryRoutes(ctx.http, { bus: ctx.bus, targets, limiter, attempts, dispatcher, rotationGraceMs: settings.rotationGraceMs });
