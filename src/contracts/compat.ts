@@ -8,7 +8,8 @@
  * A version bump makes any schema change acceptable: the change is then reported as info.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { catalog } from './catalog/index.ts';
+import { catalog, type CatalogEntry } from './catalog/index.ts';
+import type { EventDefinition } from './define.ts';
 import { jsonSchemaOf, type JsonSchema } from './document.ts';
 import { validateAgainst, type ValidationIssue } from './validate.ts';
 
@@ -24,6 +25,12 @@ const SnapshotSchema = Type.Object({
       key: Type.Array(Type.String()),
       aliases: Type.Array(Type.String()),
       schema: Type.Record(Type.String(), Type.Unknown()),
+      /** seed 003's kind (`domain`, `state`, `notification`); snapshots written before issue 14 have none. */
+      kind: Type.Optional(Type.Union([Type.Literal('domain'), Type.Literal('state'), Type.Literal('notification')])),
+      /** Older versions still accepted during their deprecation: version → schema and end of deprecation. */
+      deprecated: Type.Optional(
+        Type.Record(Type.String({ pattern: '^[1-9][0-9]*$' }), Type.Object({ schema: Type.Record(Type.String(), Type.Unknown()), until: Type.String() })),
+      ),
     }),
   ),
 });
@@ -70,9 +77,17 @@ export function catalogSnapshot(): CatalogSnapshot {
       key: [...entry.key],
       aliases: [...entry.aliases],
       schema: jsonSchemaOf(entry.schema) as Record<string, unknown>,
+      kind: entry.kind,
+      ...deprecatedOf(entry),
     };
   }
   return { format: SNAPSHOT_FORMAT, types };
+}
+
+function deprecatedOf(entry: CatalogEntry): Pick<CatalogSnapshot['types'][string], 'deprecated'> {
+  const older = (entry as EventDefinition).deprecated ?? [];
+  if (older.length === 0) return {};
+  return { deprecated: Object.fromEntries(older.map((d) => [String(d.version), { schema: jsonSchemaOf(d.schema) as Record<string, unknown>, until: d.until }])) };
 }
 
 /** Thrown by `parseCatalogSnapshot` when a file is not a snapshot; `issues` name each problem. */
@@ -172,6 +187,13 @@ function membersOf(node: JsonSchema): JsonSchema[] {
 const typeName = (node: JsonSchema): string =>
   Array.isArray(node.type) ? node.type.join('|') : typeof node.type === 'string' ? node.type : 'any';
 const typeText = (members: JsonSchema[]) => members.map(typeName).join(' | ');
+
+/** Every difference between two JSON Schemas of one field (`path`, a pointer inside `data`), as `compareCatalog` judges it. */
+export function compareFieldSchemas(before: JsonSchema, after: JsonSchema, path: string): Omit<CatalogChange, 'type'>[] {
+  const out: Found[] = [];
+  compareNode(before, after, path, out);
+  return out;
+}
 
 function compareNode(before: JsonSchema, after: JsonSchema, path: string, out: Found[]): void {
   const beforeValues = enumValues(before);

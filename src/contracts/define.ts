@@ -47,6 +47,21 @@ export interface EventDefinition<T extends string = string, S extends TSchema = 
   /** Other names producers already use for this type (e.g. the seed's `item_added_to_cart`). */
   readonly aliases: readonly string[];
   readonly description: string;
+  /**
+   * Older versions still accepted during their deprecation (issue 14): producers may go on
+   * publishing them until `until`, and `flamingo catalog check` lists the consumers still declared
+   * on them. Dropping a version from here while a consumer declares it fails the check. (Default: none)
+   */
+  readonly deprecated?: readonly DeprecatedVersion[];
+}
+
+/** An older version of an event type, still accepted until `until`. */
+export interface DeprecatedVersion {
+  readonly version: number;
+  /** The TypeBox schema of `data` in that version. */
+  readonly schema: TSchema;
+  /** End of the deprecation period, RFC 3339 (e.g. `2027-06-30T00:00:00Z`). */
+  readonly until: string;
 }
 
 /** Declares an event type, keeping its literal `type` and schema for inference. */

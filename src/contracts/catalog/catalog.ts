@@ -132,7 +132,7 @@ export const stockLow = defineEvent({
   type: 'stock.low',
   version: 1,
   producer: 'catalog',
-  kind: 'notification',
+  kind: 'domain',
   key: ['productId'],
   subject: 'product',
   urgency: 'background',

@@ -15,7 +15,7 @@ export const notificationCreated = defineEvent({
   type: 'notification.created',
   version: 1,
   producer: 'notifications',
-  kind: 'notification',
+  kind: 'domain',
   key: ['userId'],
   subject: 'user',
   urgency: 'background',

@@ -30,7 +30,7 @@ export const reviewFlagged = defineEvent({
   type: 'review.flagged',
   version: 1,
   producer: 'reviews',
-  kind: 'notification',
+  kind: 'domain',
   key: ['productId'],
   subject: 'product',
   urgency: 'background',
