@@ -20,6 +20,7 @@ describe.each(DIALECTS)('customer hub and notifications on %s', (dialect: Dialec
   /** Hands the test the services' context, to start a second hub later. */
   const capture: ServiceDefinition = {
     name: 'capture',
+    reads: [],
     start: async (ctx) => {
       context = ctx;
       return { stop: async () => {} };

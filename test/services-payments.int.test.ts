@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBus, createOutbox, handleOnce, type Bus, type DeliveredEvent } from '../src/bus/index.ts';
 import type { EventData } from '../src/contracts/index.ts';
 import { sqliteEngine } from '../src/engines/sqlite/index.ts';
-import { chargesHandler, type ChargeType } from '../src/services/payments/handlers.ts';
+import { chargesHandler, type ChargeEvent, type ChargeType } from '../src/services/payments/handlers.ts';
 import { paymentsMigrations } from '../src/services/payments/index.ts';
 import { sandboxProvider } from '../src/services/payments/sandbox.ts';
 import type { PaymentsDatabase } from '../src/services/payments/store.ts';
@@ -42,10 +42,10 @@ describe.each(DIALECTS)('payments handler on %s', (dialect) => {
     const outbox = createOutbox({ db, bus, dialect });
     sandbox = sandboxProvider({ db, slowMs: 300 });
     // What the service runtime's `once` does: the inbox mark and the events in one transaction.
-    const once = (event: DeliveredEvent<ChargeType>, ctx: typeof context, work: Parameters<Parameters<typeof chargesHandler>[0]['once']>[2]) =>
+    const once = (event: ChargeEvent, ctx: typeof context, work: Parameters<Parameters<typeof chargesHandler>[0]['once']>[2]) =>
       handleOnce<PaymentsDatabase, ChargeType>(db, async (_event, trx) => {
         for (const published of await work(trx)) await outbox.add(trx, published);
-      })(event, ctx) as Promise<void>;
+      })(event as DeliveredEvent<ChargeType>, ctx) as Promise<void>;
     handle = chargesHandler({ db, once, provider: sandbox, logger: pino({ level: 'silent' }) });
   });
   afterAll(async () => {

@@ -12,7 +12,9 @@ import { sql, type Kysely } from 'kysely';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { busTablesMigration, createBus, type AnyPublishInput, type Bus } from '../src/bus/index.ts';
+import { declareReads } from '../src/contracts/index.ts';
 import { sqliteEngine } from '../src/engines/sqlite/index.ts';
+import { contractStore, openPlatformDatabase } from '../src/platform/auth/index.ts';
 import { createMetrics } from '../src/platform/metrics.ts';
 import { createTokens } from '../src/platform/tokens.ts';
 import { startServiceRuntime } from '../src/services/runtime.ts';
@@ -28,10 +30,12 @@ let dir: string;
 let bus: Bus;
 let service: RunningService;
 let db: Kysely<EffectsDatabase>;
+let platform: Awaited<ReturnType<typeof openPlatformDatabase>>;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'flamingo-runtime-'));
   bus = createBus({ engine: sqliteEngine({ file: path.join(dir, 'bus.db') }) });
+  platform = await openPlatformDatabase({ dataDir: dir });
   const context = {
     bus,
     database: { dataDir: dir },
@@ -39,6 +43,7 @@ beforeAll(async () => {
     logger: pino({ level: 'silent' }),
     tokens: createTokens('a-test-token-secret-of-at-least-32-bytes'),
     metrics: createMetrics(),
+    contracts: contractStore(platform.db),
     env: {},
     inboxRetentionMs: RETENTION_MS,
   };
@@ -54,7 +59,7 @@ beforeAll(async () => {
     db = runtime.db;
     await runtime.react({
       name: 'effects.users',
-      types: ['user.registered'],
+      reads: declareReads('effects.users', { 'user.registered': [] }),
       concurrency: 1,
       async react(trx, event) {
         await trx
@@ -70,6 +75,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await service?.stop();
   await bus?.close();
+  await platform?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

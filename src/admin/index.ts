@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { catalogRoutes } from './catalog.ts';
+import { contractRoutes } from './contracts.ts';
 import { deadLetterRoutes } from './dead-letters.ts';
 import type { AdminDeps } from './deps.ts';
 import { eventsReadRoutes } from './events.ts';
@@ -23,7 +24,8 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   subscriptionRoutes(app, deps);
   deadLetterRoutes(app, deps);
   keyRoutes(app, deps);
-  catalogRoutes(app, { version: deps.version });
+  catalogRoutes(app, deps);
+  contractRoutes(app, deps);
   healthRoutes(app, deps.bus);
   metricsRoutes(app, deps.metrics);
   overviewRoutes(app, deps.bus, deps.overview);

@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import { adminRoutes } from '../admin/index.ts';
 import { createBus, type Bus, type BusMiddleware } from '../bus/index.ts';
 import { collectorRoutes, DEFAULT_LIMITS, type CollectLimits } from '../collector/index.ts';
-import { createGuard, keyStore, openPlatformDatabase, revocationStore, sessionRoutes } from '../platform/auth/index.ts';
+import { contractStore, createGuard, keyStore, openPlatformDatabase, revocationStore, sessionRoutes } from '../platform/auth/index.ts';
+import { codeContracts } from './contracts.ts';
 import { ConfigError, type FlamingoConfig } from '../platform/config.ts';
 import { createHttpServer } from '../platform/http.ts';
 import { createLogger, type Logger } from '../platform/logger.ts';
@@ -118,6 +119,7 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
     const keys = keyStore(platformDb.db);
     cleanups.push(() => keys.close());
     const revocations = revocationStore(platformDb.db);
+    const contracts = contractStore(platformDb.db);
     const revocationFeed = await feedRevocations(bus, revocations, logger);
     cleanups.push(() => revocationFeed.close());
     const tokens = createTokens(tokenSecret.value);
@@ -131,7 +133,7 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
       app.get('/console', { config: { auth: 'public' }, schema: { hide: true } }, async (_request, reply) => reply.redirect('/web/console/'));
     }
     collectorRoutes(app, { bus, guard, metrics, config, limits: options.limits ?? DEFAULT_LIMITS });
-    adminRoutes(app, { bus, keys, metrics, version: VERSION, ...(options.overviewIntervalMs ? { overview: { intervalMs: options.overviewIntervalMs } } : {}) });
+    adminRoutes(app, { bus, keys, metrics, contracts, codeContracts: codeContracts(), version: VERSION, ...(options.overviewIntervalMs ? { overview: { intervalMs: options.overviewIntervalMs } } : {}) });
 
     const running: { name: string; service: RunningService }[] = [];
     cleanups.push(async () => {
@@ -148,6 +150,7 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
         logger: logger.child({ service: definition.name }),
         tokens,
         metrics,
+        contracts,
         env: config.env,
         inboxRetentionMs: config.inboxRetentionMs,
         ...(tracing ? { traceContext: () => tracing.inject() } : {}),

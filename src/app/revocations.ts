@@ -5,6 +5,7 @@
  * so a ban reaches every process's customer guard within its cache time (100 ms).
  */
 import type { Bus, Subscription } from '../bus/index.ts';
+import { declareReads, type ReadEvent, type ReadsOf } from '../contracts/index.ts';
 import type { RevocationStore } from '../platform/auth/index.ts';
 import type { Logger } from '../platform/logger.ts';
 
@@ -15,8 +16,12 @@ export const REVOCATIONS_SUBSCRIPTION = 'flamingo.customer-revocations';
  * Subscribes the revocation list to bans and unbans from the beginning of the log. Applying is
  * idempotent and ordered by log position, so a redelivery or a rewind changes nothing.
  */
+/** What the revocation feed reads (issue 14). */
+export const revocationsReads = declareReads(REVOCATIONS_SUBSCRIPTION, { 'user.banned': ['userId', 'reason', 'until'], 'user.unbanned': ['userId', 'reason'] });
+
 export function feedRevocations(bus: Bus, store: RevocationStore, logger: Logger): Promise<Subscription> {
-  return bus.subscribe({ name: REVOCATIONS_SUBSCRIPTION, types: ['user.banned', 'user.unbanned'], startAt: 'beginning', concurrency: 4 }, async (event) => {
+  return bus.subscribe({ name: REVOCATIONS_SUBSCRIPTION, types: revocationsReads.types, startAt: 'beginning', concurrency: 4 }, async (delivered) => {
+    const event: ReadEvent<ReadsOf<typeof revocationsReads>> = delivered;
     const banned = event.type === 'user.banned';
     const applied = await store.apply({
       userId: event.data.userId,

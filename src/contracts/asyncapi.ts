@@ -4,7 +4,8 @@
  * and sends it to subscribers.
  */
 import { catalog } from './catalog/index.ts';
-import { jsonSchemaOf, type JsonSchema } from './document.ts';
+import { jsonSchemaOf, readersOf, type JsonSchema } from './document.ts';
+import type { ConsumerContract } from './reads.ts';
 import { dataschemaOf } from './validate.ts';
 
 export interface AsyncApiOptions {
@@ -15,6 +16,8 @@ export interface AsyncApiOptions {
   readonly serverUrl?: string;
   /** `info.version` of the document. (Default: `1.0.0`) */
   readonly documentVersion?: string;
+  /** The consumer contracts: each reader of a type becomes a `receive` operation naming the fields it reads (issue 14). (Default: none) */
+  readonly contracts?: readonly ConsumerContract[];
 }
 
 /** An AsyncAPI 3.0.0 document as plain JSON. */
@@ -101,6 +104,16 @@ export function asyncApiDocument(options: AsyncApiOptions = {}): AsyncApiDocumen
       messages: channelMessages,
       summary: `Flamingo delivers ${entry.type} to every subscription that names it.`,
     };
+    for (const reader of readersOf(entry.type, options.contracts ?? [])) {
+      const fields = reader.pattern ? `takes it whole through ${reader.pattern}, reading no field of data` : `reads ${reader.fields.length > 0 ? reader.fields.join(', ') : 'no field'} of v${reader.version}`;
+      operations[`${idOf(reader.consumer)}.${id}.receive`] = {
+        action: 'receive',
+        channel,
+        messages: channelMessages,
+        summary: `${reader.consumer} ${fields}.`,
+        'x-flamingo-reader': { ...reader, fields: [...reader.fields] },
+      };
+    }
   }
 
   const document: Record<string, unknown> = {

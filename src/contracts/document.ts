@@ -4,6 +4,8 @@
 import type { TSchema } from '@sinclair/typebox';
 import { catalog, type CatalogEntry } from './catalog/index.ts';
 import { publishedByOf, type EventKind, type PublishedBy, type Urgency } from './define.ts';
+import type { ConsumerContract } from './reads.ts';
+import { matchesTypePattern } from './type-pattern.ts';
 import { dataschemaOf } from './validate.ts';
 
 /** A JSON Schema object as plain JSON. */
@@ -28,6 +30,32 @@ export interface CatalogDocumentEntry {
   readonly aliases: readonly string[];
   /** JSON Schema (draft 07 compatible) of `data`. */
   readonly schema: JsonSchema;
+  /** Who publishes it: the catalog producer (issue 14). */
+  readonly producers: readonly string[];
+  /** Who reads it and which fields (issue 14), from the consumer contracts; a reader through a pattern (`*`) reads no field. */
+  readonly readers: readonly TypeReader[];
+}
+
+/** One consumer of a type, as its contract declares. */
+export interface TypeReader {
+  readonly consumer: string;
+  /** The version it was built against; absent for a reader through a pattern. */
+  readonly version?: number;
+  readonly fields: readonly string[];
+  /** The pattern it subscribes through (`*`, `order.*`), when it names no type. */
+  readonly pattern?: string;
+}
+
+/** Every reader of `type` among `contracts`, by consumer. */
+export function readersOf(type: string, contracts: readonly ConsumerContract[]): TypeReader[] {
+  const readers: TypeReader[] = [];
+  for (const contract of contracts) {
+    for (const read of contract.reads) {
+      if (read.type === type) readers.push({ consumer: contract.consumer, ...(read.version === undefined ? {} : { version: read.version }), fields: [...read.fields] });
+      else if (read.type.includes('*') && matchesTypePattern(read.type, type)) readers.push({ consumer: contract.consumer, fields: [], pattern: read.type });
+    }
+  }
+  return readers.sort((a, b) => a.consumer.localeCompare(b.consumer));
 }
 
 export interface CatalogDocument {
@@ -41,8 +69,8 @@ export function jsonSchemaOf(schema: TSchema): JsonSchema {
   return JSON.parse(JSON.stringify(schema)) as JsonSchema;
 }
 
-/** One catalog entry as a document entry. */
-export function documentEntryOf(entry: CatalogEntry): CatalogDocumentEntry {
+/** One catalog entry as a document entry, with its readers among `contracts`. */
+export function documentEntryOf(entry: CatalogEntry, contracts: readonly ConsumerContract[] = []): CatalogDocumentEntry {
   return {
     type: entry.type,
     version: entry.version,
@@ -58,11 +86,13 @@ export function documentEntryOf(entry: CatalogEntry): CatalogDocumentEntry {
     secrets: [...(entry.secrets ?? [])],
     aliases: [...entry.aliases],
     schema: jsonSchemaOf(entry.schema),
+    producers: [entry.producer],
+    readers: readersOf(entry.type, contracts),
   };
 }
 
-/** Every type of the catalog with its metadata and JSON Schema, sorted by type. */
-export function catalogDocument(): CatalogDocument {
-  const types = [...catalog].sort((a, b) => a.type.localeCompare(b.type)).map(documentEntryOf);
+/** Every type of the catalog with its metadata, JSON Schema, producers and readers (among `contracts`), sorted by type. */
+export function catalogDocument(contracts: readonly ConsumerContract[] = []): CatalogDocument {
+  const types = [...catalog].sort((a, b) => a.type.localeCompare(b.type)).map((entry) => documentEntryOf(entry, contracts));
   return { envelope: 'cloudevents/1.0', types };
 }

@@ -49,6 +49,9 @@ export interface ReadDeclaration<R extends ReadFields = ReadFields> extends Cons
   readonly schemas: { readonly [T in TypesOf<R>]: TObject };
 }
 
+/** The `ReadFields` of a declaration: `Reaction<DB, E, ReadsOf<typeof ordersReads>>`. */
+export type ReadsOf<D> = D extends ReadDeclaration<infer R> ? R : never;
+
 /** A declaration of a consumer that takes every event (or a pattern) whole and reads no field of `data` (e.g. landing, audit). */
 export interface OpaqueReadDeclaration extends ConsumerContract {
   readonly types: readonly string[];
@@ -84,6 +87,16 @@ export function declareReads<const R extends ReadFields>(consumer: string, field
     reads.push({ type, version: entry.version, fields: [...names] });
   }
   return { consumer, reads, types: Object.keys(fields) as TypesOf<R>[], schemas: schemas as ReadDeclaration<R>['schemas'] };
+}
+
+/**
+ * The part of `declaration` about `types`, as the declaration of another subscription `consumer`
+ * (e.g. one lane of several sharing one table of rules).
+ */
+export function declarationFor<R extends ReadFields>(declaration: ReadDeclaration<R>, consumer: string, types: readonly string[]): ReadDeclaration<R> {
+  const kept = declaration.types.filter((t) => types.includes(t));
+  const schemas = Object.fromEntries(kept.map((t) => [t, declaration.schemas[t]])) as ReadDeclaration<R>['schemas'];
+  return { consumer, types: kept, reads: declaration.reads.filter((r) => kept.includes(r.type as (typeof kept)[number])), schemas };
 }
 
 /** Declares a consumer that takes the events of `types` (types or patterns) whole and reads no field of `data`. */

@@ -17,16 +17,20 @@ import {
   type Subscription,
   type SubscriptionOptions,
 } from '../bus/index.ts';
-import type { EventType } from '../contracts/index.ts';
+import type { EventType, OpaqueReadDeclaration, ReadDeclaration, ReadEvent, ReadFields } from '../contracts/index.ts';
 import { DEFAULT_INBOX_RETENTION_MS } from '../platform/config.ts';
 import { migrate, openDatabase, type Dialect } from '../platform/db.ts';
 import type { RunningService, ServiceContext } from './service.ts';
 
-/** A subscription whose handler changes the service's state and returns the events that follow from it. */
-export interface Reaction<DB, E, T extends EventType> {
+/**
+ * A subscription whose handler changes the service's state and returns the events that follow from it.
+ * `R` is its declared reads (`declareReads`): the types it subscribes to and the fields of `data` its handler sees.
+ */
+export interface Reaction<DB, E, R extends ReadFields> {
   /** The subscription, `<service>.<purpose>`. */
   readonly name: string;
-  readonly types: readonly T[];
+  /** What it reads (issue 14): the subscription's types are the declaration's; `event.data` holds the declared fields only. */
+  readonly reads: ReadDeclaration<R>;
   readonly concurrency: number;
   /** The subscription's retry policy. (Default: the bus's) */
   readonly retry?: SubscriptionOptions['retry'];
@@ -35,9 +39,15 @@ export interface Reaction<DB, E, T extends EventType> {
   /** Handle up to this many events in one transaction. (Default: 1, one transaction per event) */
   readonly maxBatchSize?: number;
   /** Before a batch, in its transaction (e.g. lock the rows it will change in one order). */
-  prepare?(trx: Kysely<DB>, events: readonly DeliveredEvent<T>[]): Promise<void>;
-  react(trx: Kysely<DB>, event: DeliveredEvent<T>): Promise<E[]>;
+  prepare?(trx: Kysely<DB>, events: readonly ReadEvent<R>[]): Promise<void>;
+  react(trx: Kysely<DB>, event: ReadEvent<R>): Promise<E[]>;
 }
+
+/** Subscription options of a service: the bus's, with the declared reads in place of `types` (issue 14). */
+export type DeclaredSubscriptionOptions<D> = Omit<SubscriptionOptions, 'types'> & {
+  /** What the handler reads; the subscription's types are the declaration's. */
+  readonly reads: D;
+};
 
 /** What a reaction's events may take from the event they react to. */
 export type Cause = Pick<DeliveredEvent, 'id' | 'correlationid' | 'traceparent'>;
@@ -78,15 +88,20 @@ export interface ServiceRuntime<DB, E> {
    * handles `event` once — `work`'s transaction records it in the inbox and adds the events `work`
    * returns, caused by it; a redelivery runs nothing.
    */
-  once<T extends EventType>(event: DeliveredEvent<T>, context: HandlerContext, work: (trx: Kysely<DB>) => Promise<E[]>): Promise<void>;
-  /** Subscribes `handler` (see `once`); the subscription is closed when the service stops. */
-  subscribe<T extends EventType>(options: SubscriptionOptions<T>, handler: Handler<T>): Promise<void>;
+  once(event: Pick<DeliveredEvent, 'id' | 'correlationid' | 'traceparent'>, context: HandlerContext, work: (trx: Kysely<DB>) => Promise<E[]>): Promise<void>;
+  /**
+   * Subscribes `handler` (see `once`) to the types `options.reads` declares; the handler sees the
+   * declared fields of `data` only. The subscription is closed when the service stops.
+   */
+  subscribe<R extends ReadFields>(options: DeclaredSubscriptionOptions<ReadDeclaration<R>>, handler: (event: ReadEvent<R>, context: HandlerContext) => Promise<void> | void): Promise<void>;
+  /** Subscribes a handler that takes events whole and reads no field of `data` (landing, audit). */
+  subscribe(options: DeclaredSubscriptionOptions<OpaqueReadDeclaration>, handler: Handler): Promise<void>;
   /**
    * Subscribes a reaction: each event is handled once (inbox) in a transaction that also adds the
    * events it returns, caused by it. With `maxBatchSize` > 1 a batch shares one transaction; a
    * batch that fails is handled again event by event, so only the failing event is retried.
    */
-  react<T extends EventType>(reaction: Reaction<DB, E, T>): Promise<void>;
+  react<R extends ReadFields>(reaction: Reaction<DB, E, R>): Promise<void>;
 }
 
 /**
@@ -153,20 +168,23 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
         return result;
       }),
     async once(event, context, work) {
-      await handleOnce<DB, typeof event.type>(db, async (delivered, trx) => addCaused(trx, await work(trx), delivered))(event, context);
+      await handleOnce<DB, EventType>(db, async (delivered, trx) => addCaused(trx, await work(trx), delivered))(event as DeliveredEvent, context);
     },
-    async subscribe(subscriptionOptions, handler) {
-      subscriptions.push(await context.bus.subscribe(subscriptionOptions, handler));
+    async subscribe(subscriptionOptions: DeclaredSubscriptionOptions<ReadDeclaration | OpaqueReadDeclaration>, handler: Handler) {
+      const { reads, ...options } = subscriptionOptions;
+      subscriptions.push(await context.bus.subscribe({ ...options, types: reads.types as readonly EventType[] }, handler));
     },
-    async react<T extends EventType>(reaction: Reaction<DB, E, T>) {
+    async react<R extends ReadFields>(reaction: Reaction<DB, E, R>) {
+      // The bus delivers whole events of the declared types; the reaction is typed with the declared fields only.
+      type T = EventType;
       const subscriptionOptions = {
         name: reaction.name,
-        types: reaction.types,
+        types: reaction.reads.types as readonly T[],
         concurrency: reaction.concurrency,
         ...(reaction.retry === undefined ? {} : { retry: reaction.retry }),
         ...(reaction.delayMs === undefined ? {} : { delayMs: reaction.delayMs }),
       };
-      const handle = async (trx: Kysely<DB>, event: DeliveredEvent<T>) => addCaused(trx, await reaction.react(trx, event), event);
+      const handle = async (trx: Kysely<DB>, event: DeliveredEvent<T>) => addCaused(trx, await reaction.react(trx, event as unknown as ReadEvent<R>), event);
       if ((reaction.maxBatchSize ?? 1) <= 1) {
         subscriptions.push(await context.bus.subscribe(subscriptionOptions, handleOnce<DB, T>(db, (event, trx) => handle(trx, event))));
         return;
@@ -177,7 +195,7 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
       const batch: BatchHandler<T> = async (events, { subscription }) => {
         try {
           await db.transaction().execute(async (trx) => {
-            await reaction.prepare?.(trx, events);
+            await reaction.prepare?.(trx, events as unknown as readonly ReadEvent<R>[]);
             for (const event of events) await once(trx, subscription, event);
           });
         } catch (error) {

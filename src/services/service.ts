@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/index.ts';
+import type { ConsumerContract } from '../contracts/index.ts';
+import type { ContractStore } from '../platform/auth/index.ts';
 import type { DatabaseConfig } from '../platform/db.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import type { TraceHeaders } from '../platform/tracing.ts';
@@ -28,6 +30,11 @@ export interface ServiceContext {
    */
   readonly metrics: Metrics;
   /**
+   * Consumer contracts from outside the code (issue 14), in the platform database: a service whose
+   * consumers are configured at run time (delivery's targets) registers theirs here.
+   */
+  readonly contracts: ContractStore;
+  /**
    * The environment (and `flamingo.config.json`): a service reads its declared settings from it with
    * `readSettings(definition.settings, env)`; the app has checked them before starting anything.
    */
@@ -52,6 +59,12 @@ export interface RunningService {
  */
 export interface ServiceDefinition {
   readonly name: string;
+  /**
+   * What each of its subscriptions reads (issue 14): one declaration per subscription, the same
+   * object its `subscribe`/`react` call takes. `flamingo catalog check` and `GET /v1/catalog` read
+   * these; a test holds every running subscription to one.
+   */
+  readonly reads: readonly ConsumerContract[];
   /** The service's own settings (environment variable names to schemas, platform/settings.ts). (Default: none) */
   readonly settings?: SettingsSchema;
   start(context: ServiceContext): Promise<RunningService>;

@@ -6,3 +6,4 @@ export { KeyScopeError, PRODUCERS, checkPublishScope, publishRefusal, type Publi
 export { revocationStore, type RevocationChange, type RevocationStore, type RevocationStoreOptions } from './revocations.ts';
 export { openPlatformDatabase, PLATFORM_DATABASE, PLATFORM_MIGRATIONS, type PlatformDatabase } from './platform-database.ts';
 export { customerIdOf, ensureOwner, signedInCustomer } from './customer.ts';
+export { contractStore, type ContractOrigin, type ContractStore, type StoredContract } from './contracts.ts';

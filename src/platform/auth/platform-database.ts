@@ -34,9 +34,21 @@ export interface CustomerRevocationsTable {
   updated_at: string;
 }
 
+/** A consumer contract (issue 14): what one consumer outside the repository's code reads. */
+export interface ConsumerContractsTable {
+  consumer: string;
+  /** JSON array of `{ type, version?, fields }`. */
+  reads: string;
+  /** `api` (`POST /v1/contracts`) or `target` (a delivery target's, kept in step with it). */
+  origin: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface PlatformDatabase {
   api_keys: ApiKeysTable;
   customer_revocations: CustomerRevocationsTable;
+  consumer_contracts: ConsumerContractsTable;
 }
 
 export const PLATFORM_MIGRATIONS: Record<string, Migration> = {
@@ -79,6 +91,19 @@ export const PLATFORM_MIGRATIONS: Record<string, Migration> = {
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .execute();
     },
+  },
+};
+
+PLATFORM_MIGRATIONS['005_consumer_contracts'] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('consumer_contracts')
+      .addColumn('consumer', 'text', (c) => c.primaryKey())
+      .addColumn('reads', 'text', (c) => c.notNull())
+      .addColumn('origin', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
   },
 };
 

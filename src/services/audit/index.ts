@@ -6,6 +6,7 @@
  * once — and it is a small audit trail an operator can query. Enabled by `FLAMINGO_AUDIT_PROJECTION=1`.
  */
 import { busTablesMigration, type AnyPublishInput } from '../../bus/index.ts';
+import { declareOpaqueReads } from '../../contracts/index.ts';
 import { startServiceRuntime } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
 import { auditTables } from './migrations/001_audit.ts';
@@ -13,6 +14,9 @@ import { auditStore, type AuditDatabase } from './store.ts';
 
 /** The subscription name of the audit projection. */
 export const AUDIT_SUBSCRIPTION = 'audit';
+
+/** What the audit projection reads: every event whole, no field of `data` (it records events, it does not interpret them). */
+export const auditReads = declareOpaqueReads(AUDIT_SUBSCRIPTION, ['*']);
 
 export const auditMigrations = { '000_bus': busTablesMigration, '001_audit': auditTables };
 
@@ -22,9 +26,11 @@ export type { AuditDatabase } from './store.ts';
 export function auditService(): ServiceDefinition {
   return {
     name: 'audit',
+    /** What its subscriptions read (issue 14). */
+    reads: [auditReads],
     start: (context) =>
       startServiceRuntime<AuditDatabase, AnyPublishInput>(context, { name: 'audit', migrations: auditMigrations }, async (runtime) => {
-        await runtime.subscribe({ name: AUDIT_SUBSCRIPTION, types: ['*'], startAt: 'beginning', concurrency: 8 }, async (event, handlerContext) => {
+        await runtime.subscribe({ name: AUDIT_SUBSCRIPTION, reads: auditReads, startAt: 'beginning', concurrency: 8 }, async (event, handlerContext) => {
           await auditStore.delivered(runtime.db, event.id);
           await runtime.once(event, handlerContext, async (trx) => {
             await auditStore.apply(trx, event);

@@ -6,7 +6,7 @@ import { busTablesMigration } from '../../bus/index.ts';
 import { startServiceRuntime } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
 import type { CartEvent } from './events.ts';
-import { cartsReactions } from './handlers.ts';
+import { cartsReactions, productsReads } from './handlers.ts';
 import { cartsTables } from './migrations/001_carts.ts';
 import { registerCartRoutes } from './routes.ts';
 import type { CartsDatabase } from './store.ts';
@@ -24,6 +24,8 @@ const inConversation = (event: CartEvent): CartEvent => ({ ...event, correlation
 export function cartsService(options: CartsServiceOptions = {}): ServiceDefinition {
   return {
     name: 'carts',
+    /** What its subscriptions read (issue 14). */
+    reads: [productsReads],
     start: (context) =>
       startServiceRuntime<CartsDatabase, CartEvent>(context, { name: 'carts', databaseName: options.databaseName, migrations: cartsMigrations, correlate: inConversation }, async (runtime) => {
         registerCartRoutes(context.http, { db: runtime.db, dialect: runtime.dialect, write: runtime.write });

@@ -2,7 +2,7 @@
 import type { EventData } from '../../contracts/index.ts';
 import type { CartsDb } from './store.ts';
 
-export async function applyProduct(trx: CartsDb, product: EventData<'product.created'>, at: string): Promise<void> {
+export async function applyProduct(trx: CartsDb, product: Pick<EventData<'product.created'>, 'productId' | 'number' | 'sku' | 'name' | 'priceCents' | 'currency' | 'active'>, at: string): Promise<void> {
   const row = {
     number: product.number ?? null,
     sku: product.sku,

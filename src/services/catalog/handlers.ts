@@ -4,17 +4,18 @@
  * transaction of its inbox record, so a redelivered event changes nothing. Order events come in
  * batches, one transaction per batch: under load a reservation costs a fraction of a commit.
  */
-import type { DeliveredEvent } from '../../bus/index.ts';
+import { declareReads, type ReadDeclaration, type ReadEvent, type ReadFields, type ReadsOf } from '../../contracts/index.ts';
 import type { Dialect } from '../../platform/db.ts';
 import type { CatalogEvent } from './events.ts';
 import { excludeFlagged, recordReview } from './ratings.ts';
 import { releaseForOrder, reserveForOrder } from './stock.ts';
 import { lockProducts, type CatalogDb } from './store.ts';
 
-export interface CatalogReaction<T extends DeliveredEvent['type']> {
+export interface CatalogReaction<R extends ReadFields> {
   /** The subscription, `catalog.<purpose>`. */
   readonly name: string;
-  readonly types: readonly T[];
+  /** What it reads (issue 14): its types, and the only fields of `data` its handler sees. */
+  readonly reads: ReadDeclaration<R>;
   /** Events handled at once; events of one key (order, product) still go one at a time. */
   readonly concurrency: number;
   /** Handle up to this many events in one transaction. (Default: 1, one transaction per event) */
@@ -23,14 +24,19 @@ export interface CatalogReaction<T extends DeliveredEvent['type']> {
    * Before a batch: lock every row the batch will change, in one order (PostgreSQL), so batches
    * running at once never wait on each other crosswise.
    */
-  prepare?(trx: CatalogDb, events: readonly DeliveredEvent<T>[]): Promise<void>;
-  react(trx: CatalogDb, event: DeliveredEvent<T>): Promise<CatalogEvent[]>;
+  prepare?(trx: CatalogDb, events: readonly ReadEvent<R>[]): Promise<void>;
+  react(trx: CatalogDb, event: ReadEvent<R>): Promise<CatalogEvent[]>;
 }
 
+/** What `catalog.stock` reads: the lines to reserve, the order to release. */
+export const stockReads = declareReads('catalog.stock', { 'order.placed': ['orderId', 'items'], 'order.cancelled': ['orderId'] });
+/** What `catalog.ratings` reads. */
+export const ratingsReads = declareReads('catalog.ratings', { 'product.reviewed': ['reviewId', 'productId', 'rating'], 'review.flagged': ['reviewId', 'productId'] });
+
 export function catalogReactions(dialect: Dialect) {
-  const orders: CatalogReaction<'order.placed' | 'order.cancelled'> = {
+  const orders: CatalogReaction<ReadsOf<typeof stockReads>> = {
     name: 'catalog.stock',
-    types: ['order.placed', 'order.cancelled'],
+    reads: stockReads,
     concurrency: dialect === 'sqlite' ? 1 : 4,
     maxBatchSize: 100,
     async prepare(trx, events) {
@@ -56,9 +62,9 @@ export function catalogReactions(dialect: Dialect) {
       }
     },
   };
-  const ratings: CatalogReaction<'product.reviewed' | 'review.flagged'> = {
+  const ratings: CatalogReaction<ReadsOf<typeof ratingsReads>> = {
     name: 'catalog.ratings',
-    types: ['product.reviewed', 'review.flagged'],
+    reads: ratingsReads,
     concurrency: 4,
     async react(trx, event) {
       if (event.type === 'product.reviewed') await recordReview(trx, event.data);

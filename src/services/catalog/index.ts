@@ -6,7 +6,7 @@ import { busTablesMigration } from '../../bus/index.ts';
 import { startServiceRuntime, type Cause } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
 import type { CatalogEvent } from './events.ts';
-import { catalogReactions } from './handlers.ts';
+import { catalogReactions, ratingsReads, stockReads } from './handlers.ts';
 import { catalogTables } from './migrations/001_catalog.ts';
 import { registerCatalogRoutes } from './routes.ts';
 import type { CatalogDatabase } from './store.ts';
@@ -27,6 +27,8 @@ const inherit = (_published: CatalogEvent, cause: Cause) => ({
 export function catalogService(options: CatalogServiceOptions = {}): ServiceDefinition {
   return {
     name: 'catalog',
+    /** What its subscriptions read (issue 14). */
+    reads: [stockReads, ratingsReads],
     start: (context) =>
       startServiceRuntime<CatalogDatabase, CatalogEvent>(context, { name: 'catalog', databaseName: options.databaseName, migrations: catalogMigrations, inherit }, async (runtime) => {
         registerCatalogRoutes(context.http, { db: runtime.db, dialect: runtime.dialect, write: runtime.write });

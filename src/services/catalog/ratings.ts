@@ -14,7 +14,7 @@ async function addToTotals(trx: CatalogDb, productId: string, rating: number, co
     .execute();
 }
 
-export async function recordReview(trx: CatalogDb, review: EventData<'product.reviewed'>): Promise<void> {
+export async function recordReview(trx: CatalogDb, review: Pick<EventData<'product.reviewed'>, 'reviewId' | 'productId' | 'rating'>): Promise<void> {
   const known = await trx.selectFrom('product_ratings').selectAll().where('review_id', '=', review.reviewId).executeTakeFirst();
   if (known) {
     // Flagged before we saw it: keep the rating for the record, out of the totals.
@@ -25,7 +25,7 @@ export async function recordReview(trx: CatalogDb, review: EventData<'product.re
   await addToTotals(trx, review.productId, review.rating, 1);
 }
 
-export async function excludeFlagged(trx: CatalogDb, flag: EventData<'review.flagged'>): Promise<void> {
+export async function excludeFlagged(trx: CatalogDb, flag: Pick<EventData<'review.flagged'>, 'reviewId' | 'productId'>): Promise<void> {
   const known = await trx.selectFrom('product_ratings').selectAll().where('review_id', '=', flag.reviewId).executeTakeFirst();
   if (!known) {
     await trx.insertInto('product_ratings').values({ review_id: flag.reviewId, product_id: flag.productId, rating: null, counted: 0, flagged: 1 }).execute();

@@ -96,7 +96,7 @@ function linesOf(items: readonly { productId: string; quantity: number }[]): { p
  * the first line that cannot be served. An order seen before (reserved, failed or already
  * cancelled) publishes nothing again.
  */
-export async function reserveForOrder(trx: CatalogDb, dialect: Dialect, order: EventData<'order.placed'>, now = new Date().toISOString()): Promise<CatalogEvent[]> {
+export async function reserveForOrder(trx: CatalogDb, dialect: Dialect, order: Pick<EventData<'order.placed'>, 'orderId' | 'items'>, now = new Date().toISOString()): Promise<CatalogEvent[]> {
   const { orderId } = order;
   if ((await orderStatus(trx, dialect, orderId)) !== undefined) return [];
   const lines = linesOf(order.items);

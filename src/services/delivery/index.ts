@@ -13,6 +13,7 @@ import { readSettings } from '../../platform/settings.ts';
 import { deliverySettings } from './settings.ts';
 import type { DeliveryDatabase } from './store.ts';
 import { targetStore } from './targets.ts';
+import { syncTargetContracts } from './contracts.ts';
 
 export const deliveryMigrations = { '000_bus': busTablesMigration, '001_delivery': deliveryTables, '002_learned_pace': learnedPace };
 
@@ -32,6 +33,8 @@ export interface DeliveryServiceOptions {
 export function deliveryService(options: DeliveryServiceOptions = {}): ServiceDefinition {
   return {
     name: 'delivery',
+    /** Its targets' contracts are registered at run time, one per target (`contracts.ts`). */
+    reads: [],
     settings: deliverySettings,
     async start(ctx) {
       const env = readSettings(deliverySettings, ctx.env);
@@ -64,7 +67,10 @@ export function deliveryService(options: DeliveryServiceOptions = {}): ServiceDe
           unwatch();
           await dispatcher.stop();
         };
-        registerDeliveryRoutes(ctx.http, { bus: ctx.bus, targets, limiter, attempts, dispatcher, rotationGraceMs: settings.rotationGraceMs });
+        // Every target declares what it reads (issue 14): a contract per target, kept in step with it.
+        const syncContracts = async () => syncTargetContracts(ctx.contracts, await targets.list());
+        await syncContracts();
+        registerDeliveryRoutes(ctx.http, { bus: ctx.bus, targets, limiter, attempts, dispatcher, rotationGraceMs: settings.rotationGraceMs, syncContracts });
         await dispatcher.refresh();
         const prune = () =>
           attempts.prune(new Date(Date.now() - settings.attemptRetentionMs)).catch((err: unknown) => ctx.logger.error({ err }, 'could not prune the attempt log'));

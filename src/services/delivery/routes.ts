@@ -24,6 +24,8 @@ export interface DeliveryRouteDeps {
   readonly attempts: AttemptLog;
   readonly dispatcher: Dispatcher;
   readonly rotationGraceMs: number;
+  /** Brings the targets' consumer contracts in step with the targets (after an add, a change of types, a removal). */
+  readonly syncContracts: () => Promise<void>;
 }
 
 /** Request headers a target may not override: the ones delivery sets itself. */
@@ -127,6 +129,7 @@ export function registerDeliveryRoutes(http: FastifyInstance, deps: DeliveryRout
       const secret = body.secret ?? generateSecret();
       const target = await targets.create({ ...body, startAt: await positionOf(deps.bus, body.startAt), secret });
       await dispatcher.refresh();
+      await deps.syncContracts();
       request.log.info({ target: target.id, url: target.url }, 'target added');
       return reply.status(201).send({ ...(await view(target)), secret });
     },
@@ -161,6 +164,7 @@ export function registerDeliveryRoutes(http: FastifyInstance, deps: DeliveryRout
       checkTarget(request.body);
       const target = await targets.update(request.params.id, request.body);
       await dispatcher.refresh();
+      await deps.syncContracts();
       return view(target!);
     },
   );
@@ -172,6 +176,7 @@ export function registerDeliveryRoutes(http: FastifyInstance, deps: DeliveryRout
       await found(request.params.id);
       await targets.remove(request.params.id);
       await dispatcher.refresh();
+      await deps.syncContracts();
       await limiter.remove(request.params.id);
       await attempts.removeTarget(request.params.id);
       return reply.status(204).send(null);

@@ -6,7 +6,7 @@ import { busTablesMigration } from '../../bus/index.ts';
 import { startServiceRuntime, type Cause } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
 import type { FulfillmentEvent } from './events.ts';
-import { fulfillmentReactions } from './handlers.ts';
+import { fulfillmentReactions, shipmentsReads } from './handlers.ts';
 import { fulfillmentTables } from './migrations/001_fulfillment.ts';
 import { registerFulfillmentRoutes } from './routes.ts';
 import type { FulfillmentDatabase } from './store.ts';
@@ -30,6 +30,8 @@ const inherit = (published: FulfillmentEvent, cause: Cause) => ({
 export function fulfillmentService(options: FulfillmentServiceOptions = {}): ServiceDefinition {
   return {
     name: 'fulfillment',
+    /** What its subscriptions read (issue 14). */
+    reads: [shipmentsReads],
     start: (context) =>
       startServiceRuntime<FulfillmentDatabase, FulfillmentEvent>(
         context,

@@ -19,7 +19,7 @@ export interface ShipmentChange {
 }
 
 /** Remembers where a placed order goes, for its shipment (the confirmation does not carry the address). */
-export async function rememberAddress(trx: FulfillmentDb, order: EventData<'order.placed'>, now = new Date().toISOString()): Promise<void> {
+export async function rememberAddress(trx: FulfillmentDb, order: Pick<EventData<'order.placed'>, 'orderId' | 'shippingAddress'>, now = new Date().toISOString()): Promise<void> {
   if (!order.shippingAddress) return;
   await trx
     .insertInto('order_addresses')
@@ -34,7 +34,7 @@ export async function forgetOrder(trx: FulfillmentDb, orderId: string): Promise<
 }
 
 /** Creates the order's shipment unless it has one: `shipment.created`. */
-export async function createShipment(trx: FulfillmentDb, order: EventData<'order.confirmed'>, now = new Date().toISOString()): Promise<FulfillmentEvent[]> {
+export async function createShipment(trx: FulfillmentDb, order: Pick<EventData<'order.confirmed'>, 'orderId' | 'userId' | 'items'>, now = new Date().toISOString()): Promise<FulfillmentEvent[]> {
   const existing = await trx.selectFrom('shipments').select('id').where('order_id', '=', order.orderId).executeTakeFirst();
   if (existing) return [];
   const quantities = new Map<string, number>();

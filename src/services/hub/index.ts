@@ -7,15 +7,19 @@
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { busTablesMigration, type DeliveredEvent, type HandlerContext } from '../../bus/index.ts';
+import { declareReads } from '../../contracts/index.ts';
 import { startServiceRuntime } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
 import { customerFeeds } from './feed.ts';
 import { createSignals } from './live.ts';
 import { hubTables } from './migrations/001_hub.ts';
-import { projectNotification, projectOrderEvent } from './projection.ts';
+import { notificationsReads, projectNotification, projectOrderEvent } from './projection.ts';
 import { registerHubRoutes } from './routes.ts';
-import { ORDER_TYPES } from './sentences.ts';
+import { ordersReads } from './sentences.ts';
 import type { HubDatabase, HubDb } from './store.ts';
+
+/** What `hub.bans` reads: whose streams end. */
+export const bansReads = declareReads('hub.bans', { 'user.banned': ['userId'] });
 
 export const hubMigrations = { '000_bus': busTablesMigration, '001_hub': hubTables };
 
@@ -41,6 +45,8 @@ export function hubService(options: HubServiceOptions = {}): ServiceDefinition {
   const prefix = options.subscriptionPrefix ?? 'hub';
   return {
     name: 'hub',
+    /** What its subscriptions read (issue 14). */
+    reads: [ordersReads, notificationsReads, bansReads],
     async start(context) {
       let pruneStream: NodeJS.Timeout | undefined;
       const running = await startServiceRuntime<HubDatabase, never>(context, { name: 'hub', databaseName: options.databaseName, migrations: hubMigrations }, async (runtime) => {
@@ -51,7 +57,7 @@ export function hubService(options: HubServiceOptions = {}): ServiceDefinition {
 
         /** Projects once (the runtime's inbox), then wakes the customer's streams once it committed. */
         const project =
-          (apply: (trx: HubDb, event: DeliveredEvent) => Promise<string | undefined>) => async (event: DeliveredEvent, handlerContext: HandlerContext) => {
+          <Ev extends Pick<DeliveredEvent, 'id' | 'correlationid' | 'traceparent'>>(apply: (trx: HubDb, event: Ev) => Promise<string | undefined>) => async (event: Ev, handlerContext: HandlerContext) => {
             // On SQLite every query resolves at once: without a turn of the event loop per event, a
             // backlog would be drained on microtasks alone, starving the streams and HTTP.
             await yieldToEventLoop();
@@ -62,10 +68,10 @@ export function hubService(options: HubServiceOptions = {}): ServiceDefinition {
             });
             if (touched) signals.notify([touched]);
           };
-        await runtime.subscribe({ name: `${prefix}.orders`, types: ORDER_TYPES, concurrency: 8 }, project(projectOrderEvent));
+        await runtime.subscribe({ name: `${prefix}.orders`, reads: ordersReads, concurrency: 8 }, project(projectOrderEvent));
         await runtime.subscribe(
-          { name: `${prefix}.notifications`, types: ['notification.created'], concurrency: 8 },
-          project((trx, event) => projectNotification(trx, event as DeliveredEvent<'notification.created'>)),
+          { name: `${prefix}.notifications`, reads: notificationsReads, concurrency: 8 },
+          project(projectNotification),
         );
         pruneStream = setInterval(() => {
           void db
@@ -76,8 +82,8 @@ export function hubService(options: HubServiceOptions = {}): ServiceDefinition {
         }, 3600_000);
         pruneStream.unref();
         // A banned customer's open streams end at once (their credentials are already refused by the guard).
-        await runtime.subscribe({ name: `${prefix}.bans`, types: ['user.banned'], concurrency: 4 }, async (event) => {
-          feeds.end((event as DeliveredEvent<'user.banned'>).data.userId);
+        await runtime.subscribe({ name: `${prefix}.bans`, reads: bansReads, concurrency: 4 }, async (event) => {
+          feeds.end(event.data.userId);
         });
       }).catch((error: unknown) => {
         clearInterval(pruneStream);

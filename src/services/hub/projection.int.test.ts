@@ -23,7 +23,7 @@ describe.each(DIALECTS)('hub projection on %s', (dialect: Dialect) => {
     sequence += 1;
     return { specversion: '1.0', id: uuidv7(), source: '/test', type, time: time ?? new Date(Date.UTC(2026, 0, 1, 0, 0, sequence)).toISOString(), datacontenttype: 'application/json', data, sequence } as unknown as DeliveredEvent;
   };
-  const project = (event: DeliveredEvent) => db.transaction().execute((trx) => projectOrderEvent(trx, event));
+  const project = (event: DeliveredEvent) => db.transaction().execute((trx) => projectOrderEvent(trx, event as Parameters<typeof projectOrderEvent>[1]));
   const items = [{ productId: uuidv7(), quantity: 3, unitPriceCents: 500 }];
 
   it('orders a timeline by time, then log order, whatever order the events are handled in; the same event twice is one entry', async () => {

@@ -4,10 +4,9 @@
  * orders, timelines and the inbox depend on the events alone (`time` and log order), never on
  * when the hub happened to see them. Each returns the customer whose stream changed, if any.
  */
-import type { DeliveredEvent } from '../../bus/index.ts';
-import type { EventData, EventType } from '../../contracts/index.ts';
+import { declareReads, type ReadData, type ReadEvent, type ReadsOf } from '../../contracts/index.ts';
 import { appendStream, lockCustomer } from './live.ts';
-import { meaningOf } from './sentences.ts';
+import { meaningOf, type ordersReads } from './sentences.ts';
 import { entryOf, notificationOf, orderOf, unreadCount, type HubDb, type NotificationRow, type OrderRow, type OrderStatus, type TimelineTable } from './store.ts';
 
 const isoOf = (time: string) => new Date(time).toISOString();
@@ -28,8 +27,8 @@ async function addEntry(trx: HubDb, entry: TimelineTable, order: OrderRow | unde
 }
 
 /** One event about an order: the order row (created by `order.placed`), its status, its timeline entry. */
-export async function projectOrderEvent(trx: HubDb, event: DeliveredEvent): Promise<string | undefined> {
-  const type = event.type as EventType;
+export async function projectOrderEvent(trx: HubDb, event: ReadEvent<ReadsOf<typeof ordersReads>>): Promise<string | undefined> {
+  const type = event.type;
   const meaning = meaningOf(type);
   if (!meaning) return undefined;
   const data = event.data as { orderId?: string; userId?: string };
@@ -37,7 +36,7 @@ export async function projectOrderEvent(trx: HubDb, event: DeliveredEvent): Prom
   const time = isoOf(event.time);
   let order = await trx.selectFrom('orders').selectAll().where('id', '=', data.orderId).executeTakeFirst();
   if (type === 'order.placed' && !order) {
-    const placed = event.data as EventData<'order.placed'>;
+    const placed = event.data as ReadData<ReadsOf<typeof ordersReads>, 'order.placed'>;
     order = {
       id: placed.orderId,
       user_id: placed.userId,
@@ -69,7 +68,12 @@ export async function projectOrderEvent(trx: HubDb, event: DeliveredEvent): Prom
 }
 
 /** A `notification.created`: the inbox entry (unread), the count in the same transaction, and an entry on its order's timeline. */
-export async function projectNotification(trx: HubDb, event: DeliveredEvent<'notification.created'>): Promise<string | undefined> {
+/** What `hub.notifications` reads: the whole notification (the inbox shows it). */
+export const notificationsReads = declareReads('hub.notifications', {
+  'notification.created': ['notificationId', 'userId', 'category', 'urgency', 'title', 'body', 'link', 'orderId', 'sourceEventId', 'sourceType'],
+});
+
+export async function projectNotification(trx: HubDb, event: ReadEvent<ReadsOf<typeof notificationsReads>>): Promise<string | undefined> {
   const n = event.data;
   // Before counting: the count must see every change of this customer committed before it.
   await lockCustomer(trx, n.userId);

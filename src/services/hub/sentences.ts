@@ -2,7 +2,7 @@
  * What each event about an order means on its timeline: a sentence a customer reads, and the
  * order's status after it (absent: unchanged). One table, in the order of an order's life.
  */
-import type { EventData, EventType } from '../../contracts/index.ts';
+import { declareReads, type ReadData, type ReadsOf } from '../../contracts/index.ts';
 import type { OrderStatus } from './store.ts';
 
 const money = (cents: number, currency: string) => {
@@ -14,12 +14,34 @@ const money = (cents: number, currency: string) => {
 };
 const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
 
-interface Meaning<T extends EventType> {
+/**
+ * What `hub.orders` reads of each type (issue 14): the order and customer it is about, and what
+ * its sentence says. A sentence reading another field does not compile.
+ */
+export const ordersReads = declareReads('hub.orders', {
+  'cart.checked_out': ['orderId', 'userId'],
+  'order.placed': ['orderId', 'userId', 'items', 'totalCents', 'currency'],
+  'stock.reserved': ['orderId'],
+  'stock.reservation_failed': ['orderId', 'reason', 'available', 'requested'],
+  'payment.succeeded': ['orderId', 'userId', 'amountCents', 'currency'],
+  'payment.failed': ['orderId', 'userId', 'error'],
+  'payment.refunded': ['orderId', 'userId', 'amountCents', 'currency', 'reason'],
+  'order.confirmed': ['orderId', 'userId'],
+  'shipment.created': ['orderId', 'userId'],
+  'shipment.dispatched': ['orderId', 'userId', 'carrier', 'trackingNumber'],
+  'shipment.delivered': ['orderId', 'userId'],
+  'order.completed': ['orderId', 'userId'],
+  'order.cancelled': ['orderId', 'userId', 'reason', 'detail'],
+});
+type OrdersReads = ReadsOf<typeof ordersReads>;
+type OrderType = keyof OrdersReads;
+
+interface Meaning<T extends OrderType> {
   readonly status?: OrderStatus;
-  sentence(data: EventData<T>): string;
+  sentence(data: ReadData<OrdersReads, T>): string;
 }
 
-type Meanings = { readonly [T in EventType]?: Meaning<T> };
+type Meanings = { readonly [T in OrderType]: Meaning<T> };
 
 export const MEANINGS: Meanings = {
   'cart.checked_out': { sentence: () => 'You checked out your cart.' },
@@ -43,8 +65,8 @@ export const MEANINGS: Meanings = {
 };
 
 /** The order events the hub projects. */
-export const ORDER_TYPES = Object.keys(MEANINGS) as EventType[];
+export const ORDER_TYPES = ordersReads.types;
 
-export function meaningOf<T extends EventType>(type: T): Meaning<T> | undefined {
+export function meaningOf<T extends OrderType>(type: T): Meaning<T> | undefined {
   return MEANINGS[type] as Meaning<T> | undefined;
 }

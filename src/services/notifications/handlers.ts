@@ -5,13 +5,14 @@
  * them. Each lane is a consumer group with its own position and concurrency; both write through the
  * same `handleOnce` inbox, so each event makes one notification whichever lane sees it.
  */
-import type { EventType } from '../../contracts/index.ts';
-import { RULE_TYPES, urgencyOf } from './rules.ts';
+import { declarationFor, type EventType, type ReadDeclaration } from '../../contracts/index.ts';
+import { RULE_TYPES, notificationsReads, urgencyOf, type NotificationsReads } from './rules.ts';
 
 export interface Lane {
   /** The subscription, `notifications.<lane>`. */
   readonly name: string;
-  readonly types: readonly EventType[];
+  /** What the lane reads: its part of `notificationsReads`. */
+  readonly reads: ReadDeclaration<NotificationsReads>;
   readonly concurrency: number;
 }
 
@@ -22,7 +23,7 @@ export function notificationLanes(): readonly [Lane, Lane] {
   const immediate = RULE_TYPES.filter((t) => urgencyOf(t) === 'immediate');
   const background = [...new Set([...RULE_TYPES.filter((t) => urgencyOf(t) !== 'immediate'), ...LEARNT])];
   return [
-    { name: 'notifications.immediate', types: immediate, concurrency: 8 },
-    { name: 'notifications.background', types: background, concurrency: 4 },
+    { name: 'notifications.immediate', reads: declarationFor(notificationsReads, 'notifications.immediate', immediate), concurrency: 8 },
+    { name: 'notifications.background', reads: declarationFor(notificationsReads, 'notifications.background', background), concurrency: 4 },
   ];
 }

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { busTablesMigration, type DeliveredEvent } from '../../bus/index.ts';
+import { busTablesMigration } from '../../bus/index.ts';
 import { startServiceRuntime, type Cause } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
 import { startEmailOutbox, type EmailOutbox, type EmailOutboxOptions } from './email-outbox.ts';
@@ -39,6 +39,8 @@ const inherit = (_published: Created, cause: Cause) => ({
 export function notificationsService(options: NotificationsServiceOptions = {}): ServiceDefinition {
   return {
     name: 'notifications',
+    /** What its subscriptions read (issue 14). */
+    reads: notificationLanes().map((lane) => lane.reads),
     settings: notificationsSettings,
     async start(context) {
       const settings = readNotificationsSettings(context.env);
@@ -64,7 +66,7 @@ export function notificationsService(options: NotificationsServiceOptions = {}):
           registerNotificationsRoutes(context.http, runtime.db);
 
           for (const lane of notificationLanes()) {
-            await runtime.subscribe(lane, async (event: DeliveredEvent, handlerContext) => {
+            await runtime.subscribe(lane, async (event, handlerContext) => {
               // On SQLite every query resolves at once, so a lane draining a backlog would run on
               // microtasks alone and starve timers and sockets (the other lane's wake-up, HTTP):
               // each event first lets the event loop turn.

@@ -5,10 +5,13 @@
  * email queued in the outbox when the customer's preferences want one.
  */
 import { v5 as uuidv5 } from 'uuid';
-import { retryAfter, type DeliveredEvent, type PublishInput } from '../../bus/index.ts';
-import type { EventType } from '../../contracts/index.ts';
+import { retryAfter, type PublishInput } from '../../bus/index.ts';
+import type { ReadEvent } from '../../contracts/index.ts';
 import { emailWanted } from './preferences.ts';
-import { ruleFor, urgencyOf } from './rules.ts';
+import { ruleFor, urgencyOf, type NotificationsReads } from './rules.ts';
+
+/** An event as notifications reads it (`notificationsReads`). */
+export type NotifiedEvent = ReadEvent<NotificationsReads>;
 import type { NotificationsDb, NotificationsTable } from './store.ts';
 
 export const NOTIFICATIONS_SOURCE = '/services/notifications';
@@ -39,12 +42,12 @@ export interface Notified {
 const NOTHING: Notified = { events: [], email: false };
 
 /** Keeps what later notifications need: a customer's address and name, an order's owner. */
-async function learn(trx: NotificationsDb, event: DeliveredEvent): Promise<void> {
+async function learn(trx: NotificationsDb, event: NotifiedEvent): Promise<void> {
   const now = new Date().toISOString();
   switch (event.type) {
     case 'user.registered':
     case 'user.updated': {
-      const { userId, email, name } = event.data as { userId: string; email: string; name: string };
+      const { userId, email, name } = event.data;
       await trx
         .insertInto('recipients')
         .values({ user_id: userId, email, name, updated_at: now })
@@ -53,7 +56,7 @@ async function learn(trx: NotificationsDb, event: DeliveredEvent): Promise<void>
       return;
     }
     case 'order.placed': {
-      const { orderId, userId } = event.data as { orderId: string; userId: string };
+      const { orderId, userId } = event.data;
       await trx.insertInto('order_owners').values({ order_id: orderId, user_id: userId, created_at: now }).onConflict((oc) => oc.column('order_id').doNothing()).execute();
       return;
     }
@@ -68,9 +71,9 @@ async function recipientOf(trx: NotificationsDb, data: { userId?: string; orderI
   return owner?.user_id;
 }
 
-export async function notify(trx: NotificationsDb, event: DeliveredEvent): Promise<Notified> {
+export async function notify(trx: NotificationsDb, event: NotifiedEvent): Promise<Notified> {
   await learn(trx, event);
-  const type = event.type as EventType;
+  const type = event.type;
   const rule = ruleFor(type);
   if (!rule) return NOTHING;
   const data = event.data as { userId?: string; orderId?: string };

@@ -4,16 +4,36 @@
  * about. The recipient is the event's `userId`, else the owner of its order (from `order.placed`).
  * Urgency is the catalog's: `immediate` types run in their own lane (see `handlers.ts`).
  */
-import { findDefinition, type EventData, type EventType } from '../../contracts/index.ts';
+import { declareReads, findDefinition, type EventData, type EventType, type ReadData, type ReadsOf } from '../../contracts/index.ts';
 import type { NotificationCategory } from './store.ts';
 
-export interface NotificationRule<T extends EventType> {
+/**
+ * What notifications reads of each type (issue 14): the customer and order an event is about, what
+ * its title and body say, and what `learn` keeps (a customer's address and name, an order's owner).
+ * A rule reading another field does not compile.
+ */
+export const notificationsReads = declareReads('notifications', {
+  'order.confirmed': ['orderId', 'userId', 'totalCents', 'currency'],
+  'order.cancelled': ['orderId', 'userId', 'reason', 'detail', 'paymentId'],
+  'payment.failed': ['orderId', 'userId', 'amountCents', 'currency', 'error'],
+  'payment.refunded': ['orderId', 'userId', 'amountCents', 'currency', 'reason'],
+  'shipment.dispatched': ['orderId', 'userId', 'carrier', 'trackingNumber', 'trackingUrl'],
+  'shipment.delivered': ['orderId', 'userId', 'carrier'],
+  'user.registered': ['userId', 'email', 'name'],
+  'user.updated': ['userId', 'email', 'name'],
+  'user.banned': ['userId', 'reason', 'until'],
+  'order.placed': ['orderId', 'userId'],
+});
+export type NotificationsReads = ReadsOf<typeof notificationsReads>;
+type ReadType = keyof NotificationsReads;
+
+export interface NotificationRule<T extends ReadType> {
   readonly category: NotificationCategory;
-  title(data: EventData<T>): string;
-  body(data: EventData<T>): string;
+  title(data: ReadData<NotificationsReads, T>): string;
+  body(data: ReadData<NotificationsReads, T>): string;
 }
 
-type Rules = { readonly [T in EventType]?: NotificationRule<T> };
+type Rules = { readonly [T in ReadType]?: NotificationRule<T> };
 
 /** Money for people: 1999 EUR → "€19.99". */
 export function formatMoney(cents: number, currency: string): string {
@@ -84,13 +104,13 @@ export const RULES: Rules = {
   },
 };
 
-export const RULE_TYPES = Object.keys(RULES) as EventType[];
+export const RULE_TYPES = Object.keys(RULES) as ReadType[];
 
 /** The catalog urgency of a type (`immediate` types overtake background work). */
 export function urgencyOf(type: EventType): 'immediate' | 'background' {
   return findDefinition(type)?.urgency ?? 'background';
 }
 
-export function ruleFor<T extends EventType>(type: T): NotificationRule<T> | undefined {
+export function ruleFor<T extends ReadType>(type: T): NotificationRule<T> | undefined {
   return RULES[type] as NotificationRule<T> | undefined;
 }

@@ -5,7 +5,8 @@
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import { failPermanently, retryAfter, type DeliveredEvent } from '../../bus/index.ts';
+import { failPermanently, retryAfter } from '../../bus/index.ts';
+import { declareReads, type ReadData, type ReadEvent, type ReadsOf } from '../../contracts/index.ts';
 import { handleSagaMessage } from './apply.ts';
 import type { Reaction } from '../runtime.ts';
 import type { OrderEvent } from './events.ts';
@@ -19,8 +20,17 @@ export interface HandlerDeps {
 }
 
 /** `orders.replicas`: customers from `user.*`, product prices from `product.*`; a ban cancels unpaid orders. */
-export const REPLICA_TYPES = ['user.registered', 'user.updated', 'user.banned', 'user.unbanned', 'product.created', 'product.updated'] as const;
-export type ReplicaEvent = DeliveredEvent<(typeof REPLICA_TYPES)[number]>;
+const PRODUCT = ['productId', 'sku', 'name', 'priceCents', 'currency', 'active'] as const;
+export const replicaReads = declareReads('orders.replicas', {
+  'user.registered': ['userId'],
+  'user.updated': ['userId'],
+  'user.banned': ['userId', 'reason', 'bannedBy'],
+  'user.unbanned': ['userId'],
+  'product.created': PRODUCT,
+  'product.updated': PRODUCT,
+});
+export const REPLICA_TYPES = replicaReads.types;
+export type ReplicaEvent = ReadEvent<ReadsOf<typeof replicaReads>>;
 
 export async function onReplicaEvent(deps: HandlerDeps, trx: Kysely<OrdersDatabase>, event: ReplicaEvent): Promise<OrderEvent[]> {
   const at = new Date().toISOString();
@@ -48,19 +58,24 @@ export async function onReplicaEvent(deps: HandlerDeps, trx: Kysely<OrdersDataba
 }
 
 /** `orders.saga`: the other contexts' answers about an order. */
-export const SAGA_TYPES = [
-  'stock.reserved',
-  'stock.reservation_failed',
-  'payment.succeeded',
-  'payment.failed',
-  'shipment.created',
-  'shipment.dispatched',
-  'shipment.delivered',
-] as const;
-export type SagaEvent = DeliveredEvent<(typeof SAGA_TYPES)[number]>;
+export const sagaReads = declareReads('orders.saga', {
+  'stock.reserved': ['orderId'],
+  'stock.reservation_failed': ['orderId', 'productId', 'requested', 'available', 'reason'],
+  'payment.succeeded': ['orderId', 'paymentId', 'amountCents', 'currency'],
+  'payment.failed': ['orderId', 'error'],
+  'shipment.created': ['orderId', 'shipmentId'],
+  'shipment.dispatched': ['orderId', 'shipmentId'],
+  'shipment.delivered': ['orderId', 'shipmentId'],
+});
+export const SAGA_TYPES = sagaReads.types;
+export type SagaEvent = ReadEvent<ReadsOf<typeof sagaReads>>;
+type SagaReads = ReadsOf<typeof sagaReads>;
+/** The saga's messages are what `orders.saga` declares: a field the saga needs and the declaration lacks fails to compile here. */
+type DeclaredSagaMessage = { [T in SagaEvent['type']]: { readonly type: T; readonly data: ReadData<SagaReads, T> } }[SagaEvent['type']];
+const sagaMessageOf = (event: SagaEvent): SagaMessage => ({ type: event.type, data: event.data }) as DeclaredSagaMessage;
 
 export async function onSagaEvent(deps: HandlerDeps, trx: Kysely<OrdersDatabase>, event: SagaEvent): Promise<OrderEvent[]> {
-  const message = { type: event.type, data: event.data } as SagaMessage;
+  const message = sagaMessageOf(event);
   const handled = await handleSagaMessage(trx, event.data.orderId, message, event);
   const log = { orderId: event.data.orderId, id: event.id, type: event.type };
   if (handled === undefined) deps.logger.debug(log, 'event about an order this service does not know; ignored');
@@ -70,7 +85,10 @@ export async function onSagaEvent(deps: HandlerDeps, trx: Kysely<OrdersDatabase>
 }
 
 /** `orders.payment-timeout` (delayed by the payment timeout): an order still unpaid is cancelled. */
-export async function onPaymentDeadline(deps: HandlerDeps, trx: Kysely<OrdersDatabase>, event: DeliveredEvent<'order.placed'>, timeoutMs: number): Promise<OrderEvent[]> {
+/** What `orders.payment-timeout` reads. */
+export const paymentTimeoutReads = declareReads('orders.payment-timeout', { 'order.placed': ['orderId'] });
+
+export async function onPaymentDeadline(deps: HandlerDeps, trx: Kysely<OrdersDatabase>, event: ReadEvent<ReadsOf<typeof paymentTimeoutReads>>, timeoutMs: number): Promise<OrderEvent[]> {
   const { orderId } = event.data;
   const handled = await handleSagaMessage(trx, orderId, { type: 'payment.deadline_passed', data: { orderId, timeoutMs } }, {
     id: event.id,
@@ -91,7 +109,11 @@ export async function onPaymentDeadline(deps: HandlerDeps, trx: Kysely<OrdersDat
  * and the cart sees an outcome. A customer or product the replica does not know yet is retried
  * (the replica may lag).
  */
-export async function onCartCheckedOut(deps: HandlerDeps, trx: Kysely<OrdersDatabase>, event: DeliveredEvent<'cart.checked_out'>): Promise<OrderEvent[]> {
+export const checkoutReads = declareReads('orders.checkout', {
+  'cart.checked_out': ['orderId', 'userId', 'cartId', 'items', 'totalCents', 'currency', 'paymentToken'],
+});
+
+export async function onCartCheckedOut(deps: HandlerDeps, trx: Kysely<OrdersDatabase>, event: ReadEvent<ReadsOf<typeof checkoutReads>>): Promise<OrderEvent[]> {
   const { orderId, userId, cartId, items, totalCents, currency, paymentToken } = event.data;
   if (await ordersStore.load(trx, orderId)) return [];
   if (userId === undefined) throw failPermanently(`cart ${cartId}: a guest checkout cannot be ordered (orders need a customer)`);
@@ -113,29 +135,29 @@ export async function onCartCheckedOut(deps: HandlerDeps, trx: Kysely<OrdersData
 
 /** The orders context's reactions, each its own subscription `orders.<purpose>`. */
 export function ordersReactions(deps: HandlerDeps, settings: { readonly paymentTimeoutMs: number }) {
-  const replicas: Reaction<OrdersDatabase, OrderEvent, ReplicaEvent['type']> = {
+  const replicas: Reaction<OrdersDatabase, OrderEvent, ReadsOf<typeof replicaReads>> = {
     name: 'orders.replicas',
-    types: REPLICA_TYPES,
+    reads: replicaReads,
     concurrency: 4,
     react: (trx, event) => onReplicaEvent(deps, trx, event),
   };
-  const saga: Reaction<OrdersDatabase, OrderEvent, SagaEvent['type']> = {
+  const saga: Reaction<OrdersDatabase, OrderEvent, SagaReads> = {
     name: 'orders.saga',
-    types: SAGA_TYPES,
+    reads: sagaReads,
     concurrency: 8,
     react: (trx, event) => onSagaEvent(deps, trx, event),
   };
-  const checkout: Reaction<OrdersDatabase, OrderEvent, 'cart.checked_out'> = {
+  const checkout: Reaction<OrdersDatabase, OrderEvent, ReadsOf<typeof checkoutReads>> = {
     name: 'orders.checkout',
-    types: ['cart.checked_out'],
+    reads: checkoutReads,
     concurrency: 4,
     // The customers replica may lag behind a checkout: retry for a while before dead-lettering.
     retry: { maxAttempts: 30, maxDelayMs: 10_000 },
     react: (trx, event) => onCartCheckedOut(deps, trx, event),
   };
-  const paymentTimeout: Reaction<OrdersDatabase, OrderEvent, 'order.placed'> = {
+  const paymentTimeout: Reaction<OrdersDatabase, OrderEvent, ReadsOf<typeof paymentTimeoutReads>> = {
     name: 'orders.payment-timeout',
-    types: ['order.placed'],
+    reads: paymentTimeoutReads,
     concurrency: 8,
     delayMs: settings.paymentTimeoutMs,
     react: (trx, event) => onPaymentDeadline(deps, trx, event, settings.paymentTimeoutMs),

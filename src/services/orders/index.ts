@@ -10,7 +10,7 @@ import { readSettings } from '../../platform/settings.ts';
 import { startServiceRuntime } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
 import type { OrderEvent } from './events.ts';
-import { ordersReactions } from './handlers.ts';
+import { checkoutReads, ordersReactions, paymentTimeoutReads, replicaReads, sagaReads } from './handlers.ts';
 import { ordersTables } from './migrations/001_orders.ts';
 import { registerOrdersRoutes } from './routes.ts';
 import { ordersSettings } from './settings.ts';
@@ -27,12 +27,18 @@ export interface OrdersServiceOptions {
 export function ordersService(options: OrdersServiceOptions = {}): ServiceDefinition {
   return {
     name: 'orders',
+    /** What its subscriptions read (issue 14). */
+    reads: [replicaReads, sagaReads, checkoutReads, paymentTimeoutReads],
     settings: ordersSettings,
     async start(context) {
       const { FLAMINGO_PAYMENT_TIMEOUT_MS: paymentTimeoutMs } = readSettings(ordersSettings, context.env);
       return startServiceRuntime<OrdersDatabase, OrderEvent>(context, { name: 'orders', databaseName: options.databaseName, migrations: ordersMigrations }, async (runtime) => {
         registerOrdersRoutes(context.http, { db: runtime.db, write: runtime.write });
-        for (const reaction of ordersReactions({ logger: context.logger }, { paymentTimeoutMs })) await runtime.react(reaction);
+        const [replicas, saga, checkout, paymentTimeout] = ordersReactions({ logger: context.logger }, { paymentTimeoutMs });
+        await runtime.react(replicas);
+        await runtime.react(saga);
+        await runtime.react(checkout);
+        await runtime.react(paymentTimeout);
         context.logger.info({ paymentTimeoutMs }, 'orders saga running');
       });
     },

@@ -35,17 +35,17 @@ export interface OrderState {
 
 /** What the saga reacts to: the other contexts' events, plus two facts the orders service observes itself. */
 export type SagaMessage =
-  | { readonly type: 'stock.reserved'; readonly data: EventData<'stock.reserved'> }
-  | { readonly type: 'stock.reservation_failed'; readonly data: EventData<'stock.reservation_failed'> }
-  | { readonly type: 'payment.succeeded'; readonly data: EventData<'payment.succeeded'> }
-  | { readonly type: 'payment.failed'; readonly data: EventData<'payment.failed'> }
-  | { readonly type: 'shipment.created'; readonly data: EventData<'shipment.created'> }
-  | { readonly type: 'shipment.dispatched'; readonly data: EventData<'shipment.dispatched'> }
-  | { readonly type: 'shipment.delivered'; readonly data: EventData<'shipment.delivered'> }
+  | { readonly type: 'stock.reserved'; readonly data: Pick<EventData<'stock.reserved'>, 'orderId'> }
+  | { readonly type: 'stock.reservation_failed'; readonly data: Pick<EventData<'stock.reservation_failed'>, 'orderId' | 'productId' | 'requested' | 'available' | 'reason'> }
+  | { readonly type: 'payment.succeeded'; readonly data: Pick<EventData<'payment.succeeded'>, 'orderId' | 'paymentId' | 'amountCents' | 'currency'> }
+  | { readonly type: 'payment.failed'; readonly data: Pick<EventData<'payment.failed'>, 'orderId' | 'error'> }
+  | { readonly type: 'shipment.created'; readonly data: Pick<EventData<'shipment.created'>, 'orderId' | 'shipmentId'> }
+  | { readonly type: 'shipment.dispatched'; readonly data: Pick<EventData<'shipment.dispatched'>, 'orderId' | 'shipmentId'> }
+  | { readonly type: 'shipment.delivered'; readonly data: Pick<EventData<'shipment.delivered'>, 'orderId' | 'shipmentId'> }
   /** The payment deadline of the order passed (the delayed `orders.payment-timeout` subscription). */
   | { readonly type: 'payment.deadline_passed'; readonly data: { readonly orderId: string; readonly timeoutMs: number } }
   /** The customer was banned (`user.banned`): orders not yet paid are cancelled. */
-  | { readonly type: 'user.banned'; readonly data: EventData<'user.banned'> };
+  | { readonly type: 'user.banned'; readonly data: Pick<EventData<'user.banned'>, 'userId' | 'reason' | 'bannedBy'> };
 
 /** An event the saga publishes. */
 export type SagaEvent =

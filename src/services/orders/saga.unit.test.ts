@@ -7,21 +7,21 @@ const userId = '0190a000-0000-7000-8000-0000000000aa';
 const items = [{ productId: 'p1', quantity: 2, unitPriceCents: 1250 }];
 const order = placed({ orderId, userId, items, totalCents: 2500, currency: 'EUR' });
 
-const stockReserved: SagaMessage = { type: 'stock.reserved', data: { orderId, items: [{ productId: 'p1', quantity: 2 }] } };
+const stockReserved: SagaMessage = { type: 'stock.reserved', data: { orderId } };
 const reservationFailed: SagaMessage = {
   type: 'stock.reservation_failed',
   data: { orderId, productId: 'p1', requested: 2, available: 1, reason: 'insufficient_stock' },
 };
 const paid: SagaMessage = { type: 'payment.succeeded', data: { paymentId: 'pay-1', orderId, amountCents: 2500, currency: 'EUR' } };
-const declined: SagaMessage = { type: 'payment.failed', data: { orderId, error: 'insufficient funds', code: 'card_declined' } };
+const declined: SagaMessage = { type: 'payment.failed', data: { orderId, error: 'insufficient funds' } };
 const deadline: SagaMessage = { type: 'payment.deadline_passed', data: { orderId, timeoutMs: 1000 } };
 const banned: SagaMessage = { type: 'user.banned', data: { userId, reason: 'spam', bannedBy: 'admin' } };
-const created = (shipmentId: string): SagaMessage => ({ type: 'shipment.created', data: { shipmentId, orderId, userId, items: [{ productId: 'p1', quantity: 2 }] } });
+const created = (shipmentId: string): SagaMessage => ({ type: 'shipment.created', data: { shipmentId, orderId } });
 const dispatched = (shipmentId: string): SagaMessage => ({
   type: 'shipment.dispatched',
-  data: { shipmentId, orderId, userId, carrier: 'PostNL', trackingNumber: 'T1' },
+  data: { shipmentId, orderId },
 });
-const delivered = (shipmentId: string): SagaMessage => ({ type: 'shipment.delivered', data: { shipmentId, orderId, userId } });
+const delivered = (shipmentId: string): SagaMessage => ({ type: 'shipment.delivered', data: { shipmentId, orderId } });
 
 const confirmed = { type: 'order.confirmed' as const, data: { orderId, userId, paymentId: 'pay-1', items, totalCents: 2500, currency: 'EUR' } };
 const cancelled = (reason: 'out_of_stock' | 'payment_failed' | 'payment_timeout' | 'user_banned', detail: string, stock: boolean) => ({

@@ -29,7 +29,7 @@ export interface ChargingDeps {
 }
 
 /** `order.placed`: remember the amount and the token until stock is reserved. */
-export async function rememberOrder(trx: Kysely<PaymentsDatabase>, data: EventData<'order.placed'>): Promise<void> {
+export async function rememberOrder(trx: Kysely<PaymentsDatabase>, data: Pick<EventData<'order.placed'>, 'orderId' | 'userId' | 'totalCents' | 'currency' | 'paymentToken'>): Promise<void> {
   await paymentOrdersStore.insert(
     trx,
     {
@@ -94,7 +94,7 @@ export async function chargeOrder(deps: ChargingDeps, orderId: string, cause: Ca
 }
 
 /** `order.cancelled`: refund a captured payment, once; forget the order otherwise. */
-export async function refundOrder(deps: ChargingDeps, data: EventData<'order.cancelled'>, cause: Cause, once: Once): Promise<void> {
+export async function refundOrder(deps: ChargingDeps, data: Pick<EventData<'order.cancelled'>, 'orderId' | 'reason'>, cause: Cause, once: Once): Promise<void> {
   const { db, provider } = deps;
   const { orderId, reason } = data;
   let refund: { refundId: string; chargeId: string; amountCents: number } | undefined;

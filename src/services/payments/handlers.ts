@@ -5,14 +5,21 @@
  * before the reservation.
  */
 import type { Kysely } from 'kysely';
-import type { DeliveredEvent, HandlerContext } from '../../bus/index.ts';
+import type { HandlerContext } from '../../bus/index.ts';
+import { declareReads, type ReadEvent, type ReadsOf } from '../../contracts/index.ts';
 import { chargeOrder, refundOrder, rememberOrder, type ChargingDeps, type Once } from './charging.ts';
 import type { PaymentEvent } from './events.ts';
 import type { PaymentsDatabase } from './store.ts';
 
-export const CHARGE_TYPES = ['order.placed', 'stock.reserved', 'order.cancelled'] as const;
+/** What `payments.charges` reads: the amount and token of a placed order, the reservation, the cancellation. */
+export const chargesReads = declareReads('payments.charges', {
+  'order.placed': ['orderId', 'userId', 'totalCents', 'currency', 'paymentToken'],
+  'stock.reserved': ['orderId'],
+  'order.cancelled': ['orderId', 'reason'],
+});
+export const CHARGE_TYPES = chargesReads.types;
 export type ChargeType = (typeof CHARGE_TYPES)[number];
-export type ChargeEvent = DeliveredEvent<ChargeType>;
+export type ChargeEvent = ReadEvent<ReadsOf<typeof chargesReads>>;
 
 /** Handles `event` once: `work`'s transaction marks it handled and adds the events `work` returns, caused by it. */
 export type HandleOnce = (event: ChargeEvent, context: HandlerContext, work: (trx: Kysely<PaymentsDatabase>) => Promise<PaymentEvent[]>) => Promise<void>;

@@ -3,7 +3,7 @@ import { readSettings } from '../../platform/settings.ts';
 import { startServiceRuntime } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
 import type { PaymentEvent } from './events.ts';
-import { CHARGE_TYPES, chargesHandler, type ChargeType } from './handlers.ts';
+import { chargesHandler, chargesReads } from './handlers.ts';
 import { paymentsTables } from './migrations/001_payments.ts';
 import { sandboxTables } from './migrations/002_sandbox.ts';
 import { registerPaymentsRoutes } from './routes.ts';
@@ -30,14 +30,16 @@ export interface PaymentsServiceOptions {
 export function paymentsService(options: PaymentsServiceOptions = {}): ServiceDefinition {
   return {
     name: 'payments',
+    /** What its subscriptions read (issue 14). */
+    reads: [chargesReads],
     settings: paymentsSettings,
     async start(context) {
       const { FLAMINGO_SANDBOX_SLOW_MS: slowMs } = readSettings(paymentsSettings, context.env);
       return startServiceRuntime<PaymentsDatabase, PaymentEvent>(context, { name: 'payments', databaseName: options.databaseName, migrations: paymentsMigrations }, async (runtime) => {
         const sandbox = sandboxProvider({ db: runtime.db, slowMs });
         registerPaymentsRoutes(context.http, { db: runtime.db, sandbox });
-        await runtime.subscribe<ChargeType>(
-          { name: 'payments.charges', types: CHARGE_TYPES, concurrency: options.concurrency ?? 16 },
+        await runtime.subscribe(
+          { name: 'payments.charges', reads: chargesReads, concurrency: options.concurrency ?? 16 },
           chargesHandler({ db: runtime.db, once: runtime.once, provider: sandbox, logger: context.logger }),
         );
       });

@@ -7,7 +7,7 @@ import { readSettings } from '../../platform/settings.ts';
 import { startServiceRuntime, type Cause } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
 import type { ReviewEvent } from './events.ts';
-import { reviewsReactions } from './handlers.ts';
+import { bansReads, moderationReads, productsReads, reviewersReads, reviewsReactions } from './handlers.ts';
 import { reviewsTables } from './migrations/001_reviews.ts';
 import { reviewersTable } from './migrations/002_reviewers.ts';
 import { registerReviewRoutes } from './routes.ts';
@@ -29,6 +29,8 @@ const inherit = (_published: ReviewEvent, cause: Cause) => ({ correlationid: cau
 export function reviewsService(options: ReviewsServiceOptions = {}): ServiceDefinition {
   return {
     name: 'reviews',
+    /** What its subscriptions read (issue 14). */
+    reads: [productsReads, bansReads, reviewersReads, moderationReads],
     settings: reviewsSettings,
     start: (context) =>
       startServiceRuntime<ReviewsDatabase, ReviewEvent>(context, { name: 'reviews', databaseName: options.databaseName, migrations: reviewsMigrations, inherit }, async (runtime) => {

@@ -14,7 +14,7 @@ describe.each(DIALECTS)('reviews on %s', (dialect: Dialect) => {
   beforeAll(async () => {
     test = await openTestDatabase<ReviewsDatabase>(dialect, 'reviews', { '001_reviews': reviewsTables, '002_reviewers': reviewersTable });
     db = test.database.db;
-    await applyProduct(db, { productId, sku: 'MUG', name: 'Mug', priceCents: 100, currency: 'EUR', onHand: 1, lowStockThreshold: 0, active: true });
+    await applyProduct(db, { productId, name: 'Mug', active: true });
   });
   afterAll(() => test.cleanup());
 
@@ -30,12 +30,12 @@ describe.each(DIALECTS)('reviews on %s', (dialect: Dialect) => {
 
   it('refuses banned customers until they are unbanned or the ban ends', async () => {
     const userId = uuidv7();
-    await applyBan(db, { userId, reason: 'spam', bannedBy: 'admin' });
+    await applyBan(db, { userId, reason: 'spam' });
     await expect(tx((trx) => postReview(trx, { productId, userId, rating: 1, comment: 'x' }))).rejects.toMatchObject({ status: 403 });
     await applyUnban(db, { userId });
     await expect(tx((trx) => postReview(trx, { productId, userId, rating: 1, comment: 'x' }))).resolves.toBeDefined();
     const temporary = uuidv7();
-    await applyBan(db, { userId: temporary, reason: 'spam', bannedBy: 'admin', until: new Date(Date.now() - 1000).toISOString() });
+    await applyBan(db, { userId: temporary, reason: 'spam', until: new Date(Date.now() - 1000).toISOString() });
     await expect(tx((trx) => postReview(trx, { productId, userId: temporary, rating: 1, comment: 'x' }))).resolves.toBeDefined();
   });
 

@@ -51,7 +51,7 @@ export async function postReview(trx: ReviewsDb, input: NewReview, now = new Dat
  * Moderation of one `product.reviewed` (ours or another producer's): flags spam once with
  * `review.flagged`, hiding our copy of the review.
  */
-export async function moderateReview(trx: ReviewsDb, review: EventData<'product.reviewed'>, banned: readonly string[] | undefined, now = new Date().toISOString()): Promise<ReviewEvent[]> {
+export async function moderateReview(trx: ReviewsDb, review: Pick<EventData<'product.reviewed'>, 'reviewId' | 'productId' | 'userId' | 'title' | 'comment'>, banned: readonly string[] | undefined, now = new Date().toISOString()): Promise<ReviewEvent[]> {
   const ours = await trx.selectFrom('reviews').select(['status']).where('id', '=', review.reviewId).executeTakeFirst();
   if (ours?.status === 'flagged') return [];
   const previous = await trx
@@ -76,7 +76,7 @@ export async function moderateReview(trx: ReviewsDb, review: EventData<'product.
   ];
 }
 
-export async function applyProduct(trx: ReviewsDb, product: EventData<'product.created'>): Promise<void> {
+export async function applyProduct(trx: ReviewsDb, product: Pick<EventData<'product.created'>, 'productId' | 'name' | 'active'>): Promise<void> {
   const row = { name: product.name, active: product.active ? 1 : 0 };
   await trx
     .insertInto('review_products')
@@ -106,7 +106,7 @@ export async function applyReviewer(trx: ReviewsDb, profile: { userId: string; n
     .execute();
 }
 
-export async function applyBan(trx: ReviewsDb, ban: EventData<'user.banned'>, now = new Date().toISOString()): Promise<void> {
+export async function applyBan(trx: ReviewsDb, ban: Pick<EventData<'user.banned'>, 'userId' | 'reason' | 'until'>, now = new Date().toISOString()): Promise<void> {
   const row = { banned: 1, until: ban.until ?? null, reason: ban.reason, updated_at: now };
   await trx
     .insertInto('user_bans')
@@ -115,7 +115,7 @@ export async function applyBan(trx: ReviewsDb, ban: EventData<'user.banned'>, no
     .execute();
 }
 
-export async function applyUnban(trx: ReviewsDb, unban: EventData<'user.unbanned'>, now = new Date().toISOString()): Promise<void> {
+export async function applyUnban(trx: ReviewsDb, unban: Pick<EventData<'user.unbanned'>, 'userId' | 'reason'>, now = new Date().toISOString()): Promise<void> {
   const row = { banned: 0, until: null, reason: unban.reason ?? null, updated_at: now };
   await trx
     .insertInto('user_bans')

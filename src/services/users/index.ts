@@ -20,6 +20,8 @@ export interface UsersServiceOptions {
 export function usersService(options: UsersServiceOptions = {}): ServiceDefinition {
   return {
     name: 'users',
+    /** What its subscriptions read (issue 14). */
+    reads: [],
     start: (context) =>
       startServiceRuntime<UsersDatabase, UserEvent>(context, { name: 'users', databaseName: options.databaseName, migrations: usersMigrations }, (runtime) => {
         registerUsersRoutes(context.http, { db: runtime.db, write: runtime.write, tokens: context.tokens });

@@ -7,7 +7,7 @@
 import { readOrCreateSecret } from '../../platform/secrets.ts';
 import type { RunningService, ServiceContext, ServiceDefinition } from '../service.ts';
 import { openDuckDbWarehouse } from './duckdb-store.ts';
-import { startLanding } from './landing.ts';
+import { startLanding, warehouseReads } from './landing.ts';
 import { openPostgresWarehouse } from './postgres-store.ts';
 import { rebuildWarehouse, type RebuildProgress } from './rebuild.ts';
 import { registerWarehouseRoutes } from './routes.ts';
@@ -29,7 +29,7 @@ export function openWarehouse(settings: WarehouseSettings, secret: string): Prom
 
 /** The warehouse service (`warehouse`): its settings are `warehouseSettings` (README "Warehouse"). */
 export function warehouseService(): ServiceDefinition {
-  return { name: 'warehouse', settings: warehouseSettings, start };
+  return { name: 'warehouse', settings: warehouseSettings, reads: [warehouseReads], start };
 }
 
 async function start(context: ServiceContext): Promise<RunningService> {

@@ -6,12 +6,23 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Bus, Subscription } from '../../bus/index.ts';
 import type { Metrics } from '../../platform/metrics.ts';
-import type { CloudEvent } from '../../contracts/index.ts';
+import type { CloudEvent, OpaqueReadDeclaration } from '../../contracts/index.ts';
 import type { EventRow } from './rows.ts';
+import { modelReads } from './views.ts';
 import type { LandingStats, WarehouseStore } from './store.ts';
 
 /** The subscription (consumer group) of the warehouse. */
 export const WAREHOUSE_SUBSCRIPTION = 'warehouse';
+
+/**
+ * What the warehouse reads (issue 14): every event whole (landed as it is, read by no field), and
+ * the fields its modelled views read.
+ */
+export const warehouseReads: OpaqueReadDeclaration = {
+  consumer: WAREHOUSE_SUBSCRIPTION,
+  types: ['*'],
+  reads: [{ type: '*', fields: [] }, ...modelReads.reads],
+};
 
 export interface Landing {
   /** Rows landed and the last landed sequence, as this process knows them. */
@@ -52,7 +63,7 @@ export async function startLanding(options: LandingOptions): Promise<Landing> {
   const subscription: Subscription = await bus.subscribeBatch(
     {
       name: WAREHOUSE_SUBSCRIPTION,
-      types: ['*'],
+      types: warehouseReads.types as readonly '*'[],
       startAt: 'beginning',
       // One writer: DuckDB takes one, and batches in order keep the last landed sequence honest.
       concurrency: 1,

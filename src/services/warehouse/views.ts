@@ -7,7 +7,7 @@
  * JSON function is spelled differently (`SqlDialect`).
  */
 import type { TSchema } from '@sinclair/typebox';
-import { catalog } from '../../contracts/index.ts';
+import { catalog, declareReads } from '../../contracts/index.ts';
 
 export type WarehouseDialect = 'duckdb' | 'postgres';
 
@@ -97,6 +97,27 @@ export function typeViews(dialect: WarehouseDialect): { name: string; sql: strin
     return { name, sql: `CREATE VIEW ${name} AS SELECT ${select} FROM events WHERE type = ${quoteText(definition.type)}` };
   });
 }
+
+/**
+ * The fields of `data` the modelled views read (issue 14): a catalog change that removes or
+ * retypes one of them fails `flamingo catalog check` naming the warehouse. (The per-type views
+ * follow the schema and read whatever it has.)
+ */
+export const modelReads = declareReads('warehouse', {
+  'order.placed': ['orderId', 'userId', 'items', 'totalCents', 'currency'],
+  'order.confirmed': ['orderId', 'userId'],
+  'order.cancelled': ['orderId', 'userId', 'reason'],
+  'order.completed': ['orderId', 'userId'],
+  'stock.reserved': ['orderId'],
+  'payment.succeeded': ['orderId', 'amountCents', 'currency'],
+  'payment.refunded': ['orderId', 'amountCents', 'currency'],
+  'shipment.dispatched': ['orderId'],
+  'shipment.delivered': ['orderId'],
+  'user.registered': [],
+  'product.reviewed': ['reviewId', 'productId', 'rating'],
+  'review.flagged': ['reviewId'],
+  'stock.low': ['productId', 'sku', 'name', 'onHand', 'threshold'],
+});
 
 /** The modelled views (README "Warehouse"). Days are UTC days (the connections run in UTC). */
 export function modelViews(dialect: WarehouseDialect): { name: string; sql: string }[] {
