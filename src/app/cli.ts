@@ -174,11 +174,16 @@ export function buildProgram(): Command {
   const catalog = program.command('catalog').description('the event catalog');
   catalog
     .command('check')
-    .description('compare the catalog with a released snapshot (offline); exit 1 naming each breaking change')
-    .requiredOption('--against <snapshot.json>', 'the snapshot of the last release')
+    .description(
+      'hold the catalog to the released snapshot, to what every consumer declares it reads (code, contract files, --server) and each type to its kind; exit 1 naming each breaking change and consumer',
+    )
+    .option('--against <snapshot.json>', 'the snapshot of the last release (without it: consumers and kinds only)')
+    .option('--contracts <dir>', 'folder of consumer contract files (*.json)', 'contracts')
+    .option('--server <url>', 'also the contracts registered on this running Flamingo (delivery targets, POST /v1/contracts)')
+    .option('--key <key>', 'admin key for --server (default: FLAMINGO_ADMIN_KEY or the data dir admin.key)')
     .option('--json', 'print JSON')
-    .action(async (options: { against: string; json?: boolean }) => {
-      process.exitCode = (await cli.catalog()).runCatalogCheck(options);
+    .action(async (options: { against?: string; contracts?: string; server?: string; key?: string; json?: boolean }) => {
+      process.exitCode = await (await cli.catalog()).runCatalogCheck(options);
     });
   catalog
     .command('snapshot')

@@ -15,6 +15,9 @@ import { compareCatalog, compareFieldSchemas, type CatalogChange, type CatalogSn
 import type { JsonSchema } from './document.ts';
 import type { ConsumerContract } from './reads.ts';
 import { isTypePattern } from './type-pattern.ts';
+
+/** A pattern (`*`, `order.*`) rather than one type. */
+const isWildcard = (type: string) => type.includes('*');
 import type { ValidationIssue } from './validate.ts';
 
 /** The JSON shape of a consumer contract (`POST /v1/contracts`, `contracts/*.json`). */
@@ -63,7 +66,11 @@ export function contractProblems(contract: ConsumerContract, current: CatalogSna
   const issues: ValidationIssue[] = [];
   contract.reads.forEach((read, i) => {
     const at = `/reads/${i}`;
-    if (isTypePattern(read.type)) {
+    if (!isTypePattern(read.type)) {
+      issues.push({ path: `${at}/type`, message: 'must be an event type (`order.placed`) or a pattern (`order.*`, `*`)' });
+      return;
+    }
+    if (isWildcard(read.type)) {
       if (read.fields.length > 0) issues.push({ path: `${at}/fields`, message: 'must be empty for a pattern: name the type whose fields are read' });
       if (read.version !== undefined) issues.push({ path: `${at}/version`, message: 'must be absent for a pattern' });
       return;
@@ -115,7 +122,7 @@ export function checkContracts(input: { previous?: CatalogSnapshot; current: Cat
   const findings: ContractFinding[] = [];
   for (const { consumer, reads } of input.contracts) {
     for (const read of reads) {
-      if (isTypePattern(read.type) || read.version === undefined) continue;
+      if (isWildcard(read.type) || read.version === undefined) continue;
       const { type, version } = read;
       const now = Object.hasOwn(current.types, type) ? current.types[type] : undefined;
       const base = { consumer, type, version };

@@ -1,43 +1,81 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { InvalidSnapshotError, catalogSnapshot, compareCatalog, parseCatalogSnapshot } from '../../contracts/index.ts';
+import { InvalidSnapshotError, catalogSnapshot, checkCatalog, parseCatalogSnapshot, type ConsumerContract } from '../../contracts/index.ts';
+import { CONTRACTS_DIR, InvalidContractFileError, codeContracts, readContractFiles } from '../contracts.ts';
+import { createClient } from './client.ts';
 import { UsageError } from './output.ts';
 
+/** Options of `flamingo catalog check`. */
+export interface CatalogCheckOptions {
+  /** The snapshot of the last release; without it only the consumers and kinds are checked. */
+  readonly against?: string;
+  /** The folder of contract files. (Default: `contracts`; a missing folder holds none) */
+  readonly contracts?: string;
+  /** Also the contracts registered on this running Flamingo (`GET /v1/contracts`: the API's and the delivery targets'). (Default: none) */
+  readonly server?: string;
+  /** The admin key for `server`. (Default: as every command, `FLAMINGO_ADMIN_KEY` or the data dir's `admin.key`) */
+  readonly key?: string;
+  readonly json?: boolean;
+}
+
 /**
- * `flamingo catalog check --against <snapshot.json>`: compares the catalog of this checkout with a
- * released snapshot, offline. Prints every change; resolves to the exit code: 1 when a change is
- * breaking (needs a version bump it did not get), else 0.
+ * `flamingo catalog check [--against <snapshot.json>] [--contracts <dir>] [--server <url>]`: holds
+ * the catalog of this checkout to the released snapshot, to what every consumer declares it reads
+ * (the code's declarations, the contract files, and with `--server` the contracts registered at run
+ * time), and each type to its kind (issue 14). Prints every change and finding; resolves to the exit
+ * code: 1 when something breaks (naming consumer, type, version and field), else 0.
  */
-export function runCatalogCheck(options: { against: string; json?: boolean }): number {
-  let text: string;
+export async function runCatalogCheck(options: CatalogCheckOptions): Promise<number> {
+  const previous = options.against === undefined ? undefined : readSnapshot(options.against);
+  const contracts: ConsumerContract[] = [...codeContracts()];
   try {
-    text = readFileSync(options.against, 'utf8');
+    contracts.push(...readContractFiles(options.contracts ?? CONTRACTS_DIR));
   } catch (error) {
-    throw new UsageError(`cannot read ${options.against}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-  let previous;
-  try {
-    previous = parseCatalogSnapshot(JSON.parse(text));
-  } catch (error) {
-    if (error instanceof InvalidSnapshotError || error instanceof SyntaxError) throw new UsageError(`${options.against}: ${error.message}`);
+    if (error instanceof InvalidContractFileError) throw new UsageError(error.message);
     throw error;
   }
-  const changes = compareCatalog(previous, catalogSnapshot());
-  const breaking = changes.filter((c) => c.breaking);
-  if (options.json) {
-    console.log(JSON.stringify({ breaking: breaking.length, changes }, null, 2));
-  } else {
-    for (const c of changes) {
-      const line = `${c.breaking ? 'BREAKING' : 'ok      '} ${c.type}${c.path === '/' ? '' : ` ${c.path}`}: ${c.message} [${c.rule}]`;
-      if (c.breaking) console.error(line);
-      else console.log(line);
-    }
-    console.log(
-      breaking.length > 0
-        ? `${breaking.length} breaking change${breaking.length === 1 ? '' : 's'} against ${options.against}: bump the version of the types named, or revert`
-        : `no breaking changes against ${options.against} (${changes.length} change${changes.length === 1 ? '' : 's'})`,
-    );
+  if (options.server !== undefined) {
+    const client = createClient({ url: options.server, ...(options.key ? { key: options.key } : {}) });
+    const answer = await client.request<{ contracts: (ConsumerContract & { origin: string })[] }>('GET', '/v1/contracts');
+    contracts.push(...answer.contracts.filter((c) => c.origin !== 'code'));
   }
-  return breaking.length > 0 ? 1 : 0;
+  const result = checkCatalog({ ...(previous ? { previous } : {}), current: catalogSnapshot(), contracts });
+  if (options.json) {
+    console.log(JSON.stringify({ failures: result.failures, consumers: contracts.length, changes: result.changes, findings: result.findings, kinds: result.kinds }, null, 2));
+    return result.failures > 0 ? 1 : 0;
+  }
+  for (const c of result.changes) {
+    const line = `${c.breaking ? 'BREAKING' : 'ok      '} ${c.type}${c.path === '/' ? '' : ` ${c.path}`}: ${c.message} [${c.rule}]`;
+    if (c.breaking) console.error(line);
+    else console.log(line);
+  }
+  for (const f of result.findings) {
+    const line = `${f.breaking ? 'BREAKING' : 'listed  '} ${f.consumer} ${f.type} v${f.version}${f.field ? ` /${f.field}` : ''}: ${f.message} [${f.rule}]`;
+    if (f.breaking) console.error(line);
+    else console.log(line);
+  }
+  for (const k of result.kinds) console.error(`BREAKING ${k.type} v${k.version} /${k.field}: ${k.message} [notification-kind]`);
+  const against = options.against ? ` against ${options.against}` : '';
+  console.log(
+    result.failures > 0
+      ? `${result.failures} breaking finding${result.failures === 1 ? '' : 's'}${against} (${contracts.length} consumers): bump the version of the types named (keeping the old one deprecated), or revert`
+      : `no breaking changes${against} (${result.changes.length} change${result.changes.length === 1 ? '' : 's'}, ${contracts.length} consumers)`,
+  );
+  return result.failures > 0 ? 1 : 0;
+}
+
+function readSnapshot(file: string) {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  try {
+    return parseCatalogSnapshot(JSON.parse(text));
+  } catch (error) {
+    if (error instanceof InvalidSnapshotError || error instanceof SyntaxError) throw new UsageError(`${file}: ${error.message}`);
+    throw error;
+  }
 }
 
 /** `flamingo catalog snapshot [--out file]`: writes the snapshot a release keeps for later checks. */
