@@ -2,7 +2,7 @@
  * The `flamingo` CLI against a running server: publish, tail, subscriptions, dead letters, keys;
  * and `catalog check` offline.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -164,8 +164,20 @@ describe('flamingo catalog check (offline)', () => {
     const broken = await runCli(['catalog', 'check', '--against', older]);
     expect(broken.code).toBe(1);
     expect(broken.stderr).toMatch(/BREAKING order\.teleported: .*removed/);
-    expect(broken.stderr).toMatch(/BREAKING cart\.item_added \/coupon: /);
-    expect(broken.stdout).toMatch(/2 breaking changes/);
+    // A field nobody declares reading may go (issue 14).
+    expect(broken.stdout).toMatch(/ok +cart\.item_added \/coupon: .*read by no declared consumer/);
+    expect(broken.stdout).toMatch(/1 breaking finding/);
+
+    // A contract file that reads the field: the same change now breaks, naming the consumer.
+    const contracts = path.join(tmp, 'contracts');
+    mkdirSync(contracts, { recursive: true });
+    writeFileSync(path.join(contracts, 'coupons.json'), JSON.stringify({ consumer: 'coupon-service', reads: [{ type: 'cart.item_added', version: 1, fields: ['coupon'] }] }));
+    const read = await runCli(['catalog', 'check', '--against', older, '--contracts', contracts]);
+    expect(read.code).toBe(1);
+    expect(read.stderr).toMatch(/BREAKING coupon-service cart\.item_added v1 \/coupon: coupon-service reads cart\.item_added v1 \/coupon, which was removed or renamed \[field-removed\]/);
+    writeFileSync(path.join(contracts, 'broken.json'), '{"consumer": "x"}');
+    const invalid = await runCli(['catalog', 'check', '--contracts', contracts]);
+    expect([invalid.code, invalid.stderr]).toEqual([2, expect.stringMatching(/broken\.json: \/reads/)]);
   });
 
   it('exits 2 for a file that is not a snapshot', async () => {
