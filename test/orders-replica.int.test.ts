@@ -9,13 +9,13 @@ import path from 'node:path';
 import pino from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, openTestDatabase } from '../../../test/support/service-databases.ts';
-import { createBus, type Bus } from '../../bus/index.ts';
-import { sqliteEngine } from '../../engines/sqlite/index.ts';
-import type { Dialect } from '../../platform/db.ts';
-import { onReplicaEvent, replicaReads, type ReplicaEvent } from './handlers.ts';
-import { ordersMigrations } from './index.ts';
-import type { OrdersDatabase } from './store.ts';
+import { DIALECTS, openTestDatabase } from './support/service-databases.ts';
+import { createBus, type Bus } from '../src/bus/index.ts';
+import { sqliteEngine } from '../src/engines/sqlite/index.ts';
+import type { Dialect } from '../src/platform/db.ts';
+import { onReplicaEvent, replicaReads, type ReplicaEvent } from '../src/services/orders/handlers.ts';
+import { ordersMigrations } from '../src/services/orders/index.ts';
+import type { OrdersDatabase } from '../src/services/orders/store.ts';
 
 describe.each(DIALECTS)("orders' customer replica from user.* events on %s", (dialect: Dialect) => {
   let dir: string;
