@@ -1,4 +1,4 @@
-import { findDefinition, validateData, type CloudEvent, type EventType } from '../contracts/index.ts';
+import { findDefinition, storedSchemaOf, validateAgainst, type CloudEvent, type EventType } from '../contracts/index.ts';
 import { PermanentFailure, RetryAfter } from './errors.ts';
 import type { BatchHandler, Deliver, DeliveredEvent, Handler, Outcome } from './types.ts';
 
@@ -29,7 +29,7 @@ export function outcomeOf(error: unknown): Outcome {
 export function rejectionOf(event: CloudEvent): Outcome | undefined {
   const definition = findDefinition(event.type);
   if (!definition) return { kind: 'dead', error: `unknown event type "${event.type}"` };
-  const issues = validateData(definition, event.data);
+  const issues = validateAgainst(storedSchemaOf(definition, event.dataschema), event.data);
   if (issues.length === 0) return undefined;
   const detail = issues
     .slice(0, 5)

@@ -1,5 +1,6 @@
 import {
-  dataschemaOf,
+  acceptedVersions,
+  dataVersionOf,
   extensionNameProblem,
   extensionValueProblem,
   findDefinition,
@@ -7,7 +8,7 @@ import {
   readTime,
   subjectOf,
   TIME_RULE,
-  validateData,
+  validateAgainst,
   type UnstoredEvent,
 } from '../contracts/index.ts';
 import { EventValidationError, UnknownEventTypeError, type EventIssue } from './errors.ts';
@@ -49,7 +50,12 @@ function build(input: UncheckedPublishInput, source: string, issues: EventIssue[
   const definition = findDefinition(input.type);
   if (!definition) throw new UnknownEventTypeError(String(input.type), index);
   const before = issues.length;
-  for (const issue of validateData(definition, input.data)) addIssue(issues, index, issue.path === '/' ? '/data' : `/data${issue.path}`, issue.message);
+  const dataVersion = dataVersionOf(definition, typeof input.dataschema === 'string' ? input.dataschema : undefined);
+  if (input.dataschema !== undefined && (typeof input.dataschema !== 'string' || !dataVersion)) {
+    const accepted = acceptedVersions(definition).map((v) => JSON.stringify(v.dataschema));
+    addIssue(issues, index, '/dataschema', `must be ${accepted.join(' or ')} (the versions of ${definition.type} accepted now) or left out`);
+  }
+  for (const issue of dataVersion ? validateAgainst(dataVersion.schema, input.data) : []) addIssue(issues, index, issue.path === '/' ? '/data' : `/data${issue.path}`, issue.message);
   if (input.id !== undefined && (typeof input.id !== 'string' || input.id.length === 0 || input.id.length > 256)) addIssue(issues, index, '/id', 'must be a string of 1 to 256 characters');
   if (input.source !== undefined && (typeof input.source !== 'string' || input.source.length === 0)) addIssue(issues, index, '/source', 'must be a non-empty string');
   if (input.time !== undefined && readTime(input.time, { form: 'rfc3339' }) === undefined) addIssue(issues, index, '/time', TIME_RULE.rfc3339);
@@ -75,7 +81,7 @@ function build(input: UncheckedPublishInput, source: string, issues: EventIssue[
   if (subject !== undefined) event.subject = subject;
   event.time = input.time ?? new Date().toISOString();
   event.datacontenttype = 'application/json';
-  event.dataschema = dataschemaOf(definition);
+  event.dataschema = dataVersion!.dataschema;
   event.data = input.data;
   const partitionkey = input.partitionkey ?? keyOf(definition, input.data);
   if (partitionkey !== undefined) event.partitionkey = partitionkey;

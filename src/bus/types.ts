@@ -119,6 +119,12 @@ export interface PublishInput<T extends EventType = EventType> {
   readonly correlationid?: string;
   readonly causationid?: string;
   /**
+   * The version of `data`, `flamingo:<type>/v<version>`. (Default: the catalog's current version)
+   * An older version is accepted while the catalog keeps it deprecated (issue 14), and `data` is then
+   * checked against that version's schema; any other value throws `EventValidationError` at `/dataschema`.
+   */
+  readonly dataschema?: string;
+  /**
    * CloudEvents extension attributes (`{ shopregion: 'eu', pubsubname: 'orders' }`), stored as
    * top-level attributes of the event and shown to handlers, reads and deliveries (`extensionsOf`).
    * Names: 1–64 lower-case letters and digits, not an envelope attribute; values: string (≤ 4 096

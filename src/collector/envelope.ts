@@ -1,5 +1,5 @@
 import type { PublishInput } from '../bus/index.ts';
-import { dataschemaOf, extensionNameProblem, readTime, TIME_RULE, extensionValueProblem, findDefinition, validateData, type CatalogEntry, type ExtensionValue } from '../contracts/index.ts';
+import { acceptedVersions, dataVersionOf, extensionNameProblem, readTime, TIME_RULE, extensionValueProblem, findDefinition, validateAgainst, type CatalogEntry, type ExtensionValue } from '../contracts/index.ts';
 import type { ProblemDetail } from '../platform/errors.ts';
 
 /** A CloudEvent read from a request, its type resolved against the catalog, `data` not yet checked. */
@@ -98,8 +98,10 @@ export function readEvent(value: unknown, at: string, defaults: ReadDefaults = {
     if (!definition) {
       unknownType = true;
       addIssue(issues, at, 'type', `unknown event type ${JSON.stringify(value.type)}; see GET /v1/catalog`);
-    } else if (value.dataschema !== undefined && value.dataschema !== dataschemaOf(definition)) {
-      addIssue(issues, at, 'dataschema', `must be ${JSON.stringify(dataschemaOf(definition))} (the catalog's version of ${definition.type}) or left out`);
+    } else if (value.dataschema !== undefined && (typeof value.dataschema !== 'string' || !dataVersionOf(definition, value.dataschema))) {
+      // The current version, or an older one the catalog keeps deprecated (issue 14).
+      const accepted = acceptedVersions(definition).map((v) => JSON.stringify(v.dataschema));
+      addIssue(issues, at, 'dataschema', `must be ${accepted.join(' or ')} (the catalog's version${accepted.length > 1 ? 's' : ''} of ${definition.type}) or left out`);
     }
   }
 
@@ -116,13 +118,15 @@ export function readEvent(value: unknown, at: string, defaults: ReadDefaults = {
   copyStrings(input, value, COPIED_AFTER_SOURCE);
   if (traceparent !== undefined) input.traceparent = traceparent;
   copyStrings(input, value, COPIED_AFTER_TRACEPARENT);
+  if (typeof value.dataschema === 'string') input.dataschema = value.dataschema;
   if (hasExtensions) input.extensions = extensions;
   return { ok: true, candidate: { at, definition, input: input as unknown as PublishInput } };
 }
 
 /** `data` checked against its type's schema; paths are `<at>/data/…`. */
 export function checkData(candidate: Candidate): ProblemDetail[] {
-  return validateData(candidate.definition, candidate.input.data).map((i) => ({
+  const version = dataVersionOf(candidate.definition, candidate.input.dataschema);
+  return (version ? validateAgainst(version.schema, candidate.input.data) : []).map((i) => ({
     path: `${candidate.at}/data${i.path === '/' ? '' : i.path}`,
     message: i.message,
   }));

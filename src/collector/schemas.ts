@@ -12,7 +12,7 @@ export const IncomingCloudEvent = Type.Object(
     subject: str('(Default: derived from the catalog key, <noun>/<key>)'),
     time: str('When it happened, RFC 3339. (Default: now)', { format: 'date-time' }),
     datacontenttype: Type.Optional(Type.Literal('application/json')),
-    dataschema: str('When given, must be the catalog version: flamingo:<type>/v<version>.'),
+    dataschema: str('When given: the catalog version, flamingo:<type>/v<version>, or an older one the catalog keeps deprecated (data is then checked against that version).'),
     data: Type.Unknown({ description: 'Checked against the type\'s schema, see GET /v1/catalog.' }),
     partitionkey: str('(Default: derived from the catalog key)'),
     traceparent: str('W3C trace context. (Default: the request\'s traceparent header)'),

@@ -4,8 +4,8 @@ export type { DeprecatedVersion, EventDefinition, EventKind, PublishedBy, Urgenc
 export { defineEvent, publishedByOf } from './define.ts';
 export { catalog } from './catalog/index.ts';
 export type { CatalogEntry, EventType, EventData } from './catalog/index.ts';
-export type { ValidationIssue } from './validate.ts';
-export { findDefinition, validateAgainst, validateData, keyOf, subjectOf, dataschemaOf } from './validate.ts';
+export type { DataVersion, ValidationIssue } from './validate.ts';
+export { acceptedVersions, dataVersionOf, findDefinition, storedSchemaOf, validateAgainst, validateData, keyOf, subjectOf, dataschemaOf } from './validate.ts';
 export type { CatalogDocument, CatalogDocumentEntry, JsonSchema, TypeReader } from './document.ts';
 export { catalogDocument, documentEntryOf, jsonSchemaOf, readersOf } from './document.ts';
 export type { AsyncApiDocument, AsyncApiOptions } from './asyncapi.ts';

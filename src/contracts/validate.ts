@@ -1,6 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { catalog, type CatalogEntry } from './catalog/index.ts';
+import type { EventDefinition } from './define.ts';
 import { registerFormats } from './formats.ts';
 
 /** One broken rule: where (JSON pointer inside the validated value) and what. */
@@ -61,7 +62,44 @@ export function subjectOf(definition: CatalogEntry, data: unknown): string | und
   return key === undefined ? undefined : `${definition.subject}/${key}`;
 }
 
-/** The `dataschema` attribute of a type's current version. */
-export function dataschemaOf(definition: CatalogEntry): string {
-  return `flamingo:${definition.type}/v${definition.version}`;
+/** The `dataschema` attribute of a type's current version, or of `version`. */
+export function dataschemaOf(definition: Pick<CatalogEntry, 'type' | 'version'>, version = definition.version): string {
+  return `flamingo:${definition.type}/v${version}`;
+}
+
+/** One version of a type producers may publish: its number, `data` schema and `dataschema` attribute. */
+export interface DataVersion {
+  readonly version: number;
+  readonly schema: TSchema;
+  readonly dataschema: string;
+  /** End of its deprecation, for an older version. */
+  readonly until?: string;
+}
+
+/**
+ * The versions of `definition` producers may publish at `now` (issue 14): the current one, then
+ * every deprecated one whose `until` is still ahead.
+ */
+export function acceptedVersions(definition: CatalogEntry, now = Date.now()): DataVersion[] {
+  const current: DataVersion = { version: definition.version, schema: definition.schema, dataschema: dataschemaOf(definition) };
+  const older = ((definition as EventDefinition).deprecated ?? [])
+    .filter((d) => Date.parse(d.until) > now)
+    .map((d) => ({ version: d.version, schema: d.schema, dataschema: dataschemaOf(definition, d.version), until: d.until }));
+  return [current, ...older];
+}
+
+/** The accepted version `dataschema` names (absent: the current one), or undefined when it names none (unknown, or past its deprecation). */
+export function dataVersionOf(definition: CatalogEntry, dataschema: string | undefined, now = Date.now()): DataVersion | undefined {
+  const versions = acceptedVersions(definition, now);
+  return dataschema === undefined ? versions[0] : versions.find((v) => v.dataschema === dataschema);
+}
+
+/**
+ * The schema a stored event is checked against before a handler sees it: its version's while the
+ * catalog still describes that version (deprecated, even past `until`: the log keeps what was
+ * accepted), else the current one.
+ */
+export function storedSchemaOf(definition: CatalogEntry, dataschema: string | undefined): TSchema {
+  const older = ((definition as EventDefinition).deprecated ?? []).find((d) => dataschemaOf(definition, d.version) === dataschema);
+  return older?.schema ?? definition.schema;
 }
