@@ -14,7 +14,7 @@ import { Type } from '@sinclair/typebox';
 import { compareCatalog, compareFieldSchemas, type CatalogChange, type CatalogSnapshot } from './compat.ts';
 import type { JsonSchema } from './document.ts';
 import type { ConsumerContract } from './reads.ts';
-import { isTypePattern } from './type-pattern.ts';
+import { isTypePattern, matchesTypePattern } from './type-pattern.ts';
 
 /** A pattern (`*`, `order.*`) rather than one type. */
 const isWildcard = (type: string) => type.includes('*');
@@ -73,6 +73,7 @@ export function contractProblems(contract: ConsumerContract, current: CatalogSna
     if (isWildcard(read.type)) {
       if (read.fields.length > 0) issues.push({ path: `${at}/fields`, message: 'must be empty for a pattern: name the type whose fields are read' });
       if (read.version !== undefined) issues.push({ path: `${at}/version`, message: 'must be absent for a pattern' });
+      if (!Object.keys(current.types).some((type) => matchesTypePattern(read.type, type))) issues.push({ path: `${at}/type`, message: `${read.type} matches no event type of the catalog` });
       return;
     }
     const type = Object.hasOwn(current.types, read.type) ? current.types[read.type] : undefined;

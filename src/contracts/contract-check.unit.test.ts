@@ -57,6 +57,7 @@ describe('contract problems', () => {
           { type: 'order.confirmed', fields: ['orderId'] },
           { type: 'order.*', fields: ['orderId'] },
           { type: 'Order Placed', version: 1, fields: [] },
+          { type: 'parcel.*', fields: [] },
         ],
       },
       current,
@@ -68,6 +69,7 @@ describe('contract problems', () => {
       { path: '/reads/3/version', message: 'is required for a type (current: 1)' },
       { path: '/reads/4/fields', message: 'must be empty for a pattern: name the type whose fields are read' },
       { path: '/reads/5/type', message: 'must be an event type (`order.placed`) or a pattern (`order.*`, `*`)' },
+      { path: '/reads/6/type', message: 'parcel.* matches no event type of the catalog' },
     ]);
   });
 
