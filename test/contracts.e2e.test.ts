@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codeContracts } from '../src/app/contracts.ts';
 import { catalog, matchesTypePattern, matchesTypes } from '../src/contracts/index.ts';
 import { auditProjection, services } from '../src/services/index.ts';
+import { runCli } from './support/cli.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 
 let server: TestServer;
@@ -86,7 +87,7 @@ describe('POST /v1/contracts', () => {
     expect((await server.request('GET', '/v1/contracts/data-team.finance')).status).toBe(404);
   });
 
-  it('registers a contract that GET /v1/contracts, the catalog and the AsyncAPI document show; DELETE removes it', async () => {
+  it('registers a contract that GET /v1/contracts, the catalog, the AsyncAPI document and the check take; DELETE removes it', async () => {
     const created = await server.request('POST', '/v1/contracts', { body: contract });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ ...contract, origin: 'api' });
@@ -114,6 +115,12 @@ describe('POST /v1/contracts', () => {
       summary: 'data-team.finance reads orderId, amountCents, currency of v1.',
     });
     expect(asyncapi.operations['warehouse.stock.low.receive']).toMatchObject({ action: 'receive', 'x-flamingo-reader': { consumer: 'warehouse', fields: ['productId', 'sku', 'name', 'onHand', 'threshold'] } });
+
+    // The check takes the contracts registered on a running Flamingo too.
+    const registered = ((await server.request('GET', '/v1/contracts')).body.contracts as { origin: string }[]).filter((c) => c.origin !== 'code').length;
+    const checked = await runCli(['catalog', 'check', '--server', server.url, '--key', server.adminKey, '--contracts', server.dataDir, '--json']);
+    expect(checked.code, checked.stderr).toBe(0);
+    expect(JSON.parse(checked.stdout)).toMatchObject({ failures: 0, consumers: codeContracts().length + registered });
 
     expect((await server.request('DELETE', '/v1/contracts/data-team.finance')).status).toBe(204);
     expect((await server.request('DELETE', '/v1/contracts/data-team.finance')).status).toBe(404);
