@@ -608,6 +608,31 @@ export function engineConformance(
         await sleep(30);
         expect(got.events).toHaveLength(8);
       });
+
+      it('retries all dead letters in log order, also one retried alone and dead-lettered again', async () => {
+        const { bus, subscriptionName } = await setup();
+        const subscription = subscriptionName();
+        const got = recorder();
+        let failing = true;
+        await bus.subscribe({ name: subscription, types: ['cart.*'] }, (event, context) => {
+          got.record(event, context);
+          if (failing) throw failPermanently('not yet');
+        });
+        const published = await bus.publishAll([added('a', 1), added('a', 2), added('a', 3)]);
+        await waitFor('3 dead letters', async () => (await bus.deadLetters(subscription)).length === 3);
+
+        // The second one goes back alone and fails again: its dead letter is now the newest.
+        expect(await bus.retryDeadLetters(subscription, published[1].id)).toBe(1);
+        await waitFor('the second event dead again', async () => got.events.length === 4 && (await bus.deadLetters(subscription)).length === 3);
+        expect((await bus.deadLetters(subscription)).map((d) => itemOf(d.event))).toEqual([1, 2, 3]);
+
+        failing = false;
+        expect(await bus.retryDeadLetters(subscription)).toBe(3);
+        await waitFor('the three retried events', () => got.events.length === 7);
+        await sleep(30);
+        expect(got.items()).toEqual([1, 2, 3, 2, 1, 2, 3]);
+        expect(await bus.deadLetters(subscription)).toEqual([]);
+      });
     });
 
     describe('positions and replay', () => {
