@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -61,6 +61,18 @@ describe('flamingo start refuses a bad configuration', () => {
     const result = await runCli(['start'], { cwd: tempDir(), env: { [name]: value } });
     expect(result.code).toBe(2);
     expect(lines(result.stderr)).toEqual([expect.stringMatching(message)]);
+  });
+
+  it('refuses at once a FLAMINGO_DATA_DIR that leads into /proc through a symbolic link', async () => {
+    const cwd = tempDir();
+    symlinkSync('/proc', path.join(cwd, 'kernel'));
+    const started = Date.now();
+    const result = await runCli(['start'], { cwd, env: { FLAMINGO_DATA_DIR: path.join(cwd, 'kernel', 'flamingo') }, timeoutMs: 15_000 });
+    expect(result.code).toBe(2);
+    expect(lines(result.stderr)).toEqual([
+      `invalid configuration: FLAMINGO_DATA_DIR: ${path.join(cwd, 'kernel', 'flamingo')} must be a writable directory (/proc is a kernel pseudo-filesystem, not storage (the path leads to /proc/flamingo))`,
+    ]);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it.each([
