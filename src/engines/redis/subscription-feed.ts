@@ -341,7 +341,20 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
     unitDone: () => signal(),
   };
 
-  const runner: SubscriptionRunner<Item> = createSubscriptionRunner<Item>({ options, storage, onCapacity: () => signal(), onStop: () => stop() });
+  // This process's handlers, for the count over every process (statistics.ts), at once (the lease
+  // ticks renew it); written in order on one connection.
+  const publishConsumers = (): void => {
+    void redis.hset(keys.consumers(options.name), leases.owner, runner.consumers).catch(ctx.onError);
+  };
+  const runner: SubscriptionRunner<Item> = createSubscriptionRunner<Item>({
+    options,
+    storage,
+    onCapacity: () => {
+      signal();
+      publishConsumers();
+    },
+    onStop: () => stop(),
+  });
 
   // ── Ownership and lifecycle ─────────────────────────────────────────────────────────────────
 
@@ -377,6 +390,7 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
     onError: ctx.onError,
     acquire: (index) => openLane(index),
     revoke: (index) => revoke(index),
+    consumers: () => runner.consumers,
   });
   const loop = readLoop(leases.owner);
 
