@@ -615,13 +615,19 @@ export function engineConformance(
         expect(got.events).toHaveLength(8);
       });
 
-      it('retries all dead letters in log order, also one retried alone and dead-lettered again', async () => {
+      it('retries all dead letters in log order, one at a time per key, also one retried alone and dead-lettered again', async () => {
         const { bus, subscriptionName } = await setup();
         const subscription = subscriptionName();
         const got = recorder();
         let failing = true;
-        await bus.subscribe({ name: subscription, types: ['cart.*'] }, (event, context) => {
+        let running = 0;
+        let overlapped = false;
+        await bus.subscribe({ name: subscription, types: ['cart.*'], concurrency: 4 }, async (event, context) => {
           got.record(event, context);
+          overlapped ||= running > 0;
+          running += 1;
+          await sleep(10);
+          running -= 1;
           if (failing) throw failPermanently('not yet');
         });
         const published = await bus.publishAll([added('a', 1), added('a', 2), added('a', 3)]);
@@ -637,6 +643,7 @@ export function engineConformance(
         await waitFor('the three retried events', () => got.events.length === 7);
         await sleep(30);
         expect(got.items()).toEqual([1, 2, 3, 2, 1, 2, 3]);
+        expect(overlapped).toBe(false);
         expect(await bus.deadLetters(subscription)).toEqual([]);
       });
     });

@@ -188,7 +188,8 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
         delivery,
         event,
         unreadable,
-        key: source.redrive ? undefined : event.partitionkey,
+        // Dead letters sent back keep their key: one at a time, in the order they come back (log order).
+        key: event.partitionkey,
         readyAt: source.redrive ? 0 : delivery.storedAtMs + options.delayMs,
         attempts,
         counted: false,

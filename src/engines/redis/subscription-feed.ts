@@ -154,7 +154,8 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
       unreadable,
       retryField,
       record,
-      key: lane.redrive ? undefined : event.partitionkey,
+      // Dead letters sent back keep their key: one at a time, in the order they come back (log order).
+      key: event.partitionkey,
       readyAt: Math.max(delayed, state?.at ?? 0),
       attempts: state?.attempts ?? 0,
       firstFailedAt: state?.first,
