@@ -117,6 +117,7 @@ describe('subscriptions and dead letters', () => {
       inFlight: 0,
       retrying: 0,
       deadLetters: 2,
+      scheduled: 0,
       consumers: 1,
     });
   });

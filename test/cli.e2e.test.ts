@@ -111,8 +111,8 @@ describe('flamingo subscriptions and dead-letters', () => {
     // The key from the data dir's admin.key file, as on the machine running the server.
     const subscriptions = await runCli(['subscriptions'], { env: { FLAMINGO_URL: server.url, FLAMINGO_DATA_DIR: server.dataDir } });
     expect(subscriptions.code).toBe(0);
-    expect(subscriptions.stdout).toMatch(/^NAME\s+TYPES\s+POSITION\s+LAG\s+INFLIGHT\s+RETRYING\s+DEADLETTERS\s+CONSUMERS/);
-    expect(subscriptions.stdout).toMatch(/refusing\s+order\.placed\s+\d+\s+0\s+0\s+0\s+2\s+1/);
+    expect(subscriptions.stdout).toMatch(/^NAME\s+TYPES\s+POSITION\s+LAG\s+SCHEDULED\s+INFLIGHT\s+RETRYING\s+DEADLETTERS\s+CONSUMERS/);
+    expect(subscriptions.stdout).toMatch(/refusing\s+order\.placed\s+\d+\s+0\s+0\s+0\s+0\s+2\s+1/);
 
     const list = await cli(['dead-letters', 'list', 'refusing']);
     expect(list.stdout).toMatch(/0190a1b2-c3d4-7e5f-8a9b-000000000001\s+\d+\s+order\.placed\s+1\s+\S+\s+PermanentFailure: refused by the test/);

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -63,6 +64,18 @@ describe('flamingo start refuses a bad configuration', () => {
     expect(lines(result.stderr)).toEqual([expect.stringMatching(message)]);
   });
 
+  it('refuses at once a FLAMINGO_DATA_DIR that leads into /proc through a symbolic link', async () => {
+    const cwd = tempDir();
+    symlinkSync('/proc', path.join(cwd, 'kernel'));
+    const started = Date.now();
+    const result = await runCli(['start'], { cwd, env: { FLAMINGO_DATA_DIR: path.join(cwd, 'kernel', 'flamingo') }, timeoutMs: 15_000 });
+    expect(result.code).toBe(2);
+    expect(lines(result.stderr)).toEqual([
+      `invalid configuration: FLAMINGO_DATA_DIR: ${path.join(cwd, 'kernel', 'flamingo')} must be a writable directory (/proc is a kernel pseudo-filesystem, not storage (the path leads to /proc/flamingo))`,
+    ]);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
   it.each([
     ['unreachable', 'postgres://flamingo:secret@127.0.0.1:1/test', /^invalid configuration: DATABASE_URL: cannot connect to postgres:\/\/flamingo:…@127\.0\.0\.1:1\/test \(ECONNREFUSED/],
     ['missing database', 'postgres://postgres@127.0.0.1:5432/flamingo_no_such_database', /^invalid configuration: DATABASE_URL: cannot connect to .*flamingo_no_such_database \(3D000: .*does not exist/],
@@ -71,6 +84,23 @@ describe('flamingo start refuses a bad configuration', () => {
     expect(result.code).toBe(2);
     expect(lines(result.stderr)).toEqual([expect.stringMatching(message)]);
     expect(result.stderr).not.toContain('secret');
+  });
+
+  it('a PostgreSQL server that accepts and never answers stops start-up naming DATABASE_URL after connect_timeout', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    try {
+      const started = Date.now();
+      const result = await runCli(['start'], { cwd: tempDir(), env: { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/test?connect_timeout=2` }, timeoutMs: 30_000 });
+      expect(result.code).toBe(2);
+      expect(lines(result.stderr)).toEqual([`invalid configuration: DATABASE_URL: cannot connect to postgres://postgres@127.0.0.1:${port}/test?connect_timeout=2 (no answer within 2000 ms)`]);
+      expect(Date.now() - started).toBeLessThan(20_000);
+    } finally {
+      sockets.forEach((socket) => socket.destroy());
+      silent.close();
+    }
   });
 
   it('reports an unknown service named by --services', async () => {

@@ -129,6 +129,9 @@ it('rewinds the subscription from the page, and the handler sees the events agai
   const before = { good1: seen.get('good-1')!, good2: seen.get('good-2')! };
   await page.getByRole('link', { name: 'Subscriptions' }).click();
   await page.locator('#subscription-table tr[data-subscription="flaky"]').waitFor();
+  // Waiting events of a delayed subscription are a column of their own, not lag.
+  expect(await page.locator('#subscription-table thead th').allTextContents()).toEqual(['Name', 'Types', 'Position', 'Lag', 'Scheduled', 'In flight', 'Retrying', 'Dead letters', 'Consumers']);
+  expect(await page.locator('#subscription-table tr[data-subscription="flaky"] td.scheduled').textContent()).toBe('0');
   const rewind = page.locator('#rewind');
   await rewind.getByLabel('Subscription').selectOption('flaky');
   await rewind.getByLabel('To', { exact: true }).selectOption('sequence');

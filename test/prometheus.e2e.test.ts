@@ -45,6 +45,8 @@ beforeAll(async () => {
     if ((event.data as { orderId: string }).orderId === 'refused') throw failPermanently('refused on purpose');
   });
   await server.flamingo.bus.subscribe({ name: 'held', types: ['order.placed'] }, () => held);
+  // A delayed subscription whose two events wait for their hour: scheduled, not lag.
+  await server.flamingo.bus.subscribe({ name: 'later', types: ['order.placed'], delayMs: 3_600_000 }, () => undefined);
   const order = (orderId: string) => ({ specversion: '1.0', id: uuidv7(), type: 'order.placed', data: { orderId, userId: 'u-1', items: [{ productId: 'p-1', quantity: 1, unitPriceCents: 100 }], totalCents: 100, currency: 'EUR' } });
   const answer = await server.request('POST', '/v1/events', { key, contentType: 'application/cloudevents-batch+json', body: [order('kept'), order('refused')] });
   expect(answer.status, answer.text).toBe(202);
@@ -86,6 +88,9 @@ it('promtool check metrics: /metrics of a running server after traffic passes th
   const heldFor = Number(/flamingo_subscription_lag_seconds\{subscription="held"\} ([\d.e-]+)/.exec(text)?.[1]);
   expect(heldFor).toBeGreaterThan(0);
   expect(heldFor).toBeLessThan(60);
+  expect(text).toMatch(/flamingo_subscription_scheduled\{subscription="later"\} 2\n/);
+  expect(text).toMatch(/flamingo_subscription_lag\{subscription="later"\} 0\n/);
+  expect(text).toMatch(/flamingo_subscription_scheduled\{subscription="held"\} 0\n/);
   expect(text).toMatch(/flamingo_outbox_backlog\{service="reviews"\} 0/);
   expect(text).toMatch(/^flamingo_mail_backlog 0$/m);
   const { code, output } = await promtool(['check', 'metrics'], text);

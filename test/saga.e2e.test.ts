@@ -208,6 +208,16 @@ describe.each(SETUPS)('order saga over HTTP ($name)', ({ dialect, stack }) => {
     expect((await shop.request('GET', `/v1/payments/sandbox/charges?idempotencyKey=order:${orderId}`)).body.charges).toEqual([]);
   });
 
+  it('the 15-minute payment timeout shows the orders it waits on as scheduled, not as lag or in flight', async () => {
+    await placeOrder(shop, userId, productId, 'tok_ok');
+    const placed = await shop.request('GET', '/v1/events?type=order.placed&limit=1000');
+    const waiting = (placed.body.events as { recordedtime: string }[]).filter((e) => Date.parse(e.recordedtime) > Date.now() - 15 * 60_000).length;
+    expect(waiting).toBeGreaterThan(0);
+    const { body } = await shop.request('GET', '/v1/subscriptions');
+    const timeout = (body.subscriptions as { name: string }[]).find((s) => s.name === 'orders.payment-timeout');
+    expect(timeout).toMatchObject({ types: ['order.placed'], lag: 0, inFlight: 0, retrying: 0, scheduled: waiting, consumers: 1 });
+  });
+
   it('GET /v1/orders lists a customer’s orders; an unknown order is 404', async () => {
     const list = await shop.request('GET', `/v1/orders?userId=${userId}`);
     expect(list.status).toBe(200);

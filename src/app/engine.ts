@@ -7,6 +7,14 @@ import type { Logger } from '../platform/logger.ts';
 /** The bus log file of the embedded default engine. */
 export const busFileOf = (dataDir: string): string => path.join(dataDir, 'bus.db');
 
+/** The variable behind each NATS stream setting the engine can refuse at start. */
+const NATS_SETTING_VARIABLES = {
+  partitions: 'FLAMINGO_NATS_PARTITIONS',
+  replicas: 'FLAMINGO_NATS_REPLICAS',
+  duplicateWindowMs: 'FLAMINGO_NATS_DUPLICATE_WINDOW_MS',
+  leaseTtlMs: 'FLAMINGO_NATS_LEASE_MS',
+} as const;
+
 /** Opens the engine `FLAMINGO_ENGINE` names: SQLite in the data dir, NATS JetStream or Redis Streams. */
 export async function openEngine(config: FlamingoConfig, logger: Logger): Promise<Engine> {
   if (config.engine.kind === 'sqlite') {
@@ -18,7 +26,7 @@ export async function openEngine(config: FlamingoConfig, logger: Logger): Promis
   const { servers } = config.engine;
   logger.info({ engine: 'nats', servers, stream: config.natsStream }, 'opening engine');
   // Loaded only when asked for, so a SQLite-only process never loads the NATS client.
-  const { natsEngine } = await import('../engines/nats/index.ts');
+  const { natsEngine, StreamSettingsError } = await import('../engines/nats/index.ts');
   const engine = natsEngine({
     servers,
     stream: config.natsStream,
@@ -32,6 +40,8 @@ export async function openEngine(config: FlamingoConfig, logger: Logger): Promis
     await withTimeout(engine.head(), 10_000);
   } catch (error) {
     await engine.close().catch(() => undefined);
+    // The existing streams disagree with a setting JetStream cannot change for us.
+    if (error instanceof StreamSettingsError) throw new ConfigError([`${NATS_SETTING_VARIABLES[error.setting]}: ${error.message}`]);
     throw new ConfigError([`FLAMINGO_ENGINE: cannot reach NATS JetStream at ${servers.join(',')} (${(error as Error).message})`]);
   }
   return engine;

@@ -151,12 +151,25 @@ export interface SubscriptionInfo {
   readonly types: readonly string[];
   /** Highest sequence below which every matching event is done (handled or dead-lettered). */
   readonly position: number;
-  /** Matching events after `position` not yet done. */
+  /**
+   * Matching events after `position` not yet done that are due: a delayed subscription's events
+   * still waiting for their delay are `scheduled` instead. (On Redis, and on NATS JetStream before
+   * 2.10 with several types, events of other types not yet read count too.)
+   */
   readonly lag: number;
+  /** Events whose handlers run now (on NATS JetStream, also events fetched ahead and due). */
   readonly inFlight: number;
   readonly retrying: number;
   readonly deadLetters: number;
-  /** Handlers attached in this process. */
+  /**
+   * Events a delayed subscription (`delayMs`) holds until `recordedtime + delayMs`: recorded less
+   * than the delay ago and not done. Not lag: nothing is behind. (0 without a delay)
+   */
+  readonly scheduled: number;
+  /**
+   * Handlers attached, across every process (one `subscribe` call each; a process that vanished
+   * drops out after the engine's lease time). On SQLite one process owns the log.
+   */
   readonly consumers: number;
 }
 

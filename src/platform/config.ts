@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { catalog, findDefinition, isTypePattern, matchesTypePattern, publishedByOf } from '../contracts/index.ts';
 import { ensurePrivateDir } from './private-files.ts';
@@ -269,12 +269,17 @@ function readConfigFile(cwd: string, problems: string[], declared: readonly stri
 }
 
 /** Creates the data dir (mode 0700, an existing one tightened to 0700) and checks it is writable; the problem, if any. */
-/** Kernel pseudo-filesystems: writing a probe there can block or write to the kernel, so they are refused by path. */
+/** Kernel pseudo-filesystems: writing a probe there can block or write to the kernel, so they are refused by path (symbolic links resolved). */
 const PSEUDO_FILESYSTEMS = ['/proc', '/sys', '/dev'];
 
 function checkWritableDir(dir: string): string | undefined {
-  const pseudo = PSEUDO_FILESYSTEMS.find((root) => dir === root || dir.startsWith(`${root}/`));
-  if (pseudo !== undefined) return `${pseudo} is a kernel pseudo-filesystem, not storage`;
+  const under = (where: string) => PSEUDO_FILESYSTEMS.find((root) => where === root || where.startsWith(`${root}/`));
+  const named = under(dir);
+  if (named !== undefined) return `${named} is a kernel pseudo-filesystem, not storage`;
+  // Through a symbolic link too: a probe written there can block start-up.
+  const real = realPathOf(dir);
+  const reached = under(real);
+  if (reached !== undefined) return `${reached} is a kernel pseudo-filesystem, not storage (the path leads to ${real})`;
   try {
     ensurePrivateDir(dir);
     accessSync(dir, constants.W_OK);
@@ -285,6 +290,21 @@ function checkWritableDir(dir: string): string | undefined {
     return undefined;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  }
+}
+
+/** Where `dir` really is: its deepest existing ancestor with symbolic links resolved, and the rest of it. */
+function realPathOf(dir: string): string {
+  const missing: string[] = [];
+  let existing = path.resolve(dir);
+  while (!existsSync(existing) && path.dirname(existing) !== existing) {
+    missing.unshift(path.basename(existing));
+    existing = path.dirname(existing);
+  }
+  try {
+    return path.join(realpathSync(existing), ...missing);
+  } catch {
+    return path.resolve(dir);
   }
 }
 

@@ -71,15 +71,31 @@ export async function openDatabase<DB>(name: string, config: DatabaseConfig): Pr
   return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
 }
 
+/**
+ * How long start-up's first connection may take before `DATABASE_URL` is reported unreachable: a
+ * server behind a firewall that drops packets, or one that accepts and never answers, would
+ * otherwise hold start-up for minutes. The URL's `connect_timeout` (seconds, libpq's) wins.
+ * (Default: 10 000 ms)
+ */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+function connectTimeoutMs(connectionString: string): number {
+  const seconds = Number(new URL(connectionString).searchParams.get('connect_timeout') ?? '');
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1_000 : CONNECT_TIMEOUT_MS;
+}
+
 /** Runs one statement that creates something, tolerating a concurrent creator (and `alreadyThere`). */
 async function bootstrap(connectionString: string, statement: string, alreadyThere?: string): Promise<void> {
-  const client = new pg.Client({ connectionString });
+  const timeoutMs = connectTimeoutMs(connectionString);
+  const client = new pg.Client({ connectionString, connectionTimeoutMillis: timeoutMs });
   try {
     await client.connect();
   } catch (error) {
     // The first connection of start-up: name the setting, not only the driver's ECONNREFUSED or 3D000.
     const e = error as Error & { code?: string };
-    throw new ConfigError([`DATABASE_URL: cannot connect to ${redactedUrl(connectionString)} (${e.code ? `${e.code}: ` : ''}${e.message || String(error)})`]);
+    // pg says "timeout expired" or "Connection terminated due to connection timeout".
+    const why = !e.code && /timeout/i.test(e.message) ? `no answer within ${timeoutMs} ms` : `${e.code ? `${e.code}: ` : ''}${e.message || String(error)}`;
+    throw new ConfigError([`DATABASE_URL: cannot connect to ${redactedUrl(connectionString)} (${why})`]);
   }
   try {
     await client.query(statement);

@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 /** What the subscription gauges read at each scrape; the app plugs the bus in. */
 export interface SubscriptionGaugeSource {
-  (): Promise<readonly { name: string; lag: number; lagSeconds?: number; inFlight: number; retrying: number; deadLetters: number }[]>;
+  (): Promise<readonly { name: string; lag: number; lagSeconds?: number; inFlight: number; retrying: number; deadLetters: number; scheduled?: number }[]>;
 }
 
 /** What the circuit gauge reads at each scrape: each delivery target's circuit in this process. */
@@ -178,7 +178,7 @@ export function createMetrics(): Metrics {
     },
   });
 
-  type Field = 'lag' | 'lagSeconds' | 'inFlight' | 'retrying' | 'deadLetters';
+  type Field = 'lag' | 'lagSeconds' | 'inFlight' | 'retrying' | 'deadLetters' | 'scheduled';
   const gauge = (name: string, help: string, field: Field) =>
     new Gauge({
       name,
@@ -191,11 +191,12 @@ export function createMetrics(): Metrics {
         for (const s of await source()) if (s[field] !== undefined) this.set({ subscription: s.name }, s[field]);
       },
     });
-  gauge('flamingo_subscription_lag', 'Matching events not yet handled, by subscription.', 'lag');
+  gauge('flamingo_subscription_lag', 'Matching events due and not yet handled, by subscription.', 'lag');
   gauge('flamingo_subscription_lag_seconds', 'Age of the oldest matching event not yet handled (0 when none), in seconds, by subscription.', 'lagSeconds');
   gauge('flamingo_subscription_in_flight', 'Events being handled now, by subscription.', 'inFlight');
   gauge('flamingo_subscription_retrying', 'Events waiting for a retry, by subscription.', 'retrying');
   gauge('flamingo_subscription_dead_letters', 'Dead letters, by subscription.', 'deadLetters');
+  gauge('flamingo_subscription_scheduled', "Events a delayed subscription holds until their delay has passed (not lag), by subscription.", 'scheduled');
 
   return {
     registry,

@@ -143,6 +143,8 @@ export interface SubscriptionView {
   inFlight: number;
   retrying: number;
   deadLetters: number;
+  scheduled: number;
+  /** Handlers attached across every process. */
   consumers: number;
 }
 
@@ -154,7 +156,7 @@ export interface LoggedEvent {
   partitionkey?: string;
 }
 
-/** What the processes agree on about a subscription: everything but `consumers` (handlers in the answering process). */
+/** What the processes agree on about a subscription once it settled: everything but `consumers` (each process sees another's change at its next renewal). */
 export function shared(view: SubscriptionView | undefined): Omit<SubscriptionView, 'consumers'> | undefined {
   if (!view) return undefined;
   const { consumers: _consumers, ...rest } = view;

@@ -208,6 +208,7 @@ loaders.subscriptions = () =>
           el('td', {}, s.types.join(', ')),
           el('td', { class: 'position' }, String(s.position)),
           el('td', { class: 'lag' }, String(s.lag)),
+          el('td', { class: 'scheduled' }, String(s.scheduled)),
           el('td', {}, String(s.inFlight)),
           el('td', {}, String(s.retrying)),
           el('td', {}, String(s.deadLetters)),

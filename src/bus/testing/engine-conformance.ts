@@ -61,6 +61,11 @@ export interface ConformanceFeatures {
   readonly exactInFlight?: boolean;
   /** How early a retry or delay may fire against its due time, for coarse broker timers (ms). (Default: 5) */
   readonly timingToleranceMs?: number;
+  /**
+   * Two engines may open one log at once (as processes do); `reopen` gives the second. SQLite's
+   * log belongs to one engine. (Default: true)
+   */
+  readonly sharedLog?: boolean;
   /** How long to wait for deliveries before a test fails (ms). (Default: 5 000) */
   readonly deliveryTimeoutMs?: number;
 }
@@ -110,6 +115,7 @@ export function engineConformance(
   const restart = features.restart ?? true;
   const logOrder = features.logOrderAcrossKeys ?? true;
   const exactInFlight = features.exactInFlight ?? true;
+  const sharedLog = features.sharedLog ?? true;
   const tolerance = features.timingToleranceMs ?? 5;
   const timeoutMs = features.deliveryTimeoutMs ?? 5_000;
 
@@ -608,6 +614,38 @@ export function engineConformance(
         await sleep(30);
         expect(got.events).toHaveLength(8);
       });
+
+      it('retries all dead letters in log order, one at a time per key, also one retried alone and dead-lettered again', async () => {
+        const { bus, subscriptionName } = await setup();
+        const subscription = subscriptionName();
+        const got = recorder();
+        let failing = true;
+        let running = 0;
+        let overlapped = false;
+        await bus.subscribe({ name: subscription, types: ['cart.*'], concurrency: 4 }, async (event, context) => {
+          got.record(event, context);
+          overlapped ||= running > 0;
+          running += 1;
+          await sleep(10);
+          running -= 1;
+          if (failing) throw failPermanently('not yet');
+        });
+        const published = await bus.publishAll([added('a', 1), added('a', 2), added('a', 3)]);
+        await waitFor('3 dead letters', async () => (await bus.deadLetters(subscription)).length === 3);
+
+        // The second one goes back alone and fails again: its dead letter is now the newest.
+        expect(await bus.retryDeadLetters(subscription, published[1].id)).toBe(1);
+        await waitFor('the second event dead again', async () => got.events.length === 4 && (await bus.deadLetters(subscription)).length === 3);
+        expect((await bus.deadLetters(subscription)).map((d) => itemOf(d.event))).toEqual([1, 2, 3]);
+
+        failing = false;
+        expect(await bus.retryDeadLetters(subscription)).toBe(3);
+        await waitFor('the three retried events', () => got.events.length === 7);
+        await sleep(30);
+        expect(got.items()).toEqual([1, 2, 3, 2, 1, 2, 3]);
+        expect(overlapped).toBe(false);
+        expect(await bus.deadLetters(subscription)).toEqual([]);
+      });
     });
 
     describe('positions and replay', () => {
@@ -747,6 +785,7 @@ export function engineConformance(
             lag: 4 - before(2) - before(4),
             retrying,
             deadLetters: before(2),
+            scheduled: 0,
             consumers: 1,
           };
           const inFlightFits = (inFlight: number) => (exactInFlight ? inFlight === 1 : inFlight >= 1 && inFlight <= expected.lag - retrying);
@@ -779,8 +818,72 @@ export function engineConformance(
           inFlight: 0,
           retrying: 1,
           deadLetters: 1,
+          scheduled: 0,
           consumers: 1,
         });
+      });
+
+      it.skipIf(!delayed)("shows a delayed subscription's waiting events as scheduled, neither lag nor in flight, and as lag once due", async () => {
+        const { bus, subscriptionName } = await setup();
+        const subscription = subscriptionName();
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        const ran: number[] = [];
+        await bus.subscribe({ name: subscription, types: ['cart.*'], delayMs: 1_500 }, async (event) => {
+          ran.push(itemOf(event));
+          await gate;
+        });
+        const published = await bus.publishAll([added('a', 1), added('a', 2), added('a', 3)]);
+        const waiting = await info(bus, subscription);
+        expect(ran).toEqual([]);
+        expect(waiting).toMatchObject({ position: published[0].sequence - 1, lag: 0, inFlight: 0, retrying: 0, scheduled: 3, consumers: 1 });
+        try {
+          // Due: the first runs (and blocks its key), the other two wait behind it.
+          await waitFor('the first delayed event to run', () => ran.length === 1, timeoutMs + 1_500);
+          let due = await info(bus, subscription);
+          await waitFor('the statistics of a due subscription', async () => {
+            due = await info(bus, subscription);
+            return due.scheduled === 0 && due.lag === 3 && due.inFlight >= 1;
+          }).catch(() => undefined);
+          expect(due).toMatchObject({ lag: 3, scheduled: 0 });
+          if (exactInFlight) expect(due.inFlight).toBe(1);
+        } finally {
+          release();
+        }
+        await waitFor('every event', () => ran.length === 3);
+        await waitFor('nothing left', async () => (await info(bus, subscription)).lag === 0).catch(() => undefined);
+        expect(await info(bus, subscription)).toMatchObject({ lag: 0, scheduled: 0, inFlight: 0 });
+      });
+
+      it('counts the consumers attached through every bus and process on the log', async () => {
+        const made = await setup();
+        const subscription = made.subscriptionName();
+        const other = createBus({ engine: made.engine, source: '/conformance' });
+        toClose.push(other);
+        const handler = () => undefined;
+        const first = await made.bus.subscribe({ name: subscription, types: ['cart.*'] }, handler);
+        await made.bus.subscribe({ name: subscription, types: ['cart.*'] }, handler);
+        await other.subscribe({ name: subscription, types: ['cart.*'] }, handler);
+        const consumers = async (bus: Bus) => (await info(bus, subscription)).consumers;
+        const settle = async (bus: Bus, expected: number) => {
+          await waitFor(`${expected} consumers`, async () => (await consumers(bus)) === expected).catch(() => undefined);
+          expect(await consumers(bus)).toBe(expected);
+        };
+        await settle(made.bus, 3);
+        let elsewhere: Bus | undefined;
+        if (sharedLog) {
+          // A second engine on the same log: another process.
+          if (!made.reopen) throw new Error(`${name}: the shared-log test needs makeEngine to return reopen (or pass { sharedLog: false })`);
+          elsewhere = createBus({ engine: await made.reopen(), source: '/conformance' });
+          toClose.push(elsewhere);
+          const third = await elsewhere.subscribe({ name: subscription, types: ['cart.*'] }, handler);
+          await settle(made.bus, 4);
+          await settle(elsewhere, 4);
+          await third.close();
+          await settle(made.bus, 3);
+        }
+        await first.close();
+        await settle(elsewhere ?? made.bus, 2);
       });
     });
 

@@ -29,6 +29,8 @@ export interface ConsumerDescription {
   readonly subscription: string;
   readonly types: readonly string[];
   readonly ordering: 'key' | 'none';
+  /** The subscription's `delayMs`, so any process can tell scheduled events from lag. (Default: 0, consumers made before it was recorded) */
+  readonly delayMs?: number;
 }
 
 /** The least `max_ack_pending` of a consumer; each process still pulls only what it can take. */
@@ -57,7 +59,7 @@ export async function ensureSubscriptionConsumers(ctx: ConsumerContext, options:
   if (conflicting) {
     throw new SubscriptionConflictError(`subscription "${options.name}" exists with ordering '${options.ordering === 'none' ? 'key' : 'none'}', not '${options.ordering}'`);
   }
-  const description = JSON.stringify({ flamingo: 1, subscription: options.name, types: options.types, ordering: options.ordering } satisfies ConsumerDescription);
+  const description = JSON.stringify({ flamingo: 1, subscription: options.name, types: options.types, ordering: options.ordering, delayMs: options.delayMs } satisfies ConsumerDescription);
   const maxAckPending = Math.max(MIN_ACK_PENDING, 2 * options.concurrency * options.maxBatchSize);
   const sibling = existing.find((info) => info !== undefined);
   const start = sibling ? startOf(sibling.config) : await startConfig(ctx, options.startAt);
@@ -79,7 +81,8 @@ export async function ensureSubscriptionConsumers(ctx: ConsumerContext, options:
         });
         return;
       }
-      const sameTypes = parseDescription(found)?.types.join('\n') === options.types.join('\n');
+      const stored = parseDescription(found);
+      const sameTypes = stored?.types.join('\n') === options.types.join('\n') && (stored?.delayMs ?? 0) === options.delayMs;
       const wantsMore = (found.config.max_ack_pending ?? 0) < maxAckPending;
       const ackWait = ctx.ackWaitMs * 1_000_000;
       if (sameTypes && !wantsMore && found.config.ack_wait === ackWait) return;
@@ -133,6 +136,29 @@ export async function rewindSubscription(ctx: ConsumerContext, subscription: str
       }
     }),
   );
+}
+
+/**
+ * Events of `types` recorded at or after `since`: the pending count of a short-lived consumer
+ * started there (the server counts; nothing is delivered). On JetStream before 2.10 several types
+ * are one filter of every type, as the subscription's own consumers are.
+ */
+export async function countSince(ctx: ConsumerContext, types: readonly string[], since: Date): Promise<number> {
+  const counts = await Promise.all(
+    subjectFilters(ctx, types, '*').map(async (filter) => {
+      const info = await ctx.jsm.consumers.add(ctx.naming.stream, {
+        ack_policy: AckPolicy.None,
+        deliver_policy: DeliverPolicy.StartTime,
+        opt_start_time: since.toISOString(),
+        filter_subject: filter,
+        mem_storage: true,
+        inactive_threshold: 10_000 * 1_000_000,
+      });
+      await ctx.jsm.consumers.delete(ctx.naming.stream, info.name).catch(() => undefined);
+      return info.num_pending;
+    }),
+  );
+  return counts.reduce((sum, n) => sum + n, 0);
 }
 
 /** Throws `UnknownSubscriptionError` when the subscription has no consumer on the server. */

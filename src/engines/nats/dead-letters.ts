@@ -39,7 +39,7 @@ export interface DeadLetterStore {
   /** Stores the dead letter; resolves once it is durable, so the message can then be terminated. */
   deadLetter(subscription: string, event: CloudEvent, error: string, attempts: number): Promise<void>;
   list(subscription: string, options?: { limit?: number; afterSequence?: number }): Promise<DeadLetter[]>;
-  /** Moves dead letters to the subscription's redelivery queue; resolves to how many. */
+  /** Moves dead letters to the subscription's redelivery queue, in log order; resolves to how many. */
   retry(subscription: string, eventId?: string): Promise<number>;
   discard(subscription: string, eventId?: string): Promise<number>;
   /** Removes a handled message of the redelivery queue. */
@@ -127,6 +127,9 @@ export function deadLetterStore(nc: NatsConnection, js: JetStreamClient, jsm: Je
     },
     async retry(subscription, eventId) {
       const letters = eventId === undefined ? await records('dead', subscription) : await lastWithSequence(dlqSubject(naming, 'dead', subscription, eventId));
+      // In log order: the dead-letter stream holds them in the order they died, and a dead letter
+      // retried alone and dead again is the newest there though it may be the oldest event.
+      letters.sort((a, b) => a.record.event.sequence - b.record.event.sequence);
       for (const { record, sequence } of letters) {
         await js.publish(dlqSubject(naming, 'redrive', subscription, record.event.id), JSON.stringify(record));
         // Only up to this record: the redriven event may already have failed again in some

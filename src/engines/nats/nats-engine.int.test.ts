@@ -6,7 +6,7 @@ import type { UnstoredEvent } from '../../contracts/index.ts';
 import type { CloudEvent } from '../../contracts/index.ts';
 import { resolveSubscriptionOptions, type Engine, type Outcome } from '../../bus/kit/index.ts';
 import { engineConformance } from '../../bus/testing/index.ts';
-import { natsEngine, PartialAppendError, type NatsEngineOptions } from './index.ts';
+import { natsEngine, PartialAppendError, StreamSettingsError, type NatsEngineOptions } from './index.ts';
 
 // The real JetStream server on this machine; no server, no pass (these tests fail, never skip).
 const SERVERS = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -226,7 +226,8 @@ describe('nats engine on the real JetStream server', () => {
     // The dead letter is stored before the message is terminated: the lag follows a moment later.
     await eventually(async () => (await admin.subscriptions()).find((s) => s.name === 'mailer')?.lag === 0);
     const mailer = (await admin.subscriptions()).find((s) => s.name === 'mailer');
-    expect(mailer).toMatchObject({ deadLetters: 1, retrying: 0, lag: 0, consumers: 0 });
+    // The worker's consumer counts in every process.
+    expect(mailer).toMatchObject({ deadLetters: 1, retrying: 0, lag: 0, consumers: 1 });
     expect((await worker.subscriptions()).find((s) => s.name === 'mailer')?.consumers).toBe(1);
 
     healed = true;
@@ -269,8 +270,51 @@ describe('nats engine on the real JetStream server', () => {
   it('refuses a partition count that differs from the stream it joins', async () => {
     const stream = uniqueStream();
     await engineOn(stream, { partitions: 4 }).head();
-    await expect(engineOn(stream, { partitions: 8 }).head()).rejects.toThrow(/4 partitions/);
+    await expect(engineOn(stream, { partitions: 8 }).head()).rejects.toThrow(new StreamSettingsError('partitions', `stream ${stream} has 4 partitions, not the configured 8: the count is fixed when the stream is created`));
     await expect(engineOn(stream).head()).resolves.toBe(0);
+  });
+
+  it('updates the duplicate window and replicas of existing streams to the configured ones', async () => {
+    const stream = uniqueStream();
+    await engineOn(stream, { duplicateWindowMs: 120_000 }).head();
+    const jsm = await manager();
+    // Replicas recorded above the one copy a single server keeps (JetStream 2.9 accepts the update).
+    for (const name of [stream, `${stream}_DLQ`]) {
+      const { config } = await jsm.streams.info(name);
+      await jsm.streams.update(name, { ...config, num_replicas: 3 });
+    }
+    await expect(engineOn(stream, { duplicateWindowMs: 5_000 }).head()).resolves.toBe(0);
+    const events = (await jsm.streams.info(stream)).config;
+    expect(events.duplicate_window).toBe(5_000 * 1_000_000);
+    expect(events.num_replicas).toBe(1);
+    expect((await jsm.streams.info(`${stream}_DLQ`)).config.num_replicas).toBe(1);
+  });
+
+  it('refuses replicas above 1 on a server without a cluster, naming the setting, for a new or an existing stream', async () => {
+    const fresh = uniqueStream();
+    const refusedNew = await engineOn(fresh, { replicas: 3 }).head().then(() => undefined, (error: unknown) => error);
+    expect(refusedNew).toBeInstanceOf(StreamSettingsError);
+    expect(refusedNew).toMatchObject({ setting: 'replicas', message: expect.stringMatching(/3 replicas need a JetStream cluster/) });
+
+    const existing = uniqueStream();
+    await engineOn(existing).head();
+    const refused = await engineOn(existing, { replicas: 3 }).head().then(() => undefined, (error: unknown) => error);
+    expect(refused).toBeInstanceOf(StreamSettingsError);
+    expect(refused).toMatchObject({ setting: 'replicas', message: `stream ${existing}: 3 replicas need a JetStream cluster, and the server runs without one (it keeps one copy)` });
+    expect((await (await manager()).streams.info(existing)).config.num_replicas).toBe(1);
+  });
+
+  it('refuses, naming the setting, a change JetStream does not allow', async () => {
+    const stream = uniqueStream();
+    const jsm = await manager();
+    await engineOn(stream).head();
+    // A duplicate window longer than the stream's max age is one JetStream refuses.
+    const { config } = await jsm.streams.info(stream);
+    await jsm.streams.update(stream, { ...config, max_age: 60_000 * 1_000_000, duplicate_window: 60_000 * 1_000_000 });
+    const refused = await engineOn(stream, { duplicateWindowMs: 120_000 }).head().then(() => undefined, (error: unknown) => error);
+    expect(refused).toBeInstanceOf(StreamSettingsError);
+    expect(refused).toMatchObject({ setting: 'duplicateWindowMs', message: expect.stringMatching(new RegExp(`^stream ${stream}: JetStream refused to change duplicate window from 60000 ms to 120000 ms \\(.+\\)$`)) });
+    expect((await jsm.streams.info(stream)).config.duplicate_window).toBe(60_000 * 1_000_000);
   });
 
   it('fails every call when the server cannot be reached', async () => {

@@ -57,9 +57,10 @@ import {
   type SubscriptionInfo,
 } from '../../bus/kit/index.ts';
 import { appendEvents } from './append.ts';
-import { assertSubscription, ensureSubscriptionConsumers, listSubscriptionConsumers, parseDescription, rewindSubscription, type ConsumerContext } from './consumers.ts';
+import { assertSubscription, countSince, ensureSubscriptionConsumers, listSubscriptionConsumers, parseDescription, rewindSubscription, type ConsumerContext } from './consumers.ts';
 import { deadLetterStore, type DeadLetterStore } from './dead-letters.ts';
 import { namingFor, type Naming } from './naming.ts';
+import { countConsumers } from './presence.ts';
 import { readEvents } from './read.ts';
 import { ensureStreams } from './streams.ts';
 import { startFeed, type SubscriptionFeed } from './subscription-feed.ts';
@@ -274,10 +275,11 @@ class NatsEngine implements Engine {
   async subscriptions(): Promise<SubscriptionInfo[]> {
     const core = await this.#ready();
     const head = await core.consumers.head();
-    const [bySubscription, counts] = await Promise.all([listSubscriptionConsumers(core.consumers), core.store.counts()]);
+    const [bySubscription, counts, attached] = await Promise.all([listSubscriptionConsumers(core.consumers), core.store.counts(), countConsumers(core.jsm, this.#naming)]);
     const infos: SubscriptionInfo[] = [];
     for (const [name, consumers] of bySubscription) {
       const retrying = counts.failing.get(name) ?? 0;
+      const description = parseDescription(consumers[0]);
       // Done up to: everything, for an idle consumer; else just before its first message not yet done.
       const position = Math.min(
         ...(await Promise.all(
@@ -286,15 +288,21 @@ class NatsEngine implements Engine {
       );
       const pending = consumers.reduce((sum, c) => sum + c.num_pending, 0);
       const unacked = consumers.reduce((sum, c) => sum + c.num_ack_pending, 0);
+      const types = description?.types ?? [];
+      // Recorded less than the delay ago: not done, the newest of what is not done. Those not yet
+      // fetched are pending on the server; the rest are held by some process, waiting.
+      const delayMs = description?.delayMs ?? 0;
+      const scheduled = delayMs > 0 && pending + unacked > 0 ? Math.min(pending + unacked, await countSince(core.consumers, types, new Date(Date.now() - delayMs))) : 0;
       infos.push({
         name,
-        types: parseDescription(consumers[0])?.types ?? [],
+        types,
         position,
-        lag: pending + unacked,
-        inFlight: Math.max(0, unacked - retrying),
+        lag: pending + unacked - scheduled,
+        inFlight: Math.max(0, unacked - retrying - Math.max(0, scheduled - pending)),
         retrying,
         deadLetters: counts.dead.get(name) ?? 0,
-        consumers: (await this.#running.whenRunning(name))?.runner.consumers ?? 0,
+        scheduled,
+        consumers: attached.get(name) ?? 0,
       });
     }
     return infos.sort((a, b) => a.name.localeCompare(b.name));

@@ -14,6 +14,7 @@ import type { DeadLetterStore } from './dead-letters.ts';
 import type { Delivery } from './delivery.ts';
 import { toCloudEvent } from './event-codec.ts';
 import { startLeases, type LeaseManager } from './leases.ts';
+import { startPresence, type ConsumerPresence } from './presence.ts';
 import { consumerName, typeOfSubject, type Naming } from './naming.ts';
 import { createPullLane, type PullLane } from './pull-lane.ts';
 
@@ -187,7 +188,8 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
         delivery,
         event,
         unreadable,
-        key: source.redrive ? undefined : event.partitionkey,
+        // Dead letters sent back keep their key: one at a time, in the order they come back (log order).
+        key: event.partitionkey,
         readyAt: source.redrive ? 0 : delivery.storedAtMs + options.delayMs,
         attempts,
         counted: false,
@@ -326,7 +328,24 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
     unitDone: pumpAll,
   };
 
-  const runner: SubscriptionRunner<Item> = createSubscriptionRunner<Item>({ options, storage, onCapacity: pumpAll, onStop: () => stop() });
+  const presence: ConsumerPresence = startPresence({
+    js: ctx.js,
+    jsm: ctx.jsm,
+    naming,
+    subscription: options.name,
+    ttlMs: ctx.leaseTtlMs,
+    count: () => runner.consumers,
+    onError: ctx.onError,
+  });
+  const runner: SubscriptionRunner<Item> = createSubscriptionRunner<Item>({
+    options,
+    storage,
+    onCapacity: () => {
+      pumpAll();
+      presence.update();
+    },
+    onStop: () => stop(),
+  });
 
   // ── Ownership and lifecycle ─────────────────────────────────────────────────────────────────
 
@@ -357,6 +376,7 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
   /** The last handler detached: give the partitions and every held message back. */
   async function stop(): Promise<void> {
     stopping = true;
+    await presence.close();
     await leases?.close();
     await Promise.all([...sources.values()].map((source) => revoke(source, false)));
     clearInterval(heartbeat);

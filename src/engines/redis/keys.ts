@@ -9,11 +9,12 @@
  * | `p:<n>` | stream | partition `n`: entry id `<sequence>-0`, fields `t` (type), `r` (recorded, ms), `e` (the event as appended) |
  * | `id:<event id>` | string | its sequence, for the duplicate window (`PX`) |
  * | `times` | sorted set | the first sequence of each append, scored by its recorded time (time positions) |
- * | `subs` | hash | subscription → `{ types }` |
+ * | `subs` | hash | subscription → `{ types, delayMs }` |
  * | `redrive:<sub>` | stream | dead letters sent back for redelivery |
  * | `retry:<sub>` | hash | sequence (or `r<redrive id>`) → retry state |
  * | `dead:<sub>` | sorted set + `deadinfo:<sub>` hash | dead letters by sequence |
  * | `lease:<sub>:<lane>`, `members:<sub>` | string, sorted set | which process works which lane |
+ * | `consumers:<sub>` | hash | process (a member) → handlers it has attached |
  * | `epoch:<sub>` | string | bumped by each rewind |
  *
  * A subscription is a consumer group of its name on every partition stream and on its redrive stream.
@@ -32,6 +33,7 @@ export interface Keys {
   deadInfo(subscription: string): string;
   lease(subscription: string, lane: number): string;
   members(subscription: string): string;
+  consumers(subscription: string): string;
   epoch(subscription: string): string;
 }
 
@@ -51,6 +53,7 @@ export function keysFor(prefix: string): Keys {
     deadInfo: (subscription) => `${p}:deadinfo:${subscription}`,
     lease: (subscription, lane) => `${p}:lease:${subscription}:${lane}`,
     members: (subscription) => `${p}:members:${subscription}`,
+    consumers: (subscription) => `${p}:consumers:${subscription}`,
     epoch: (subscription) => `${p}:epoch:${subscription}`,
   };
 }

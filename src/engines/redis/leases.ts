@@ -11,18 +11,24 @@ import type { Keys } from './keys.ts';
  * every attached process by when its membership lapses, and their count gives each a fair share,
  * ⌈lanes / members⌉. Every quarter of the lease time one script (server clock, atomic) renews the
  * member and the leases a process holds, and takes free lanes up to its share; a process gives back
- * lanes beyond its share once the events it runs from them are finished (`release`). The lease is
+ * lanes beyond its share once the events it runs from them are finished (`release`); the same
+ * script keeps `consumers:<sub>` (member → handlers attached there) for the members alive. The lease is
  * the visibility timeout: a process that stops renewing — killed, or its event loop stalled for a
  * lease time — loses its lanes, and the next owner claims their unfinished entries (`XAUTOCLAIM`).
  */
 const TICK = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local me, ttl, lanes, offset, join = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local me, ttl, lanes, offset, join, consumers = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6]
+local counts = KEYS[2 + lanes]
+local lapsed = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
+if #lapsed > 0 then redis.call('HDEL', counts, unpack(lapsed)) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if join == '1' then
   redis.call('ZADD', KEYS[1], now + ttl, me)
   redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('HSET', counts, me, consumers)
+  redis.call('PEXPIRE', counts, ttl)
 end
 local members = math.max(1, redis.call('ZCARD', KEYS[1]))
 local share = math.ceil(lanes / members)
@@ -78,6 +84,8 @@ export interface LeaseOptions {
    * else resolve once nothing of the lane runs here any more (it is released after).
    */
   readonly revoke: (lane: number, lost: boolean) => Promise<void>;
+  /** Handlers attached here, renewed with the membership. */
+  readonly consumers: () => number;
   readonly onError: (error: Error) => void;
 }
 
@@ -113,7 +121,18 @@ export function startLeases(options: LeaseOptions): LeaseManager {
   };
 
   const tick = async (join: boolean): Promise<void> => {
-    const [share, now] = await redis.flamingoLeaseTick(1 + lanes, keys.members(subscription), ...leaseKeys, owner, ttlMs, lanes, offset, join ? '1' : '0');
+    const [share, now] = await redis.flamingoLeaseTick(
+      2 + lanes,
+      keys.members(subscription),
+      ...leaseKeys,
+      keys.consumers(subscription),
+      owner,
+      ttlMs,
+      lanes,
+      offset,
+      join ? '1' : '0',
+      options.consumers(),
+    );
     const holding = new Set(now.map(Number));
     for (const lane of [...owned]) {
       if (holding.has(lane)) continue;
@@ -152,7 +171,7 @@ export function startLeases(options: LeaseOptions): LeaseManager {
       } finally {
         clearInterval(renewing);
       }
-      await redis.zrem(keys.members(subscription), owner).catch(options.onError);
+      await redis.multi().zrem(keys.members(subscription), owner).hdel(keys.consumers(subscription), owner).exec().catch(options.onError);
     },
   };
 }

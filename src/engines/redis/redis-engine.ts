@@ -224,7 +224,7 @@ class RedisStreamsEngine implements RedisEngine {
       const results = await Promise.allSettled(creating);
       for (const result of results) if (result.status === 'rejected' && !String(result.reason).includes('BUSYGROUP')) throw result.reason;
     }
-    await redis.hset(keys.subs, options.name, JSON.stringify({ types: options.types }));
+    await redis.hset(keys.subs, options.name, JSON.stringify({ types: options.types, delayMs: options.delayMs }));
     return startFeed({ redis, keys, partitions: core.partitions, leaseMs: this.#settings.leaseMs, onError: this.#onError }, options);
   }
 

@@ -154,7 +154,8 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
       unreadable,
       retryField,
       record,
-      key: lane.redrive ? undefined : event.partitionkey,
+      // Dead letters sent back keep their key: one at a time, in the order they come back (log order).
+      key: event.partitionkey,
       readyAt: Math.max(delayed, state?.at ?? 0),
       attempts: state?.attempts ?? 0,
       firstFailedAt: state?.first,
@@ -341,7 +342,20 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
     unitDone: () => signal(),
   };
 
-  const runner: SubscriptionRunner<Item> = createSubscriptionRunner<Item>({ options, storage, onCapacity: () => signal(), onStop: () => stop() });
+  // This process's handlers, for the count over every process (statistics.ts), at once (the lease
+  // ticks renew it); written in order on one connection.
+  const publishConsumers = (): void => {
+    void redis.hset(keys.consumers(options.name), leases.owner, runner.consumers).catch(ctx.onError);
+  };
+  const runner: SubscriptionRunner<Item> = createSubscriptionRunner<Item>({
+    options,
+    storage,
+    onCapacity: () => {
+      signal();
+      publishConsumers();
+    },
+    onStop: () => stop(),
+  });
 
   // ── Ownership and lifecycle ─────────────────────────────────────────────────────────────────
 
@@ -377,6 +391,7 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
     onError: ctx.onError,
     acquire: (index) => openLane(index),
     revoke: (index) => revoke(index),
+    consumers: () => runner.consumers,
   });
   const loop = readLoop(leases.owner);
 

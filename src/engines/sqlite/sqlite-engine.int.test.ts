@@ -27,10 +27,15 @@ function open(file = tempFile()): SqliteEngine {
 const cartEvent = (item: number, cartId = '0190a000-0000-7000-8000-00000000000a') =>
   buildEvent({ type: 'cart.item_added', data: { cartId, items: [item], item } });
 
-engineConformance('sqlite', async () => {
-  const file = tempFile();
-  return { engine: sqliteEngine({ file }), reopen: async () => sqliteEngine({ file }) };
-});
+// One engine owns a SQLite log: processes cannot share it.
+engineConformance(
+  'sqlite',
+  async () => {
+    const file = tempFile();
+    return { engine: sqliteEngine({ file }), reopen: async () => sqliteEngine({ file }) };
+  },
+  { sharedLog: false },
+);
 
 describe('sqlite engine specifics', () => {
   it('opens the log durable: WAL, synchronous=FULL', () => {

@@ -155,6 +155,8 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
       inFlight: 0,
       retrying: store.countRetrying(row.name),
       deadLetters: store.countDeadLetters(row.name),
+      // Not running (this process owns the log): nothing holds events back for a delay.
+      scheduled: 0,
       consumers: 0,
     };
   };

@@ -335,14 +335,20 @@ export class SubscriptionFeed implements StatePersister, SubscriptionStorage<Ent
   info(): SubscriptionInfo {
     let done = 0;
     for (const [first, last] of this.doneRanges()) done += last - first + 1;
+    const notDone = Math.max(0, this.context.reader.countAfter(this.filter, this.position) - done);
+    // Recorded less than the delay ago: none of them can be done yet.
+    const delayMs = this.options.delayMs;
+    const scheduled =
+      delayMs > 0 ? Math.min(notDone, this.context.reader.countAfter(this.filter, Math.max(this.position, this.context.reader.positionBefore(new Date(Date.now() - delayMs))))) : 0;
     return {
       name: this.name,
       types: this.options.types,
       position: this.position,
-      lag: Math.max(0, this.context.reader.countAfter(this.filter, this.position) - done),
+      lag: notDone - scheduled,
       inFlight: this.runner.inFlight,
       retrying: this.retrying,
       deadLetters: this.context.store.countDeadLetters(this.name),
+      scheduled,
       consumers: this.runner.consumers,
     };
   }
