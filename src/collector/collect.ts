@@ -1,4 +1,4 @@
-import type { PublishInput } from '../bus/index.ts';
+import { canonicalId, type PublishInput } from '../bus/index.ts';
 import { forbidden, tooLarge, unprocessable, type ProblemDetail } from '../platform/errors.ts';
 import type { Guard, Principal } from '../platform/auth/index.ts';
 import { checkData, readEvent, type Candidate, type ReadDefaults } from './envelope.ts';
@@ -57,14 +57,16 @@ export function collect(
       allUnknownType &&= result.unknownType;
     }
   });
+  // One identity (CloudEvents: source + id, a UUID in any case) twice in a batch would silently drop one event.
   const firstAt = new Map<string, string>();
   for (const c of candidates) {
     const id = c.input.id;
     if (id === undefined) continue;
-    const earlier = firstAt.get(id);
-    if (earlier === undefined) firstAt.set(id, c.at);
+    const identity = JSON.stringify([c.input.source, canonicalId(id)]);
+    const earlier = firstAt.get(identity);
+    if (earlier === undefined) firstAt.set(identity, c.at);
     else {
-      issues.push({ path: `${c.at}/id`, message: `repeats the id of event ${earlier.slice(1)}; each event of a batch needs its own id` });
+      issues.push({ path: `${c.at}/id`, message: `repeats the id of event ${earlier.slice(1)} (same source); each event of a batch needs its own id` });
       allUnknownType = false;
     }
   }

@@ -15,6 +15,7 @@ import {
   createBus,
   EventValidationError,
   failPermanently,
+  IdentityConflictError,
   retryAfter,
   SubscriptionConflictError,
   UnknownEventTypeError,
@@ -59,6 +60,12 @@ export interface ConformanceFeatures {
    * is at least the running ones and at most the events neither done nor retrying. (Default: true)
    */
   readonly exactInFlight?: boolean;
+  /**
+   * A call to `append` is stored all or nothing even when one of its events is refused at the
+   * server (an identity conflict). When false (JetStream has no atomic batch) the refused event is
+   * not stored and the call rejects, but its other events may be. (Default: true)
+   */
+  readonly atomicBatches?: boolean;
   /** How early a retry or delay may fire against its due time, for coarse broker timers (ms). (Default: 5) */
   readonly timingToleranceMs?: number;
   /** How long to wait for deliveries before a test fails (ms). (Default: 5 000) */
@@ -111,6 +118,7 @@ export function engineConformance(
   const logOrder = features.logOrderAcrossKeys ?? true;
   const exactInFlight = features.exactInFlight ?? true;
   const tolerance = features.timingToleranceMs ?? 5;
+  const atomicBatches = features.atomicBatches ?? true;
   const timeoutMs = features.deliveryTimeoutMs ?? 5_000;
 
   async function waitFor(what: string, condition: () => boolean | Promise<boolean>, ms = timeoutMs): Promise<void> {
@@ -273,6 +281,73 @@ export function engineConformance(
         expect(first).toMatchObject({ id: id.toLowerCase(), duplicate: false });
         expect(await bus.publish({ ...added('a', 1), id: id.toLowerCase() })).toEqual({ id: id.toLowerCase(), sequence: first.sequence, duplicate: true });
         expect((await bus.read({})).map((e) => e.id)).toEqual([id.toLowerCase()]);
+      });
+
+      it('identifies an event by source + id (CloudEvents): one id from two sources is two events', async () => {
+        const { bus } = await setup();
+        const a = await bus.publish({ ...added('a', 1), id: '1', source: '/shop-a' });
+        const b = await bus.publish({ ...added('b', 2), id: '1', source: '/shop-b' });
+        expect(a.duplicate).toBe(false);
+        expect(b).toMatchObject({ id: '1', duplicate: false });
+        expect(b.sequence).not.toBe(a.sequence);
+        expect(await bus.publish({ ...added('b', 2), id: '1', source: '/shop-b' })).toEqual({ id: '1', sequence: b.sequence, duplicate: true });
+        expect((await bus.read({})).map((e) => [e.source, e.id, itemOf(e)])).toEqual([
+          ['/shop-a', '1', 1],
+          ['/shop-b', '1', 2],
+        ]);
+      });
+
+      it('refuses the same source + id with other content, naming the stored sequence; an identical resend stays a duplicate', async () => {
+        const { bus, engine } = await setup();
+        const id = uuidv7();
+        // No time given: the time the bus fills in is not content, so the resend below matches.
+        const first = await bus.publish({ ...added('a', 1), id, extensions: { shopregion: 'eu' } });
+        await sleep(3);
+        const resend = await bus.publish({ ...added('a', 1), id, extensions: { shopregion: 'eu' }, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+        expect(resend).toEqual({ id, sequence: first.sequence, duplicate: true });
+        const head = await engine.head();
+        for (const changed of [
+          { ...added('a', 2), id, extensions: { shopregion: 'eu' } },
+          { ...added('a', 1), id, extensions: { shopregion: 'us' } },
+          { ...added('a', 1), id, extensions: { shopregion: 'eu' }, subject: 'cart/other' },
+          { ...added('a', 1), id, extensions: { shopregion: 'eu' }, time: '2024-01-01T00:00:00Z' },
+        ]) {
+          const error = await bus.publish(changed).catch((e: unknown) => e);
+          expect(error, JSON.stringify(changed)).toBeInstanceOf(IdentityConflictError);
+          expect((error as IdentityConflictError).conflicts).toEqual([{ index: 0, id, source: '/conformance', sequence: first.sequence }]);
+          expect((error as Error).message).toContain(`sequence ${first.sequence}`);
+        }
+        expect(await engine.head()).toBe(head);
+        const [stored] = await bus.read({});
+        expect(stored).toMatchObject({ id, data: { item: 1 }, shopregion: 'eu' });
+        expect(await bus.read({})).toHaveLength(1);
+        // An event stored with a time matches a resend with that time.
+        const timed = await bus.publish({ ...added('b', 3), time: '2024-01-01T00:00:00Z', id: 'timed' });
+        expect(await bus.publish({ ...added('b', 3), time: '2024-01-01T00:00:00Z', id: 'timed' })).toEqual({ ...timed, duplicate: true });
+      });
+
+      it(`refuses a batch with an event of a used identity and other content${atomicBatches ? ', storing none of it' : ''}; neighbours are unharmed`, async () => {
+        const { bus, engine } = await setup();
+        const taken = await bus.publish({ ...added('a', 1), id: 'taken' });
+        const [neighbour, batch] = await Promise.allSettled([
+          bus.publishAll([added('c', 5)]),
+          bus.publishAll([added('b', 2), { ...added('a', 9), id: 'taken' }, { ...added('a', 1), id: 'taken', source: '/elsewhere' }]),
+        ]);
+        expect(neighbour.status).toBe('fulfilled');
+        expect(batch.status).toBe('rejected');
+        const error = (batch as PromiseRejectedResult).reason as IdentityConflictError;
+        expect(error).toBeInstanceOf(IdentityConflictError);
+        expect(error.conflicts).toEqual([{ index: 1, id: 'taken', source: '/conformance', sequence: taken.sequence }]);
+        const items = (await bus.read({})).map(itemOf);
+        expect(items.filter((item) => item === 9)).toEqual([]);
+        if (atomicBatches) expect(items.sort()).toEqual([1, 5]);
+        // The same batch without the conflict goes through; a resend of it is all duplicates.
+        const fixed = [added('b', 2), { ...added('a', 1), id: 'taken' }, { ...added('a', 1), id: 'taken', source: '/elsewhere' }];
+        const results = await bus.publishAll(fixed.map((input, i) => ({ ...input, id: input.id ?? `fixed-${i}` })));
+        expect(results[1]).toEqual({ id: 'taken', sequence: taken.sequence, duplicate: true });
+        const again = await bus.publishAll(fixed.map((input, i) => ({ ...input, id: input.id ?? `fixed-${i}` })));
+        expect(again.map((r) => r.duplicate)).toEqual([true, true, true]);
+        expect(await engine.head()).toBeGreaterThan(taken.sequence);
       });
 
       it('refuses a batch that gives one id twice, naming the later event, and stores none of it', async () => {
