@@ -109,14 +109,14 @@ describe('valid CloudEvents are accepted and stored', () => {
   for (const [name, event] of Object.entries(VALID)) {
     it(`${name}: structured, binary and in a batch`, async () => {
       const sent = withData(event);
-      const s = await structured(unique(sent, 's'));
+      const s = await structured(unique(sent, `${name}-s`));
       expect(s.status, `structured: ${s.text}`).toBe(202);
-      const b = await binary(unique(sent, 'b'));
+      const b = await binary(unique(sent, `${name}-b`));
       expect(b.status, `binary: ${b.text}`).toBe(202);
-      const inBatch = await batch([unique(sent, 'x')]);
+      const inBatch = await batch([unique(sent, `${name}-x`)]);
       expect(inBatch.status, `batch: ${inBatch.text}`).toBe(202);
       const ids = await storedIds();
-      for (const suffix of ['s', 'b', 'x']) expect(ids).toContain(`${String(event.source)} ${String(event.id)}-${suffix}`);
+      for (const suffix of ['s', 'b', 'x']) expect(ids).toContain(`${String(event.source)} ${String(event.id)}-${name}-${suffix}`);
     });
   }
 

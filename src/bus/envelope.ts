@@ -12,7 +12,7 @@ import {
 } from '../contracts/index.ts';
 import { EventValidationError, UnknownEventTypeError, type EventIssue } from './errors.ts';
 import { newEventId } from './event-id.ts';
-import { canonicalId, TIME_FILLED_IN } from './identity.ts';
+import { canonicalId, contentDigest, TIME_FILLED_IN } from './identity.ts';
 import type { PublishInput } from './types.ts';
 
 /** `source` of events whose producer did not name one. */
@@ -96,17 +96,20 @@ export function buildEvent(input: UncheckedPublishInput, source: string = DEFAUL
 }
 
 /**
- * An identity (`source` + `id`) given twice in one call would store one event and silently drop
- * the other (the second is a duplicate of the first): refused instead, naming the later one
- * (CloudEvents batch format). The same id under two sources is two events.
+ * An identity (`source` + `id`) given twice in one call with other content would store one event
+ * and silently drop the other: refused instead, naming the later one. Two copies of one event are
+ * valid (CloudEvents batch format); the engine answers the second as a duplicate. The same id
+ * under two sources is two events.
  */
 function repeatedIds(events: readonly UnstoredEvent[], issues: EventIssue[]): void {
-  const first = new Map<string, number>();
+  const first = new Map<string, { index: number; digest: string }>();
   events.forEach((event, index) => {
     const identity = JSON.stringify([event.source, event.id]);
     const earlier = first.get(identity);
-    if (earlier === undefined) first.set(identity, index);
-    else addIssue(issues, index, '/id', `repeats the id of event ${earlier} (same source); each event of a batch needs its own id`);
+    if (earlier === undefined) first.set(identity, { index, digest: contentDigest(event) });
+    else if (earlier.digest !== contentDigest(event)) {
+      addIssue(issues, index, '/id', `repeats the id of event ${earlier.index} (same source) with other content; each event of a batch needs its own id`);
+    }
   });
 }
 
