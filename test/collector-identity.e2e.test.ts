@@ -61,10 +61,10 @@ describe('event identity is source + id', () => {
     expect(await storedWith(id)).toHaveLength(1);
   });
 
-  it('a batch giving one UUID twice in two cases (same source) is refused naming /1/id', async () => {
+  it('a batch giving one UUID twice in two cases (same source) with other content is refused naming /1/id', async () => {
     const id = uuidv7();
     const before = await server.eventCount();
-    const response = await batch([event(id, '/shop-a', 1), event(id.toUpperCase(), '/shop-a', 1)]);
+    const response = await batch([event(id, '/shop-a', 1), event(id.toUpperCase(), '/shop-a', 2)]);
     expect(response.status).toBe(422);
     expect(response.body.detail).toEqual([{ path: '/1/id', message: expect.stringMatching(/repeats the id of event 0/) }]);
     expect(await server.eventCount()).toBe(before);
