@@ -45,7 +45,7 @@ beforeAll(async () => {
     if ((event.data as { orderId: string }).orderId === 'refused') throw failPermanently('refused on purpose');
   });
   await server.flamingo.bus.subscribe({ name: 'held', types: ['order.placed'] }, () => held);
-  const order = (orderId: string) => ({ specversion: '1.0', id: uuidv7(), type: 'order.placed', data: { orderId, userId: 'u-1', items: [{ productId: 'p-1', quantity: 1, unitPriceCents: 100 }], totalCents: 100, currency: 'EUR' } });
+  const order = (orderId: string) => ({ specversion: '1.0', id: uuidv7(), source: '/test', type: 'order.placed', data: { orderId, userId: 'u-1', items: [{ productId: 'p-1', quantity: 1, unitPriceCents: 100 }], totalCents: 100, currency: 'EUR' } });
   const answer = await server.request('POST', '/v1/events', { key, contentType: 'application/cloudevents-batch+json', body: [order('kept'), order('refused')] });
   expect(answer.status, answer.text).toBe(202);
   expect((await server.request('POST', '/v1/events', { key: null, contentType: 'application/cloudevents+json', body: order('no-key') })).status).toBe(401);
