@@ -683,6 +683,33 @@ export function engineConformance(
         await sleep(30);
         expect(got.events).toHaveLength(8);
       });
+
+      it('keeps the retry state and dead letters of two events with one id from two sources apart; by id, both are retried', async () => {
+        const { bus, subscriptionName } = await setup();
+        const subscription = subscriptionName();
+        const got = recorder();
+        let failing = true;
+        await bus.subscribe({ name: subscription, types: ['cart.*'], retry: { maxAttempts: 2, initialDelayMs: 5, maxDelayMs: 10 } }, (event, context) => {
+          got.record(event, context);
+          if (failing) throw new Error(`fails ${event.source}`);
+        });
+        await bus.publishAll([
+          { ...added('a', 1), id: '1', source: '/shop-a' },
+          { ...added('b', 2), id: '1', source: '/shop-b' },
+        ]);
+        await waitFor('2 dead letters', async () => (await bus.deadLetters(subscription)).length === 2);
+        const letters = await bus.deadLetters(subscription);
+        expect(letters.map((d) => [d.event.source, d.attempts, d.error])).toEqual([
+          ['/shop-a', 2, expect.stringContaining('fails /shop-a')],
+          ['/shop-b', 2, expect.stringContaining('fails /shop-b')],
+        ]);
+        expect(got.events).toHaveLength(4);
+        failing = false;
+        expect(await bus.retryDeadLetters(subscription, '1')).toBe(2);
+        await waitFor('both retried', () => got.events.length === 6);
+        expect(got.events.slice(4).map((e) => e.source).sort()).toEqual(['/shop-a', '/shop-b']);
+        expect(await bus.deadLetters(subscription)).toEqual([]);
+      });
     });
 
     describe('positions and replay', () => {
