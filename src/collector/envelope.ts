@@ -41,8 +41,10 @@ export function isUriReference(text: string): boolean {
   const colon = /^[^/?#]*?:/.exec(text);
   return colon === null || SCHEME.test(colon[0].slice(0, -1));
 }
-const SOURCE_RULE = 'is required: a non-empty URI reference (RFC 3986) naming the producer, such as /webshop or https://shop.example';
-const ID_RULE = 'is required: 1–200 printable characters without spaces, unique per source (a UUID is best)';
+const SOURCE_RULE = 'a non-empty URI reference (RFC 3986) naming the producer, such as /webshop or https://shop.example';
+const ID_RULE = '1–200 printable characters without spaces, unique per source (a UUID is best)';
+/** `is required: <rule>` when absent, `must be <rule>` when present but wrong. */
+const ruleOf = (value: unknown, rule: string) => (value === undefined ? `is required: ${rule}` : `must be ${rule}`);
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -87,8 +89,8 @@ export function readEvent(sent: unknown, at: string, defaults: ReadDefaults = {}
   if (value.specversion === undefined) addIssue(issues, at, 'specversion', 'is required and must be "1.0"');
   else if (value.specversion !== '1.0') addIssue(issues, at, 'specversion', 'must be "1.0"');
   // CloudEvents: id and source are required, and together identify the event (bus/identity.ts).
-  if (typeof value.id !== 'string' || !ID.test(value.id)) addIssue(issues, at, 'id', ID_RULE);
-  if (typeof value.source !== 'string' || !isUriReference(value.source)) addIssue(issues, at, 'source', SOURCE_RULE);
+  if (typeof value.id !== 'string' || !ID.test(value.id)) addIssue(issues, at, 'id', ruleOf(value.id, ID_RULE));
+  if (typeof value.source !== 'string' || !isUriReference(value.source)) addIssue(issues, at, 'source', ruleOf(value.source, SOURCE_RULE));
   if (value.time !== undefined && readTime(value.time, { form: 'rfc3339' }) === undefined) addIssue(issues, at, 'time', TIME_RULE.rfc3339);
   if (value.datacontenttype !== undefined && (typeof value.datacontenttype !== 'string' || !JSON_MEDIA_TYPE.test(value.datacontenttype))) {
     addIssue(issues, at, 'datacontenttype', 'must be application/json');
