@@ -140,7 +140,7 @@ export async function deliverySection(target: Target, options: DeliverySectionOp
     // Ceiling: the same target answering plain undici POSTs at the same rate.
     const agent = new Agent({ keepAliveTimeout: 10_000 });
     const raw: number[] = [];
-    const body = JSON.stringify({ specversion: '1.0', id: uuidv7(), type: 'cart.item_added', data: cartEvent(0, carts).data });
+    const body = JSON.stringify({ specversion: '1.0', id: uuidv7(), source: '/bench', type: 'cart.item_added', data: cartEvent(0, carts).data });
     const inFlight: Promise<void>[] = [];
     await paced(rate, options.latencyMs, () => {
       const start = nowMs();

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { v7 as uuidv7 } from 'uuid';
+import { contentDigest } from '../src/bus/kit/index.ts';
 import type { UnstoredEvent } from '../src/contracts/index.ts';
 import { LOG_TABLE } from '../src/engines/sqlite/schema.ts';
 import { dataPool, type OrderPlaced } from './fixtures.ts';
@@ -51,9 +52,11 @@ const checkpoint = (db: Database.Database) => db.pragma('wal_checkpoint(RESTART)
 const CHECKPOINT_EVERY = 3_000;
 
 function inserter(db: Database.Database) {
-  const insert = db.prepare('INSERT INTO events (id, type, subject, partitionkey, recorded_ms, envelope) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING');
+  const insert = db.prepare(
+    'INSERT INTO events (id, source, type, subject, partitionkey, recorded_ms, envelope, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, id) DO NOTHING',
+  );
   return (event: UnstoredEvent, recordedMs: number) =>
-    insert.run(event.id, event.type, event.subject ?? null, event.partitionkey ?? null, recordedMs, JSON.stringify(event));
+    insert.run(event.id, event.source, event.type, event.subject ?? null, event.partitionkey ?? null, recordedMs, JSON.stringify(event), contentDigest(event));
 }
 
 /**

@@ -24,7 +24,7 @@ const publish = async (events: { type: string; data: unknown; id?: string }[]) =
   const response = await server.request('POST', '/v1/events', {
     key: ordersKey,
     contentType: 'application/cloudevents-batch+json',
-    body: events.map((e) => ({ specversion: '1.0', id: e.id ?? uuidv7(), ...e })),
+    body: events.map((e) => ({ specversion: '1.0', id: e.id ?? uuidv7(), source: '/test', ...e })),
   });
   expect(response.status, response.text).toBe(202);
   return response.body.events as { id: string; sequence: number }[];

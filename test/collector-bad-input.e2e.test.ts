@@ -12,8 +12,12 @@ let cartOnlyKey: string;
 let revokedKey: string;
 let stored: number;
 
+let ids = 0;
+/** Every event its own id (CloudEvents requires one), so no refusal is about a repeated identity. */
+const nextId = () => `bad-input-${++ids}`;
 const placed = (overrides: Record<string, unknown> = {}) => ({
   specversion: '1.0',
+  id: nextId(),
   type: 'order.placed',
   source: '/webshop',
   data: { orderId: 'o-1', userId: 'u-1', items: [{ productId: 'p-1', quantity: 2, unitPriceCents: 500 }], totalCents: 1000, currency: 'EUR' },
@@ -21,6 +25,8 @@ const placed = (overrides: Record<string, unknown> = {}) => ({
 });
 const cartAdded = (overrides: Record<string, unknown> = {}) => ({
   specversion: '1.0',
+  id: nextId(),
+  source: '/webshop',
   type: 'cart.item_added',
   data: { items: [1, 2], item: 2 },
   ...overrides,
@@ -113,7 +119,7 @@ describe('POST /v1/events refuses bad input and stores nothing', () => {
         expect(structured.detail).toEqual([{ path: '/time', message: expect.stringMatching(/RFC 3339 timestamp with an offset, on a real calendar date/) }]);
         const batch = await refused('/v1/events', { body: [placed(), placed({ time })], contentType: BATCH }, 422, 'invalid_event');
         expect(batch.detail).toEqual([{ path: '/1/time', message: expect.stringMatching(/real calendar date/) }]);
-        const headers = { 'ce-specversion': '1.0', 'ce-type': 'order.placed', 'ce-source': '/webshop', 'ce-time': time };
+        const headers = { 'ce-specversion': '1.0', 'ce-id': nextId(), 'ce-type': 'order.placed', 'ce-source': '/webshop', 'ce-time': time };
         const binary = await refused('/v1/events', { body: placed().data, contentType: 'application/json', headers }, 422, 'invalid_event');
         expect(binary.detail).toEqual([{ path: '/time', message: expect.stringMatching(/real calendar date/) }]);
       }
@@ -148,7 +154,7 @@ describe('POST /v1/events refuses bad input and stores nothing', () => {
         {
           body: { ...placed().data, totalCents: -5 },
           contentType: 'application/json',
-          headers: { 'ce-specversion': '1.0', 'ce-type': 'order.placed', 'ce-time': 'soon' },
+          headers: { 'ce-specversion': '1.0', 'ce-id': nextId(), 'ce-source': '/webshop', 'ce-type': 'order.placed', 'ce-time': 'soon' },
         },
         422,
         'invalid_event',
@@ -156,7 +162,7 @@ describe('POST /v1/events refuses bad input and stores nothing', () => {
       expect(body.detail).toEqual([{ path: '/time', message: expect.stringMatching(/RFC 3339/) }]);
       const data = await refused(
         '/v1/events',
-        { body: { ...placed().data, totalCents: -5 }, contentType: 'application/json', headers: { 'ce-specversion': '1.0', 'ce-type': 'order.placed' } },
+        { body: { ...placed().data, totalCents: -5 }, contentType: 'application/json', headers: { 'ce-specversion': '1.0', 'ce-id': nextId(), 'ce-source': '/webshop', 'ce-type': 'order.placed' } },
         422,
         'invalid_event',
       );

@@ -107,7 +107,7 @@ describe('POST /v1/events', () => {
     const response = await server.request('POST', '/v1/events', {
       key: ordersKey,
       contentType: 'application/cloudevents-batch+json',
-      body: ids.map((id, i) => ({ specversion: '1.0', id, type: 'order.placed', data: orderData(`o-batch-${i}`) })),
+      body: ids.map((id, i) => ({ specversion: '1.0', id, source: '/webshop', type: 'order.placed', data: orderData(`o-batch-${i}`) })),
     });
     expect(response.status).toBe(202);
     expect(response.body.events.map((e: { id: string }) => e.id)).toEqual(ids);
@@ -119,7 +119,7 @@ describe('POST /v1/events', () => {
     const id = uuidv7();
     const response = await server.request('POST', '/v1/events', {
       contentType: 'application/cloudevents+json',
-      body: { specversion: '1.0', id, type: 'item_added_to_cart', data: { items: [1, 2], item: 2 } },
+      body: { specversion: '1.0', id, source: '/webshop', type: 'item_added_to_cart', data: { items: [1, 2], item: 2 } },
     });
     expect(response.status).toBe(202);
     expect((await stored(id))[0].type).toBe('cart.item_added');
@@ -127,7 +127,7 @@ describe('POST /v1/events', () => {
 
   it('publishing an id again answers 202 with the first sequence and stores nothing new', async () => {
     const id = uuidv7();
-    const event = { specversion: '1.0', id, type: 'order.placed', data: orderData('o-dup') };
+    const event = { specversion: '1.0', id, source: '/webshop', type: 'order.placed', data: orderData('o-dup') };
     const first = await server.request('POST', '/v1/events', { key: ordersKey, contentType: 'application/cloudevents+json', body: event });
     const before = await server.eventCount();
     const again = await server.request('POST', '/v1/events', { key: ordersKey, contentType: 'application/cloudevents+json', body: event });
@@ -144,10 +144,10 @@ describe('POST /v1/events', () => {
     const response = await server.request('POST', '/v1/events', {
       key,
       contentType: 'application/cloudevents+json',
-      body: { specversion: '1.0', type: 'order.placed', data: orderData('o-key') },
+      body: { specversion: '1.0', id: 'o-key-1', source: '/orders', type: 'order.placed', data: orderData('o-key') },
     });
     expect(response.status).toBe(202);
-    expect(response.body.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+    expect(response.body.id).toBe('o-key-1');
   });
 });
 

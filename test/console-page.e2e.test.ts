@@ -28,7 +28,7 @@ const publish = async (orderIds: string[]) => {
   const response = await server.request('POST', '/v1/events', {
     key: ordersKey,
     contentType: 'application/cloudevents-batch+json',
-    body: orderIds.map((orderId) => ({ specversion: '1.0', id: uuidv7(), type: 'order.placed', data: orderData(orderId) })),
+    body: orderIds.map((orderId) => ({ specversion: '1.0', id: uuidv7(), source: '/test', type: 'order.placed', data: orderData(orderId) })),
   });
   expect(response.status, response.text).toBe(202);
   return response.body.events as { id: string; sequence: number }[];
@@ -166,7 +166,7 @@ it('creates a key shown once, lists it and revokes it', { timeout: 30_000 }, asy
 });
 
 const publishWith = (key: string) =>
-  server.request('POST', '/v1/events', { key, contentType: 'application/cloudevents+json', body: { specversion: '1.0', id: uuidv7(), type: 'order.placed', data: orderData('by-key') } });
+  server.request('POST', '/v1/events', { key, contentType: 'application/cloudevents+json', body: { specversion: '1.0', id: uuidv7(), source: '/test', type: 'order.placed', data: orderData('by-key') } });
 
 it('lists the catalog with each schema, and says when delivery does not run here', { timeout: 30_000 }, async () => {
   // By keyboard: the link, Enter, and the focus is on the view's heading.

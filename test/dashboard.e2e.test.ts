@@ -43,7 +43,7 @@ beforeAll(async () => {
   let n = 0;
   const order = () => {
     n++;
-    return { specversion: '1.0', id: uuidv7(), type: 'order.placed', data: { orderId: `${n % 5 === 0 ? 'refused' : 'kept'}-${n}`, userId: 'u-1', items: [{ productId: 'p-1', quantity: 1, unitPriceCents: 100 }], totalCents: 100, currency: 'EUR' } };
+    return { specversion: '1.0', id: uuidv7(), source: '/test', type: 'order.placed', data: { orderId: `${n % 5 === 0 ? 'refused' : 'kept'}-${n}`, userId: 'u-1', items: [{ productId: 'p-1', quantity: 1, unitPriceCents: 100 }], totalCents: 100, currency: 'EUR' } };
   };
   traffic = (async () => {
     while (!stopped) {

@@ -148,7 +148,7 @@ describe.each(['sqlite', 'postgres'] as const)('hostile input on every route (se
         body: `{"event_id":"${EVENT_ID.replace('5f0c', '7f0c')}","event":{"event_name":"item_added_to_cart","event_time":"2022-07-17T09:59:59","items":[1],"item":1,"extra":${nested(4_100)}}}`,
       });
       expect({ status: deep.status, error: deep.body?.error, path: deep.body?.detail?.[0]?.path }).toEqual({ status: 400, error: 'too_deep', path: `/event/extra${'/0'.repeat(30)}` });
-      const element = (i: number) => `{"specversion":"1.0","type":"cart.item_added","data":{"items":[1],"item":1,"deep":${nested(3_000)},"pad":"${'x'.repeat(100)}"},"id":"e-${i}"}`;
+      const element = (i: number) => `{"specversion":"1.0","source":"/test","type":"cart.item_added","data":{"items":[1],"item":1,"deep":${nested(3_000)},"pad":"${'x'.repeat(100)}"},"id":"e-${i}"}`;
       const batch = `[${Array.from({ length: 12 }, (_, i) => element(i)).join(',')}]`;
       expect(batch.length).toBeGreaterThan(64 * 1024);
       const response = await server.request('POST', '/v1/events', { body: batch, contentType: 'application/cloudevents-batch+json' });
@@ -224,7 +224,7 @@ describe.each(['sqlite', 'postgres'] as const)('hostile input on every route (se
   });
 
   describe('item 7: invalid UTF-8', () => {
-    const invalid = Buffer.concat([Buffer.from('{"specversion":"1.0","type":"cart.item_added","data":{"items":[1],"item":1,"note":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}}')]);
+    const invalid = Buffer.concat([Buffer.from('{"specversion":"1.0","id":"utf8-1","source":"/test","type":"cart.item_added","data":{"items":[1],"item":1,"note":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}}')]);
 
     it('refuses a body that is not UTF-8 on every route that takes one, naming the body', async () => {
       await everyRouteRefuses('invalid UTF-8 body', bodyRoutes(), (route) => send(route, { body: invalid }), { status: 400, error: 'invalid_utf8', path: () => '/' });
@@ -246,7 +246,7 @@ describe.each(['sqlite', 'postgres'] as const)('hostile input on every route (se
     it('refuses the issue’s binary CloudEvent with a percent-encoded invalid UTF-8 attribute (once stored with U+FFFD)', async () => {
       const response = await server.request('POST', '/v1/events', {
         body: { items: [1], item: 1 },
-        headers: { 'ce-specversion': '1.0', 'ce-type': 'cart.item_added', 'ce-subject': 'caf%E9' },
+        headers: { 'ce-specversion': '1.0', 'ce-id': 'latin1-1', 'ce-source': '/test', 'ce-type': 'cart.item_added', 'ce-subject': 'caf%E9' },
       });
       expect({ status: response.status, error: response.body?.error, detail: response.body?.detail }).toEqual({
         status: 400,

@@ -51,7 +51,7 @@ describe.each(['sqlite', 'postgres'] as const)('money and quantity bounds (servi
   });
 
   it('refuses the issue’s order.placed with totalCents 100000000000000000000, naming the field and the bound', async () => {
-    const body = `{"specversion":"1.0","type":"order.placed","source":"/test","data":{"orderId":"o-big","userId":"${userId}","items":[{"productId":"${productId}","quantity":5,"unitPriceCents":0}],"totalCents":100000000000000000000,"currency":"EUR","paymentToken":"tok_ok"}}`;
+    const body = `{"specversion":"1.0","id":"o-big-1","type":"order.placed","source":"/test","data":{"orderId":"o-big","userId":"${userId}","items":[{"productId":"${productId}","quantity":5,"unitPriceCents":0}],"totalCents":100000000000000000000,"currency":"EUR","paymentToken":"tok_ok"}}`;
     const key = await keyFor('order.placed');
     await storesNothing(async () => {
       const response = await server.request('POST', '/v1/events', { body, contentType: 'application/cloudevents+json', key });
@@ -70,7 +70,7 @@ describe.each(['sqlite', 'postgres'] as const)('money and quantity bounds (servi
   ])('refuses %s with %s past its bound', async (type, path, data) => {
     const key = await keyFor(type);
     await storesNothing(async () => {
-      const response = await server.request('POST', '/v1/events', { body: { specversion: '1.0', type, source: '/test', data }, contentType: 'application/cloudevents+json', key });
+      const response = await server.request('POST', '/v1/events', { body: { specversion: '1.0', id: `${type}-${path}`, type, source: '/test', data }, contentType: 'application/cloudevents+json', key });
       expect({ status: response.status, paths: response.body.detail?.map((d: { path: string }) => d.path) }, response.text).toEqual({ status: 422, paths: expect.arrayContaining([path]) });
     });
   });

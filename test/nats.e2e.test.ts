@@ -32,19 +32,19 @@ it('collects, deduplicates and reads events on NATS JetStream', async () => {
   const single = await server.request('POST', '/v1/events', {
     key,
     contentType: 'application/cloudevents+json',
-    body: { specversion: '1.0', id, type: 'order.placed', data: order('n-1') },
+    body: { specversion: '1.0', id, source: '/test', type: 'order.placed', data: order('n-1') },
   });
   expect(single.status).toBe(202);
   const again = await server.request('POST', '/v1/events', {
     key,
     contentType: 'application/cloudevents+json',
-    body: { specversion: '1.0', id, type: 'order.placed', data: order('n-1') },
+    body: { specversion: '1.0', id, source: '/test', type: 'order.placed', data: order('n-1') },
   });
   expect(again.body).toEqual({ id, sequence: single.body.sequence, duplicate: true });
   const batch = await server.request('POST', '/v1/events', {
     key,
     contentType: 'application/cloudevents-batch+json',
-    body: [1, 2, 3].map((n) => ({ specversion: '1.0', type: 'order.placed', data: order(`n-batch-${n}`) })),
+    body: [1, 2, 3].map((n) => ({ specversion: '1.0', id: `n-batch-${n}`, source: '/test', type: 'order.placed', data: order(`n-batch-${n}`) })),
   });
   expect(batch.status).toBe(202);
   const seed = await server.request('POST', '/event', {

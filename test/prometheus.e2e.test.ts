@@ -47,7 +47,7 @@ beforeAll(async () => {
   await server.flamingo.bus.subscribe({ name: 'held', types: ['order.placed'] }, () => held);
   // A delayed subscription whose two events wait for their hour: scheduled, not lag.
   await server.flamingo.bus.subscribe({ name: 'later', types: ['order.placed'], delayMs: 3_600_000 }, () => undefined);
-  const order = (orderId: string) => ({ specversion: '1.0', id: uuidv7(), type: 'order.placed', data: { orderId, userId: 'u-1', items: [{ productId: 'p-1', quantity: 1, unitPriceCents: 100 }], totalCents: 100, currency: 'EUR' } });
+  const order = (orderId: string) => ({ specversion: '1.0', id: uuidv7(), source: '/test', type: 'order.placed', data: { orderId, userId: 'u-1', items: [{ productId: 'p-1', quantity: 1, unitPriceCents: 100 }], totalCents: 100, currency: 'EUR' } });
   const answer = await server.request('POST', '/v1/events', { key, contentType: 'application/cloudevents-batch+json', body: [order('kept'), order('refused')] });
   expect(answer.status, answer.text).toBe(202);
   expect((await server.request('POST', '/v1/events', { key: null, contentType: 'application/cloudevents+json', body: order('no-key') })).status).toBe(401);

@@ -5,6 +5,7 @@
  * values that once passed the server but not the published schema (an e-mail with a NUL or
  * non-ASCII letters, a date-time without offset or on a day that does not exist, …) are refused.
  */
+import { randomUUID } from 'node:crypto';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,7 +60,7 @@ const keyFor = (type: string) => {
 
 const publish = async (type: string, data: unknown) =>
   server.request('POST', '/v1/events', {
-    body: { specversion: '1.0', type, source: '/test', data },
+    body: { specversion: '1.0', id: randomUUID(), type, source: '/test', data },
     contentType: 'application/cloudevents+json',
     key: await keyFor(type),
   });

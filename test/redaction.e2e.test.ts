@@ -24,7 +24,7 @@ beforeAll(async () => {
   });
   const key = await server.producerKey('orders');
   const data = { orderId: 'o-secret', userId: 'u-1', items: [{ productId: 'p-1', quantity: 1, unitPriceCents: 100 }], totalCents: 100, currency: 'EUR', paymentToken: TOKEN };
-  const published = await server.request('POST', '/v1/events', { key, body: { specversion: '1.0', type: 'order.placed', data } });
+  const published = await server.request('POST', '/v1/events', { key, body: { specversion: '1.0', id: 'o-secret-1', source: '/test', type: 'order.placed', data } });
   expect(published.status).toBe(202);
   for (let i = 0; i < 200 && (await server.request('GET', '/v1/subscriptions/refusing/dead-letters')).body.deadLetters.length === 0; i++) {
     await new Promise((resolve) => setTimeout(resolve, 50));

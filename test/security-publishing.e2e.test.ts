@@ -105,7 +105,7 @@ describe('a checkout at a price of the attacker’s choosing is refused (issue 7
       const answer = await shop.request('POST', '/v1/events', {
         key,
         contentType: 'application/cloudevents+json',
-        body: { specversion: '1.0', type: 'cart.checked_out', source: '/attacker', data: freeCheckout(orderId) },
+        body: { specversion: '1.0', id: uuidv7(), type: 'cart.checked_out', source: '/attacker', data: freeCheckout(orderId) },
       });
       expect(answer.status).toBe(403);
       expect(answer.body.detail).toEqual([{ path: '/type', message: expect.stringMatching(/^cart\.checked_out is produced by webshop/) }]);
@@ -120,7 +120,7 @@ describe('a checkout at a price of the attacker’s choosing is refused (issue 7
     const answer = await shop.request('POST', '/v1/events', {
       key: webshopKey,
       contentType: 'application/cloudevents+json',
-      body: { specversion: '1.0', type: 'cart.checked_out', source: '/webshop', data: freeCheckout(orderId) },
+      body: { specversion: '1.0', id: uuidv7(), type: 'cart.checked_out', source: '/webshop', data: freeCheckout(orderId) },
     });
     expect(answer.status).toBe(202);
     await caughtUp(['orders.checkout']);
@@ -135,7 +135,7 @@ describe('a checkout at a price of the attacker’s choosing is refused (issue 7
     // The same key at the catalog's prices places the order: the key works, the price was the problem.
     const fairId = uuidv7();
     const fair = { ...freeCheckout(fairId), items: [{ productId, quantity: 2, unitPriceCents: PRICE }], totalCents: 2 * PRICE };
-    const placed = await shop.request('POST', '/v1/events', { key: webshopKey, contentType: 'application/cloudevents+json', body: { specversion: '1.0', type: 'cart.checked_out', data: fair } });
+    const placed = await shop.request('POST', '/v1/events', { key: webshopKey, contentType: 'application/cloudevents+json', body: { specversion: '1.0', id: uuidv7(), source: '/webshop', type: 'cart.checked_out', data: fair } });
     expect(placed.status).toBe(202);
     for (const until = Date.now() + 15_000; (await shop.request('GET', `/v1/orders/${fairId}`)).body?.status !== 'confirmed'; await sleep(50)) {
       if (Date.now() > until) throw new Error('the fair order was not confirmed');

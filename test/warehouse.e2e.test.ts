@@ -98,7 +98,7 @@ describe.each(backends)('warehouse service on $name', (backend) => {
     const publish = await server.request('POST', '/v1/events', {
       key: analystKey,
       contentType: 'application/cloudevents+json',
-      body: { specversion: '1.0', type: 'cart.item_added', data: { items: [1], item: 1 } },
+      body: { specversion: '1.0', id: 'analyst-1', source: '/test', type: 'cart.item_added', data: { items: [1], item: 1 } },
     });
     expect(publish.status).toBe(403);
     for (const body of [{ sql: '' }, {}, { sql: 'x'.repeat(100_001) }]) {

@@ -29,6 +29,8 @@ afterAll(async () => {
 
 const order = (orderId: string) => ({
   specversion: '1.0',
+  id: orderId,
+  source: '/test',
   type: 'order.placed',
   data: { orderId, userId: 'u-1', items: [{ productId: 'p-1', quantity: 1, unitPriceCents: 100 }], totalCents: 100, currency: 'EUR', paymentToken: 'tok_ok_sse_secret' },
 });

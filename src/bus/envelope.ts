@@ -13,6 +13,7 @@ import {
 } from '../contracts/index.ts';
 import { EventValidationError, UnknownEventTypeError, type EventIssue } from './errors.ts';
 import { newEventId } from './event-id.ts';
+import { canonicalId, contentDigest, TIME_FILLED_IN } from './identity.ts';
 import type { PublishInput } from './types.ts';
 
 /** `source` of events whose producer did not name one. */
@@ -25,17 +26,6 @@ const OPTIONAL_STRINGS = ['subject', 'partitionkey', 'traceparent', 'tracestate'
 
 function addIssue(issues: EventIssue[], index: number | undefined, path: string, message: string): void {
   issues.push(index === undefined ? { path, message } : { index, path, message });
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * A UUID id in its canonical lower-case form (RFC 9562 §4: UUIDs compare case-insensitively), so
- * the same UUID sent in upper case through one endpoint and lower case through another is one
- * event. Any other id is kept exactly as sent.
- */
-function canonicalId(id: string | undefined): string | undefined {
-  return id !== undefined && UUID.test(id) ? id.toLowerCase() : id;
 }
 
 /**
@@ -79,7 +69,12 @@ function build(input: UncheckedPublishInput, source: string, issues: EventIssue[
   const event = { specversion: '1.0', id: canonicalId(input.id) ?? newEventId(), source: input.source ?? source, type: definition.type } as UnstoredEvent;
   const subject = input.subject ?? subjectOf(definition, input.data);
   if (subject !== undefined) event.subject = subject;
-  event.time = input.time ?? new Date().toISOString();
+  if (input.time !== undefined) event.time = input.time;
+  else {
+    event.time = new Date().toISOString();
+    // Not content: a resend that again gives no time is the same event (identity.ts).
+    (event as { [TIME_FILLED_IN]?: boolean })[TIME_FILLED_IN] = true;
+  }
   event.datacontenttype = 'application/json';
   event.dataschema = dataVersion!.dataschema;
   event.data = input.data;
@@ -107,15 +102,20 @@ export function buildEvent(input: UncheckedPublishInput, source: string = DEFAUL
 }
 
 /**
- * An id given twice in one call would store one event and silently drop the other (the second is
- * a duplicate of the first): refused instead, naming the later one (CloudEvents batch format).
+ * An identity (`source` + `id`) given twice in one call with other content would store one event
+ * and silently drop the other: refused instead, naming the later one. Two copies of one event are
+ * valid (CloudEvents batch format); the engine answers the second as a duplicate. The same id
+ * under two sources is two events.
  */
 function repeatedIds(events: readonly UnstoredEvent[], issues: EventIssue[]): void {
-  const first = new Map<string, number>();
+  const first = new Map<string, { index: number; digest: string }>();
   events.forEach((event, index) => {
-    const earlier = first.get(event.id);
-    if (earlier === undefined) first.set(event.id, index);
-    else addIssue(issues, index, '/id', `repeats the id of event ${earlier}; each event of a batch needs its own id`);
+    const identity = JSON.stringify([event.source, event.id]);
+    const earlier = first.get(identity);
+    if (earlier === undefined) first.set(identity, { index, digest: contentDigest(event) });
+    else if (earlier.digest !== contentDigest(event)) {
+      addIssue(issues, index, '/id', `repeats the id of event ${earlier.index} (same source) with other content; each event of a batch needs its own id`);
+    }
   });
 }
 

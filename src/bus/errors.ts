@@ -93,3 +93,32 @@ export class EngineClosedError extends Error {
     super(`${engine} engine is closed`);
   }
 }
+
+/** One event of a call whose `source` + `id` is already stored with different content. */
+export interface IdentityConflict {
+  /** Position of the event in the call (0 for `publish`). */
+  readonly index: number;
+  readonly id: string;
+  readonly source: string;
+  /** The sequence of the event already stored under that identity. */
+  readonly sequence: number;
+}
+
+/**
+ * An event's `source` + `id` is already in the log with different content (CloudEvents: source +
+ * id identify an event, so this is not a resend but a second event under a used identity). The
+ * call is refused; on engines whose batches are all or nothing (sqlite, redis) nothing of it was
+ * stored. An identical resend is not an error: it answers `duplicate: true`.
+ */
+export class IdentityConflictError extends Error {
+  override readonly name = 'IdentityConflictError';
+  constructor(readonly conflicts: readonly IdentityConflict[]) {
+    const first = conflicts[0];
+    const more = conflicts.length > 1 ? ` (and ${conflicts.length - 1} more)` : '';
+    super(
+      first
+        ? `event ${JSON.stringify(first.id)} from ${JSON.stringify(first.source)} is already stored at sequence ${first.sequence} with different content${more}`
+        : 'identity conflict',
+    );
+  }
+}

@@ -76,11 +76,22 @@ describe.each(['sqlite', 'postgres'] as const)('handleOnce on %s', (dialect) => 
   it('tells a first record from a repeated one, and prunes old records', async () => {
     await setup();
     const db = database!.db;
-    expect(await db.transaction().execute((trx) => markHandled(trx, 's', 'e1'))).toBe(true);
-    expect(await db.transaction().execute((trx) => markHandled(trx, 's', 'e1'))).toBe(false);
+    const e1 = { source: '/a', id: 'e1' };
+    expect(await db.transaction().execute((trx) => markHandled(trx, 's', e1))).toBe(true);
+    expect(await db.transaction().execute((trx) => markHandled(trx, 's', e1))).toBe(false);
     expect(await pruneInbox(db, new Date(Date.now() - 60_000))).toBe(0);
     expect(await pruneInbox(db, new Date(Date.now() + 1_000))).toBe(1);
-    expect(await db.transaction().execute((trx) => markHandled(trx, 's', 'e1'))).toBe(true);
+    expect(await db.transaction().execute((trx) => markHandled(trx, 's', e1))).toBe(true);
+  });
+
+  it('keys the inbox on source + id: one id from two sources is two events; a record of the id alone still counts', async () => {
+    await setup();
+    const db = database!.db;
+    expect(await db.transaction().execute((trx) => markHandled(trx, 's', { source: '/shop-a', id: '1' }))).toBe(true);
+    expect(await db.transaction().execute((trx) => markHandled(trx, 's', { source: '/shop-b', id: '1' }))).toBe(true);
+    expect(await db.transaction().execute((trx) => markHandled(trx, 's', { source: '/shop-b', id: '1' }))).toBe(false);
+    await db.insertInto('flamingo_inbox').values({ subscription: 's', event_id: 'legacy-1', handled_at: new Date().toISOString() }).execute();
+    expect(await db.transaction().execute((trx) => markHandled(trx, 's', { source: '/shop-a', id: 'legacy-1' }))).toBe(false);
   });
 
   it('creates the bus tables idempotently', async () => {

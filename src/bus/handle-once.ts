@@ -1,24 +1,37 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { EventType } from '../contracts/index.ts';
+import type { CloudEvent, EventType } from '../contracts/index.ts';
 import { busTables } from './bus-tables.ts';
 import type { DeliveredEvent, Handler, HandlerContext } from './types.ts';
 
 /**
- * Records in the inbox, inside `trx`, that `subscription` handled `eventId`. Resolves to true the
- * first time and false for a redelivery; the record disappears if the transaction rolls back.
+ * The inbox's key of an event: its identity, `source` + `id` (CloudEvents; bus/identity.ts), as
+ * the JSON array `["<source>","<id>"]`, so two producers' events with one id are two events.
  */
-export async function markHandled<DB>(trx: Transaction<DB> | Kysely<DB>, subscription: string, eventId: string): Promise<boolean> {
-  const result = await busTables(trx)
+export function inboxKeyOf(event: Pick<CloudEvent, 'source' | 'id'>): string {
+  return JSON.stringify([event.source, event.id]);
+}
+
+/**
+ * Records in the inbox, inside `trx`, that `subscription` handled `event` (by `source` + `id`).
+ * Resolves to true the first time and false for a redelivery; the record disappears if the
+ * transaction rolls back. A record of the id alone (written before the inbox keyed on source + id)
+ * counts as handled too.
+ */
+export async function markHandled<DB>(trx: Transaction<DB> | Kysely<DB>, subscription: string, event: Pick<CloudEvent, 'source' | 'id'>): Promise<boolean> {
+  const tables = busTables(trx);
+  const result = await tables
     .insertInto('flamingo_inbox')
-    .values({ subscription, event_id: eventId, handled_at: new Date().toISOString() })
+    .values({ subscription, event_id: inboxKeyOf(event), handled_at: new Date().toISOString() })
     .onConflict((conflict) => conflict.columns(['subscription', 'event_id']).doNothing())
     .executeTakeFirst();
-  return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+  if ((result.numInsertedOrUpdatedRows ?? 0n) === 0n) return false;
+  const legacy = await tables.selectFrom('flamingo_inbox').select('event_id').where('subscription', '=', subscription).where('event_id', '=', event.id).executeTakeFirst();
+  return legacy === undefined;
 }
 
 /**
  * Effectively-once effects for a handler that writes to its own database (the inbox pattern):
- * in ONE transaction of `db`, the event id is recorded for the subscription and, only if it was
+ * in ONE transaction of `db`, the event's identity (`source` + `id`) is recorded for the subscription and, only if it was
  * not recorded before, `handler` runs with that transaction. A redelivered event changes nothing;
  * a throwing handler rolls back both, so the event is retried. Works on SQLite and PostgreSQL.
  */
@@ -28,7 +41,7 @@ export function handleOnce<DB, T extends EventType = EventType>(
 ): Handler<T> {
   return (event, context) =>
     db.transaction().execute(async (trx) => {
-      if (await markHandled(trx, context.subscription, event.id)) await handler(event, trx, context);
+      if (await markHandled(trx, context.subscription, event)) await handler(event, trx, context);
     });
 }
 

@@ -28,10 +28,11 @@ export type {
 export type { BusOptions } from './bus.ts';
 export type { BusMiddleware, HandleCall } from './middleware.ts';
 export { createBus } from './bus.ts';
-export type { EventIssue } from './errors.ts';
+export type { EventIssue, IdentityConflict } from './errors.ts';
 export {
   EngineClosedError,
   EventValidationError,
+  IdentityConflictError,
   InvalidOptionsError,
   PermanentFailure,
   RetryAfter,
@@ -43,6 +44,7 @@ export {
 } from './errors.ts';
 export type { BusTables } from './bus-tables.ts';
 export { busTablesMigration } from './bus-tables.ts';
-export { handleOnce, markHandled, pruneInbox } from './handle-once.ts';
+export { handleOnce, inboxKeyOf, markHandled, pruneInbox } from './handle-once.ts';
+export { canonicalId } from './identity.ts';
 export type { Outbox, OutboxOptions } from './outbox.ts';
 export { OUTBOX_CHANNEL, createOutbox } from './outbox.ts';

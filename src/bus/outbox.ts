@@ -4,7 +4,7 @@ import type { EventType } from '../contracts/index.ts';
 import { busTables, type BusTables } from './bus-tables.ts';
 import { errorText } from './deliver.ts';
 import { buildEvent } from './envelope.ts';
-import { EventValidationError, InvalidOptionsError, UnknownEventTypeError } from './errors.ts';
+import { EventValidationError, IdentityConflictError, InvalidOptionsError, UnknownEventTypeError } from './errors.ts';
 import type { AnyPublishInput, Bus, PublishInput } from './types.ts';
 
 /** The LISTEN/NOTIFY channel of outbox relays on PostgreSQL; the payload is the schema. */
@@ -61,6 +61,8 @@ interface OutboxRow {
 function culpritOf(error: unknown): number | undefined {
   if (error instanceof UnknownEventTypeError) return error.index;
   if (error instanceof EventValidationError && error.issues.length > 0) return error.issues[0].index;
+  // Its identity is taken by an event with other content: sending it again can never succeed.
+  if (error instanceof IdentityConflictError && error.conflicts.length > 0) return error.conflicts[0].index;
   return undefined;
 }
 

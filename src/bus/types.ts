@@ -142,7 +142,7 @@ export type AnyPublishInput = PublishInput | { [K in EventType]: PublishInput<K>
 export interface PublishResult {
   readonly id: string;
   readonly sequence: number;
-  /** The id was already in the log; the first one's result is returned and nothing changes. */
+  /** The event (`source` + `id`, same content) was already in the log; the first one's result is returned and nothing changes. */
   readonly duplicate: boolean;
 }
 
@@ -210,8 +210,11 @@ export interface Subscription {
 export interface Engine {
   readonly name: string;
   /**
-   * Stores the events durably, all or none, and resolves once they are on disk. An id already in
-   * the log is not stored again: its original sequence is returned with `duplicate: true`.
+   * Stores the events durably, all or none, and resolves once they are on disk. An event whose
+   * `source` + `id` is already in the log (CloudEvents identity; engines with a duplicate window
+   * remember it that long) is not stored again: with the same content (`contentDigest`) its original
+   * sequence is returned with `duplicate: true`; with other content the call rejects with
+   * `IdentityConflictError` naming the stored sequence.
    */
   append(events: readonly UnstoredEvent[]): Promise<PublishResult[]>;
   /** Events in log order. */
@@ -249,7 +252,8 @@ export interface Bus {
   readonly engine: Engine;
   /**
    * Validates `data` against the catalog, builds the envelope and resolves once the event is
-   * durable. Throws `UnknownEventTypeError` or `EventValidationError` and stores nothing on bad input.
+   * durable. Throws `UnknownEventTypeError` or `EventValidationError` and stores nothing on bad input;
+   * `IdentityConflictError` when its `source` + `id` is stored with other content.
    */
   publish<T extends EventType>(event: PublishInput<T>): Promise<PublishResult>;
   /** An input typed as one of several types (`PublishInput<'a'> | PublishInput<'b'>`) or known only at run time. */

@@ -11,8 +11,9 @@ interface IssueLike {
  * changed under a running process, a subscription deleted meanwhile, shutdown) — but they must
  * not become 500s. Matches by error name so this file needs nothing but the bus's contract.
  * @param at the path prefix of event `index` of a batch (`/3`); `''` for a single event.
+ * @param idPath where the body gives the event's id (`/id`; the seed envelope's `/event_id`).
  */
-export function fromBusError(error: unknown, at: (index: number | undefined) => string = () => ''): unknown {
+export function fromBusError(error: unknown, at: (index: number | undefined) => string = () => '', idPath = '/id'): unknown {
   if (error instanceof ApiError || !(error instanceof Error)) return error;
   const e = error as Error & { issues?: readonly IssueLike[]; index?: number; type?: string; subscription?: string };
   switch (error.name) {
@@ -24,6 +25,19 @@ export function fromBusError(error: unknown, at: (index: number | undefined) => 
         'the event does not match its schema',
         (e.issues ?? []).map((i) => ({ path: `${at(i.index)}${i.path}`, message: i.message })),
       );
+    case 'IdentityConflictError': {
+      // 409: the identity is taken by an event with other content; a resend of the same event is a 2xx duplicate.
+      const conflicts = (error as Error & { conflicts?: readonly { index: number; id: string; source: string; sequence: number }[] }).conflicts ?? [];
+      return new ApiError(
+        409,
+        'event_conflict',
+        `${error.message}; source + id name one event (CloudEvents), so this one was not stored: give it a new id`,
+        conflicts.map((c) => ({
+          path: `${at(c.index)}${idPath}`,
+          message: `source ${JSON.stringify(c.source)} and id ${JSON.stringify(c.id)} are stored at sequence ${c.sequence} with different content`,
+        })),
+      );
+    }
     case 'UnknownSubscriptionError':
       return notFound(error.message);
     case 'EngineClosedError':

@@ -1,4 +1,5 @@
-import type { PublishInput } from '../bus/index.ts';
+import { isDeepStrictEqual } from 'node:util';
+import { canonicalId, type PublishInput } from '../bus/index.ts';
 import { forbidden, tooLarge, unprocessable, type ProblemDetail } from '../platform/errors.ts';
 import type { Guard, Principal } from '../platform/auth/index.ts';
 import { checkData, readEvent, type Candidate, type ReadDefaults } from './envelope.ts';
@@ -19,6 +20,12 @@ const MAX_DETAIL = 100;
 function capped(detail: ProblemDetail[]): ProblemDetail[] {
   if (detail.length <= MAX_DETAIL) return detail;
   return [...detail.slice(0, MAX_DETAIL), { path: '/', message: `and ${detail.length - MAX_DETAIL} more problems` }];
+}
+
+/** Two inputs of one identity say the same (the trace context of the sending aside). */
+function sameContent(a: PublishInput, b: PublishInput): boolean {
+  const content = ({ traceparent: _p, tracestate: _s, id, ...rest }: PublishInput) => ({ ...rest, id: canonicalId(id) });
+  return isDeepStrictEqual(content(a), content(b));
 }
 
 /**
@@ -57,14 +64,15 @@ export function collect(
       allUnknownType &&= result.unknownType;
     }
   });
-  const firstAt = new Map<string, string>();
+  // One identity (CloudEvents: source + id, a UUID in any case) twice in a batch: two copies of one
+  // event are valid (the second is answered as a duplicate); two different events would silently drop one.
+  const firstOf = new Map<string, Candidate>();
   for (const c of candidates) {
-    const id = c.input.id;
-    if (id === undefined) continue;
-    const earlier = firstAt.get(id);
-    if (earlier === undefined) firstAt.set(id, c.at);
-    else {
-      issues.push({ path: `${c.at}/id`, message: `repeats the id of event ${earlier.slice(1)}; each event of a batch needs its own id` });
+    const identity = JSON.stringify([c.input.source, canonicalId(c.input.id)]);
+    const earlier = firstOf.get(identity);
+    if (earlier === undefined) firstOf.set(identity, c);
+    else if (!sameContent(earlier.input, c.input)) {
+      issues.push({ path: `${c.at}/id`, message: `repeats the id of event ${earlier.at.slice(1)} (same source) with other content; each event of a batch needs its own id` });
       allUnknownType = false;
     }
   }

@@ -3,6 +3,7 @@ import { publishRefusal, type Guard, type Principal } from '../platform/auth/ind
 import { ApiError } from '../platform/errors.ts';
 import { binaryEvent } from './binary.ts';
 import { collect } from './collect.ts';
+import { isUriReference } from './envelope.ts';
 
 /** The guard's publishing rule alone (no HTTP, no key store needed for it). */
 const guard = {
@@ -51,9 +52,24 @@ describe('collect', () => {
   });
 
   it('resolves aliases to the catalog type', () => {
-    const [input] = one({ specversion: '1.0', type: 'item_added_to_cart', data: { items: [1, 2], item: 2 } }, admin);
+    const [input] = one({ specversion: '1.0', id: 'a-1', source: '/webshop', type: 'item_added_to_cart', data: { items: [1, 2], item: 2 } }, admin);
     expect(input.type).toBe('cart.item_added');
-    expect(input.source).toBe('/collector');
+    expect(input.source).toBe('/webshop');
+  });
+
+  it('requires id and source (CloudEvents), a source being a URI reference; null attributes are absent', () => {
+    const error = refusal(() => one({ specversion: '1.0', type: 'cart.item_added', data: { items: [1], item: 1 } }, admin));
+    expect(error.detail).toEqual([
+      { path: '/id', message: expect.stringMatching(/^is required/) },
+      { path: '/source', message: expect.stringMatching(/^is required: a non-empty URI reference/) },
+    ]);
+    for (const source of ['/webshop', 'https://shop.example/a?b#c', 'urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66', '#fragment', '1-555-123-4567', 'a%20b']) {
+      expect(isUriReference(source), source).toBe(true);
+    }
+    for (const source of ['', 'not a uri', '1http://x', 'café', 'a%zz', '<x>']) expect(isUriReference(source), source).toBe(false);
+    const [input] = one({ specversion: '1.0', id: 'n-1', source: '/webshop', type: 'cart.item_added', subject: null, time: null, datacontenttype: null, data: { items: [1], item: 1 } }, admin);
+    expect(Object.keys(input)).not.toContain('subject');
+    expect(Object.keys(input)).not.toContain('time');
   });
 
   it('names every envelope problem with its path', () => {
@@ -110,7 +126,7 @@ describe('collect', () => {
     const byWebshop = refusal(() => one(placed(), producer(['*'], 'webshop')));
     expect(byWebshop.detail).toEqual([{ path: '/type', message: expect.stringContaining('order.placed is produced by orders and this key is scoped to producer webshop') }]);
     // Cart item state is anyone's: the admin key and any key whose patterns match publish it.
-    const added = { specversion: '1.0', type: 'cart.item_added', data: { items: [1], item: 1 } };
+    const added = { specversion: '1.0', id: 'c-1', source: '/webshop', type: 'cart.item_added', data: { items: [1], item: 1 } };
     expect(one(added, admin)).toHaveLength(1);
     expect(one(added, producer(['cart.item_added']))).toHaveLength(1);
     expect(one(added, producer(['*'], 'orders'))).toHaveLength(1);
@@ -137,9 +153,13 @@ describe('collect', () => {
 
   it('refuses a batch that gives one id twice, naming the later event', () => {
     const id = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
-    const error = refusal(() => collect([placed({ id }), placed({ id: 'other' }), placed({ id })], [100, 100, 100], { batch: true, principal: admin, guard }));
+    const error = refusal(() =>
+      collect([placed({ id }), placed({ id: 'other' }), placed({ id: id.toUpperCase(), subject: 'order/other' })], [100, 100, 100], { batch: true, principal: admin, guard }),
+    );
     expect([error.status, error.code]).toEqual([422, 'invalid_event']);
-    expect(error.detail).toEqual([{ path: '/2/id', message: expect.stringMatching(/repeats the id of event 0/) }]);
+    expect(error.detail).toEqual([{ path: '/2/id', message: expect.stringMatching(/repeats the id of event 0 \(same source\) with other content/) }]);
+    // Two copies of one event are valid (CloudEvents batch format), and one id under two sources is two events.
+    expect(collect([placed({ id }), placed({ id: id.toUpperCase() }), placed({ id, source: '/elsewhere', subject: 'order/other' })], [100, 100, 100], { batch: true, principal: orders, guard })).toHaveLength(3);
   });
 
   it('refuses oversized events and batches with 413', () => {
@@ -169,7 +189,7 @@ describe('binaryEvent', () => {
 
   it('keeps a ce-__proto__ header as an attribute (refused by name), never as the prototype (issue 7, item 2)', () => {
     for (const name of ['__proto__', 'constructor', 'prototype']) {
-      const event = binaryEvent({ 'ce-specversion': '1.0', 'ce-type': 'cart.item_added', [`ce-${name}`]: 'x' }, { items: [1], item: 1 });
+      const event = binaryEvent({ 'ce-specversion': '1.0', 'ce-id': 'p-1', 'ce-source': '/webshop', 'ce-type': 'cart.item_added', [`ce-${name}`]: 'x' }, { items: [1], item: 1 });
       expect(Object.getPrototypeOf(event)).toBeNull();
       expect(Object.keys(event)).toContain(name);
       const refused = refusal(() => one(event));

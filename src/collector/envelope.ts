@@ -18,8 +18,6 @@ export type ReadResult =
 
 /** Defaults for attributes the producer left out. */
 export interface ReadDefaults {
-  /** (Default: `/collector`) */
-  readonly source?: string;
   /** The request's `traceparent` header, used when the event has none. */
   readonly traceparent?: string;
 }
@@ -32,6 +30,21 @@ const KNOWN = new Set<string>([
 export const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 const ID = /^[\x21-\x7e]{1,200}$/;
 const JSON_MEDIA_TYPE = /^application\/json\s*(;.*)?$/i;
+/** RFC 3986 URI-reference: its characters, percent-encodings, and a valid scheme when it has one. */
+const URI_CHARACTERS = /^(?:[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})+$/;
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*$/;
+
+/** True for an RFC 3986 URI-reference (absolute, like `https://shop.example/orders` or `urn:…`, or relative, like `/webshop`). */
+export function isUriReference(text: string): boolean {
+  if (!URI_CHARACTERS.test(text)) return false;
+  // A colon before any / ? # ends a scheme; a relative reference's first segment holds none (RFC 3986 §4.2).
+  const colon = /^[^/?#]*?:/.exec(text);
+  return colon === null || SCHEME.test(colon[0].slice(0, -1));
+}
+const SOURCE_RULE = 'a non-empty URI reference (RFC 3986) naming the producer, such as /webshop or https://shop.example';
+const ID_RULE = '1–200 printable characters without spaces, unique per source (a UUID is best)';
+/** `is required: <rule>` when absent, `must be <rule>` when present but wrong. */
+const ruleOf = (value: unknown, rule: string) => (value === undefined ? `is required: ${rule}` : `must be ${rule}`);
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -50,9 +63,12 @@ const COPIED_AFTER_TRACEPARENT = ['tracestate', 'correlationid', 'causationid'] 
  * Reads one structured CloudEvent (JSON object) and resolves its type, aliases included. Reports
  * every envelope problem at once, each with its path (`<at>/time`); `data` is checked by `checkData`.
  */
-export function readEvent(value: unknown, at: string, defaults: ReadDefaults = {}): ReadResult {
+export function readEvent(sent: unknown, at: string, defaults: ReadDefaults = {}): ReadResult {
   const issues: ProblemDetail[] = [];
-  if (!isRecord(value)) return { ok: false, issues: [{ path: at || '/', message: 'must be a CloudEvent (a JSON object)' }], unknownType: false };
+  if (!isRecord(sent)) return { ok: false, issues: [{ path: at || '/', message: 'must be a CloudEvent (a JSON object)' }], unknownType: false };
+  // JSON format 1.0 §2.1: an attribute whose value is null is treated as absent.
+  const value = Object.create(null) as Record<string, unknown>;
+  for (const name of Object.keys(sent)) if (sent[name] !== null || name === 'data') value[name] = sent[name];
 
   // Any other attribute is an extension (CloudEvents 1.0): kept when its name and value are valid.
   const extensions = Object.create(null) as Record<string, ExtensionValue>;
@@ -72,10 +88,9 @@ export function readEvent(value: unknown, at: string, defaults: ReadDefaults = {
   }
   if (value.specversion === undefined) addIssue(issues, at, 'specversion', 'is required and must be "1.0"');
   else if (value.specversion !== '1.0') addIssue(issues, at, 'specversion', 'must be "1.0"');
-  if (value.id !== undefined && (typeof value.id !== 'string' || !ID.test(value.id))) {
-    addIssue(issues, at, 'id', 'must be 1–200 printable characters without spaces (a UUID is best)');
-  }
-  if (value.source !== undefined && (typeof value.source !== 'string' || value.source.length === 0)) addIssue(issues, at, 'source', 'must be a non-empty string (a URI reference)');
+  // CloudEvents: id and source are required, and together identify the event (bus/identity.ts).
+  if (typeof value.id !== 'string' || !ID.test(value.id)) addIssue(issues, at, 'id', ruleOf(value.id, ID_RULE));
+  if (typeof value.source !== 'string' || !isUriReference(value.source)) addIssue(issues, at, 'source', ruleOf(value.source, SOURCE_RULE));
   if (value.time !== undefined && readTime(value.time, { form: 'rfc3339' }) === undefined) addIssue(issues, at, 'time', TIME_RULE.rfc3339);
   if (value.datacontenttype !== undefined && (typeof value.datacontenttype !== 'string' || !JSON_MEDIA_TYPE.test(value.datacontenttype))) {
     addIssue(issues, at, 'datacontenttype', 'must be application/json');
@@ -113,8 +128,8 @@ export function readEvent(value: unknown, at: string, defaults: ReadDefaults = {
   const input = Object.create(null) as Record<string, unknown>;
   input.type = definition.type;
   input.data = value.data;
-  if (typeof value.id === 'string') input.id = value.id;
-  input.source = typeof value.source === 'string' ? value.source : (defaults.source ?? '/collector');
+  input.id = value.id;
+  input.source = value.source;
   copyStrings(input, value, COPIED_AFTER_SOURCE);
   if (traceparent !== undefined) input.traceparent = traceparent;
   copyStrings(input, value, COPIED_AFTER_TRACEPARENT);

@@ -6,8 +6,8 @@ const str = (description: string, extra: Record<string, unknown> = {}) => Type.O
 export const IncomingCloudEvent = Type.Object(
   {
     specversion: Type.Literal('1.0'),
-    id: str('Unique per event; send one so a retried POST is stored once. (Default: a new UUIDv7)'),
-    source: str('Who produced it, a URI reference. (Default: /collector)'),
+    id: Type.String({ description: 'Unique per source (CloudEvents: source + id identify an event); a retried POST with the same source, id and content is stored once. A UUID is stored in lower case.' }),
+    source: Type.String({ description: 'Who produced it, a URI reference (RFC 3986), e.g. /webshop or https://shop.example.' }),
     type: Type.String({ description: 'A catalog type or one of its aliases (item_added_to_cart is stored as cart.item_added).', examples: ['order.placed'] }),
     subject: str('(Default: derived from the catalog key, <noun>/<key>)'),
     time: str('When it happened, RFC 3339. (Default: now)', { format: 'date-time' }),
@@ -33,5 +33,5 @@ export const IncomingCloudEvent = Type.Object(
 export const Accepted = Type.Object({
   id: Type.String(),
   sequence: Type.Integer(),
-  duplicate: Type.Boolean({ description: 'The id was already stored; nothing changed.' }),
+  duplicate: Type.Boolean({ description: 'The event (source + id, same content) was already stored; nothing changed.' }),
 });

@@ -48,7 +48,7 @@ export function seedEventRoutes(app: FastifyInstance, deps: CollectorDeps): void
         body: SeedEnvelope,
         response: {
           201: Type.Object({ event_id: Type.String({ format: 'uuid' }), status: Type.Literal('ok') }),
-          ...errors(400, 401, 403, 413, 415, 422, 429),
+          ...errors(400, 401, 403, 409, 413, 415, 422, 429),
         },
       }),
     },
@@ -77,9 +77,10 @@ export function seedEventRoutes(app: FastifyInstance, deps: CollectorDeps): void
 
       const result = await bus
         .publish({ id: event.id, type: event.type, time: event.time, data: event.data as never, source: '/seed' })
-        .catch((error: unknown) => Promise.reject(fromBusError(error)));
+        .catch((error: unknown) => Promise.reject(fromBusError(error, () => '', '/event_id')));
       if (!result.duplicate) metrics.eventsPublished.inc({ type: event.type });
-      return reply.status(201).send({ event_id: event.id, status: 'ok' });
+      // The id as stored: a UUID in canonical lower case.
+      return reply.status(201).send({ event_id: result.id, status: 'ok' });
     },
   );
 }

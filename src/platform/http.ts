@@ -82,14 +82,54 @@ function parseJson(request: FastifyRequest, body: Buffer, maxDepth: number): unk
   return parseJsonBody(body, maxDepth);
 }
 
-/** Fastify's schema validation errors as our `{path, message}` details. */
+/** One error of ajv (with `allErrors` and `verbose`, so `schema` is the failing keyword's value). */
+interface AjvError {
+  readonly keyword: string;
+  readonly instancePath?: string;
+  readonly schemaPath: string;
+  readonly params?: { missingProperty?: string };
+  readonly message?: string;
+  readonly schema?: unknown;
+}
+
+/** A short reading of a (TypeBox) schema for a message: `"now"`, `integer`, `{"sequence": integer}`. */
+function describeSchema(schema: unknown, depth = 0): string {
+  if (typeof schema !== 'object' || schema === null) return 'any value';
+  const s = schema as { const?: unknown; enum?: unknown[]; anyOf?: unknown[]; oneOf?: unknown[]; type?: unknown; format?: string; properties?: Record<string, unknown>; required?: string[] };
+  if ('const' in s) return JSON.stringify(s.const);
+  if (Array.isArray(s.enum)) return s.enum.map((v) => JSON.stringify(v)).join(' | ');
+  const union = s.anyOf ?? s.oneOf;
+  if (Array.isArray(union)) return union.map((branch) => describeSchema(branch, depth)).join(depth === 0 ? ', ' : ' | ');
+  if (s.type === 'object' && s.properties && depth < 2) {
+    const required = new Set(s.required ?? []);
+    const fields = Object.entries(s.properties).map(([name, value]) => `${JSON.stringify(name)}${required.has(name) ? '' : '?'}: ${describeSchema(value, depth + 1)}`);
+    return `{${fields.join(', ')}}`;
+  }
+  if (typeof s.type === 'string') return s.format ? `${s.type} (${s.format})` : s.type;
+  return 'a value of its schema';
+}
+
+/**
+ * Fastify's schema validation errors (ajv with `allErrors`: every bad field, not only the first) as
+ * our `{path, message}` details. A union (`anyOf`/`oneOf`) that no branch matches is ONE detail at
+ * its path naming the alternatives — not one error per branch, which reads as contradictions
+ * ("must have sequence", "must have time", …) — and what failed inside its branches is left out.
+ */
 function validationDetail(error: FastifyError): ProblemDetail[] {
   const where = error.validationContext === 'querystring' ? '/query' : error.validationContext ? `/${error.validationContext}` : '';
-  return (error.validation ?? []).map((v) => {
-    const missing = (v.params as { missingProperty?: string } | undefined)?.missingProperty;
-    const path = `${where}${v.instancePath ?? ''}${missing ? `/${missing}` : ''}`;
-    return { path: path || '/', message: v.message ?? 'is invalid' };
-  });
+  const errors = (error.validation ?? []) as unknown as AjvError[];
+  const unions = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf').map((e) => `${e.schemaPath}/`);
+  const inside = (e: AjvError) => unions.some((prefix) => e.schemaPath.startsWith(prefix));
+  const detail: ProblemDetail[] = [];
+  for (const e of errors) {
+    if (inside(e)) continue;
+    const missing = e.params?.missingProperty;
+    const path = `${where}${e.instancePath ?? ''}${missing ? `/${missing}` : ''}` || '/';
+    const message = e.keyword === 'anyOf' || e.keyword === 'oneOf' ? `must be one of: ${describeSchema({ anyOf: e.schema })}` : (e.message ?? 'is invalid');
+    if (!detail.some((d) => d.path === path && d.message === message)) detail.push({ path, message });
+  }
+  // A body of thousands of bad elements would otherwise answer megabytes.
+  return detail.length > 100 ? [...detail.slice(0, 100), { path: '/', message: `and ${detail.length - 100} more problems` }] : detail;
 }
 
 /**
@@ -112,7 +152,12 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     bodyLimit,
     ...timeoutOptions(settings),
     // Routes check `format`s with the same ajv-formats mode as the catalog (contracts/formats.ts).
-    ajv: { plugins: [[...ajvFormatsPlugin] as [Plugin<unknown>, unknown]] },
+    // allErrors: a 4xx names every bad field, not only the first (unions: see validationDetail);
+    // verbose: errors carry the schema they failed, to name a union's alternatives. removeAdditional
+    // off: a field a strict schema (`additionalProperties: false`) does not know is refused, not
+    // silently dropped — and with allErrors, dropping it while trying one branch of a union would
+    // hide it from the next branch (`{"position":"now"}` failing the rewind body).
+    ajv: { customOptions: { allErrors: true, verbose: true, removeAdditional: false }, plugins: [[...ajvFormatsPlugin] as [Plugin<unknown>, unknown]] },
     clientErrorHandler,
     // A URL Fastify's router cannot decode (`%FF`, `%zz`): our error shape instead of Fastify's.
     frameworkErrors: (error, request, reply) => {

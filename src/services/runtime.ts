@@ -190,7 +190,7 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
         return;
       }
       const once = async (trx: Kysely<DB>, subscription: string, event: DeliveredEvent<T>) => {
-        if (await markHandled(trx, subscription, event.id)) await handle(trx, event);
+        if (await markHandled(trx, subscription, event)) await handle(trx, event);
       };
       const batch: BatchHandler<T> = async (events, { subscription }) => {
         try {

@@ -1,3 +1,4 @@
+import { v7 as uuidv7 } from 'uuid';
 import { createClient, type ClientOptions } from './client.ts';
 import { UsageError } from './output.ts';
 
@@ -17,8 +18,8 @@ export async function runPublish(type: string, options: PublishOptions): Promise
   } catch (error) {
     throw new UsageError(`--data must be JSON: ${(error as Error).message}`);
   }
-  const event: Record<string, unknown> = { specversion: '1.0', type, source: options.source ?? '/cli', data };
-  if (options.id) event.id = options.id;
+  // CloudEvents requires an id; a new UUIDv7 unless one is given (give one to make a retry idempotent).
+  const event: Record<string, unknown> = { specversion: '1.0', id: options.id ?? uuidv7(), type, source: options.source ?? '/cli', data };
   if (options.subject) event.subject = options.subject;
   if (options.time) event.time = options.time;
   const client = createClient(options);

@@ -4,7 +4,9 @@
  * dispatcher, the consumer pool, delivery and the settling of outcomes, the compatibility check of
  * competing consumers — so an engine is only its storage and transport:
  *
- * 1. `append`, `read`, `head`: the durable log (ids deduplicated, sequences, `recordedtime`).
+ * 1. `append`, `read`, `head`: the durable log (events deduplicated by `source` + `id`, a resend
+ *    with other content refused with `IdentityConflictError` — `identityKey`, `contentDigest` —
+ *    sequences, `recordedtime`).
  * 2. `consume(options, deliver)`, options resolved by the bus: `running.attach(options, deliver,
  *    start)` on a `runningSubscriptions()` registry, where `start` opens the subscription's stored
  *    state (creating it at `options.startAt` when new) and returns the engine's half of it,
@@ -40,7 +42,9 @@ export type {
   Subscription,
   SubscriptionInfo,
 } from '../types.ts';
-export { EngineClosedError, InvalidOptionsError, SubscriptionConflictError, UnknownSubscriptionError } from '../errors.ts';
+export type { IdentityConflict } from '../errors.ts';
+export { EngineClosedError, IdentityConflictError, InvalidOptionsError, SubscriptionConflictError, UnknownSubscriptionError } from '../errors.ts';
+export { contentDigest, identityKey } from '../identity.ts';
 export { DEFAULT_RETRY_POLICY, backoffDelay } from '../backoff.ts';
 export type { TypeSelection } from '../match.ts';
 export { matchesTypes, typeSelection } from '../match.ts';

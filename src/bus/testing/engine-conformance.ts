@@ -15,6 +15,7 @@ import {
   createBus,
   EventValidationError,
   failPermanently,
+  IdentityConflictError,
   retryAfter,
   SubscriptionConflictError,
   UnknownEventTypeError,
@@ -59,6 +60,12 @@ export interface ConformanceFeatures {
    * is at least the running ones and at most the events neither done nor retrying. (Default: true)
    */
   readonly exactInFlight?: boolean;
+  /**
+   * A call to `append` is stored all or nothing even when one of its events is refused at the
+   * server (an identity conflict). When false (JetStream has no atomic batch) the refused event is
+   * not stored and the call rejects, but its other events may be. (Default: true)
+   */
+  readonly atomicBatches?: boolean;
   /** How early a retry or delay may fire against its due time, for coarse broker timers (ms). (Default: 5) */
   readonly timingToleranceMs?: number;
   /**
@@ -117,6 +124,7 @@ export function engineConformance(
   const exactInFlight = features.exactInFlight ?? true;
   const sharedLog = features.sharedLog ?? true;
   const tolerance = features.timingToleranceMs ?? 5;
+  const atomicBatches = features.atomicBatches ?? true;
   const timeoutMs = features.deliveryTimeoutMs ?? 5_000;
 
   async function waitFor(what: string, condition: () => boolean | Promise<boolean>, ms = timeoutMs): Promise<void> {
@@ -279,6 +287,73 @@ export function engineConformance(
         expect(first).toMatchObject({ id: id.toLowerCase(), duplicate: false });
         expect(await bus.publish({ ...added('a', 1), id: id.toLowerCase() })).toEqual({ id: id.toLowerCase(), sequence: first.sequence, duplicate: true });
         expect((await bus.read({})).map((e) => e.id)).toEqual([id.toLowerCase()]);
+      });
+
+      it('identifies an event by source + id (CloudEvents): one id from two sources is two events', async () => {
+        const { bus } = await setup();
+        const a = await bus.publish({ ...added('a', 1), id: '1', source: '/shop-a' });
+        const b = await bus.publish({ ...added('b', 2), id: '1', source: '/shop-b' });
+        expect(a.duplicate).toBe(false);
+        expect(b).toMatchObject({ id: '1', duplicate: false });
+        expect(b.sequence).not.toBe(a.sequence);
+        expect(await bus.publish({ ...added('b', 2), id: '1', source: '/shop-b' })).toEqual({ id: '1', sequence: b.sequence, duplicate: true });
+        expect((await bus.read({})).map((e) => [e.source, e.id, itemOf(e)])).toEqual([
+          ['/shop-a', '1', 1],
+          ['/shop-b', '1', 2],
+        ]);
+      });
+
+      it('refuses the same source + id with other content, naming the stored sequence; an identical resend stays a duplicate', async () => {
+        const { bus, engine } = await setup();
+        const id = uuidv7();
+        // No time given: the time the bus fills in is not content, so the resend below matches.
+        const first = await bus.publish({ ...added('a', 1), id, extensions: { shopregion: 'eu' } });
+        await sleep(3);
+        const resend = await bus.publish({ ...added('a', 1), id, extensions: { shopregion: 'eu' }, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+        expect(resend).toEqual({ id, sequence: first.sequence, duplicate: true });
+        const head = await engine.head();
+        for (const changed of [
+          { ...added('a', 2), id, extensions: { shopregion: 'eu' } },
+          { ...added('a', 1), id, extensions: { shopregion: 'us' } },
+          { ...added('a', 1), id, extensions: { shopregion: 'eu' }, subject: 'cart/other' },
+          { ...added('a', 1), id, extensions: { shopregion: 'eu' }, time: '2024-01-01T00:00:00Z' },
+        ]) {
+          const error = await bus.publish(changed).catch((e: unknown) => e);
+          expect(error, JSON.stringify(changed)).toBeInstanceOf(IdentityConflictError);
+          expect((error as IdentityConflictError).conflicts).toEqual([{ index: 0, id, source: '/conformance', sequence: first.sequence }]);
+          expect((error as Error).message).toContain(`sequence ${first.sequence}`);
+        }
+        expect(await engine.head()).toBe(head);
+        const [stored] = await bus.read({});
+        expect(stored).toMatchObject({ id, data: { item: 1 }, shopregion: 'eu' });
+        expect(await bus.read({})).toHaveLength(1);
+        // An event stored with a time matches a resend with that time.
+        const timed = await bus.publish({ ...added('b', 3), time: '2024-01-01T00:00:00Z', id: 'timed' });
+        expect(await bus.publish({ ...added('b', 3), time: '2024-01-01T00:00:00Z', id: 'timed' })).toEqual({ ...timed, duplicate: true });
+      });
+
+      it(`refuses a batch with an event of a used identity and other content${atomicBatches ? ', storing none of it' : ''}; neighbours are unharmed`, async () => {
+        const { bus, engine } = await setup();
+        const taken = await bus.publish({ ...added('a', 1), id: 'taken' });
+        const [neighbour, batch] = await Promise.allSettled([
+          bus.publishAll([added('c', 5)]),
+          bus.publishAll([added('b', 2), { ...added('a', 9), id: 'taken' }, { ...added('a', 1), id: 'taken', source: '/elsewhere' }]),
+        ]);
+        expect(neighbour.status).toBe('fulfilled');
+        expect(batch.status).toBe('rejected');
+        const error = (batch as PromiseRejectedResult).reason as IdentityConflictError;
+        expect(error).toBeInstanceOf(IdentityConflictError);
+        expect(error.conflicts).toEqual([{ index: 1, id: 'taken', source: '/conformance', sequence: taken.sequence }]);
+        const items = (await bus.read({})).map(itemOf);
+        expect(items.filter((item) => item === 9)).toEqual([]);
+        if (atomicBatches) expect(items.sort()).toEqual([1, 5]);
+        // The same batch without the conflict goes through; a resend of it is all duplicates.
+        const fixed = [added('b', 2), { ...added('a', 1), id: 'taken' }, { ...added('a', 1), id: 'taken', source: '/elsewhere' }];
+        const results = await bus.publishAll(fixed.map((input, i) => ({ ...input, id: input.id ?? `fixed-${i}` })));
+        expect(results[1]).toEqual({ id: 'taken', sequence: taken.sequence, duplicate: true });
+        const again = await bus.publishAll(fixed.map((input, i) => ({ ...input, id: input.id ?? `fixed-${i}` })));
+        expect(again.map((r) => r.duplicate)).toEqual([true, true, true]);
+        expect(await engine.head()).toBeGreaterThan(taken.sequence);
       });
 
       it('refuses a batch that gives one id twice, naming the later event, and stores none of it', async () => {
@@ -644,6 +719,33 @@ export function engineConformance(
         await sleep(30);
         expect(got.items()).toEqual([1, 2, 3, 2, 1, 2, 3]);
         expect(overlapped).toBe(false);
+        expect(await bus.deadLetters(subscription)).toEqual([]);
+      });
+
+      it('keeps the retry state and dead letters of two events with one id from two sources apart; by id, both are retried', async () => {
+        const { bus, subscriptionName } = await setup();
+        const subscription = subscriptionName();
+        const got = recorder();
+        let failing = true;
+        await bus.subscribe({ name: subscription, types: ['cart.*'], retry: { maxAttempts: 2, initialDelayMs: 5, maxDelayMs: 10 } }, (event, context) => {
+          got.record(event, context);
+          if (failing) throw new Error(`fails ${event.source}`);
+        });
+        await bus.publishAll([
+          { ...added('a', 1), id: '1', source: '/shop-a' },
+          { ...added('b', 2), id: '1', source: '/shop-b' },
+        ]);
+        await waitFor('2 dead letters', async () => (await bus.deadLetters(subscription)).length === 2);
+        const letters = await bus.deadLetters(subscription);
+        expect(letters.map((d) => [d.event.source, d.attempts, d.error])).toEqual([
+          ['/shop-a', 2, expect.stringContaining('fails /shop-a')],
+          ['/shop-b', 2, expect.stringContaining('fails /shop-b')],
+        ]);
+        expect(got.events).toHaveLength(4);
+        failing = false;
+        expect(await bus.retryDeadLetters(subscription, '1')).toBe(2);
+        await waitFor('both retried', () => got.events.length === 6);
+        expect(got.events.slice(4).map((e) => e.source).sort()).toEqual(['/shop-a', '/shop-b']);
         expect(await bus.deadLetters(subscription)).toEqual([]);
       });
     });

@@ -21,25 +21,31 @@ export interface DeadLetterCounts {
 
 /**
  * Dead letters, retry state and the redelivery queue, in the stream `<stream>_DLQ` (one message
- * per subject, newest wins): `<p>_dlq.dead.<subscription>.<event id>` holds a `DeadLetter`,
+ * per subject, newest wins): `<p>_dlq.dead.<subscription>.<letter key>` holds a `DeadLetter`,
  * `….failing.…` the first/last failure of an event still being retried, `….redrive.…` a dead
  * letter sent back to its subscription (consumed by the durable `<subscription>__redrive`).
- * Everything lives on the server, so any process lists, counts, retries and discards.
+ * Everything lives on the server, so any process lists, counts, retries and discards. The letter
+ * key is the event's identity, `source` + `id` (`letterKeyOf`), so two producers' events with one id
+ * keep their own retry state and dead letters; retrying or discarding "by event id" takes every
+ * dead letter of that id.
  */
+/** The key of an event's retry state and dead letter: its identity, `["<source>","<id>"]`. */
+export const letterKeyOf = (event: Pick<CloudEvent, 'source' | 'id'>): string => JSON.stringify([event.source, event.id]);
+
 export interface DeadLetterStore {
-  /** Ids of the subscription's events with retry state: those that failed and wait for another attempt. */
+  /** Letter keys (`letterKeyOf`) of the subscription's events with retry state: those that failed and wait for another attempt. */
   failingIds(subscription: string): Promise<Set<string>>;
-  /** Attempts an event has failed so far (0 when it has no retry state), e.g. after a restart. */
-  attemptsSoFar(subscription: string, eventId: string): Promise<number>;
+  /** Attempts an event (by letter key) has failed so far (0 when it has no retry state), e.g. after a restart. */
+  attemptsSoFar(subscription: string, letterKey: string): Promise<number>;
   /** Notes a failed attempt that will be retried; keeps the time of the first failure. */
-  recordFailure(subscription: string, eventId: string, error: string, attempts: number): Promise<void>;
+  recordFailure(subscription: string, letterKey: string, error: string, attempts: number): Promise<void>;
   /** The event succeeded (or its subscription was rewound): forget its retry state. */
-  clearFailure(subscription: string, eventId: string): Promise<void>;
+  clearFailure(subscription: string, letterKey: string): Promise<void>;
   clearAllFailures(subscription: string): Promise<void>;
   /** Stores the dead letter; resolves once it is durable, so the message can then be terminated. */
   deadLetter(subscription: string, event: CloudEvent, error: string, attempts: number): Promise<void>;
   list(subscription: string, options?: { limit?: number; afterSequence?: number }): Promise<DeadLetter[]>;
-  /** Moves dead letters to the subscription's redelivery queue, in log order; resolves to how many. */
+  /** Moves dead letters (all, or every one whose event has this id) to the subscription's redelivery queue, in log order; resolves to how many. */
   retry(subscription: string, eventId?: string): Promise<number>;
   discard(subscription: string, eventId?: string): Promise<number>;
   /** Removes a handled message of the redelivery queue. */
@@ -60,23 +66,21 @@ export function deadLetterStore(nc: NatsConnection, js: JetStreamClient, jsm: Je
     return stored ? (stored.json<T>() as T) : undefined;
   };
 
-  const lastWithSequence = async (subject: string): Promise<{ record: DeadLetter; sequence: number }[]> => {
-    const stored = await jsm.streams.getMessage(stream, { last_by_subj: subject });
-    return stored ? [{ record: stored.json<DeadLetter>(), sequence: stored.seq }] : [];
-  };
-
   const firstFailedAt = async (subscription: string, eventId: string): Promise<string | undefined> =>
     firstFailures.get(key(subscription, eventId)) ?? (await lastRecord<FailingRecord>(dlqSubject(naming, 'failing', subscription, eventId)))?.firstFailedAt;
 
   const purge = async (filter: string): Promise<number> => (await jsm.streams.purge(stream, { filter })).purged;
 
-  const records = async (area: DlqArea, subscription: string): Promise<{ record: DeadLetter; sequence: number }[]> => {
-    const found: { record: DeadLetter; sequence: number }[] = [];
+  const records = async (area: DlqArea, subscription: string): Promise<{ record: DeadLetter; sequence: number; subject: string }[]> => {
+    const found: { record: DeadLetter; sequence: number; subject: string }[] = [];
     for await (const delivery of scan(nc, jsm, stream, { filter: dlqFilter(naming, area, subscription), start: 'all' })) {
-      found.push({ record: JSON.parse(new TextDecoder().decode(delivery.data)) as DeadLetter, sequence: delivery.streamSequence });
+      found.push({ record: JSON.parse(new TextDecoder().decode(delivery.data)) as DeadLetter, sequence: delivery.streamSequence, subject: delivery.subject });
     }
     return found;
   };
+  /** The subscription's dead letters, or those whose event has id `eventId` (any source). */
+  const deadOf = async (subscription: string, eventId?: string) =>
+    (await records('dead', subscription)).filter(({ record }) => eventId === undefined || record.event.id === eventId);
 
   const countBySubscription = async (area: DlqArea): Promise<Map<string, number>> => {
     const areaPrefix = `${naming.dlqPrefix}.${area}.`;
@@ -115,9 +119,10 @@ export function deadLetterStore(nc: NatsConnection, js: JetStreamClient, jsm: Je
     },
     async deadLetter(subscription, event, error, attempts) {
       const now = new Date().toISOString();
-      const record: DeadLetter = { subscription, event, error, attempts, firstFailedAt: (await firstFailedAt(subscription, event.id)) ?? now, lastFailedAt: now };
-      await js.publish(dlqSubject(naming, 'dead', subscription, event.id), JSON.stringify(record));
-      await this.clearFailure(subscription, event.id);
+      const letterKey = letterKeyOf(event);
+      const record: DeadLetter = { subscription, event, error, attempts, firstFailedAt: (await firstFailedAt(subscription, letterKey)) ?? now, lastFailedAt: now };
+      await js.publish(dlqSubject(naming, 'dead', subscription, letterKey), JSON.stringify(record));
+      await this.clearFailure(subscription, letterKey);
     },
     async list(subscription, options = {}) {
       const after = options.afterSequence ?? 0;
@@ -126,20 +131,23 @@ export function deadLetterStore(nc: NatsConnection, js: JetStreamClient, jsm: Je
       return letters.slice(0, Math.min(1_000, Math.max(1, Math.floor(options.limit ?? 100))));
     },
     async retry(subscription, eventId) {
-      const letters = eventId === undefined ? await records('dead', subscription) : await lastWithSequence(dlqSubject(naming, 'dead', subscription, eventId));
+      const letters = await deadOf(subscription, eventId);
       // In log order: the dead-letter stream holds them in the order they died, and a dead letter
       // retried alone and dead again is the newest there though it may be the oldest event.
       letters.sort((a, b) => a.record.event.sequence - b.record.event.sequence);
-      for (const { record, sequence } of letters) {
-        await js.publish(dlqSubject(naming, 'redrive', subscription, record.event.id), JSON.stringify(record));
+      for (const { record, sequence, subject } of letters) {
+        await js.publish(dlqSubject(naming, 'redrive', subscription, letterKeyOf(record.event)), JSON.stringify(record));
         // Only up to this record: the redriven event may already have failed again in some
         // process, and that newer dead letter must stay.
-        await jsm.streams.purge(stream, { filter: dlqSubject(naming, 'dead', subscription, record.event.id), seq: sequence + 1 });
+        await jsm.streams.purge(stream, { filter: subject, seq: sequence + 1 });
       }
       return letters.length;
     },
     async discard(subscription, eventId) {
-      return await purge(eventId === undefined ? dlqFilter(naming, 'dead', subscription) : dlqSubject(naming, 'dead', subscription, eventId));
+      if (eventId === undefined) return await purge(dlqFilter(naming, 'dead', subscription));
+      let purged = 0;
+      for (const { subject } of await deadOf(subscription, eventId)) purged += await purge(subject);
+      return purged;
     },
     async removeRedrive(sequence) {
       await jsm.streams.deleteMessage(stream, sequence, false).catch((error: unknown) => {

@@ -4,10 +4,11 @@
  *
  * Layout: events go to the file-backed stream `FLAMINGO` on subjects `<prefix>.<partition>.<type>`
  * (partition = FNV-1a of `partitionkey ?? id` modulo the stream's partition count, stored in the
- * stream's description); the event id is the `Nats-Msg-Id`, so the server's duplicate window
- * (default 2 min) turns a second publish of an id into `duplicate: true` with the original
- * sequence. Outside that window the same id would be stored again — keep the window longer than
- * any producer's retry horizon. Dead letters, retry state and the redelivery queue live in
+ * stream's description); the event's identity (`source` + `id`, hashed) is the `Nats-Msg-Id`, so
+ * the server's duplicate window (default 2 min) turns a second publish of an event into
+ * `duplicate: true` with the original sequence (or an `IdentityConflictError` when its content
+ * differs, append.ts). Outside that window the same event would be stored again — keep the window
+ * longer than any producer's retry horizon. Dead letters, retry state and the redelivery queue live in
  * `FLAMINGO_DLQ` (dead-letters.ts), partition leases in the memory stream `FLAMINGO_LEASES`
  * (leases.ts); subscriptions are durable pull consumers (consumers.ts) worked by one feed per
  * subscription and process (subscription-feed.ts) under the bus kit's subscription runner.
@@ -235,7 +236,7 @@ class NatsEngine implements Engine {
   async append(events: readonly UnstoredEvent[]): Promise<PublishResult[]> {
     const core = await this.#ready();
     if (events.length === 0) return [];
-    return await appendEvents(core.js, events, { naming: this.#naming, partitions: core.partitions, publishTimeoutMs: this.#settings.publishTimeoutMs, retryForMs: this.#settings.appendRetryMs });
+    return await appendEvents(core.js, core.jsm, events, { naming: this.#naming, partitions: core.partitions, publishTimeoutMs: this.#settings.publishTimeoutMs, retryForMs: this.#settings.appendRetryMs });
   }
 
   async read(query: ReadQuery): Promise<CloudEvent[]> {

@@ -10,7 +10,7 @@ import {
   type SubscriptionRunner,
   type SubscriptionStorage,
 } from '../../bus/kit/index.ts';
-import type { DeadLetterStore } from './dead-letters.ts';
+import { letterKeyOf, type DeadLetterStore } from './dead-letters.ts';
 import type { Delivery } from './delivery.ts';
 import { toCloudEvent } from './event-codec.ts';
 import { startLeases, type LeaseManager } from './leases.ts';
@@ -182,7 +182,7 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
       // The server's delivery count is no attempt count (a hand-back on close is a delivery too, and
       // 2.9 does not always count them): retry state on the server is.
       const attempts =
-        delivery.deliveryCount === 1 && !failing.has(event.id) ? 0 : await store.attemptsSoFar(options.name, event.id).then((n) => n, () => delivery.deliveryCount - 1);
+        delivery.deliveryCount === 1 && !failing.has(letterKeyOf(event)) ? 0 : await store.attemptsSoFar(options.name, letterKeyOf(event)).then((n) => n, () => delivery.deliveryCount - 1);
       const item: Item = {
         source,
         delivery,
@@ -261,7 +261,7 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
   const gone = (item: Item): boolean => item.state === 'gone';
 
   async function deadLetter(item: Item, error: string, attempts: number): Promise<void> {
-    failing.delete(item.event.id);
+    failing.delete(letterKeyOf(item.event));
     try {
       await store.deadLetter(options.name, item.event, error, attempts);
       item.delivery.term();
@@ -299,16 +299,16 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
       if (!gone(item)) {
         item.delivery.ack();
         finish(item);
-        failing.delete(item.event.id);
+        failing.delete(letterKeyOf(item.event));
         if (item.source.redrive) await store.removeRedrive(item.delivery.streamSequence).catch(ctx.onError);
-        if (item.attempts > 1 || item.source.redrive) await store.clearFailure(options.name, item.event.id).catch(ctx.onError);
+        if (item.attempts > 1 || item.source.redrive) await store.clearFailure(options.name, letterKeyOf(item.event)).catch(ctx.onError);
       }
       settled(item);
     },
     async retry(item, verdict) {
       if (!gone(item)) {
-        failing.add(item.event.id);
-        await store.recordFailure(options.name, item.event.id, verdict.error, verdict.attempts).catch(ctx.onError);
+        failing.add(letterKeyOf(item.event));
+        await store.recordFailure(options.name, letterKeyOf(item.event), verdict.error, verdict.attempts).catch(ctx.onError);
       }
       let again: number | undefined;
       if (gone(item)) again = undefined;

@@ -7,7 +7,7 @@
  * | `meta` | hash | `partitions` (fixed at creation) |
  * | `seq` | string | the last sequence given out |
  * | `p:<n>` | stream | partition `n`: entry id `<sequence>-0`, fields `t` (type), `r` (recorded, ms), `e` (the event as appended) |
- * | `id:<event id>` | string | its sequence, for the duplicate window (`PX`) |
+ * | `id:<identity key>` | string | `<sequence> <content digest>` of the event with that `source` + `id` (`identityKey`, `contentDigest`), for the duplicate window (`PX`) |
  * | `times` | sorted set | the first sequence of each append, scored by its recorded time (time positions) |
  * | `subs` | hash | subscription → `{ types, delayMs }` |
  * | `redrive:<sub>` | stream | dead letters sent back for redelivery |
@@ -26,7 +26,7 @@ export interface Keys {
   readonly times: string;
   readonly subs: string;
   partition(n: number): string;
-  id(eventId: string): string;
+  id(identityKey: string): string;
   redrive(subscription: string): string;
   retry(subscription: string): string;
   dead(subscription: string): string;
@@ -46,7 +46,7 @@ export function keysFor(prefix: string): Keys {
     times: `${p}:times`,
     subs: `${p}:subs`,
     partition: (n) => `${p}:p:${n}`,
-    id: (eventId) => `${p}:id:${eventId}`,
+    id: (identityKey) => `${p}:id:${identityKey}`,
     redrive: (subscription) => `${p}:redrive:${subscription}`,
     retry: (subscription) => `${p}:retry:${subscription}`,
     dead: (subscription) => `${p}:dead:${subscription}`,

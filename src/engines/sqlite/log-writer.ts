@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { EngineClosedError, type PublishResult } from '../../bus/kit/index.ts';
+import { contentDigest, EngineClosedError, IdentityConflictError, type IdentityConflict, type PublishResult } from '../../bus/kit/index.ts';
 import type { UnstoredEvent } from '../../contracts/index.ts';
 
 /** Subscription state that is written in the next transaction of the writer (acks, retries, dead letters). */
@@ -30,6 +30,7 @@ export interface LogWriterStats {
 interface PendingBatch {
   readonly events: readonly UnstoredEvent[];
   readonly envelopes: string[];
+  readonly digests: string[];
   readonly resolve: (results: PublishResult[]) => void;
   readonly reject: (error: unknown) => void;
   results?: PublishResult[];
@@ -54,7 +55,7 @@ export class LogWriter {
   private headSequence: number;
   private readonly counters = { transactions: 0, batches: 0, events: 0 };
   private readonly insert: Database.Statement;
-  private readonly sequenceOf: Database.Statement<[string], number>;
+  private readonly storedOf: Database.Statement<[string, string], { sequence: number; digest: string | null }>;
   private readonly writeBatch: (batch: PendingBatch, recordedMs: number) => PublishResult[];
   private readonly persistState: (persister: StatePersister) => () => void;
   private readonly commit: (batches: PendingBatch[], persisters: StatePersister[], recordedMs: number) => (() => void)[];
@@ -66,17 +67,27 @@ export class LogWriter {
     this.headSequence = (db.prepare('SELECT max(sequence) FROM events').pluck().get() as number | null) ?? 0;
     this.lastRecordedMs = (db.prepare('SELECT max(recorded_ms) FROM events').pluck().get() as number | null) ?? 0;
     this.insert = db.prepare(
-      'INSERT INTO events (id, type, subject, partitionkey, recorded_ms, envelope) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+      'INSERT INTO events (id, source, type, subject, partitionkey, recorded_ms, envelope, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, id) DO NOTHING',
     );
-    this.sequenceOf = db.prepare<[string], number>('SELECT sequence FROM events WHERE id = ?').pluck();
+    this.storedOf = db.prepare<[string, string], { sequence: number; digest: string | null }>('SELECT sequence, digest FROM events WHERE source = ? AND id = ?');
     const insertAll = (batch: PendingBatch, recordedMs: number): PublishResult[] => {
       const results: PublishResult[] = new Array<PublishResult>(batch.events.length);
+      const conflicts: IdentityConflict[] = [];
       for (let i = 0; i < batch.events.length; i++) {
         const event = batch.events[i];
-        const info = this.insert.run(event.id, event.type, event.subject ?? null, event.partitionkey ?? null, recordedMs, batch.envelopes[i]);
-        if (info.changes === 1) results[i] = { id: event.id, sequence: Number(info.lastInsertRowid), duplicate: false };
-        else results[i] = { id: event.id, sequence: this.sequenceOf.get(event.id) as number, duplicate: true };
+        const digest = batch.digests[i];
+        const info = this.insert.run(event.id, event.source, event.type, event.subject ?? null, event.partitionkey ?? null, recordedMs, batch.envelopes[i], digest);
+        if (info.changes === 1) {
+          results[i] = { id: event.id, sequence: Number(info.lastInsertRowid), duplicate: false };
+          continue;
+        }
+        const stored = this.storedOf.get(event.source, event.id)!;
+        // A row of layout 1 has no digest: taken as identical, as that layout did.
+        if (stored.digest !== null && stored.digest !== digest) conflicts.push({ index: i, id: event.id, source: event.source, sequence: stored.sequence });
+        results[i] = { id: event.id, sequence: stored.sequence, duplicate: true };
       }
+      // Thrown inside the batch's savepoint (or before a lone event was stored): nothing of it stays.
+      if (conflicts.length > 0) throw new IdentityConflictError(conflicts);
       return results;
     };
     // Nested better-sqlite3 transactions are savepoints: a throwing batch rolls back alone.
@@ -123,18 +134,21 @@ export class LogWriter {
     if (events.length === 0) return Promise.resolve([]);
     // Everything that can fail for one batch alone is checked before the transaction.
     const envelopes: string[] = new Array<string>(events.length);
+    const digests: string[] = new Array<string>(events.length);
     try {
       for (let i = 0; i < events.length; i++) {
         const event = events[i];
         if (typeof event?.id !== 'string' || event.id.length === 0) throw new TypeError(`event ${i}: id must be a non-empty string`);
         if (typeof event.type !== 'string' || event.type.length === 0) throw new TypeError(`event ${i}: type must be a non-empty string`);
+        if (typeof event.source !== 'string' || event.source.length === 0) throw new TypeError(`event ${i}: source must be a non-empty string`);
         envelopes[i] = JSON.stringify(event);
+        digests[i] = contentDigest(event);
       }
     } catch (error) {
       return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ events, envelopes, resolve, reject });
+      this.queue.push({ events, envelopes, digests, resolve, reject });
       if (!this.appendScheduled) {
         this.appendScheduled = true;
         setImmediate(() => this.flush());

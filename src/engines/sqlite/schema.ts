@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 
 /** The log file's layout version (`PRAGMA user_version`). */
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 /** The log table; the benchmark's raw ceiling writes the same shape. */
 export const LOG_TABLE = `
@@ -14,11 +14,25 @@ CREATE TABLE IF NOT EXISTS events (
   subject      TEXT,
   partitionkey TEXT,
   recorded_ms  INTEGER NOT NULL,
-  envelope     TEXT    NOT NULL
+  envelope     TEXT    NOT NULL,
+  source       TEXT    NOT NULL DEFAULT '',
+  digest       TEXT
 );
--- UUIDv7 ids are time-ordered, so new keys land at the right edge of this index.
-CREATE UNIQUE INDEX IF NOT EXISTS events_id ON events (id);
+-- CloudEvents identity: source + id (bus/identity.ts); digest is the content's (contentDigest),
+-- compared when the identity comes again.
+CREATE UNIQUE INDEX IF NOT EXISTS events_identity ON events (source, id);
 CREATE INDEX IF NOT EXISTS events_recorded ON events (recorded_ms);
+`;
+
+/**
+ * Layout 1 → 2: events were identified by id alone; now by source + id. Rows of layout 1 keep no
+ * digest (NULL): a resend of one of them is taken as identical, as layout 1 did.
+ */
+const IDENTITY_BY_SOURCE = `
+ALTER TABLE events ADD COLUMN source TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN digest TEXT;
+UPDATE events SET source = coalesce(json_extract(envelope, '$.source'), '');
+DROP INDEX IF EXISTS events_id;
 `;
 
 const SCHEMA = `${LOG_TABLE}
@@ -116,8 +130,11 @@ export function openLogDatabase(file: string): Database.Database {
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) throw new Error(`${file} has log layout ${version}; this Flamingo reads up to ${SCHEMA_VERSION}`);
     if (version < SCHEMA_VERSION) {
-      db.exec(SCHEMA);
-      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      db.transaction(() => {
+        if (version === 1) db.exec(IDENTITY_BY_SOURCE);
+        db.exec(SCHEMA);
+        db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      })();
     }
   } catch (error) {
     db.close();

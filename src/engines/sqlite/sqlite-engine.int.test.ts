@@ -48,6 +48,25 @@ describe('sqlite engine specifics', () => {
     }
   });
 
+  it('moves a log of layout 1 (identity by id alone) to source + id; its events stay deduplicated', async () => {
+    const file = tempFile();
+    const old = new Database(file);
+    old.exec(`
+      CREATE TABLE events (sequence INTEGER PRIMARY KEY, id TEXT NOT NULL, type TEXT NOT NULL, subject TEXT, partitionkey TEXT, recorded_ms INTEGER NOT NULL, envelope TEXT NOT NULL);
+      CREATE UNIQUE INDEX events_id ON events (id);
+      CREATE INDEX events_recorded ON events (recorded_ms);
+    `);
+    const stored = buildEvent({ type: 'cart.item_added', id: 'old-1', source: '/shop-a', data: { items: [1], item: 1 } });
+    old.prepare('INSERT INTO events (id, type, subject, partitionkey, recorded_ms, envelope) VALUES (?, ?, ?, ?, ?, ?)').run(stored.id, stored.type, null, null, Date.now(), JSON.stringify(stored));
+    old.pragma('user_version = 1');
+    old.close();
+    const bus = createBus({ engine: open(file) });
+    // Stored without a digest: a resend is taken as identical, as layout 1 did.
+    expect(await bus.publish({ type: 'cart.item_added', id: 'old-1', source: '/shop-a', data: { items: [1], item: 1 } })).toEqual({ id: 'old-1', sequence: 1, duplicate: true });
+    expect(await bus.publish({ type: 'cart.item_added', id: 'old-1', source: '/shop-b', data: { items: [2], item: 2 } })).toEqual({ id: 'old-1', sequence: 2, duplicate: false });
+    expect((await bus.read({})).map((e) => e.source)).toEqual(['/shop-a', '/shop-b']);
+  });
+
   it('group-commits concurrent appends: far fewer transactions than publishes, each call all-or-nothing', async () => {
     const engine = open();
     const bus = createBus({ engine });

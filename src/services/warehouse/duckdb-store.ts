@@ -103,7 +103,9 @@ export async function openDuckDbWarehouse(file: string): Promise<WarehouseStore>
   try {
     // Days in the models are UTC days, whatever the machine's zone.
     await writer.run("SET GLOBAL TimeZone = 'UTC'");
-    await writer.run(`CREATE TABLE IF NOT EXISTS events (${eventsColumnsSql('duckdb')}, PRIMARY KEY (id))`);
+    // One row per event: its identity is source + id (CloudEvents). A warehouse made when the key was
+    // the id alone keeps that key until its next rebuild.
+    await writer.run(`CREATE TABLE IF NOT EXISTS events (${eventsColumnsSql('duckdb')}, PRIMARY KEY (source, id))`);
     await writer.run(`CREATE TEMP TABLE events_staging (${eventsColumnsSql('duckdb')})`);
     // A rebuild a crash interrupted leaves its copy behind; `events` itself is whole.
     await writer.run('DROP TABLE IF EXISTS events_next');
@@ -138,9 +140,9 @@ export async function openDuckDbWarehouse(file: string): Promise<WarehouseStore>
         inTransaction(writer, async () => {
           if (rows.length === 0) return 0;
           await appendTo(writer, 'events_staging', rows);
-          // A batch may hold an id twice (redelivery within one batch): keep its first row.
+          // A batch may hold an event twice (redelivery within one batch): keep its first row.
           const moved = await writer.run(
-            `INSERT INTO events SELECT * FROM events_staging QUALIFY row_number() OVER (PARTITION BY id ORDER BY sequence) = 1 ON CONFLICT DO NOTHING`,
+            `INSERT INTO events SELECT * FROM events_staging QUALIFY row_number() OVER (PARTITION BY source, id ORDER BY sequence) = 1 ON CONFLICT DO NOTHING`,
           );
           await writer.run('DELETE FROM events_staging');
           return moved.rowsChanged;
@@ -156,7 +158,7 @@ export async function openDuckDbWarehouse(file: string): Promise<WarehouseStore>
           serial(async () => {
             const last = await remaining();
             if (last.length > 0) await inTransaction(rebuilder, () => appendTo(rebuilder, 'events_next', last));
-            await rebuilder.run('ALTER TABLE events_next ADD PRIMARY KEY (id)');
+            await rebuilder.run('ALTER TABLE events_next ADD PRIMARY KEY (source, id)');
             await inTransaction(writer, async () => {
               for (const view of allViews('duckdb')) await writer.run(`DROP VIEW IF EXISTS ${view.name}`);
               await writer.run('DROP TABLE events');

@@ -1,7 +1,7 @@
 /**
  * Landing: the warehouse's batch subscription to every event of the bus. A batch is one
  * transaction (`WarehouseStore.land`), acknowledged only once it is committed, so a crash
- * mid-batch lands it again on redelivery — once, since `events` keeps one row per event id.
+ * mid-batch lands it again on redelivery — once, since `events` keeps one row per event (`source` + `id`).
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Bus, Subscription } from '../../bus/index.ts';

@@ -105,7 +105,9 @@ export async function openPostgresWarehouse(options: PostgresWarehouseOptions): 
       await inTransaction(client, async () => {
         await client.query(`SELECT pg_advisory_xact_lock(hashtext(${literal(`flamingo.warehouse.${schema}`)}))`);
         await client.query(`CREATE SCHEMA IF NOT EXISTS ${ident(schema)}`);
-        await client.query(`CREATE TABLE IF NOT EXISTS events (${eventsColumnsSql('postgres')}, PRIMARY KEY (id))`);
+        // One row per event: its identity is source + id (CloudEvents). A warehouse made when the key
+        // was the id alone keeps that key until its next rebuild.
+        await client.query(`CREATE TABLE IF NOT EXISTS events (${eventsColumnsSql('postgres')}, PRIMARY KEY (source, id))`);
         await client.query('DROP TABLE IF EXISTS events_next');
         for (const view of allViews('postgres')) await client.query(`DROP VIEW IF EXISTS ${view.name}`);
         for (const view of allViews('postgres')) await client.query(view.sql);
@@ -145,7 +147,7 @@ export async function openPostgresWarehouse(options: PostgresWarehouseOptions): 
             if (rows.length === 0) return 0;
             await client.query('CREATE TEMP TABLE events_staging (LIKE events) ON COMMIT DROP');
             await copyInto(client, 'events_staging', rows);
-            const moved = await client.query(`INSERT INTO events SELECT DISTINCT ON (id) * FROM events_staging ORDER BY id, sequence ON CONFLICT (id) DO NOTHING`);
+            const moved = await client.query(`INSERT INTO events SELECT DISTINCT ON (source, id) * FROM events_staging ORDER BY source, id, sequence ON CONFLICT DO NOTHING`);
             return moved.rowCount ?? 0;
           }),
         ),
@@ -164,7 +166,7 @@ export async function openPostgresWarehouse(options: PostgresWarehouseOptions): 
                 // Other processes' landings wait here; afterwards they land in the new table.
                 await client.query('LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE');
                 await copyInto(client, 'events_next', await remaining());
-                await client.query('ALTER TABLE events_next ADD PRIMARY KEY (id)');
+                await client.query('ALTER TABLE events_next ADD PRIMARY KEY (source, id)');
                 for (const view of allViews('postgres')) await client.query(`DROP VIEW IF EXISTS ${view.name}`);
                 await client.query('DROP TABLE events');
                 await client.query('ALTER TABLE events_next RENAME TO events');

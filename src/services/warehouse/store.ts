@@ -52,7 +52,7 @@ export interface RebuildTarget {
 
 /**
  * One warehouse database: DuckDB (embedded) or PostgreSQL (a schema of its own). Both keep exactly
- * one row per event id in `events` whatever is landed twice, and pass one test suite
+ * one row per event (`source` + `id`) in `events` whatever is landed twice, and pass one test suite
  * (`warehouse.int.test.ts`).
  */
 export interface WarehouseStore {

@@ -2,7 +2,7 @@
  * The warehouse's SQL beside the wide `events` table: one flattened view per event type, generated
  * from the catalog's schemas, and the models the data team asked for (seed 002's analytics
  * consumers). Both are views over `events`, so they are never stale: a late event (an older `time`)
- * or a rebuild is accounted for by the next query, and exactly one row per event id in `events`
+ * or a rebuild is accounted for by the next query, and exactly one row per event (`source` + `id`) in `events`
  * means nothing is counted twice. DuckDB and PostgreSQL read the same SQL except where a type or
  * JSON function is spelled differently (`SqlDialect`).
  */
@@ -43,7 +43,7 @@ const DIALECTS: Record<WarehouseDialect, SqlDialect> = {
   },
 };
 
-/** The `events` table's column definitions (the id is made the primary key separately). */
+/** The `events` table's column definitions (`source` + `id` is made the primary key separately). */
 export function eventsColumnsSql(dialect: WarehouseDialect): string {
   const d = DIALECTS[dialect];
   return [

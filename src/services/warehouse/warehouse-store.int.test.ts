@@ -116,6 +116,17 @@ describe.each(backends)('warehouse on $name', (backend) => {
     expect(await store.stats()).toEqual({ rows: events.length, lastSequence: events.at(-1)!.sequence });
   });
 
+  it('keys a row on source + id: two producers\' events with one id are two rows, each landed once', async () => {
+    const [a, b] = [event('cart.item_added', { items: [1], item: 1 }), event('cart.item_added', { items: [2], item: 2 })];
+    const fromTwo = [{ ...a, id: '1', source: '/shop-a' }, { ...b, id: '1', source: '/shop-b' }];
+    expect(await store.land(rows([...fromTwo, fromTwo[1]!]))).toBe(2);
+    expect(await store.land(rows(fromTwo))).toBe(0);
+    expect(await query("SELECT source, id FROM events WHERE id = '1' ORDER BY source")).toEqual([
+      { source: '/shop-a', id: '1' },
+      { source: '/shop-b', id: '1' },
+    ]);
+  });
+
   it('keeps secrets out and pseudonymises personal data the same way every time', async () => {
     const a = event('user.registered', { userId: 'u-a', email: 'ada@example.com', name: 'Ada Lovelace' });
     const b = event('user.updated', { userId: 'u-a', email: 'ada@example.com', name: 'Ada L.', changed: ['name'] });
