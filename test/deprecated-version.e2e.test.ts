@@ -45,9 +45,9 @@ describe('a deprecated version', () => {
       issues: [expect.objectContaining({ path: '/dataschema', message: `must be "${V2}" or "${V1}" (the versions of cart.item_removed accepted now) or left out` })],
     });
 
-    const over = await server.request('POST', '/v1/events', { contentType: 'application/cloudevents+json', body: { specversion: '1.0', source: '/shop', type: 'cart.item_removed', dataschema: V1, data: withoutCart } });
+    const over = await server.request('POST', '/v1/events', { contentType: 'application/cloudevents+json', body: { specversion: '1.0', id: uuidv7(), source: '/shop', type: 'cart.item_removed', dataschema: V1, data: withoutCart } });
     expect(over.status).toBe(202);
-    const refused = await server.request('POST', '/v1/events', { contentType: 'application/cloudevents+json', body: { specversion: '1.0', source: '/shop', type: 'cart.item_removed', data: withoutCart } });
+    const refused = await server.request('POST', '/v1/events', { contentType: 'application/cloudevents+json', body: { specversion: '1.0', id: uuidv7(), source: '/shop', type: 'cart.item_removed', data: withoutCart } });
     expect(refused.status).toBe(422);
     expect(refused.body.detail).toContainEqual({ path: '/data/cartId', message: 'Expected required property' });
 
@@ -67,7 +67,7 @@ describe('a deprecated version', () => {
     await expect(server.flamingo.bus.publish({ type: 'cart.item_removed', dataschema: V1, data: withoutCart as never })).rejects.toMatchObject({
       issues: [expect.objectContaining({ path: '/dataschema', message: `must be "${V2}" (the versions of cart.item_removed accepted now) or left out` })],
     });
-    const over = await server.request('POST', '/v1/events', { contentType: 'application/cloudevents+json', body: { specversion: '1.0', source: '/shop', type: 'cart.item_removed', dataschema: V1, data: withoutCart } });
+    const over = await server.request('POST', '/v1/events', { contentType: 'application/cloudevents+json', body: { specversion: '1.0', id: uuidv7(), source: '/shop', type: 'cart.item_removed', dataschema: V1, data: withoutCart } });
     expect(over.status).toBe(422);
     expect(over.body.detail).toEqual([{ path: '/dataschema', message: `must be "${V2}" (the catalog's version of cart.item_removed) or left out` }]);
   });
