@@ -2,6 +2,8 @@
  * What every service (shop context or consumer) does around its own routes and reactions: opens
  * and migrates its database, relays its transactional outbox, keeps its subscriptions, prunes its
  * inbox on a schedule, and stops them all in order (pruning, subscriptions, the relay, the database).
+ * In `server` mode (`ServiceContext.workerMode`) it makes no subscriptions and prunes nothing: the
+ * process serves the routes, and another runs the reactions.
  */
 import type { Kysely, Migration } from 'kysely';
 import {
@@ -71,6 +73,12 @@ export interface ServiceRuntimeOptions<E> {
 export interface ServiceRuntime<DB, E> {
   readonly db: Kysely<DB>;
   readonly dialect: Dialect;
+  /**
+   * Whether the service's reactions and workers run in this process (`workerMode` `shared`). When
+   * false, `subscribe` and `react` do nothing, and a service starts none of its own workers (timers,
+   * senders): it serves its routes.
+   */
+  readonly workers: boolean;
   /** Runs `work` in a transaction and adds the events it returns (with their conversation, see `correlate`) to the outbox in the same transaction. */
   write<T extends { events: E[] }>(work: (trx: Kysely<DB>) => Promise<T>): Promise<T>;
   /**
@@ -100,6 +108,7 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
   setup: (runtime: ServiceRuntime<DB, E>) => Promise<void> | void,
 ): Promise<RunningService> {
   const { name, correlate, inherit } = options;
+  const workers = (context.workerMode ?? 'shared') === 'shared';
   const database = await openDatabase<DB>(options.databaseName ?? name, context.database);
   const { db, dialect } = database;
   const subscriptions: Subscription[] = [];
@@ -108,7 +117,10 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
     bus: context.bus,
     dialect,
     // LISTEN where the service's own transactions NOTIFY: its schema's database, or its own database.
-    ...(database.url ? { databaseUrl: database.url } : {}),
+    // A process serving the routes only relays what it writes itself (woken by its own adds, and
+    // polling); the processes running the service's workers listen for everyone's commits. Relays
+    // of one database in several processes take turns (see createOutbox) and publish idempotently.
+    ...(database.url && workers ? { databaseUrl: database.url } : {}),
     onError: (err, { eventIds, permanent }) => context.logger.error({ err, eventIds, permanent }, `${name} outbox relay failed`),
   });
   // The inbox is pruned on a schedule, like the outbox's sent rows: records older than the retention go.
@@ -146,6 +158,7 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
   const runtime: ServiceRuntime<DB, E> = {
     db,
     dialect,
+    workers,
     write: (work) =>
       db.transaction().execute(async (trx) => {
         const result = await work(trx);
@@ -156,9 +169,11 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
       await handleOnce<DB, typeof event.type>(db, async (delivered, trx) => addCaused(trx, await work(trx), delivered))(event, context);
     },
     async subscribe(subscriptionOptions, handler) {
+      if (!workers) return;
       subscriptions.push(await context.bus.subscribe(subscriptionOptions, handler));
     },
     async react<T extends EventType>(reaction: Reaction<DB, E, T>) {
+      if (!workers) return;
       const subscriptionOptions = {
         name: reaction.name,
         types: reaction.types,
@@ -195,8 +210,10 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
     await migrate(db, options.migrations);
     await outbox.start();
     await setup(runtime);
-    prune();
-    pruneTimer = setInterval(prune, inboxPruneInterval(retentionMs)).unref();
+    if (workers) {
+      prune();
+      pruneTimer = setInterval(prune, inboxPruneInterval(retentionMs)).unref();
+    }
   } catch (error) {
     await stop();
     throw error;

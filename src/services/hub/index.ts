@@ -67,14 +67,16 @@ export function hubService(options: HubServiceOptions = {}): ServiceDefinition {
           { name: `${prefix}.notifications`, types: ['notification.created'], concurrency: 8 },
           project((trx, event) => projectNotification(trx, event as DeliveredEvent<'notification.created'>)),
         );
-        pruneStream = setInterval(() => {
-          void db
-            .deleteFrom('stream')
-            .where('created_at', '<', new Date(Date.now() - STREAM_RETENTION_MS).toISOString())
-            .execute()
-            .catch((err: unknown) => context.logger.warn({ err }, 'hub stream pruning failed; trying again later'));
-        }, 3600_000);
-        pruneStream.unref();
+        if (runtime.workers) {
+          pruneStream = setInterval(() => {
+            void db
+              .deleteFrom('stream')
+              .where('created_at', '<', new Date(Date.now() - STREAM_RETENTION_MS).toISOString())
+              .execute()
+              .catch((err: unknown) => context.logger.warn({ err }, 'hub stream pruning failed; trying again later'));
+          }, 3600_000);
+          pruneStream.unref();
+        }
         // A banned customer's open streams end at once (their credentials are already refused by the guard).
         await runtime.subscribe({ name: `${prefix}.bans`, types: ['user.banned'], concurrency: 4 }, async (event) => {
           feeds.end((event as DeliveredEvent<'user.banned'>).data.userId);
