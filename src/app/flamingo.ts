@@ -75,10 +75,11 @@ export function selectServices(config: FlamingoConfig, registry: readonly Servic
  * The services this process starts, each with its worker mode: the selected ones `shared` (routes,
  * reactions and workers); with the services' databases shared (`DATABASE_URL`), every other service
  * of the registry `server` (its routes only), so every process answers the whole HTTP API. On SQLite
- * a service's database is a file of this process, so it serves only what it runs.
+ * a service's database is a file of this process, so it serves only what it runs; and
+ * `FLAMINGO_SERVICES=none` asks for no service at all (the bus, the collector and the admin API).
  */
 export function servedServices(config: FlamingoConfig, registry: readonly ServiceDefinition[], selected: readonly ServiceDefinition[]): { definition: ServiceDefinition; workerMode: WorkerMode }[] {
-  const shared = config.databaseUrl !== undefined;
+  const shared = config.databaseUrl !== undefined && config.services?.length !== 0;
   const working = new Set(selected);
   // The registry's order, then the selected consumers outside it (the audit projection).
   return [...registry, ...selected.filter((s) => !registry.includes(s))]

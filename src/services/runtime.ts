@@ -52,6 +52,13 @@ export type Cause = Pick<DeliveredEvent, 'id' | 'correlationid' | 'traceparent'>
  */
 export { DEFAULT_INBOX_RETENTION_MS };
 
+/**
+ * How often the outbox relay of a service in `server` mode looks for rows it was not woken for (30 s):
+ * rarely, as the processes running the service's workers relay them at once; it keeps the database
+ * pool idle between looks.
+ */
+const SERVER_MODE_POLL_MS = 30_000;
+
 /** How often the runtime prunes the inbox: a tenth of the retention, at most hourly. */
 export const inboxPruneInterval = (retentionMs: number) => Math.max(1_000, Math.min(3600_000, Math.floor(retentionMs / 10)));
 
@@ -117,9 +124,11 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
     bus: context.bus,
     dialect,
     // LISTEN where the service's own transactions NOTIFY: its schema's database, or its own database.
-    // A process serving the routes only relays what it writes itself (woken by its own adds, and
-    // polling); the processes running the service's workers listen for everyone's commits. Relays
-    // of one database in several processes take turns (see createOutbox) and publish idempotently.
+    // Relays of one database in several processes take turns under a lock and publish idempotently
+    // (see createOutbox), so a process serving the routes only relays too: what it writes itself at
+    // once (woken by its own adds), and, every half minute, whatever is left (when no process runs the
+    // service's workers). The processes running them listen for everyone's commits and poll each second.
+    ...(workers ? {} : { pollIntervalMs: SERVER_MODE_POLL_MS }),
     ...(database.url && workers ? { databaseUrl: database.url } : {}),
     onError: (err, { eventIds, permanent }) => context.logger.error({ err, eventIds, permanent }, `${name} outbox relay failed`),
   });
