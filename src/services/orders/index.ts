@@ -33,7 +33,7 @@ export function ordersService(options: OrdersServiceOptions = {}): ServiceDefini
       return startServiceRuntime<OrdersDatabase, OrderEvent>(context, { name: 'orders', databaseName: options.databaseName, migrations: ordersMigrations }, async (runtime) => {
         registerOrdersRoutes(context.http, { db: runtime.db, write: runtime.write });
         for (const reaction of ordersReactions({ logger: context.logger }, { paymentTimeoutMs })) await runtime.react(reaction);
-        context.logger.info({ paymentTimeoutMs }, 'orders saga running');
+        if (runtime.workers) context.logger.info({ paymentTimeoutMs }, 'orders saga running');
       });
     },
   };
