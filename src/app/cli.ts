@@ -39,7 +39,7 @@ export function buildProgram(): Command {
   program
     .command('start')
     .description('run Flamingo: engine, collector, admin API and services (configured by environment, see README)')
-    .option('--services <names>', 'comma list of services to run in this process (env FLAMINGO_SERVICES; default all)')
+    .option('--services <names>', "comma list of the services whose reactions and workers run in this process; with DATABASE_URL every process serves every service's routes (env FLAMINGO_SERVICES; default all)")
     .action(async (options: { services?: string }) => (await cli.start()).runStart(options));
 
   remote(

@@ -13,7 +13,7 @@ import { createMetrics, type Metrics } from '../platform/metrics.ts';
 import { readOrCreateSecret, type Secret } from '../platform/secrets.ts';
 import { readSettingsInto } from '../platform/settings.ts';
 import { createTokens } from '../platform/tokens.ts';
-import { auditProjection, services as allServices, type RunningService, type ServiceDefinition } from '../services/index.ts';
+import { auditProjection, services as allServices, type RunningService, type ServiceDefinition, type WorkerMode } from '../services/index.ts';
 import { handlerMetrics } from './bus-metrics.ts';
 import { busTracing, handlerLogFields } from './bus-tracing.ts';
 import { createTracing, type Tracing } from '../platform/tracing.ts';
@@ -49,8 +49,10 @@ export interface RunningFlamingo {
   readonly adminKey: Secret;
   readonly bus: Bus;
   readonly http: FastifyInstance;
-  /** The services started, by name. */
+  /** The services whose reactions and workers run in this process, by name. */
   readonly services: readonly string[];
+  /** The services whose routes this process serves, by name: every service when their databases are shared (PostgreSQL), else `services`. */
+  readonly served: readonly string[];
   /** Stops taking requests, lets in-flight ones finish, stops the services, closes the bus. Idempotent. */
   close(): Promise<void>;
 }
@@ -68,6 +70,22 @@ export function selectServices(config: FlamingoConfig, registry: readonly Servic
   }
   if (config.auditProjection) selected.push(auditProjection);
   return selected;
+}
+
+/**
+ * The services this process starts, each with its worker mode: the selected ones `shared` (routes,
+ * reactions and workers); with the services' databases shared (`DATABASE_URL`), every other service
+ * of the registry `server` (its routes only), so every process answers the whole HTTP API. On SQLite
+ * a service's database is a file of this process, so it serves only what it runs; and
+ * `FLAMINGO_SERVICES=none` asks for no service at all (the bus, the collector and the admin API).
+ */
+export function servedServices(config: FlamingoConfig, registry: readonly ServiceDefinition[], selected: readonly ServiceDefinition[]): { definition: ServiceDefinition; workerMode: WorkerMode }[] {
+  const shared = config.databaseUrl !== undefined && config.services?.length !== 0;
+  const working = new Set(selected);
+  // The registry's order, then the selected consumers outside it (the audit projection).
+  return [...registry, ...selected.filter((s) => !registry.includes(s))]
+    .filter((s) => shared || working.has(s))
+    .map((definition) => ({ definition, workerMode: working.has(definition) ? 'shared' : 'server' }));
 }
 
 /** Every selected service's own settings, checked before anything starts: one `ConfigError` naming each bad one. */
@@ -89,8 +107,10 @@ export function appMiddleware(metrics: Metrics, tracing: Tracing | undefined): B
  */
 export async function startFlamingo(config: FlamingoConfig, options: StartOptions = {}): Promise<RunningFlamingo> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const selected = selectServices(config, options.registry ?? allServices);
-  checkServiceSettings(selected, config.env);
+  const registry = options.registry ?? allServices;
+  const selected = selectServices(config, registry);
+  const served = servedServices(config, registry, selected);
+  checkServiceSettings(served.map((s) => s.definition), config.env);
   const adminKey = readOrCreateSecret(config.dataDir, 'admin.key', config.adminKey, 'flma_');
   const tokenSecret = readOrCreateSecret(config.dataDir, 'token.secret', config.tokenSecret);
   const database = { dataDir: config.dataDir, databaseUrl: config.databaseUrl, layout: config.databaseLayout, poolSize: config.databasePoolSize };
@@ -142,8 +162,9 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
         logger.info({ service: name }, 'service stopped');
       }
     });
-    for (const definition of selected) {
+    for (const { definition, workerMode } of served) {
       const service = await definition.start({
+        workerMode,
         bus,
         database,
         http: app,
@@ -156,7 +177,7 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
         ...(tracing ? { traceContext: () => tracing.inject() } : {}),
       });
       running.push({ name: definition.name, service });
-      logger.info({ service: definition.name }, 'service started');
+      logger.info({ service: definition.name, workerMode }, 'service started');
     }
 
     // Closing the server first: no new requests while services and the bus stop.
@@ -176,6 +197,7 @@ export async function startFlamingo(config: FlamingoConfig, options: StartOption
       bus,
       http: app,
       services: selected.map((s) => s.name),
+      served: served.map((s) => s.definition.name),
       close: () => (closing ??= runCleanups()),
     };
   } catch (error) {

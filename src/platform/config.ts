@@ -109,7 +109,11 @@ export interface FlamingoConfig {
   readonly databasePoolSize: number;
   /** `LOG_LEVEL`: one of pino's levels or `silent`. (Default: `info`) */
   readonly logLevel: LogLevel;
-  /** `FLAMINGO_SERVICES`: comma list of the services this process runs; `none` for only the bus, collector and admin API. (Default: undefined = all) */
+  /**
+   * `FLAMINGO_SERVICES`: comma list of the services whose reactions and workers run in this process
+   * (with `DATABASE_URL` every process serves every service's routes; on SQLite only these); `none`
+   * for no service, only the bus, collector and admin API. (Default: undefined = all)
+   */
   readonly services?: readonly string[];
   /**
    * `FLAMINGO_SEED_TYPES`: event types (or patterns; aliases such as `item_added_to_cart` are read

@@ -12,7 +12,7 @@ import type { ServiceDefinition } from './service.ts';
 import { usersService } from './users/index.ts';
 import { warehouseService } from './warehouse/index.ts';
 
-export type { ServiceContext, ServiceDefinition, RunningService } from './service.ts';
+export type { ServiceContext, ServiceDefinition, RunningService, WorkerMode } from './service.ts';
 export { targetContract } from './delivery/contracts.ts';
 
 /** Every bounded context of the shop, then its consumers (notifications, the customer hub, the warehouse), in start order. `flamingo start --services a,b` picks some. */

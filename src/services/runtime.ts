@@ -2,6 +2,8 @@
  * What every service (shop context or consumer) does around its own routes and reactions: opens
  * and migrates its database, relays its transactional outbox, keeps its subscriptions, prunes its
  * inbox on a schedule, and stops them all in order (pruning, subscriptions, the relay, the database).
+ * In `server` mode (`ServiceContext.workerMode`) it makes no subscriptions and prunes nothing: the
+ * process serves the routes, and another runs the reactions.
  */
 import type { Kysely, Migration } from 'kysely';
 import {
@@ -60,6 +62,13 @@ export type Cause = Pick<DeliveredEvent, 'id' | 'correlationid' | 'traceparent'>
  */
 export { DEFAULT_INBOX_RETENTION_MS };
 
+/**
+ * How often the outbox relay of a service in `server` mode looks for rows it was not woken for (30 s):
+ * rarely, as the processes running the service's workers relay them at once; it keeps the database
+ * pool idle between looks.
+ */
+const SERVER_MODE_POLL_MS = 30_000;
+
 /** How often the runtime prunes the inbox: a tenth of the retention, at most hourly. */
 export const inboxPruneInterval = (retentionMs: number) => Math.max(1_000, Math.min(3600_000, Math.floor(retentionMs / 10)));
 
@@ -81,6 +90,12 @@ export interface ServiceRuntimeOptions<E> {
 export interface ServiceRuntime<DB, E> {
   readonly db: Kysely<DB>;
   readonly dialect: Dialect;
+  /**
+   * Whether the service's reactions and workers run in this process (`workerMode` `shared`). When
+   * false, `subscribe` and `react` do nothing, and a service starts none of its own workers (timers,
+   * senders): it serves its routes.
+   */
+  readonly workers: boolean;
   /** Runs `work` in a transaction and adds the events it returns (with their conversation, see `correlate`) to the outbox in the same transaction. */
   write<T extends { events: E[] }>(work: (trx: Kysely<DB>) => Promise<T>): Promise<T>;
   /**
@@ -115,6 +130,7 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
   setup: (runtime: ServiceRuntime<DB, E>) => Promise<void> | void,
 ): Promise<RunningService> {
   const { name, correlate, inherit } = options;
+  const workers = (context.workerMode ?? 'shared') === 'shared';
   const database = await openDatabase<DB>(options.databaseName ?? name, context.database);
   const { db, dialect } = database;
   const subscriptions: Subscription[] = [];
@@ -123,7 +139,12 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
     bus: context.bus,
     dialect,
     // LISTEN where the service's own transactions NOTIFY: its schema's database, or its own database.
-    ...(database.url ? { databaseUrl: database.url } : {}),
+    // Relays of one database in several processes take turns under a lock and publish idempotently
+    // (see createOutbox), so a process serving the routes only relays too: what it writes itself at
+    // once (woken by its own adds), and, every half minute, whatever is left (when no process runs the
+    // service's workers). The processes running them listen for everyone's commits and poll each second.
+    ...(workers ? {} : { pollIntervalMs: SERVER_MODE_POLL_MS }),
+    ...(database.url && workers ? { databaseUrl: database.url } : {}),
     onError: (err, { eventIds, permanent }) => context.logger.error({ err, eventIds, permanent }, `${name} outbox relay failed`),
   });
   // The inbox is pruned on a schedule, like the outbox's sent rows: records older than the retention go.
@@ -161,6 +182,7 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
   const runtime: ServiceRuntime<DB, E> = {
     db,
     dialect,
+    workers,
     write: (work) =>
       db.transaction().execute(async (trx) => {
         const result = await work(trx);
@@ -171,10 +193,12 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
       await handleOnce<DB, EventType>(db, async (delivered, trx) => addCaused(trx, await work(trx), delivered))(event as DeliveredEvent, context);
     },
     async subscribe(subscriptionOptions: DeclaredSubscriptionOptions<ReadDeclaration | OpaqueReadDeclaration>, handler: Handler) {
+      if (!workers) return;
       const { reads, ...options } = subscriptionOptions;
       subscriptions.push(await context.bus.subscribe({ ...options, types: reads.types as readonly EventType[] }, handler));
     },
     async react<R extends ReadFields>(reaction: Reaction<DB, E, R>) {
+      if (!workers) return;
       // The bus delivers whole events of the declared types; the reaction is typed with the declared fields only.
       type T = EventType;
       const subscriptionOptions = {
@@ -213,8 +237,10 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
     await migrate(db, options.migrations);
     await outbox.start();
     await setup(runtime);
-    prune();
-    pruneTimer = setInterval(prune, inboxPruneInterval(retentionMs)).unref();
+    if (workers) {
+      prune();
+      pruneTimer = setInterval(prune, inboxPruneInterval(retentionMs)).unref();
+    }
   } catch (error) {
     await stop();
     throw error;

@@ -46,7 +46,19 @@ export interface ServiceContext {
    * event the service adds to its outbox, so its reactions stay in the trace that caused them. (Default: none)
    */
   readonly traceContext?: () => TraceHeaders;
+  /**
+   * What the service runs in this process, in the terms of commerce platforms' worker modes (Medusa's
+   * `workerMode`): `shared`, its routes and its reactions and workers (subscriptions, timers, senders,
+   * delivery); `server`, its routes only (and its outbox relay, so what its routes write is published
+   * from here too), while another process runs its reactions and workers on the same database.
+   * `flamingo start --services a,b` runs a and b `shared` and, when the services' databases are shared
+   * (PostgreSQL), every other service `server`. (Default: `shared`)
+   */
+  readonly workerMode?: WorkerMode;
 }
+
+/** See `ServiceContext.workerMode`. */
+export type WorkerMode = 'shared' | 'server';
 
 export interface RunningService {
   /** Stops subscriptions and relays, closes the database. */

@@ -21,6 +21,7 @@ export async function runStart(options: { services?: string }): Promise<void> {
       `flamingo listening on ${listening}`,
       `engine: ${config.engine.kind === 'sqlite' ? `sqlite (${config.dataDir}/bus.db)` : config.engine.kind === 'nats' ? `nats (${config.engine.servers.join(',')})` : `redis (${redactedUrl(config.engine.url)})`}`,
       `services: ${running.services.join(', ') || 'none'}`,
+      `API: ${running.served.length > running.services.length ? "every service's routes (their reactions and workers run where they are in --services)" : 'the routes of these services'}`,
       keyLine,
       `API docs: ${running.url}/docs`,
     ].join('\n'),

@@ -46,7 +46,7 @@ export function deliveryService(options: DeliveryServiceOptions = {}): ServiceDe
       };
       let stopDispatcher: () => Promise<void> = async () => {};
       let pruning: NodeJS.Timeout | undefined;
-      const running = await startServiceRuntime<DeliveryDatabase>(ctx, { name: 'delivery', databaseName: options.databaseName, migrations: deliveryMigrations }, async ({ db, dialect }) => {
+      const running = await startServiceRuntime<DeliveryDatabase>(ctx, { name: 'delivery', databaseName: options.databaseName, migrations: deliveryMigrations }, async ({ db, dialect, workers }) => {
         await relaxDurability(db as Kysely<unknown>, dialect);
         const targets = targetStore(db);
         const limiter = createLimiter(db, dialect);
@@ -59,7 +59,8 @@ export function deliveryService(options: DeliveryServiceOptions = {}): ServiceDe
           logger: ctx.logger,
           refreshMs: settings.refreshMs,
           breakerResetMs: settings.breakerResetMs,
-          deliver: true,
+          // Serving the routes only: no subscriptions per target, no attempts from here.
+          deliver: workers,
           onAttempt: (target: string, outcome: string) => ctx.metrics.deliveryAttempts.inc({ target, outcome }),
         });
         const unwatch = ctx.metrics.watchCircuits(() => dispatcher.circuits());
@@ -72,6 +73,7 @@ export function deliveryService(options: DeliveryServiceOptions = {}): ServiceDe
         await syncContracts();
         registerDeliveryRoutes(ctx.http, { bus: ctx.bus, targets, limiter, attempts, dispatcher, rotationGraceMs: settings.rotationGraceMs, syncContracts });
         await dispatcher.refresh();
+        if (!workers) return;
         const prune = () =>
           attempts.prune(new Date(Date.now() - settings.attemptRetentionMs)).catch((err: unknown) => ctx.logger.error({ err }, 'could not prune the attempt log'));
         void prune();

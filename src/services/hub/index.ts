@@ -73,14 +73,16 @@ export function hubService(options: HubServiceOptions = {}): ServiceDefinition {
           { name: `${prefix}.notifications`, reads: notificationsReads, concurrency: 8 },
           project(projectNotification),
         );
-        pruneStream = setInterval(() => {
-          void db
-            .deleteFrom('stream')
-            .where('created_at', '<', new Date(Date.now() - STREAM_RETENTION_MS).toISOString())
-            .execute()
-            .catch((err: unknown) => context.logger.warn({ err }, 'hub stream pruning failed; trying again later'));
-        }, 3600_000);
-        pruneStream.unref();
+        if (runtime.workers) {
+          pruneStream = setInterval(() => {
+            void db
+              .deleteFrom('stream')
+              .where('created_at', '<', new Date(Date.now() - STREAM_RETENTION_MS).toISOString())
+              .execute()
+              .catch((err: unknown) => context.logger.warn({ err }, 'hub stream pruning failed; trying again later'));
+          }, 3600_000);
+          pruneStream.unref();
+        }
         // A banned customer's open streams end at once (their credentials are already refused by the guard).
         await runtime.subscribe({ name: `${prefix}.bans`, reads: bansReads, concurrency: 4 }, async (event) => {
           feeds.end(event.data.userId);

@@ -50,6 +50,9 @@ export function notificationsService(options: NotificationsServiceOptions = {}):
         context,
         { name: 'notifications', databaseName: options.databaseName, migrations: notificationsMigrations, inherit },
         async (runtime) => {
+          registerNotificationsRoutes(context.http, runtime.db);
+          // Serving the routes only: the email sender runs where the service's workers run.
+          if (!runtime.workers) return;
           const mailer = createMailer({
             ...(settings.smtpUrl ? { smtpUrl: settings.smtpUrl } : {}),
             from: settings.mailFrom,
@@ -63,7 +66,6 @@ export function notificationsService(options: NotificationsServiceOptions = {}):
           const outbox = emails;
           unwatchMail = context.metrics.watchMailBacklog(() => outbox.backlog());
           context.logger.info({ mail: mailer.target }, 'notifications email outbox started');
-          registerNotificationsRoutes(context.http, runtime.db);
 
           for (const lane of notificationLanes()) {
             await runtime.subscribe(lane, async (event, handlerContext) => {

@@ -34,12 +34,13 @@ export function ordersService(options: OrdersServiceOptions = {}): ServiceDefini
       const { FLAMINGO_PAYMENT_TIMEOUT_MS: paymentTimeoutMs } = readSettings(ordersSettings, context.env);
       return startServiceRuntime<OrdersDatabase, OrderEvent>(context, { name: 'orders', databaseName: options.databaseName, migrations: ordersMigrations }, async (runtime) => {
         registerOrdersRoutes(context.http, { db: runtime.db, write: runtime.write });
+        // One call each: every reaction declares other reads, so each is typed on its own.
         const [replicas, saga, checkout, paymentTimeout] = ordersReactions({ logger: context.logger }, { paymentTimeoutMs });
         await runtime.react(replicas);
         await runtime.react(saga);
         await runtime.react(checkout);
         await runtime.react(paymentTimeout);
-        context.logger.info({ paymentTimeoutMs }, 'orders saga running');
+        if (runtime.workers) context.logger.info({ paymentTimeoutMs }, 'orders saga running');
       });
     },
   };

@@ -16,7 +16,11 @@ import type { RebuildProgress } from './rebuild.ts';
 import { QueryError, type QueryLimits, type WarehouseStore } from './store.ts';
 
 export interface WarehouseRouteDeps {
-  readonly store: WarehouseStore;
+  /**
+   * The warehouse, or why this process cannot reach it (a DuckDB file another process holds): then
+   * every route answers that error, after authentication.
+   */
+  readonly store: WarehouseStore | ApiError;
   readonly limits: QueryLimits;
   /** Whether a rebuild runs in this process now. */
   rebuilding(): boolean;
@@ -25,6 +29,12 @@ export interface WarehouseRouteDeps {
 }
 
 const ErrorRef = Type.Ref('ErrorBody');
+
+/** The store, or the error saying why it is out of reach. */
+const reach = (store: WarehouseStore | ApiError): WarehouseStore => {
+  if (store instanceof ApiError) throw store;
+  return store;
+};
 const MAX_SQL = 100_000;
 
 export function registerWarehouseRoutes(app: FastifyInstance, deps: WarehouseRouteDeps): void {
@@ -51,12 +61,14 @@ export function registerWarehouseRoutes(app: FastifyInstance, deps: WarehouseRou
           400: ErrorRef,
           401: ErrorRef,
           403: ErrorRef,
+          503: ErrorRef,
         },
       },
     },
     async (request) => {
+      const store = reach(deps.store);
       try {
-        const result = await deps.store.query(request.body.sql, deps.limits);
+        const result = await store.query(request.body.sql, deps.limits);
         return { columns: result.columns.map((c) => ({ ...c })), rows: [...result.rows], truncated: result.truncated };
       } catch (error) {
         if (error instanceof QueryError) throw badRequest(error.code, error.message, [{ path: '/body/sql', message: error.message }]);
@@ -73,11 +85,11 @@ export function registerWarehouseRoutes(app: FastifyInstance, deps: WarehouseRou
         tags,
         summary: 'Every event as Parquet files, Hive-partitioned by type and date, in a tar archive',
         description: 'Paths inside the archive: `events/type=<type>/date=<YYYY-MM-DD>/data_<n>.parquet`. `flamingo warehouse export --out <dir>` unpacks it.',
-        response: { 401: ErrorRef, 403: ErrorRef },
+        response: { 401: ErrorRef, 403: ErrorRef, 503: ErrorRef },
       },
     },
     async (request, reply) => {
-      const result = await exportParquet(deps.store);
+      const result = await exportParquet(reach(deps.store));
       const archive = pack();
       const cleanup = () => rmSync(result.dir, { recursive: true, force: true });
       const body = new PassThrough();
@@ -115,10 +127,11 @@ export function registerWarehouseRoutes(app: FastifyInstance, deps: WarehouseRou
         description:
           'Answers at once and streams progress as JSON lines (`application/x-ndjson`): `{"done","total","rate","elapsedSeconds"}`, then `{"finished":true,…}` or `{"error":…}`. ' +
           'Queries keep answering from the old table until the new one replaces it; 409 while a rebuild runs. It goes on if the client leaves.',
-        response: { 401: ErrorRef, 403: ErrorRef, 409: ErrorRef },
+        response: { 401: ErrorRef, 403: ErrorRef, 409: ErrorRef, 503: ErrorRef },
       },
     },
     async (request, reply) => {
+      reach(deps.store);
       if (deps.rebuilding()) throw new ApiError(409, 'rebuild_running', 'a rebuild is already running; wait for it to finish');
       const body = new PassThrough();
       const write = (line: object) => {
