@@ -21,7 +21,7 @@ const SEPARATOR = '\x1e';
 /** Stands for NULL in the staged text. */
 const NULL_MARK = '\x1f';
 /** A value holding either character cannot be staged as text: its row is appended wide instead. */
-const RESERVED = /[\x1e\x1f]/;
+const reserved = (text: string) => text.includes(SEPARATOR) || text.includes(NULL_MARK);
 
 /** Rows per move (transaction): DuckDB writes a full row group (122 880 rows) straight to the file. (Default) */
 export const MOVE_ROWS = 122_880;
@@ -29,7 +29,7 @@ export const MOVE_ROWS = 122_880;
 /** The staged text of a row's small columns, or undefined when a value holds a reserved character. */
 function stagedText(r: EventRow): string | undefined {
   const texts = [r.id, r.type, r.source, r.subject ?? '', r.key ?? '', r.producer ?? '', r.correlationId ?? '', r.causationId ?? ''];
-  for (const text of texts) if (RESERVED.test(text)) return undefined;
+  for (const text of texts) if (reserved(text)) return undefined;
   const time = Date.parse(r.time);
   const recorded = Date.parse(r.recordedTime);
   if (Number.isNaN(time) || Number.isNaN(recorded)) return undefined;
