@@ -9,7 +9,7 @@
  * holds a full row group).
  *
  * Two stagings on two connections take turns: the event loop fills one while DuckDB moves the
- * other, which is moved as soon as DuckDB is idle (or when full). Staging tables are TEMP: a crash loses them with the target copy, which the next start
+ * other. Staging tables are TEMP: a crash loses them with the target copy, which the next start
  * drops.
  */
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
@@ -23,10 +23,7 @@ const NULL_MARK = '\x1f';
 /** A value holding either character cannot be staged as text: its row is appended wide instead. */
 const reserved = (text: string) => text.includes(SEPARATOR) || text.includes(NULL_MARK);
 
-/**
- * Most rows per move (transaction): DuckDB writes a full row group (122 880 rows) straight to the
- * file. A staging is moved sooner when no move is running. (Default)
- */
+/** Rows per move (transaction): DuckDB writes a full row group (122 880 rows) straight to the file. (Default) */
 export const MOVE_ROWS = 122_880;
 
 /** The staged text of a row's small columns, or undefined when a value holds a reserved character. */
@@ -79,7 +76,7 @@ export interface BulkLoader {
 }
 
 export interface BulkLoaderOptions {
-  /** Most rows staged before they are moved in one transaction. (Default: `MOVE_ROWS`) */
+  /** Rows staged before they are moved in one transaction. (Default: `MOVE_ROWS`) */
   readonly moveRows?: number;
 }
 
@@ -104,8 +101,6 @@ export async function bulkLoader(instance: DuckDBInstance, target: string, optio
   let moving: Promise<void> = Promise.resolve();
   let failed: unknown;
   let closed = false;
-  /** Moves queued or running. */
-  let queued = 0;
 
   const move = (staging: Staging): void => {
     const run = async () => {
@@ -120,16 +115,8 @@ export async function bulkLoader(instance: DuckDBInstance, target: string, optio
       await staging.connection.run('TRUNCATE bulk_staging');
       staging.rows = 0;
     };
-    const counted = async () => {
-      try {
-        await run();
-      } finally {
-        queued -= 1;
-      }
-    };
-    queued += 1;
     // One move at a time (both write the same table); a failed move stops the ones after it.
-    moving = moving.then(counted);
+    moving = moving.then(run);
     staging.moved = moving.catch((error: unknown) => {
       failed ??= error;
     });
@@ -170,8 +157,7 @@ export async function bulkLoader(instance: DuckDBInstance, target: string, optio
           },
         );
       }
-      // Moved when full, or at once when DuckDB is idle: the last move, after the log's end, stays short.
-      if (staging.rows >= moveRows || queued === 0) {
+      if (staging.rows >= moveRows) {
         move(staging);
         current = 1 - current;
       }
