@@ -104,7 +104,7 @@ async function rebuildFigures(target: Target, options: WarehouseSectionOptions):
           unit: 'ev/s',
           value: result.rate,
           ceiling: Math.max(...ceilings),
-          ceilingName: 'DuckDB appender alone, same wide rows, transactions of 122 880, best of 2',
+          ceilingName: `DuckDB appender alone, same wide rows, transactions of ${MOVE_ROWS.toLocaleString('en').replaceAll(',', ' ')}, best of 2`,
           goals: [
             { kind: 'atLeast', value: 100_000 },
             { kind: 'ratioAtLeast', value: 0.5 },
