@@ -47,9 +47,12 @@ export function redactData(type: string, data: unknown, options: RedactionOption
   const { secrets, personalData } = markedFields(type);
   const secretPolicy = options.secrets ?? 'mask';
   const personalPolicy = options.personalData ?? 'keep';
+  if (secrets.length === 0 && (personalPolicy === 'keep' || personalData.length === 0)) return data;
+  // Containers copied by this call: later pointers change them in place instead of copying again.
+  const copies = new Set<object>();
   let result = data;
-  for (const pointer of secrets) result = applyAt(result, segmentsOf(pointer), secretPolicy, pointer);
-  if (personalPolicy !== 'keep') for (const pointer of personalData) result = applyAt(result, segmentsOf(pointer), personalPolicy, pointer);
+  for (const pointer of secrets) result = applyAt(result, segmentsOf(pointer), 0, secretPolicy, pointer, copies);
+  if (personalPolicy !== 'keep') for (const pointer of personalData) result = applyAt(result, segmentsOf(pointer), 0, personalPolicy, pointer, copies);
   return result;
 }
 
@@ -59,42 +62,76 @@ export function redactEvent<E extends Pick<CloudEvent, 'type' | 'data'>>(event: 
   return data === event.data ? event : { ...event, data };
 }
 
+/** Pointers of the catalog, split once. */
+const SEGMENTS = new Map<string, readonly string[]>();
+
 /** RFC 6901 pointer segments (`~1` is `/`, `~0` is `~`). */
-function segmentsOf(pointer: string): string[] {
-  return pointer
-    .split('/')
-    .slice(1)
-    .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
+function segmentsOf(pointer: string): readonly string[] {
+  let segments = SEGMENTS.get(pointer);
+  if (segments === undefined) {
+    segments = pointer
+      .split('/')
+      .slice(1)
+      .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
+    // Pointers come from the catalog: a bounded set.
+    if (SEGMENTS.size < 10_000) SEGMENTS.set(pointer, segments);
+  }
+  return segments;
 }
 
 const isContainer = (value: unknown): value is Record<string, unknown> | unknown[] => typeof value === 'object' && value !== null;
 const own = (container: object, key: string) => Object.prototype.hasOwnProperty.call(container, key);
 /** Sets an own property even when the key is `__proto__` (plain assignment would set the prototype). */
-const setOwn = (container: object, key: string, value: unknown) =>
-  Object.defineProperty(container, key, { value, enumerable: true, writable: true, configurable: true });
+const setOwn = (container: object, key: string, value: unknown) => {
+  if (key === '__proto__') Object.defineProperty(container, key, { value, enumerable: true, writable: true, configurable: true });
+  else (container as Record<string, unknown>)[key] = value;
+};
 
-/** `value` with `policy` applied at `segments`, copying only the containers on the way. */
-function applyAt(value: unknown, segments: readonly string[], policy: Exclude<RedactionPolicy, 'keep'>, pointer: string): unknown {
-  if (segments.length === 0 || !isContainer(value)) return value;
-  const [head, ...rest] = segments;
+/**
+ * A shallow copy of `value` (own enumerable properties) without `omit`, built key by key rather
+ * than copied then deleted from (a deleted key leaves a slow object behind, slow to serialise).
+ */
+function copyOf(value: Record<string, unknown> | unknown[], omit?: string): Record<string, unknown> | unknown[] {
+  if (Array.isArray(value)) return [...value];
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) if (key !== omit) setOwn(copy, key, value[key]);
+  return copy;
+}
+
+/** `value` with `policy` applied at `segments[at…]`, copying (once) only the containers on the way. */
+function applyAt(
+  value: unknown,
+  segments: readonly string[],
+  at: number,
+  policy: Exclude<RedactionPolicy, 'keep'>,
+  pointer: string,
+  copies: Set<object>,
+): unknown {
+  if (at === segments.length || !isContainer(value)) return value;
+  const head = segments[at]!;
+  const last = at === segments.length - 1;
   const keys = head === '*' ? Object.keys(value) : own(value, head) ? [head] : [];
-  let copy: Record<string, unknown> | unknown[] | undefined;
+  let copy: Record<string, unknown> | unknown[] | undefined = copies.has(value) ? value : undefined;
   for (const key of keys) {
     const current = (value as Record<string, unknown>)[key];
-    if (rest.length > 0) {
-      const next = applyAt(current, rest, policy, pointer);
+    if (!last) {
+      const next = applyAt(current, segments, at + 1, policy, pointer, copies);
       if (next === current) continue;
-      copy ??= Array.isArray(value) ? [...value] : { ...value };
+      if (copy === undefined) copies.add((copy = copyOf(value)));
       setOwn(copy, key, next);
       continue;
     }
-    copy ??= Array.isArray(value) ? [...value] : { ...value };
-    if (policy === 'remove') {
-      if (Array.isArray(copy)) copy[Number(key)] = null;
-      else delete copy[key];
-    } else {
-      setOwn(copy, key, policy === 'mask' ? MASK : policy(current, pointer));
+    if (policy === 'remove' && !Array.isArray(value)) {
+      // One key at a time: `*` over an object removes every key, each from the last copy.
+      if (copy === undefined || keys.length === 1) {
+        const base: Record<string, unknown> = (copy as Record<string, unknown> | undefined) ?? value;
+        copies.add((copy = copyOf(base, key)));
+      } else delete (copy as Record<string, unknown>)[key];
+      continue;
     }
+    if (copy === undefined) copies.add((copy = copyOf(value)));
+    if (policy === 'remove') (copy as unknown[])[Number(key)] = null;
+    else setOwn(copy, key, policy === 'mask' ? MASK : policy(current, pointer));
   }
   return copy ?? value;
 }

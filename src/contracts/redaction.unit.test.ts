@@ -48,4 +48,18 @@ describe('redaction', () => {
     expect(markedFields('order.placed').secrets).toEqual(['/paymentToken']);
     expect(markedFields('cart.checked_out').secrets).toEqual(['/paymentToken']);
   });
+
+  it('copies the data once for several marked fields, keeps the key order and own `__proto__` keys, and leaves the original whole', () => {
+    const original = JSON.parse(
+      '{"orderId":"o-2","__proto__":{"polluted":true},"paymentToken":"tok_secret","email":"ada@example.com","shippingAddress":{"city":"Bath"},"currency":"EUR"}',
+    ) as Record<string, unknown>;
+    const before = JSON.stringify(original);
+    const data = redactData('order.placed', original, { secrets: 'remove', personalData: 'mask' }) as Record<string, unknown>;
+    expect(JSON.stringify(data)).toBe('{"orderId":"o-2","__proto__":{"polluted":true},"email":"[redacted]","shippingAddress":"[redacted]","currency":"EUR"}');
+    expect(Object.getPrototypeOf(data)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(JSON.stringify(original)).toBe(before);
+    const removed = redactData('order.placed', original, { secrets: 'mask', personalData: 'remove' });
+    expect(JSON.stringify(removed)).toBe('{"orderId":"o-2","__proto__":{"polluted":true},"paymentToken":"[redacted]","currency":"EUR"}');
+  });
 });

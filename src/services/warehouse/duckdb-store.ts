@@ -11,51 +11,16 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DuckDBInstance, DuckDBTimestampTZValue, StatementType, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import { makeFilePrivate } from '../../platform/private-files.ts';
+import { appendTo } from './duckdb-appender.ts';
+import { bulkLoader } from './duckdb-bulk-load.ts';
 import { EVENT_COLUMNS, type EventRow } from './rows.ts';
 import { dateOnly, jsonValue, QueryError, serialWriter, type QueryLimits, type QueryResult, type RebuildTarget, type WarehouseStore } from './store.ts';
 import { allViews, eventsColumnsSql } from './views.ts';
 
 /** DuckDB settings that keep it off the network and its extension repository. */
 const OFFLINE = { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' } as const;
-
-const micros = (time: string) => new DuckDBTimestampTZValue(BigInt(Date.parse(time)) * 1000n);
-
-function appendRows(appender: DuckDBAppender, rows: readonly EventRow[]): void {
-  for (const r of rows) {
-    appender.appendVarchar(r.id);
-    appender.appendVarchar(r.type);
-    appender.appendInteger(r.version);
-    appender.appendVarchar(r.source);
-    if (r.subject === null) appender.appendNull();
-    else appender.appendVarchar(r.subject);
-    if (r.key === null) appender.appendNull();
-    else appender.appendVarchar(r.key);
-    if (r.producer === null) appender.appendNull();
-    else appender.appendVarchar(r.producer);
-    appender.appendTimestampTZ(micros(r.time));
-    appender.appendTimestampTZ(micros(r.recordedTime));
-    appender.appendBigInt(BigInt(r.sequence));
-    if (r.correlationId === null) appender.appendNull();
-    else appender.appendVarchar(r.correlationId);
-    if (r.causationId === null) appender.appendNull();
-    else appender.appendVarchar(r.causationId);
-    appender.appendVarchar(r.data);
-    appender.endRow();
-  }
-}
-
-/** Appends `rows` to `table` through DuckDB's appender, in the connection's open transaction. */
-export async function appendTo(connection: DuckDBConnection, table: string, rows: readonly EventRow[]): Promise<void> {
-  const appender = await connection.createAppender(table);
-  try {
-    appendRows(appender, rows);
-    appender.flushSync();
-  } finally {
-    appender.closeSync();
-  }
-}
 
 async function inTransaction<T>(connection: DuckDBConnection, work: () => Promise<T>): Promise<T> {
   await connection.run('BEGIN TRANSACTION');
@@ -151,13 +116,18 @@ export async function openDuckDbWarehouse(file: string): Promise<WarehouseStore>
     async startRebuild() {
       await rebuilder.run('DROP TABLE IF EXISTS events_next');
       await rebuilder.run(`CREATE TABLE events_next (${eventsColumnsSql('duckdb')})`);
+      const loader = await bulkLoader(instance, 'events_next');
       return {
-        append: (rows) => inTransaction(rebuilder, () => appendTo(rebuilder, 'events_next', rows)),
+        append: (rows) => loader.append(rows),
         // The key is built once over the loaded copy (much faster than row by row), then swapped in.
         finish: (remaining) =>
           serial(async () => {
-            const last = await remaining();
-            if (last.length > 0) await inTransaction(rebuilder, () => appendTo(rebuilder, 'events_next', last));
+            try {
+              await loader.append(await remaining());
+              await loader.flush();
+            } finally {
+              await loader.close();
+            }
             await rebuilder.run('ALTER TABLE events_next ADD PRIMARY KEY (source, id)');
             await inTransaction(writer, async () => {
               for (const view of allViews('duckdb')) await writer.run(`DROP VIEW IF EXISTS ${view.name}`);
@@ -165,8 +135,12 @@ export async function openDuckDbWarehouse(file: string): Promise<WarehouseStore>
               await writer.run('ALTER TABLE events_next RENAME TO events');
               await createViews(writer);
             });
-          }),
+            // The copy was written in large transactions straight to the file; fold the WAL in now
+            // rather than at the next landing.
+            await writer.run('CHECKPOINT');
+          }).finally(tighten),
         abandon: async () => {
+          await loader.close();
           await rebuilder.run('DROP TABLE IF EXISTS events_next');
         },
       } satisfies RebuildTarget;

@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { appendTo } from './duckdb-store.ts';
+import { appendTo } from './duckdb-appender.ts';
 import type { WarehouseStore } from './store.ts';
 import { eventsColumnsSql } from './views.ts';
 

@@ -12,7 +12,7 @@ import type { WarehouseStore } from './store.ts';
 
 /** How far a rebuild is. */
 export interface RebuildProgress {
-  /** Events landed so far. */
+  /** Events read from the log and handed to the store so far (all landed once the rebuild resolves). */
   readonly done: number;
   /** The log's last sequence when the rebuild started (events to do, about). */
   readonly total: number;
@@ -59,8 +59,8 @@ export async function rebuildWarehouse(options: RebuildOptions): Promise<Rebuild
     const elapsedSeconds = (performance.now() - started) / 1000;
     return { done, total: Math.max(total, done), rate: elapsedSeconds > 0 ? done / elapsedSeconds : 0, elapsedSeconds };
   };
-  // One chunk is being loaded while the next is read from the log: the database commits on a
-  // thread of its own, so reading goes on meanwhile.
+  // One chunk is being loaded while the next is read from the log: the database works on threads
+  // of its own, so reading goes on meanwhile.
   let loading: Promise<void> = Promise.resolve();
   const load = async (rows: EventRow[]) => {
     await loading;

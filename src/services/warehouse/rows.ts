@@ -103,8 +103,16 @@ export function rowMaker(options: RowOptions): (event: CloudEvent) => EventRow {
   };
 }
 
+/** Versions of the dataschemas met so far (a few per type). */
+const VERSIONS = new Map<string, number | undefined>();
+
 /** The version of a `flamingo:<type>/v<n>` dataschema. */
 function versionOf(dataschema: string | undefined): number | undefined {
-  const match = dataschema ? /\/v(\d+)$/.exec(dataschema) : null;
-  return match ? Number(match[1]) : undefined;
+  if (!dataschema) return undefined;
+  if (VERSIONS.has(dataschema)) return VERSIONS.get(dataschema);
+  const match = /\/v(\d+)$/.exec(dataschema);
+  const version = match ? Number(match[1]) : undefined;
+  // Dataschemas come from producers: remember a bounded number.
+  if (VERSIONS.size < 10_000) VERSIONS.set(dataschema, version);
+  return version;
 }

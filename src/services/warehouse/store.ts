@@ -38,7 +38,11 @@ export interface LandingStats {
 
 /** A fresh copy of `events` being loaded by a rebuild; it replaces `events` at `finish`. */
 export interface RebuildTarget {
-  /** Bulk-loads rows (each event id once: the log holds each id once). */
+  /**
+   * Bulk-loads rows (each event id once: the log holds each id once). A backend may still be moving
+   * them when this resolves (DuckDB stages them, `duckdb-bulk-load.ts`); all are in the copy once
+   * `finish` resolves, and a failed load rejects a later `append` or `finish`.
+   */
   append(rows: readonly EventRow[]): Promise<void>;
   /**
    * Appends what `remaining` returns (the log's events since the last `append`), then replaces
