@@ -123,6 +123,10 @@ describe.each(DIALECTS)('carts service on %s', (dialect: Dialect) => {
     await server.request('POST', `/v1/carts/${guestCart}/items`, { key: null, body: { productId: tea.id } });
     const anonymous = await server.request('POST', `/v1/carts/${guestCart}/checkout`, { key: null, body: { paymentToken: 'tok_ok' } });
     expect(anonymous).toMatchObject({ status: 422, body: { detail: [{ path: '/body/userId' }] } });
+    // A guest cart is not a dead end: the customer who signs in checks it out as theirs.
+    const signedIn = await server.request('POST', `/v1/carts/${guestCart}/checkout`, { ...as(token), body: { paymentToken: 'tok_ok' } });
+    expect(signedIn).toMatchObject({ status: 202, body: { cartId: guestCart, status: 'pending' } });
+    expect((await server.request('GET', `/v1/carts/${guestCart}`, as(token))).body).toMatchObject({ userId, status: 'checked_out', orderId: signedIn.body.orderId });
   });
 
   it('a guest cart is open to whoever holds its id; a customer’s cart only to them (or the admin, to read)', async () => {
