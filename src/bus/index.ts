@@ -9,6 +9,7 @@
 export type {
   AnyPublishInput,
   BatchHandler,
+  BatchResults,
   BatchSubscriptionOptions,
   Bus,
   DeadLetter,
@@ -43,6 +44,6 @@ export {
 } from './errors.ts';
 export type { BusTables } from './bus-tables.ts';
 export { busTablesMigration } from './bus-tables.ts';
-export { handleOnce, markHandled, pruneInbox } from './handle-once.ts';
+export { handleOnce, handleOnceBatch, markHandled, pruneInbox, type HandleOnceBatchOptions } from './handle-once.ts';
 export type { Outbox, OutboxOptions } from './outbox.ts';
 export { OUTBOX_CHANNEL, createOutbox } from './outbox.ts';

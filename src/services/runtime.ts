@@ -7,10 +7,11 @@ import type { Kysely, Migration } from 'kysely';
 import {
   createOutbox,
   handleOnce,
-  markHandled,
+  handleOnceBatch,
   pruneInbox,
   type AnyPublishInput,
   type BatchHandler,
+  type BatchSubscriptionOptions,
   type DeliveredEvent,
   type Handler,
   type HandlerContext,
@@ -32,11 +33,22 @@ export interface Reaction<DB, E, T extends EventType> {
   readonly retry?: SubscriptionOptions['retry'];
   /** Deliver each event this long after it was recorded (a delayed subscription). (Default: 0) */
   readonly delayMs?: number;
-  /** Handle up to this many events in one transaction. (Default: 1, one transaction per event) */
+  /** Where a new subscription starts. (Default: the bus's, `now`) */
+  readonly startAt?: SubscriptionOptions['startAt'];
+  /**
+   * Handle up to this many events in one transaction: the events ready when a unit starts, in log
+   * order per key, share one commit (one fsync on SQLite) with their inbox rows. (Default: 1, one
+   * transaction per event)
+   */
   readonly maxBatchSize?: number;
   /** Before a batch, in its transaction (e.g. lock the rows it will change in one order). */
   prepare?(trx: Kysely<DB>, events: readonly DeliveredEvent<T>[]): Promise<void>;
-  react(trx: Kysely<DB>, event: DeliveredEvent<T>): Promise<E[]>;
+  /**
+   * The reaction to one event, in the transaction that records it in the inbox; returns the events
+   * that follow from it. `afterCommit(then)` runs `then` once that transaction has committed (wake
+   * live readers, a sender); it is dropped if the transaction rolls back.
+   */
+  react(trx: Kysely<DB>, event: DeliveredEvent<T>, afterCommit: (then: () => void) => void): Promise<E[]>;
 }
 
 /** What a reaction's events may take from the event they react to. */
@@ -81,6 +93,8 @@ export interface ServiceRuntime<DB, E> {
   once<T extends EventType>(event: DeliveredEvent<T>, context: HandlerContext, work: (trx: Kysely<DB>) => Promise<E[]>): Promise<void>;
   /** Subscribes `handler` (see `once`); the subscription is closed when the service stops. */
   subscribe<T extends EventType>(options: SubscriptionOptions<T>, handler: Handler<T>): Promise<void>;
+  /** Subscribes a batch handler (e.g. `handleOnceBatch`); the subscription is closed when the service stops. */
+  subscribeBatch<T extends EventType>(options: BatchSubscriptionOptions<T>, handler: BatchHandler<T>): Promise<void>;
   /**
    * Subscribes a reaction: each event is handled once (inbox) in a transaction that also adds the
    * events it returns, caused by it. With `maxBatchSize` > 1 a batch shares one transaction; a
@@ -158,6 +172,9 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
     async subscribe(subscriptionOptions, handler) {
       subscriptions.push(await context.bus.subscribe(subscriptionOptions, handler));
     },
+    async subscribeBatch(subscriptionOptions, handler) {
+      subscriptions.push(await context.bus.subscribeBatch(subscriptionOptions, handler));
+    },
     async react<T extends EventType>(reaction: Reaction<DB, E, T>) {
       const subscriptionOptions = {
         name: reaction.name,
@@ -165,28 +182,32 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
         concurrency: reaction.concurrency,
         ...(reaction.retry === undefined ? {} : { retry: reaction.retry }),
         ...(reaction.delayMs === undefined ? {} : { delayMs: reaction.delayMs }),
+        ...(reaction.startAt === undefined ? {} : { startAt: reaction.startAt }),
       };
-      const handle = async (trx: Kysely<DB>, event: DeliveredEvent<T>) => addCaused(trx, await reaction.react(trx, event), event);
+      /** Reacts in `trx`; what the reaction asked to run after the commit comes back as one function. */
+      const handle = async (trx: Kysely<DB>, event: DeliveredEvent<T>): Promise<(() => void) | undefined> => {
+        let after: (() => void)[] | undefined;
+        await addCaused(trx, await reaction.react(trx, event, (then) => (after ??= []).push(then)), event);
+        return after && (() => after!.forEach((then) => then()));
+      };
       if ((reaction.maxBatchSize ?? 1) <= 1) {
-        subscriptions.push(await context.bus.subscribe(subscriptionOptions, handleOnce<DB, T>(db, (event, trx) => handle(trx, event))));
+        subscriptions.push(
+          await context.bus.subscribe(
+            subscriptionOptions,
+            async (event: DeliveredEvent<T>, handlerContext: HandlerContext) => {
+              let then: (() => void) | undefined;
+              await handleOnce<DB, T>(db, async (delivered, trx) => void (then = await handle(trx, delivered)))(event, handlerContext);
+              then?.();
+            },
+          ),
+        );
         return;
       }
-      const once = async (trx: Kysely<DB>, subscription: string, event: DeliveredEvent<T>) => {
-        if (await markHandled(trx, subscription, event.id)) await handle(trx, event);
-      };
-      const batch: BatchHandler<T> = async (events, { subscription }) => {
-        try {
-          await db.transaction().execute(async (trx) => {
-            await reaction.prepare?.(trx, events);
-            for (const event of events) await once(trx, subscription, event);
-          });
-        } catch (error) {
-          // One event that cannot be handled must not hold back the others: each on its own, so
-          // only the failing one is left for the retry (the others are in the inbox by then).
-          context.logger.warn({ err: error, subscription, events: events.length }, 'batch failed; handling its events one by one');
-          for (const event of events) await db.transaction().execute((trx) => once(trx, subscription, event));
-        }
-      };
+      const batch = handleOnceBatch<DB, T>(db, (event, trx) => handle(trx, event), {
+        ...(reaction.prepare ? { prepare: (trx, events) => reaction.prepare!(trx, events) } : {}),
+        onSplit: (error, events) =>
+          context.logger.warn({ err: error, subscription: reaction.name, events: events.length }, 'batch failed; handling its events one by one'),
+      });
       subscriptions.push(await context.bus.subscribeBatch({ ...subscriptionOptions, maxBatchSize: reaction.maxBatchSize }, batch));
     },
   };

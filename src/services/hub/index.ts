@@ -5,8 +5,8 @@
  * `notification.created` (`hub.notifications`, its own subscription so the inbox never waits behind
  * order history) and to `user.banned` (`hub.bans`: the customer's open streams end).
  */
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { busTablesMigration, type DeliveredEvent, type HandlerContext } from '../../bus/index.ts';
+import { busTablesMigration, type DeliveredEvent } from '../../bus/index.ts';
+import type { EventType } from '../../contracts/index.ts';
 import { startServiceRuntime } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
 import { customerFeeds } from './feed.ts';
@@ -24,6 +24,9 @@ export const hubMigrations = { '000_bus': busTablesMigration, '001_hub': hubTabl
  * been away long enough to load the page again. Pruned hourly.
  */
 export const STREAM_RETENTION_MS = 30 * 24 * 3600_000;
+
+/** Events a projection handles in one transaction (one commit) when they are waiting. */
+const PROJECTION_BATCH = 100;
 
 export interface HubServiceOptions {
   /** The database: SQLite file stem or PostgreSQL schema. (Default: 'hub') */
@@ -49,24 +52,24 @@ export function hubService(options: HubServiceOptions = {}): ServiceDefinition {
         const feeds = customerFeeds(db, signals);
         if (options.routes !== false) registerHubRoutes(context.http, { db, signals, feeds });
 
-        /** Projects once (the runtime's inbox), then wakes the customer's streams once it committed. */
-        const project =
-          (apply: (trx: HubDb, event: DeliveredEvent) => Promise<string | undefined>) => async (event: DeliveredEvent, handlerContext: HandlerContext) => {
-            // On SQLite every query resolves at once: without a turn of the event loop per event, a
-            // backlog would be drained on microtasks alone, starving the streams and HTTP.
-            await yieldToEventLoop();
-            let touched: string | undefined;
-            await runtime.once(event, handlerContext, async (trx) => {
-              touched = await apply(trx, event);
+        /**
+         * Projects once (the runtime's inbox), up to `PROJECTION_BATCH` events in one transaction,
+         * then wakes the customers' streams once it committed.
+         */
+        const project = <T extends EventType>(name: string, types: readonly T[], apply: (trx: HubDb, event: DeliveredEvent<T>) => Promise<string | undefined>) =>
+          runtime.react<T>({
+            name,
+            types,
+            concurrency: 8,
+            maxBatchSize: PROJECTION_BATCH,
+            async react(trx, event, afterCommit) {
+              const touched = await apply(trx, event);
+              if (touched) afterCommit(() => signals.notify([touched]));
               return [];
-            });
-            if (touched) signals.notify([touched]);
-          };
-        await runtime.subscribe({ name: `${prefix}.orders`, types: ORDER_TYPES, concurrency: 8 }, project(projectOrderEvent));
-        await runtime.subscribe(
-          { name: `${prefix}.notifications`, types: ['notification.created'], concurrency: 8 },
-          project((trx, event) => projectNotification(trx, event as DeliveredEvent<'notification.created'>)),
-        );
+            },
+          });
+        await project(`${prefix}.orders`, ORDER_TYPES, projectOrderEvent);
+        await project(`${prefix}.notifications`, ['notification.created'], projectNotification);
         pruneStream = setInterval(() => {
           void db
             .deleteFrom('stream')
