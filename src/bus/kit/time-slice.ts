@@ -25,7 +25,8 @@ const endSlice = () => {
  * else a promise that resolves on the next `setImmediate` — one shared by every caller of this slice.
  */
 export function sliceYield(): Promise<void> | undefined {
-  const now = performance.now();
+  // Date.now: whole milliseconds are enough for a slice of a few, and it is the cheapest clock.
+  const now = Date.now();
   if (!sliceOpen) {
     sliceOpen = true;
     sliceStart = now;
