@@ -94,6 +94,18 @@ describe.each(['sqlite', 'postgres'] as const)('handleOnce on %s', (dialect) => 
     expect(await rows()).toEqual(['b1', 'b2', 'b3']);
   });
 
+  it('keys the inbox records of a batch on source + id: one id from two sources is two events, each handled once', async () => {
+    const { db, rows } = await setup();
+    const handler = handleOnceBatch<Db, 'cart.item_added'>(db, async (event, trx) => {
+      await trx.insertInto('seen').values({ event_id: event.id, note: `${event.source}:${event.data.item}` }).execute();
+    });
+    const fromA = { ...stored(1), source: '/shop-a', id: 'same-id' };
+    const fromB = { ...stored(2), source: '/shop-b', id: 'same-id' };
+    expect(await handler([fromA, fromB], { subscription: 's', attempt: 1 })).toBeUndefined();
+    expect(await handler([fromA, fromB], { subscription: 's', attempt: 2 })).toBeUndefined();
+    expect(await rows()).toEqual(['/shop-a:1', '/shop-b:2']);
+  });
+
   it('splits a failing batch: each event its own transaction and result, later events of a failed key held back', async () => {
     const { db, rows } = await setup();
     const calls: number[] = [];
