@@ -106,3 +106,26 @@ it('wraps batch handler calls too', async () => {
     await subscription.close();
   }
 });
+
+it('passes a batch handler\'s per-event results through the middleware: each event gets its own outcome', async () => {
+  await bus.publishAll([registered('u-1'), registered('u-bad'), registered('u-3')]);
+  const calls: string[][] = [];
+  const subscription = await bus.subscribeBatch(
+    { name: 'batched', types: ['user.registered'], startAt: 'beginning', maxBatchSize: 10, retry: { maxAttempts: 1 } },
+    async (events) => {
+      calls.push(events.map((e) => e.data.userId));
+      return events.map((e) => (e.data.userId === 'u-bad' ? failPermanently('refused by the test') : undefined));
+    },
+  );
+  try {
+    let letters = await bus.deadLetters('batched');
+    for (let i = 0; i < 200 && letters.length === 0; i++) letters = (await sleep(25), await bus.deadLetters('batched'));
+    expect(letters.map((l) => l.event.data)).toMatchObject([{ userId: 'u-bad' }]);
+    expect(calls).toEqual([['u-1', 'u-bad', 'u-3']]);
+    await until(() => seen.includes('outer:handled'));
+    const [info] = (await bus.subscriptions()).filter((s) => s.name === 'batched');
+    expect(info.lag).toBe(0);
+  } finally {
+    await subscription.close();
+  }
+});

@@ -31,6 +31,8 @@ let bus: Bus;
 let service: RunningService;
 let db: Kysely<EffectsDatabase>;
 let platform: Awaited<ReturnType<typeof openPlatformDatabase>>;
+/** What the batch subscription on declared reads was handed: per call, the events' types and `userId`s. */
+const batches: { type: string; userId: string }[][] = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'flamingo-runtime-'));
@@ -70,6 +72,16 @@ beforeAll(async () => {
         return [];
       },
     });
+    // A batch subscription takes declared reads like `subscribe`: its types are the declaration's,
+    // and its handler sees the declared fields of `data` only.
+    await runtime.subscribeBatch(
+      { name: 'effects.profiles', reads: declareReads('effects.profiles', { 'user.updated': ['userId'] }), concurrency: 1, maxBatchSize: 10 },
+      (events) => {
+        // @ts-expect-error `email` is not declared, so the handler cannot read it.
+        void events[0]?.data.email;
+        batches.push(events.map((event) => ({ type: event.type, userId: event.data.userId })));
+      },
+    );
   });
 });
 afterAll(async () => {
@@ -117,4 +129,17 @@ it('a redelivery inside the retention is a no-op; the record is pruned once olde
   // Beyond the window the record is gone: that is why the retention must exceed any redelivery window.
   await redeliver(published.sequence);
   expect(await applications()).toBe(2);
+});
+
+it('a batch subscription on declared reads is handed the events of the declared types only, their declared fields typed', async () => {
+  const profile = (userId: string) => ({ userId, email: `${userId}@example.com`, name: 'Ada', changed: ['name' as const] });
+  await bus.publish({ type: 'user.registered', data: { userId: 'u-batch', email: 'u-batch@example.com', name: 'Ada' } });
+  await bus.publishAll([
+    { type: 'user.updated', data: profile('u-batch-1') },
+    { type: 'user.updated', data: profile('u-batch-2') },
+    { type: 'user.updated', data: profile('u-batch-3') },
+  ]);
+  await until(async () => (batches.flat().length >= 3 ? true : undefined), 'the batch subscription');
+  await sleep(100);
+  expect(batches.flat()).toEqual(['u-batch-1', 'u-batch-2', 'u-batch-3'].map((userId) => ({ type: 'user.updated', userId })));
 });

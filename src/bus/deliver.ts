@@ -1,6 +1,6 @@
 import { findDefinition, storedSchemaOf, validateAgainst, type CloudEvent, type EventType } from '../contracts/index.ts';
 import { PermanentFailure, RetryAfter } from './errors.ts';
-import type { BatchHandler, Deliver, DeliveredEvent, Handler, Outcome } from './types.ts';
+import type { BatchHandler, BatchResults, Deliver, DeliveredEvent, Handler, Outcome } from './types.ts';
 
 const ACK: Outcome = Object.freeze({ kind: 'ack' });
 /** Longest error text kept with a retry or dead letter. */
@@ -63,7 +63,8 @@ export function singleDeliver<T extends EventType>(handler: Handler<T>): Deliver
 
 /**
  * Wraps a typed batch handler into the engine's `Deliver`: events that fail their schema are
- * dead-lettered on their own and left out of the call; the rest share the handler's outcome.
+ * dead-lettered on their own and left out of the call; the rest share the handler's outcome, or
+ * take each their own from the `BatchResults` it returns.
  */
 export function batchDeliver<T extends EventType>(handler: BatchHandler<T>): Deliver {
   return async (events, context) => {
@@ -75,14 +76,20 @@ export function batchDeliver<T extends EventType>(handler: BatchHandler<T>): Del
       else valid.push(events[i] as DeliveredEvent<T>);
     }
     let shared: Outcome = ACK;
+    let each: BatchResults | void = undefined;
     if (valid.length > 0) {
       try {
-        await handler(valid, context);
+        each = await handler(valid, context);
       } catch (error) {
         shared = outcomeOf(error);
       }
     }
-    for (let i = 0; i < events.length; i++) outcomes[i] ??= shared;
+    for (let i = 0, k = 0; i < events.length; i++) {
+      if (outcomes[i]) continue;
+      // Results are in the order of the valid events handed to the handler.
+      const result = each ? each[k++] : undefined;
+      outcomes[i] = result === undefined ? shared : outcomeOf(result);
+    }
     return outcomes;
   };
 }

@@ -3,15 +3,21 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CloudEvent } from '../contracts/index.ts';
 import { busTablesMigration } from './bus-tables.ts';
 import { buildEvent } from './envelope.ts';
-import { handleOnce, markHandled, pruneInbox } from './handle-once.ts';
+import { handleOnce, handleOnceBatch, markHandled, pruneInbox } from './handle-once.ts';
 import { openTestDatabase, type TestDatabase } from './testing/index.ts';
+import { failPermanently } from './errors.ts';
 import type { DeliveredEvent } from './types.ts';
 
 /** A projection table of the "service", written by the handler in the inbox's transaction. */
 type Db = { seen: { event_id: string; note: string } };
 
-const stored = (item: number): DeliveredEvent<'cart.item_added'> =>
-  ({ ...buildEvent({ type: 'cart.item_added', data: { items: [item], item } }), sequence: item, recordedtime: new Date().toISOString() }) as CloudEvent as DeliveredEvent<'cart.item_added'>;
+const stored = (item: number, partitionkey?: string): DeliveredEvent<'cart.item_added'> =>
+  ({
+    ...buildEvent({ type: 'cart.item_added', data: { items: [item], item } }),
+    ...(partitionkey === undefined ? {} : { partitionkey }),
+    sequence: item,
+    recordedtime: new Date().toISOString(),
+  }) as CloudEvent as DeliveredEvent<'cart.item_added'>;
 
 describe.each(['sqlite', 'postgres'] as const)('handleOnce on %s', (dialect) => {
   let database: TestDatabase | undefined;
@@ -71,6 +77,58 @@ describe.each(['sqlite', 'postgres'] as const)('handleOnce on %s', (dialect) => 
     const event = stored(7);
     await Promise.all([effect(db)(event, { subscription: 's', attempt: 1 }), effect(other)(event, { subscription: 's', attempt: 1 })]);
     expect(await rows()).toEqual(['handled']);
+  });
+
+  it('handles a batch in one transaction, once per event, and runs what the handler asked after the commit', async () => {
+    const { db, rows } = await setup();
+    let committedRowsSeen: string[] | undefined;
+    const handler = handleOnceBatch<Db, 'cart.item_added'>(db, async (event, trx) => {
+      await trx.insertInto('seen').values({ event_id: event.id, note: `b${event.data.item}` }).execute();
+      return event.data.item === 2 ? () => void rows().then((seen) => (committedRowsSeen = seen)) : undefined;
+    });
+    const events = [stored(1), stored(2), stored(3)];
+    await handler([events[0]], { subscription: 's', attempt: 1 });
+    expect(await handler(events, { subscription: 's', attempt: 1 })).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(committedRowsSeen).toEqual(['b1', 'b2', 'b3']);
+    expect(await rows()).toEqual(['b1', 'b2', 'b3']);
+  });
+
+  it('keys the inbox records of a batch on source + id: one id from two sources is two events, each handled once', async () => {
+    const { db, rows } = await setup();
+    const handler = handleOnceBatch<Db, 'cart.item_added'>(db, async (event, trx) => {
+      await trx.insertInto('seen').values({ event_id: event.id, note: `${event.source}:${event.data.item}` }).execute();
+    });
+    const fromA = { ...stored(1), source: '/shop-a', id: 'same-id' };
+    const fromB = { ...stored(2), source: '/shop-b', id: 'same-id' };
+    expect(await handler([fromA, fromB], { subscription: 's', attempt: 1 })).toBeUndefined();
+    expect(await handler([fromA, fromB], { subscription: 's', attempt: 2 })).toBeUndefined();
+    expect(await rows()).toEqual(['/shop-a:1', '/shop-b:2']);
+  });
+
+  it('splits a failing batch: each event its own transaction and result, later events of a failed key held back', async () => {
+    const { db, rows } = await setup();
+    const calls: number[] = [];
+    const handler = handleOnceBatch<Db, 'cart.item_added'>(db, async (event, trx) => {
+      calls.push(event.data.item);
+      await trx.insertInto('seen').values({ event_id: event.id, note: `n${event.data.item}` }).execute();
+      if (event.data.item === 2) throw new Error('bad item 2');
+      if (event.data.item === 5) throw failPermanently('never');
+    });
+    // 1 (key a), 2 (key b, fails), 3 (key a), 4 (key b: behind 2), 5 (no key, dead), 6 (no key)
+    const events = [stored(1, 'a'), stored(2, 'b'), stored(3, 'a'), stored(4, 'b'), stored(5), stored(6)];
+    const results = (await handler(events, { subscription: 's', attempt: 1 })) as unknown[];
+    expect(results).toHaveLength(6);
+    expect(results[0]).toBeUndefined();
+    expect(String(results[1])).toContain('bad item 2');
+    expect(results[2]).toBeUndefined();
+    expect(String(results[3])).toContain(`held back behind event ${events[1].id}`);
+    expect(results[4]).toMatchObject({ name: expect.stringMatching(/Permanent/) });
+    expect(results[5]).toBeUndefined();
+    // The batch's transaction stopped at 2; then one by one, 4 never ran after 2 failed, and what
+    // failed rolled back while the rest committed.
+    expect(calls).toEqual([1, 2, 1, 2, 3, 5, 6]);
+    expect(await rows()).toEqual(['n1', 'n3', 'n6']);
   });
 
   it('tells a first record from a repeated one, and prunes old records', async () => {

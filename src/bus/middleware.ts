@@ -5,7 +5,7 @@
  * Source of the shape: Watermill's `HandlerMiddleware`, MassTransit's filters (`Send`/`Consume`).
  */
 import type { EventType, UnstoredEvent } from '../contracts/index.ts';
-import type { BatchHandler, DeliveredEvent, Handler, HandlerContext, PublishResult } from './types.ts';
+import type { BatchHandler, BatchResults, DeliveredEvent, Handler, HandlerContext, PublishResult } from './types.ts';
 
 /** One handler call: the event (or the batch's events) and where it came from. */
 export interface HandleCall {
@@ -54,6 +54,12 @@ export function handleThrough<T extends EventType>(middleware: readonly BusMiddl
 /** `handler` (a batch handler) wrapped in the handle middleware (itself when there is none). */
 export function handleBatchThrough<T extends EventType>(middleware: readonly BusMiddleware[], handler: BatchHandler<T>): BatchHandler<T> {
   if (!middleware.some((m) => m.handle)) return handler;
-  return (events: readonly DeliveredEvent<T>[], context: HandlerContext) =>
-    around(middleware, { subscription: context.subscription, attempt: context.attempt, events: events as readonly DeliveredEvent[] }, async () => handler(events, context));
+  return async (events: readonly DeliveredEvent<T>[], context: HandlerContext) => {
+    // Per-event results pass by the middleware (which sees the call as one) to the bus.
+    let results: BatchResults | void = undefined;
+    await around(middleware, { subscription: context.subscription, attempt: context.attempt, events: events as readonly DeliveredEvent[] }, async () => {
+      results = await handler(events, context);
+    });
+    return results;
+  };
 }

@@ -90,8 +90,20 @@ export interface HandlerContext {
 
 /** A handler returns to ack; throws to be retried; throws `retryAfter(ms)` or `failPermanently(reason)` to say how. */
 export type Handler<T extends EventType = EventType> = (event: DeliveredEvent<T>, context: HandlerContext) => Promise<void> | void;
-/** All events of one call are acked together, or retried together when it throws. */
-export type BatchHandler<T extends EventType = EventType> = (events: readonly DeliveredEvent<T>[], context: HandlerContext) => Promise<void> | void;
+/**
+ * Per-event results of a batch handler, in the order of its events: `undefined` acks the event;
+ * anything else is what a single handler would have thrown for it (an error is retried with the
+ * policy's backoff, `retryAfter(ms)` then, `failPermanently` goes to dead letters).
+ */
+export type BatchResults = readonly unknown[];
+/**
+ * All events of one call are acked together, or retried together when it throws; or it returns
+ * `BatchResults` with one result per event.
+ */
+export type BatchHandler<T extends EventType = EventType> = (
+  events: readonly DeliveredEvent<T>[],
+  context: HandlerContext,
+) => Promise<void | BatchResults> | void | BatchResults;
 
 /** What became of one delivery; the bus turns handler results into these for the engine. */
 export type Outcome =

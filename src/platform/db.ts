@@ -1,9 +1,9 @@
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import { Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
+import { Kysely, Migrator, PostgresAdapter, PostgresDialect, sql, type Migration } from 'kysely';
 import pg from 'pg';
 import { ensurePrivateDatabaseFile, ensurePrivateDir } from './private-files.ts';
 import { ConfigError, redactedUrl } from './config.ts';
+import { SqliteWorkerDialect } from './sqlite-worker.ts';
 
 /** Where a service's own database lives. */
 export interface DatabaseConfig {
@@ -41,7 +41,7 @@ export interface ServiceDatabase<DB> {
 
 /**
  * Opens the database of one bounded context: `<dataDir>/<name>.db` (WAL, synchronous=FULL, mode
- * 0600 with its `-wal`/`-shm`, the data dir 0700) on the embedded default; on PostgreSQL schema `<name>` of `databaseUrl`, or database `<database>_<name>`
+ * 0600 with its `-wal`/`-shm`, the data dir 0700, its connection in a worker thread: `sqlite-worker.ts`) on the embedded default; on PostgreSQL schema `<name>` of `databaseUrl`, or database `<database>_<name>`
  * with `layout: 'database'` (created when missing).
  */
 export async function openDatabase<DB>(name: string, config: DatabaseConfig): Promise<ServiceDatabase<DB>> {
@@ -62,12 +62,8 @@ export async function openDatabase<DB>(name: string, config: DatabaseConfig): Pr
   ensurePrivateDir(config.dataDir);
   const file = path.join(config.dataDir, `${name}.db`);
   ensurePrivateDatabaseFile(file);
-  const sqlite = new Database(file);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = FULL');
-  sqlite.pragma('busy_timeout = 5000');
-  sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  // Its connection lives in a worker thread: commits (and their fsync) never block the event loop.
+  const db = new Kysely<DB>({ dialect: new SqliteWorkerDialect({ file }) });
   return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
 }
 

@@ -9,10 +9,12 @@ import type { Kysely, Migration } from 'kysely';
 import {
   createOutbox,
   handleOnce,
-  markHandled,
+  handleOnceBatch,
   pruneInbox,
   type AnyPublishInput,
   type BatchHandler,
+  type BatchResults,
+  type BatchSubscriptionOptions,
   type DeliveredEvent,
   type Handler,
   type HandlerContext,
@@ -38,11 +40,22 @@ export interface Reaction<DB, E, R extends ReadFields> {
   readonly retry?: SubscriptionOptions['retry'];
   /** Deliver each event this long after it was recorded (a delayed subscription). (Default: 0) */
   readonly delayMs?: number;
-  /** Handle up to this many events in one transaction. (Default: 1, one transaction per event) */
+  /** Where a new subscription starts. (Default: the bus's, `now`) */
+  readonly startAt?: SubscriptionOptions['startAt'];
+  /**
+   * Handle up to this many events in one transaction: the events ready when a unit starts, in log
+   * order per key, share one commit (one fsync on SQLite) with their inbox rows. (Default: 1, one
+   * transaction per event)
+   */
   readonly maxBatchSize?: number;
   /** Before a batch, in its transaction (e.g. lock the rows it will change in one order). */
   prepare?(trx: Kysely<DB>, events: readonly ReadEvent<R>[]): Promise<void>;
-  react(trx: Kysely<DB>, event: ReadEvent<R>): Promise<E[]>;
+  /**
+   * The reaction to one event, in the transaction that records it in the inbox; returns the events
+   * that follow from it. `afterCommit(then)` runs `then` once that transaction has committed (wake
+   * live readers, a sender); it is dropped if the transaction rolls back.
+   */
+  react(trx: Kysely<DB>, event: ReadEvent<R>, afterCommit: (then: () => void) => void): Promise<E[]>;
 }
 
 /** Subscription options of a service: the bus's, with the declared reads in place of `types` (issue 14). */
@@ -50,6 +63,15 @@ export type DeclaredSubscriptionOptions<D> = Omit<SubscriptionOptions, 'types'> 
   /** What the handler reads; the subscription's types are the declaration's. */
   readonly reads: D;
 };
+
+/** Batch subscription options of a service: the bus's, with the declared reads in place of `types` (issue 14). */
+export type DeclaredBatchSubscriptionOptions<D> = Omit<BatchSubscriptionOptions, 'types'> & {
+  /** What the handler reads; the subscription's types are the declaration's. */
+  readonly reads: D;
+};
+
+/** A batch handler on declared reads `R`: `BatchHandler`'s results, each event with the declared fields of `data` only. */
+export type ReadBatchHandler<R extends ReadFields> = (events: readonly ReadEvent<R>[], context: HandlerContext) => Promise<void | BatchResults> | void | BatchResults;
 
 /** What a reaction's events may take from the event they react to. */
 export type Cause = Pick<DeliveredEvent, 'id' | 'correlationid' | 'traceparent'>;
@@ -103,7 +125,7 @@ export interface ServiceRuntime<DB, E> {
    * handles `event` once — `work`'s transaction records it in the inbox and adds the events `work`
    * returns, caused by it; a redelivery runs nothing.
    */
-  once(event: Pick<DeliveredEvent, 'id' | 'correlationid' | 'traceparent'>, context: HandlerContext, work: (trx: Kysely<DB>) => Promise<E[]>): Promise<void>;
+  once(event: Pick<DeliveredEvent, 'source' | 'id' | 'correlationid' | 'traceparent'>, context: HandlerContext, work: (trx: Kysely<DB>) => Promise<E[]>): Promise<void>;
   /**
    * Subscribes `handler` (see `once`) to the types `options.reads` declares; the handler sees the
    * declared fields of `data` only. The subscription is closed when the service stops.
@@ -111,6 +133,14 @@ export interface ServiceRuntime<DB, E> {
   subscribe<R extends ReadFields>(options: DeclaredSubscriptionOptions<ReadDeclaration<R>>, handler: (event: ReadEvent<R>, context: HandlerContext) => Promise<void> | void): Promise<void>;
   /** Subscribes a handler that takes events whole and reads no field of `data` (landing, audit). */
   subscribe(options: DeclaredSubscriptionOptions<OpaqueReadDeclaration>, handler: Handler): Promise<void>;
+  /**
+   * Subscribes a batch handler (e.g. `handleOnceBatch`) to the types `options.reads` declares, as
+   * `subscribe` does a handler: it sees the declared fields of `data` only. The subscription is
+   * closed when the service stops.
+   */
+  subscribeBatch<R extends ReadFields>(options: DeclaredBatchSubscriptionOptions<ReadDeclaration<R>>, handler: ReadBatchHandler<R>): Promise<void>;
+  /** Subscribes a batch handler that takes events whole and reads no field of `data` (audit). */
+  subscribeBatch(options: DeclaredBatchSubscriptionOptions<OpaqueReadDeclaration>, handler: BatchHandler): Promise<void>;
   /**
    * Subscribes a reaction: each event is handled once (inbox) in a transaction that also adds the
    * events it returns, caused by it. With `maxBatchSize` > 1 a batch shares one transaction; a
@@ -197,6 +227,11 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
       const { reads, ...options } = subscriptionOptions;
       subscriptions.push(await context.bus.subscribe({ ...options, types: reads.types as readonly EventType[] }, handler));
     },
+    async subscribeBatch(subscriptionOptions: DeclaredBatchSubscriptionOptions<ReadDeclaration | OpaqueReadDeclaration>, handler: BatchHandler) {
+      if (!workers) return;
+      const { reads, ...options } = subscriptionOptions;
+      subscriptions.push(await context.bus.subscribeBatch({ ...options, types: reads.types as readonly EventType[] }, handler));
+    },
     async react<R extends ReadFields>(reaction: Reaction<DB, E, R>) {
       if (!workers) return;
       // The bus delivers whole events of the declared types; the reaction is typed with the declared fields only.
@@ -207,28 +242,32 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
         concurrency: reaction.concurrency,
         ...(reaction.retry === undefined ? {} : { retry: reaction.retry }),
         ...(reaction.delayMs === undefined ? {} : { delayMs: reaction.delayMs }),
+        ...(reaction.startAt === undefined ? {} : { startAt: reaction.startAt }),
       };
-      const handle = async (trx: Kysely<DB>, event: DeliveredEvent<T>) => addCaused(trx, await reaction.react(trx, event as unknown as ReadEvent<R>), event);
+      /** Reacts in `trx`; what the reaction asked to run after the commit comes back as one function. */
+      const handle = async (trx: Kysely<DB>, event: DeliveredEvent<T>): Promise<(() => void) | undefined> => {
+        let after: (() => void)[] | undefined;
+        await addCaused(trx, await reaction.react(trx, event as unknown as ReadEvent<R>, (then) => (after ??= []).push(then)), event);
+        return after && (() => after!.forEach((then) => then()));
+      };
       if ((reaction.maxBatchSize ?? 1) <= 1) {
-        subscriptions.push(await context.bus.subscribe(subscriptionOptions, handleOnce<DB, T>(db, (event, trx) => handle(trx, event))));
+        subscriptions.push(
+          await context.bus.subscribe(
+            subscriptionOptions,
+            async (event: DeliveredEvent<T>, handlerContext: HandlerContext) => {
+              let then: (() => void) | undefined;
+              await handleOnce<DB, T>(db, async (delivered, trx) => void (then = await handle(trx, delivered)))(event, handlerContext);
+              then?.();
+            },
+          ),
+        );
         return;
       }
-      const once = async (trx: Kysely<DB>, subscription: string, event: DeliveredEvent<T>) => {
-        if (await markHandled(trx, subscription, event)) await handle(trx, event);
-      };
-      const batch: BatchHandler<T> = async (events, { subscription }) => {
-        try {
-          await db.transaction().execute(async (trx) => {
-            await reaction.prepare?.(trx, events as unknown as readonly ReadEvent<R>[]);
-            for (const event of events) await once(trx, subscription, event);
-          });
-        } catch (error) {
-          // One event that cannot be handled must not hold back the others: each on its own, so
-          // only the failing one is left for the retry (the others are in the inbox by then).
-          context.logger.warn({ err: error, subscription, events: events.length }, 'batch failed; handling its events one by one');
-          for (const event of events) await db.transaction().execute((trx) => once(trx, subscription, event));
-        }
-      };
+      const batch = handleOnceBatch<DB, T>(db, (event, trx) => handle(trx, event), {
+        ...(reaction.prepare ? { prepare: (trx, events) => reaction.prepare!(trx, events as unknown as readonly ReadEvent<R>[]) } : {}),
+        onSplit: (error, events) =>
+          context.logger.warn({ err: error, subscription: reaction.name, events: events.length }, 'batch failed; handling its events one by one'),
+      });
       subscriptions.push(await context.bus.subscribeBatch({ ...subscriptionOptions, maxBatchSize: reaction.maxBatchSize }, batch));
     },
   };

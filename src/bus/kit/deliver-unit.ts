@@ -4,6 +4,7 @@ import { errorText } from '../deliver.ts';
 import type { Outcome, ResolvedSubscriptionOptions } from '../types.ts';
 import type { ConsumerPool } from './consumer-pool.ts';
 import type { LaneItem, UnitResult } from './key-lanes.ts';
+import { sliceYield } from './time-slice.ts';
 
 /** An event held by a subscription runner; engines extend it with what they need to store its outcome. */
 export interface RunnerItem extends LaneItem {
@@ -98,10 +99,14 @@ export interface DeliverUnitOptions<T extends RunnerItem> {
  * (`retry.maxAttempts`). A handler that throws, or answers fewer outcomes than events, retries the
  * events left without one (`NO_OUTCOME`). An event whose stored attempts already reach
  * `maxAttempts` (its last delivery never finished: the process died) is dead-lettered unread.
+ * Each unit first waits for the event loop's turn when the current time slice is used up.
  */
 export function deliverUnit<T extends RunnerItem>({ options, storage, pool, started, finished }: DeliverUnitOptions<T>): (items: T[]) => Promise<UnitResult> {
   const { name, retry } = options;
   return async (items) => {
+    // Handlers on a synchronous store never give the event loop a turn by themselves (`time-slice.ts`).
+    const turn = sliceYield();
+    if (turn) await turn;
     const results = new Array<number | undefined>(items.length);
     // Most units deliver every item; `positions` exists only once one is left out.
     let work = items;

@@ -5,7 +5,7 @@
  * the server while producers publish and then checks that each stored event was applied exactly
  * once — and it is a small audit trail an operator can query. Enabled by `FLAMINGO_AUDIT_PROJECTION=1`.
  */
-import { busTablesMigration, type AnyPublishInput } from '../../bus/index.ts';
+import { busTablesMigration, handleOnceBatch, type AnyPublishInput } from '../../bus/index.ts';
 import { declareOpaqueReads } from '../../contracts/index.ts';
 import { startServiceRuntime } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
@@ -17,6 +17,9 @@ export const AUDIT_SUBSCRIPTION = 'audit';
 
 /** What the audit projection reads: every event whole, no field of `data` (it records events, it does not interpret them). */
 export const auditReads = declareOpaqueReads(AUDIT_SUBSCRIPTION, ['*']);
+
+/** Events the projection handles in one transaction when they are waiting. */
+const AUDIT_BATCH = 100;
 
 export const auditMigrations = { '000_bus': busTablesMigration, '001_audit': auditTables };
 
@@ -30,12 +33,13 @@ export function auditService(): ServiceDefinition {
     reads: [auditReads],
     start: (context) =>
       startServiceRuntime<AuditDatabase, AnyPublishInput>(context, { name: 'audit', migrations: auditMigrations }, async (runtime) => {
-        await runtime.subscribe({ name: AUDIT_SUBSCRIPTION, reads: auditReads, startAt: 'beginning', concurrency: 8 }, async (event, handlerContext) => {
-          await auditStore.delivered(runtime.db, event.id);
-          await runtime.once(event, handlerContext, async (trx) => {
-            await auditStore.apply(trx, event);
-            return [];
+        const apply = handleOnceBatch<AuditDatabase>(runtime.db, (event, trx) => auditStore.apply(trx, event));
+        // A batch's deliveries are counted in one transaction, then applied in another (the inbox's).
+        await runtime.subscribeBatch({ name: AUDIT_SUBSCRIPTION, reads: auditReads, startAt: 'beginning', concurrency: 8, maxBatchSize: AUDIT_BATCH }, async (events, handlerContext) => {
+          await runtime.db.transaction().execute(async (trx) => {
+            for (const event of events) await auditStore.delivered(trx, event.id);
           });
+          return apply(events, handlerContext);
         });
         context.logger.info('audit projection running');
       }),

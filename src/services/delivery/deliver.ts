@@ -71,11 +71,11 @@ export function deliverTo(deps: DeliverDeps): Handler {
       const durationMs = performance.now() - started;
       const now = Date.now();
       const signals: RateSignals = result.kind === 'reply' ? readRateSignals(result.status, result.headers, result.body, now) : { throttled: false };
+      // The pause first, before anything else awaits: other requests of this process see it at once.
+      if (signals.retryAt !== undefined) await limiter.pause(target.id, target.rateLimit, signals.retryAt, signals.reason ?? 'rate limited');
+      else if (signals.throttled) await limiter.pause(target.id, target.rateLimit, now + fallbackPauseMs(target), 'throttled');
       if (signals.paceMs !== undefined) await limiter.observePace(target.id, signals.paceMs);
       if (result.kind === 'reply' && signals.bucket) await limiter.observeFill(target.id, target.rateLimit, signals.bucket.used, signals.bucket.size);
-      if (signals.retryAt !== undefined) {
-        await limiter.pause(target.id, target.rateLimit, signals.retryAt, signals.reason ?? 'rate limited');
-      }
       const outcome: AttemptOutcome = signals.throttled
         ? 'throttled'
         : result.kind === 'reply' && result.status >= 200 && result.status < 300
@@ -99,7 +99,6 @@ export function deliverTo(deps: DeliverDeps): Handler {
       });
       if (outcome === 'delivered') return;
       if (outcome === 'throttled') {
-        if (signals.retryAt === undefined) await limiter.pause(target.id, target.rateLimit, now + fallbackPauseMs(target), 'throttled');
         logger.debug({ target: target.id, id: event.id, until: signals.retryAt }, 'target throttled; paused');
         continue;
       }

@@ -69,6 +69,8 @@ export interface Limiter {
 type Row = DeliveryDatabase['delivery_limiters'];
 
 export function createLimiter(db: Kysely<DeliveryDatabase>, dialect: Dialect): Limiter {
+  /** Pauses this process has been told of (ms since the epoch), ahead of their transaction. */
+  const pausedHere = new Map<string, number>();
   const now = async (trx: Transaction<DeliveryDatabase>): Promise<number> => {
     if (dialect === 'sqlite') return Date.now();
     const { rows } = await sql<{ now: number }>`select (extract(epoch from clock_timestamp()) * 1000)::float8 as now`.execute(trx);
@@ -186,11 +188,20 @@ export function createLimiter(db: Kysely<DeliveryDatabase>, dialect: Dialect): L
           continue;
         }
         await withinWindow(targetId, rate, signal);
+        // The last look, with no turn of the event loop before the request goes: a pause this
+        // process learnt while the checks above awaited their answers.
+        if ((pausedHere.get(targetId) ?? 0) > Date.now()) {
+          blocks.delete(targetId);
+          continue;
+        }
         return performance.now() - started;
       }
     },
-    pause: (targetId, rate, until, reason) =>
-      db.transaction().execute(async (trx) => {
+    pause: (targetId, rate, until, reason) => {
+      // Known here at once, before the transaction (whose answer takes turns of the event loop):
+      // a request of this process that got its slot meanwhile still waits.
+      if (until > (pausedHere.get(targetId) ?? 0)) pausedHere.set(targetId, until);
+      return db.transaction().execute(async (trx) => {
         blocks.delete(targetId);
         const row = await load(trx, targetId);
         const { tau } = shape(rate, row);
@@ -201,7 +212,8 @@ export function createLimiter(db: Kysely<DeliveryDatabase>, dialect: Dialect): L
           .set({ paused_until: until, pause_reason: reason, tat: Math.max(Number(row.tat), until + tau) })
           .where('target_id', '=', targetId)
           .execute();
-      }),
+      });
+    },
     async observeFill(targetId, rate, used, size) {
       const learned = size > 0 && size < rate.burst ? size : null;
       const known = await db.selectFrom('delivery_limiters').select(['tat', 'learned_size', 'learned_interval_ms']).where('target_id', '=', targetId).executeTakeFirst();

@@ -5,9 +5,8 @@
  * `notification.created` (`hub.notifications`, its own subscription so the inbox never waits behind
  * order history) and to `user.banned` (`hub.bans`: the customer's open streams end).
  */
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { busTablesMigration, type DeliveredEvent, type HandlerContext } from '../../bus/index.ts';
-import { declareReads } from '../../contracts/index.ts';
+import { busTablesMigration } from '../../bus/index.ts';
+import { declareReads, type ReadDeclaration, type ReadEvent, type ReadFields } from '../../contracts/index.ts';
 import { startServiceRuntime } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
 import { customerFeeds } from './feed.ts';
@@ -28,6 +27,9 @@ export const hubMigrations = { '000_bus': busTablesMigration, '001_hub': hubTabl
  * been away long enough to load the page again. Pruned hourly.
  */
 export const STREAM_RETENTION_MS = 30 * 24 * 3600_000;
+
+/** Events a projection handles in one transaction (one commit) when they are waiting. */
+const PROJECTION_BATCH = 100;
 
 export interface HubServiceOptions {
   /** The database: SQLite file stem or PostgreSQL schema. (Default: 'hub') */
@@ -55,24 +57,24 @@ export function hubService(options: HubServiceOptions = {}): ServiceDefinition {
         const feeds = customerFeeds(db, signals);
         if (options.routes !== false) registerHubRoutes(context.http, { db, signals, feeds });
 
-        /** Projects once (the runtime's inbox), then wakes the customer's streams once it committed. */
-        const project =
-          <Ev extends Pick<DeliveredEvent, 'id' | 'correlationid' | 'traceparent'>>(apply: (trx: HubDb, event: Ev) => Promise<string | undefined>) => async (event: Ev, handlerContext: HandlerContext) => {
-            // On SQLite every query resolves at once: without a turn of the event loop per event, a
-            // backlog would be drained on microtasks alone, starving the streams and HTTP.
-            await yieldToEventLoop();
-            let touched: string | undefined;
-            await runtime.once(event, handlerContext, async (trx) => {
-              touched = await apply(trx, event);
+        /**
+         * Projects once (the runtime's inbox), up to `PROJECTION_BATCH` events in one transaction,
+         * then wakes the customers' streams once it committed.
+         */
+        const project = <R extends ReadFields>(name: string, reads: ReadDeclaration<R>, apply: (trx: HubDb, event: ReadEvent<R>) => Promise<string | undefined>) =>
+          runtime.react<R>({
+            name,
+            reads,
+            concurrency: 8,
+            maxBatchSize: PROJECTION_BATCH,
+            async react(trx, event, afterCommit) {
+              const touched = await apply(trx, event);
+              if (touched) afterCommit(() => signals.notify([touched]));
               return [];
-            });
-            if (touched) signals.notify([touched]);
-          };
-        await runtime.subscribe({ name: `${prefix}.orders`, reads: ordersReads, concurrency: 8 }, project(projectOrderEvent));
-        await runtime.subscribe(
-          { name: `${prefix}.notifications`, reads: notificationsReads, concurrency: 8 },
-          project(projectNotification),
-        );
+            },
+          });
+        await project(`${prefix}.orders`, ordersReads, projectOrderEvent);
+        await project(`${prefix}.notifications`, notificationsReads, projectNotification);
         if (runtime.workers) {
           pruneStream = setInterval(() => {
             void db

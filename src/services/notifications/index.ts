@@ -5,7 +5,6 @@
  * immediate and background (`handlers.ts`).
  */
 import path from 'node:path';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { busTablesMigration } from '../../bus/index.ts';
 import { startServiceRuntime, type Cause } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
@@ -20,6 +19,9 @@ import type { NotificationsDatabase } from './store.ts';
 
 export const notificationsMigrations = { '000_bus': busTablesMigration, '001_notifications': notificationsTables };
 export { notificationsSettings };
+
+/** Events a lane handles in one transaction when they are waiting. */
+const LANE_BATCH = 100;
 
 export interface NotificationsServiceOptions {
   /** The database: SQLite file stem or PostgreSQL schema. (Default: 'notifications') */
@@ -68,18 +70,15 @@ export function notificationsService(options: NotificationsServiceOptions = {}):
           context.logger.info({ mail: mailer.target }, 'notifications email outbox started');
 
           for (const lane of notificationLanes()) {
-            await runtime.subscribe(lane, async (event, handlerContext) => {
-              // On SQLite every query resolves at once, so a lane draining a backlog would run on
-              // microtasks alone and starve timers and sockets (the other lane's wake-up, HTTP):
-              // each event first lets the event loop turn.
-              await yieldToEventLoop();
-              let email = false;
-              await runtime.once(event, handlerContext, async (trx) => {
+            await runtime.react({
+              ...lane,
+              // What a lane has waiting is handled in one transaction (one commit).
+              maxBatchSize: LANE_BATCH,
+              async react(trx, event, afterCommit) {
                 const notified = await notify(trx, event);
-                email = notified.email;
+                if (notified.email) afterCommit(() => emails?.wake());
                 return notified.events;
-              });
-              if (email) emails?.wake();
+              },
             });
           }
         },

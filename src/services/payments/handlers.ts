@@ -5,10 +5,11 @@
  * before the reservation.
  */
 import type { Kysely } from 'kysely';
-import type { HandlerContext } from '../../bus/index.ts';
+import { handleOnceBatch, type DeliveredEvent, type HandlerContext } from '../../bus/index.ts';
 import { declareReads, type ReadEvent, type ReadsOf } from '../../contracts/index.ts';
 import { chargeOrder, refundOrder, rememberOrder, type ChargingDeps, type Once } from './charging.ts';
 import type { PaymentEvent } from './events.ts';
+import type { ReadBatchHandler } from '../runtime.ts';
 import type { PaymentsDatabase } from './store.ts';
 
 /** What `payments.charges` reads: the amount and token of a placed order, the reservation, the cancellation. */
@@ -44,5 +45,64 @@ export function chargesHandler(deps: ChargingDeps & { once: HandleOnce }) {
       deps.logger.warn({ err: error, id: event.id, type: event.type, attempt: context.attempt }, 'payments handler failed; the bus retries');
       throw error;
     }
+  };
+}
+
+/**
+ * The batch form of `chargesHandler`, for a batch subscription: consecutive `order.placed` events
+ * (remembered, nothing published) share one transaction (`handleOnceBatch`); every other event is
+ * handled on its own, in order, as `chargesHandler` does, since a charge calls the provider between
+ * two transactions. Each event gets its own result; after a failure, the later events of the same
+ * order wait behind it.
+ */
+export function chargesBatchHandler(deps: ChargingDeps & { once: HandleOnce }): ReadBatchHandler<ReadsOf<typeof chargesReads>> {
+  const single = chargesHandler(deps);
+  const remember = handleOnceBatch<PaymentsDatabase, 'order.placed'>(deps.db, (event, trx) => rememberOrder(trx, event.data));
+  return async (events, context) => {
+    const results = new Array<unknown>(events.length);
+    const failed = new Map<string, string>();
+    const fail = (i: number, error: unknown) => {
+      results[i] = error ?? new Error('handler threw undefined');
+      const { id, partitionkey } = events[i];
+      if (partitionkey !== undefined && !failed.has(partitionkey)) failed.set(partitionkey, id);
+    };
+    const heldBack = (i: number): boolean => {
+      const before = events[i].partitionkey === undefined ? undefined : failed.get(events[i].partitionkey!);
+      if (before !== undefined) results[i] = new Error(`held back behind event ${before} of the same order, which failed`);
+      return before !== undefined;
+    };
+    let placed: number[] = [];
+    const flush = async () => {
+      if (placed.length === 0) return;
+      const group = placed;
+      placed = [];
+      let groupResults: readonly unknown[] | void;
+      try {
+        // The bus delivers whole events; the declared reads only narrow what the handler sees.
+        groupResults = await remember(
+          group.map((i) => events[i] as unknown as DeliveredEvent<'order.placed'>),
+          context,
+        );
+      } catch (error) {
+        groupResults = group.map(() => error);
+      }
+      if (groupResults) group.forEach((i, k) => groupResults[k] !== undefined && fail(i, groupResults[k]));
+    };
+    for (let i = 0; i < events.length; i++) {
+      if (heldBack(i)) continue;
+      if (events[i].type === 'order.placed') {
+        placed.push(i);
+        continue;
+      }
+      await flush();
+      if (heldBack(i)) continue;
+      try {
+        await single(events[i], context);
+      } catch (error) {
+        fail(i, error);
+      }
+    }
+    await flush();
+    return results;
   };
 }

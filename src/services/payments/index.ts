@@ -3,7 +3,7 @@ import { readSettings } from '../../platform/settings.ts';
 import { startServiceRuntime } from '../runtime.ts';
 import type { ServiceDefinition } from '../service.ts';
 import type { PaymentEvent } from './events.ts';
-import { chargesHandler, chargesReads } from './handlers.ts';
+import { chargesBatchHandler, chargesReads } from './handlers.ts';
 import { paymentsTables } from './migrations/001_payments.ts';
 import { sandboxTables } from './migrations/002_sandbox.ts';
 import { registerPaymentsRoutes } from './routes.ts';
@@ -13,6 +13,9 @@ import type { PaymentsDatabase } from './store.ts';
 
 export const paymentsMigrations = { '000_bus': busTablesMigration, '001_payments': paymentsTables, '002_sandbox': sandboxTables };
 export { paymentsSettings };
+
+/** Events of `payments.charges` handed out together when they are waiting (consecutive `order.placed` share a commit). */
+const CHARGES_BATCH = 50;
 
 export interface PaymentsServiceOptions {
   /** The database: SQLite file stem or PostgreSQL schema. (Default: `payments`) */
@@ -38,9 +41,9 @@ export function paymentsService(options: PaymentsServiceOptions = {}): ServiceDe
       return startServiceRuntime<PaymentsDatabase, PaymentEvent>(context, { name: 'payments', databaseName: options.databaseName, migrations: paymentsMigrations }, async (runtime) => {
         const sandbox = sandboxProvider({ db: runtime.db, slowMs });
         registerPaymentsRoutes(context.http, { db: runtime.db, sandbox });
-        await runtime.subscribe(
-          { name: 'payments.charges', reads: chargesReads, concurrency: options.concurrency ?? 16 },
-          chargesHandler({ db: runtime.db, once: runtime.once, provider: sandbox, logger: context.logger }),
+        await runtime.subscribeBatch(
+          { name: 'payments.charges', reads: chargesReads, concurrency: options.concurrency ?? 16, maxBatchSize: CHARGES_BATCH },
+          chargesBatchHandler({ db: runtime.db, once: runtime.once, provider: sandbox, logger: context.logger }),
         );
       });
     },
