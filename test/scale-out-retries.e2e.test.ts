@@ -50,12 +50,14 @@ it('a failing key retries (same state from either process) without holding back 
     30_000,
   );
   // One retrying event per failing key (the rest of the key waits behind it), the same from either process.
+  let lastSeen: unknown;
   const retrying = await waitFor(
     async () => {
       const [x, y] = await Promise.all([a.subscription('audit'), b.subscription('audit')]);
+      lastSeen = [x, y];
       return x && y && x.retrying === FAILING.length && JSON.stringify(shared(x)) === JSON.stringify(shared(y)) ? x : undefined;
     },
-    () => `both processes to report ${FAILING.length} retrying`,
+    () => `both processes to report ${FAILING.length} retrying: ${JSON.stringify(lastSeen)}`,
     20_000,
   );
   expect(retrying).toMatchObject({ deadLetters: 0 });

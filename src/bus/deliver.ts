@@ -1,5 +1,5 @@
 import { findDefinition, storedSchemaOf, validateAgainst, type CloudEvent, type EventType } from '../contracts/index.ts';
-import { PermanentFailure, RetryAfter } from './errors.ts';
+import { HeldBack, PermanentFailure, RetryAfter } from './errors.ts';
 import type { BatchHandler, BatchResults, Deliver, DeliveredEvent, Handler, Outcome } from './types.ts';
 
 const ACK: Outcome = Object.freeze({ kind: 'ack' });
@@ -18,8 +18,9 @@ export function errorText(error: unknown): string {
   return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
 }
 
-/** What a handler's throw means: `retryAfter` → retry then, `failPermanently` → dead, anything else → retry with backoff. */
+/** What a handler's throw means: `retryAfter` → retry then, `failPermanently` → dead, `HeldBack` (a batch's result) → held, anything else → retry with backoff. */
 export function outcomeOf(error: unknown): Outcome {
+  if (error instanceof HeldBack) return { kind: 'held', error: errorText(error) };
   if (error instanceof PermanentFailure) return { kind: 'dead', error: errorText(error) };
   if (error instanceof RetryAfter) return { kind: 'retry', error: errorText(error), delayMs: error.delayMs };
   return { kind: 'retry', error: errorText(error) };

@@ -42,6 +42,18 @@ export class RetryAfter extends Error {
   }
 }
 
+/**
+ * A batch handler's result for an event it did not handle because an earlier event of the same
+ * `partitionkey` failed in that batch (per-key order): the event is delivered again after the one
+ * it waits for, and the wait counts as no attempt and leaves no retry state.
+ */
+export class HeldBack extends Error {
+  override readonly name = 'HeldBack';
+  constructor(readonly behind: string) {
+    super(`held back behind event ${behind} of the same key, which failed`);
+  }
+}
+
 /** Thrown by a handler: the event can never succeed; it goes to dead letters at once. */
 export class PermanentFailure extends Error {
   override readonly name = 'PermanentFailure';

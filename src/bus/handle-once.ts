@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { CloudEvent, EventType } from '../contracts/index.ts';
 import { busTables } from './bus-tables.ts';
+import { HeldBack } from './errors.ts';
 import type { BatchHandler, DeliveredEvent, Handler, HandlerContext } from './types.ts';
 
 /**
@@ -94,7 +95,7 @@ export function handleOnceBatch<DB, T extends EventType = EventType>(
         const { id, partitionkey: key } = events[i];
         const before = key === undefined ? undefined : failed.get(key);
         if (before !== undefined) {
-          results[i] = new Error(`held back behind event ${before} of the same key, which failed`);
+          results[i] = new HeldBack(before);
           continue;
         }
         try {

@@ -37,6 +37,7 @@ export {
   InvalidOptionsError,
   PermanentFailure,
   RetryAfter,
+  HeldBack,
   SubscriptionConflictError,
   UnknownEventTypeError,
   UnknownSubscriptionError,

@@ -111,7 +111,12 @@ export type Outcome =
   /** Retry; `delayMs` overrides the policy's backoff (from `retryAfter`). */
   | { readonly kind: 'retry'; readonly error: string; readonly delayMs?: number }
   /** Straight to dead letters, whatever attempts are left. */
-  | { readonly kind: 'dead'; readonly error: string };
+  | { readonly kind: 'dead'; readonly error: string }
+  /**
+   * Not handled: an earlier event of its key failed in the same batch (`HeldBack`). Delivered again
+   * with that event's retry, behind it; no attempt counted, no retry state kept.
+   */
+  | { readonly kind: 'held'; readonly error: string };
 
 export interface PublishInput<T extends EventType = EventType> {
   readonly type: T;

@@ -56,6 +56,12 @@ export interface SubscriptionStorage<T extends RunnerItem> {
   screen?(item: T): 'deliver' | number | undefined | Promise<number | undefined>;
   /** The items are handed to a handler now (after `screen`, before the handler runs). */
   started?(items: readonly T[]): void;
+  /**
+   * The handler did not handle the item: a batch held it back behind a failed event of its key
+   * (`HeldBack`). Undo what `started` counted and record nothing; resolves to when the runner runs
+   * it again (`at`), or undefined when it is no longer this process's. (Default: `at`)
+   */
+  giveBack?(item: T, at: number): number | undefined | PromiseLike<number | undefined>;
   /** The handler succeeded: the event is done for this subscription (its retry state, if any, goes). */
   ack(item: T): void | Promise<void>;
   /**
@@ -167,20 +173,39 @@ export function deliverUnit<T extends RunnerItem>({ options, storage, pool, star
       const now = Date.now();
       let backoffAt: number | undefined;
       let pending: PromiseLike<unknown>[] | undefined;
+      let held: [position: number, item: T][] | undefined;
+      let latestRetry = 0;
       for (let k = 0; k < work.length; k++) {
         const item = work[k];
         const outcome = outcomes[k] ?? { kind: 'retry', error: failure };
         let settled: number | undefined | PromiseLike<unknown>;
+        if (outcome.kind === 'held') {
+          // Waits for the event of its key that failed: given back to the runner (no storage
+          // hook), its delivery not counted; its time is set below, once the unit's retries are known.
+          item.attempts -= 1;
+          (held ??= []).push([positions ? positions[k] : k, item]);
+          continue;
+        }
         if (outcome.kind === 'ack') settled = storage.ack(item) as PromiseLike<unknown> | undefined;
         else if (outcome.kind === 'dead' || item.attempts >= retry.maxAttempts) {
           settled = storage.dead(item, { error: outcome.error, attempts: item.attempts, failedAt: now }) as PromiseLike<unknown> | undefined;
         } else {
           const at = outcome.delayMs === undefined ? (backoffAt ??= now + backoffDelay(retry, attempt)) : now + outcome.delayMs;
+          if (at > latestRetry) latestRetry = at;
           settled = storage.retry(item, { error: outcome.error, attempts: item.attempts, failedAt: now, at });
         }
         const position = positions ? positions[k] : k;
         if (isPromise(settled)) (pending ??= []).push(settled.then((at) => (results[position] = at as number | undefined)));
         else results[position] = settled;
+      }
+      // Held events come back with the latest retry of the unit: never before the event they wait for.
+      if (held) {
+        const at = Math.max(latestRetry, backoffAt ?? now + backoffDelay(retry, attempt));
+        for (const [position, item] of held) {
+          const again = storage.giveBack ? storage.giveBack(item, at) : at;
+          if (isPromise(again)) (pending ??= []).push(again.then((value) => (results[position] = value as number | undefined)));
+          else results[position] = again;
+        }
       }
       if (pending) await Promise.all(pending);
     } finally {

@@ -15,6 +15,7 @@ import {
   createBus,
   EventValidationError,
   failPermanently,
+  HeldBack,
   IdentityConflictError,
   retryAfter,
   SubscriptionConflictError,
@@ -595,6 +596,41 @@ export function engineConformance(
         const order = got.items().slice(2);
         expect(order.indexOf(2)).toBe(order.lastIndexOf(1) + 1);
         expect(order.indexOf(3)).toBeLessThan(order.lastIndexOf(1));
+      });
+
+      it('a batch handler\'s event held back behind a failed one of its key is not retrying, and comes after it', async () => {
+        const { bus, subscriptionName } = await setup();
+        const subscription = subscriptionName();
+        const handled: number[] = [];
+        let failing = true;
+        // Published before the subscription starts, so an engine may hand them over in one batch.
+        await bus.publishAll([added('a', 1), added('a', 2), added('a', 3), added('b', 4)]);
+        await bus.subscribeBatch(
+          { name: subscription, types: ['cart.*'], startAt: 'beginning', maxBatchSize: 10, retry: { maxAttempts: 20, initialDelayMs: 100, maxDelayMs: 100 } },
+          (events) => {
+            const failed = new Map<string | undefined, string>();
+            return events.map((event) => {
+              const behind = failed.get(event.partitionkey);
+              if (behind !== undefined) return new HeldBack(behind);
+              if (itemOf(event) === 1 && failing) {
+                failed.set(event.partitionkey, event.id);
+                return new Error('item 1 fails');
+              }
+              handled.push(itemOf(event));
+              return undefined;
+            });
+          },
+        );
+        await waitFor('item 1 retrying, item 4 handled', async () => (await info(bus, subscription)).retrying === 1 && handled.includes(4));
+        await sleep(250);
+        // However the engine batched them: only item 1 retries; the rest of its key waits, uncounted.
+        expect((await info(bus, subscription)).retrying).toBe(1);
+        expect(handled).toEqual([4]);
+        failing = false;
+        await waitFor('every item handled', () => handled.length === 4);
+        expect(handled).toEqual([4, 1, 2, 3]);
+        await waitFor('nothing left', async () => (await info(bus, subscription)).retrying === 0);
+        expect(await bus.deadLetters(subscription)).toEqual([]);
       });
 
       it('dead-letters an event after its last attempt, with error, attempts and times, and moves on', async () => {

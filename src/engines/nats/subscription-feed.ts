@@ -305,6 +305,18 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
       }
       settled(item);
     },
+    giveBack(item, at) {
+      // As a retry, without its failure: nothing is recorded on the server.
+      let again: number | undefined;
+      if (gone(item)) again = undefined;
+      else if (item.source.revoked) item.nakDelayMs = Math.max(0, at - Date.now());
+      else {
+        setWaitingRetry(item, true);
+        again = at;
+      }
+      settled(item);
+      return again;
+    },
     async retry(item, verdict) {
       if (!gone(item)) {
         failing.add(letterKeyOf(item.event));

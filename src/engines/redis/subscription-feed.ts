@@ -316,6 +316,10 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
       item.gone = true;
       settled(item);
     },
+    giveBack(item, at) {
+      settled(item);
+      return item.gone || item.lane.revoked ? undefined : at;
+    },
     async retry(item, verdict: RetryVerdict) {
       try {
         item.firstFailedAt ??= verdict.failedAt;
