@@ -156,15 +156,18 @@ async function main(): Promise<void> {
   // A part that waits on an unreferenced handle (a worker, an unref'd timer) must not let the
   // process run out of work and exit in the middle of a section: the run keeps itself alive.
   const keepAlive = setInterval(() => undefined, 1_000);
-  const sectionLimitMs = settings.quick ? 90_000 : 240_000;
+  const baseLimitMs = settings.quick ? 90_000 : 240_000;
+  // The system section runs a server and a client per rate (the load, the bare route, the drain): its limit grows with the rates.
+  const limitOf = (section: Section) => (section === 'system' ? 30_000 + settings.rates.length * (settings.quick ? 45_000 : 120_000) : baseLimitMs);
   try {
     for (const section of settings.only) {
       const sectionStart = Date.now();
       progress(`${section}…`);
       let timer: NodeJS.Timeout | undefined;
       try {
+        const limitMs = limitOf(section);
         const timedOut = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`did not finish within ${sectionLimitMs / 1000} s`)), sectionLimitMs);
+          timer = setTimeout(() => reject(new Error(`did not finish within ${limitMs / 1000} s`)), limitMs);
         });
         figures.push(...(await Promise.race([runSection(section, target, settings, dir, runId), timedOut])));
       } catch (error) {
