@@ -16,11 +16,18 @@ export const SUBSCRIPTION_DEFAULTS = Object.freeze({
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/;
 const TYPE = /^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(\.\*)?)$/;
 
-function integer(option: string, value: number | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+/**
+ * An integer option of the bus or an engine: `fallback` when absent, else `value` if it is an
+ * integer from `min` to `max`; throws `InvalidOptionsError` naming `option` otherwise.
+ */
+export function integerOption(option: string, value: number | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) throw new InvalidOptionsError(`${option} must be an integer from ${min} to ${max}, got ${value}`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionsError(`${option} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}, got ${value}`);
+  }
   return value;
 }
+const integer = integerOption;
 
 function number(option: string, value: number | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;

@@ -48,7 +48,7 @@ export { contentDigest, identityKey } from '../identity.ts';
 export { DEFAULT_RETRY_POLICY, backoffDelay } from '../backoff.ts';
 export type { TypeSelection } from '../match.ts';
 export { matchesTypes, typeSelection } from '../match.ts';
-export { SUBSCRIPTION_DEFAULTS, checkPosition, resolveSubscriptionOptions } from '../options.ts';
+export { SUBSCRIPTION_DEFAULTS, checkPosition, integerOption, resolveSubscriptionOptions } from '../options.ts';
 export { errorText } from '../deliver.ts';
 export type { KeyLaneDispatcher, KeyLaneOptions, LaneItem, UnitResult } from './key-lanes.ts';
 export { createKeyLaneDispatcher } from './key-lanes.ts';

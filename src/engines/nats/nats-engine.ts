@@ -46,6 +46,7 @@ import type { CloudEvent, UnstoredEvent } from '../../contracts/index.ts';
 import {
   EngineClosedError,
   InvalidOptionsError,
+  integerOption,
   runningSubscriptions,
   type DeadLetter,
   type Deliver,
@@ -132,18 +133,6 @@ export const DEFAULT_ACK_WAIT_MS = 2_500;
 export const LEASE_TTL_BOUNDS = [1_000, 60_000] as const;
 export const ACK_WAIT_BOUNDS = [1_000, 300_000] as const;
 
-function positiveInteger(option: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 0) throw new InvalidOptionsError(`${option} must be an integer >= 0, got ${value}`);
-  return value;
-}
-
-function within(option: string, value: number | undefined, fallback: number, [min, max]: readonly [number, number]): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) throw new InvalidOptionsError(`${option} must be an integer from ${min} to ${max} ms, got ${value}`);
-  return value;
-}
-
 /**
  * The JetStream engine. Returns at once; the connection and the streams are set up in the
  * background and every call waits for that (a server that cannot be reached fails the call).
@@ -180,20 +169,20 @@ class NatsEngine implements Engine {
     const stream = {
       partitions: options.partitions,
       defaultPartitions: DEFAULT_PARTITIONS,
-      replicas: positiveInteger('replicas', options.replicas, 1),
-      duplicateWindowMs: positiveInteger('duplicateWindowMs', options.duplicateWindowMs, 120_000),
-      maxAgeMs: positiveInteger('maxAgeMs', options.maxAgeMs, 0),
-      leaseTtlMs: within('leaseTtlMs', options.leaseTtlMs, DEFAULT_LEASE_TTL_MS, LEASE_TTL_BOUNDS),
+      replicas: integerOption('replicas', options.replicas, 1, 0),
+      duplicateWindowMs: integerOption('duplicateWindowMs', options.duplicateWindowMs, 120_000, 0),
+      maxAgeMs: integerOption('maxAgeMs', options.maxAgeMs, 0, 0),
+      leaseTtlMs: integerOption('leaseTtlMs', options.leaseTtlMs, DEFAULT_LEASE_TTL_MS, ...LEASE_TTL_BOUNDS),
     };
     this.#settings = {
-      ackWaitMs: within('ackWaitMs', options.ackWaitMs, DEFAULT_ACK_WAIT_MS, ACK_WAIT_BOUNDS),
-      publishTimeoutMs: positiveInteger('publishTimeoutMs', options.publishTimeoutMs, 5_000),
-      appendRetryMs: positiveInteger('appendRetryMs', options.appendRetryMs, 10_000),
+      ackWaitMs: integerOption('ackWaitMs', options.ackWaitMs, DEFAULT_ACK_WAIT_MS, ...ACK_WAIT_BOUNDS),
+      publishTimeoutMs: integerOption('publishTimeoutMs', options.publishTimeoutMs, 5_000, 0),
+      appendRetryMs: integerOption('appendRetryMs', options.appendRetryMs, 10_000, 0),
       pullExpiresMs: 0,
-      leaseTtlMs: within('leaseTtlMs', options.leaseTtlMs, DEFAULT_LEASE_TTL_MS, LEASE_TTL_BOUNDS),
+      leaseTtlMs: integerOption('leaseTtlMs', options.leaseTtlMs, DEFAULT_LEASE_TTL_MS, ...LEASE_TTL_BOUNDS),
     };
     const pullBound = Math.floor((2 * this.#settings.ackWaitMs) / 3);
-    this.#settings.pullExpiresMs = within('pullExpiresMs', options.pullExpiresMs, Math.max(1_000, Math.floor(this.#settings.ackWaitMs / 2)), [1_000, Math.max(1_000, pullBound - 1)]);
+    this.#settings.pullExpiresMs = integerOption('pullExpiresMs', options.pullExpiresMs, Math.max(1_000, Math.floor(this.#settings.ackWaitMs / 2)), 1_000, Math.max(1_000, pullBound - 1));
     this.#onError = options.onError ?? (() => undefined);
     this.#ownsConnection = options.connection === undefined;
     this.#core = this.#setUp(options, stream);

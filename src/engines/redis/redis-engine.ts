@@ -28,6 +28,7 @@ import type { CloudEvent, UnstoredEvent } from '../../contracts/index.ts';
 import {
   EngineClosedError,
   InvalidOptionsError,
+  integerOption,
   runningSubscriptions,
   UnknownSubscriptionError,
   type DeadLetter,
@@ -91,12 +92,6 @@ export interface RedisEngine extends Engine {
 
 const DEFAULT_PARTITIONS = 16;
 
-function integer(option: string, value: number | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) throw new InvalidOptionsError(`${option} must be an integer from ${min} to ${max}, got ${value}`);
-  return value;
-}
-
 /**
  * The Redis Streams engine. Returns at once; the connection and the log's metadata are set up in
  * the background and every call waits for that (a server that cannot be reached fails the call).
@@ -126,11 +121,11 @@ class RedisStreamsEngine implements RedisEngine {
     const prefix = options.prefix ?? 'flamingo';
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) throw new InvalidOptionsError(`prefix must be 1–64 letters, digits, _, . or -, got "${prefix}"`);
     this.#keys = keysFor(prefix);
-    const partitions = options.partitions === undefined ? undefined : integer('partitions', options.partitions, DEFAULT_PARTITIONS, 1, 1024);
+    const partitions = options.partitions === undefined ? undefined : integerOption('partitions', options.partitions, DEFAULT_PARTITIONS, 1, 1024);
     this.#settings = {
-      duplicateWindowMs: integer('duplicateWindowMs', options.duplicateWindowMs, 120_000, 1_000),
-      retentionMs: integer('retentionMs', options.retentionMs, 0, 0),
-      leaseMs: integer('leaseMs', options.leaseMs, 3_000, 1_000, 60_000),
+      duplicateWindowMs: integerOption('duplicateWindowMs', options.duplicateWindowMs, 120_000, 1_000),
+      retentionMs: integerOption('retentionMs', options.retentionMs, 0, 0),
+      leaseMs: integerOption('leaseMs', options.leaseMs, 3_000, 1_000, 60_000),
     };
     this.#onError = options.onError ?? (() => undefined);
     this.#core = this.#setUp(options.url ?? 'redis://127.0.0.1:6379', partitions, options.onWarning);
