@@ -75,9 +75,9 @@ export function dataPool(count: number): OrderPlaced[] {
   return Array.from({ length: count }, (_, n) => orderPlacedData(n));
 }
 
-/** The envelope a raw ceiling stores for `data`: what the engine stores, without the bus. */
-export function rawPayload(data: OrderPlaced, id: string): string {
-  return JSON.stringify({
+/** The envelope the bus builds for `data`, built the cheap way (no validation): what a raw ceiling stores. */
+export function rawEnvelope(data: OrderPlaced, id: string = uuidv7()): UnstoredEvent {
+  return {
     specversion: '1.0',
     id,
     source: '/bench',
@@ -88,5 +88,10 @@ export function rawPayload(data: OrderPlaced, id: string): string {
     data,
     subject: `order/${data.orderId}`,
     partitionkey: data.orderId,
-  });
+  };
+}
+
+/** The envelope a raw ceiling stores for `data`, as JSON: what the engine stores, without the bus. */
+export function rawPayload(data: OrderPlaced, id: string): string {
+  return JSON.stringify(rawEnvelope(data, id));
 }

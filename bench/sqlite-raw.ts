@@ -6,11 +6,10 @@
  */
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { v7 as uuidv7 } from 'uuid';
 import { contentDigest } from '../src/bus/kit/index.ts';
 import type { UnstoredEvent } from '../src/contracts/index.ts';
 import { LOG_TABLE } from '../src/engines/sqlite/schema.ts';
-import { dataPool, type OrderPlaced } from './fixtures.ts';
+import { dataPool, rawEnvelope } from './fixtures.ts';
 import { nowMs, paced, percentiles, type Percentiles } from './stats.ts';
 
 
@@ -28,22 +27,6 @@ function openRaw(file: string): Database.Database {
   // The engine's own log table, so the ceiling writes exactly what the engine writes.
   db.exec(LOG_TABLE);
   return db;
-}
-
-/** The envelope the bus builds, built the cheap way (no validation). */
-function envelopeOf(data: OrderPlaced): UnstoredEvent {
-  return {
-    specversion: '1.0',
-    id: uuidv7(),
-    source: '/bench',
-    type: 'order.placed',
-    time: new Date().toISOString(),
-    datacontenttype: 'application/json',
-    dataschema: 'flamingo:order.placed/v1',
-    data,
-    subject: `order/${data.orderId}`,
-    partitionkey: data.orderId,
-  };
 }
 
 /** Copies the WAL back and restarts it from its beginning; call it outside the timed work. */
@@ -77,7 +60,7 @@ export function rawSqlitePublish(dir: string, options: { batch: number; duration
     let timed = 0;
     const start = nowMs();
     while (nowMs() - start < options.durationMs) {
-      const events = Array.from({ length: options.batch }, (_, i) => envelopeOf(pool[(done + i) % pool.length]));
+      const events = Array.from({ length: options.batch }, (_, i) => rawEnvelope(pool[(done + i) % pool.length]));
       const before = nowMs();
       insertBatch(events);
       timed += nowMs() - before;
@@ -134,7 +117,7 @@ export async function rawSqliteLatency(dir: string, options: { rate: number; dur
     const insertOne = inserter(db);
     const times: number[] = [];
     await paced(options.rate, options.durationMs, (i) => {
-      const event = envelopeOf(pool[i % pool.length]);
+      const event = rawEnvelope(pool[i % pool.length]);
       const start = nowMs();
       insertOne(event, Date.now());
       times.push(nowMs() - start);

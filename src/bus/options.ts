@@ -27,7 +27,6 @@ export function integerOption(option: string, value: number | undefined, fallbac
   }
   return value;
 }
-const integer = integerOption;
 
 function number(option: string, value: number | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
@@ -68,7 +67,7 @@ export function resolveSubscriptionOptions(options: SubscriptionOptions | BatchS
   }
   const policy = options.retry ?? {};
   const retry: ResolvedRetryPolicy = {
-    maxAttempts: integer('retry.maxAttempts', policy.maxAttempts, DEFAULT_RETRY_POLICY.maxAttempts, 1),
+    maxAttempts: integerOption('retry.maxAttempts', policy.maxAttempts, DEFAULT_RETRY_POLICY.maxAttempts, 1),
     initialDelayMs: number('retry.initialDelayMs', policy.initialDelayMs, DEFAULT_RETRY_POLICY.initialDelayMs, 0, 2 ** 31 - 1),
     maxDelayMs: number('retry.maxDelayMs', policy.maxDelayMs, DEFAULT_RETRY_POLICY.maxDelayMs, 0, 2 ** 31 - 1),
     factor: number('retry.factor', policy.factor, DEFAULT_RETRY_POLICY.factor, 1, 1000),
@@ -80,11 +79,11 @@ export function resolveSubscriptionOptions(options: SubscriptionOptions | BatchS
     mode,
     types: [...new Set(options.types)].sort(),
     startAt: checkPosition('startAt', options.startAt ?? SUBSCRIPTION_DEFAULTS.startAt),
-    concurrency: integer('concurrency', options.concurrency, SUBSCRIPTION_DEFAULTS.concurrency, 1, 10_000),
+    concurrency: integerOption('concurrency', options.concurrency, SUBSCRIPTION_DEFAULTS.concurrency, 1, 10_000),
     ordering: options.ordering ?? SUBSCRIPTION_DEFAULTS.ordering,
     retry,
-    delayMs: integer('delayMs', options.delayMs, SUBSCRIPTION_DEFAULTS.delayMs, 0, 2 ** 31 - 1),
-    maxBatchSize: mode === 'batch' ? integer('maxBatchSize', batch.maxBatchSize, SUBSCRIPTION_DEFAULTS.maxBatchSize, 1, 100_000) : 1,
-    maxWaitMs: mode === 'batch' ? integer('maxWaitMs', batch.maxWaitMs, SUBSCRIPTION_DEFAULTS.maxWaitMs, 0, 2 ** 31 - 1) : 0,
+    delayMs: integerOption('delayMs', options.delayMs, SUBSCRIPTION_DEFAULTS.delayMs, 0, 2 ** 31 - 1),
+    maxBatchSize: mode === 'batch' ? integerOption('maxBatchSize', batch.maxBatchSize, SUBSCRIPTION_DEFAULTS.maxBatchSize, 1, 100_000) : 1,
+    maxWaitMs: mode === 'batch' ? integerOption('maxWaitMs', batch.maxWaitMs, SUBSCRIPTION_DEFAULTS.maxWaitMs, 0, 2 ** 31 - 1) : 0,
   };
 }
