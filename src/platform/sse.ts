@@ -13,6 +13,12 @@ import { badRequest } from './errors.ts';
 
 /** A comment line every this many ms on an open stream. */
 export const SSE_HEARTBEAT_MS = 15_000;
+/**
+ * How often an open stream checks its credentials again (ms): a ban, an expired session or a
+ * revoked key ends the stream within this time (plus the guard's caches) on every process, whether
+ * or not this process hears of the change.
+ */
+export const SSE_REAUTHENTICATE_MS = 1_000;
 
 /** One message of a feed: its position (the SSE `id`), its SSE `event` name and its data. */
 export interface FeedItem {
@@ -91,14 +97,25 @@ export async function streamFeed(app: FastifyInstance, request: FastifyRequest, 
   // even while nothing happens.
   reply.raw.flushHeaders();
   const gone = () => controller.signal.aborted || !reply.sse.isConnected;
+  let checkedAt = Date.now();
+  /** Ends the stream when the request's credentials no longer hold (see `SSE_REAUTHENTICATE_MS`). */
+  const reauthenticate = async () => {
+    // Streams on routes no guard covers (none in the app; some tests) have nothing to check.
+    if (typeof request.stillAuthenticated !== 'function' || Date.now() - checkedAt < SSE_REAUTHENTICATE_MS) return;
+    checkedAt = Date.now();
+    if (!(await request.stillAuthenticated())) controller.abort();
+  };
   const idle = async () => {
     if (changed) return;
     const woken = new Promise<void>((resolve) => (wakeUp = resolve));
-    await Promise.race([woken, sleep(options.idleMs ?? 250, undefined, { signal: controller.signal }).catch(() => undefined)]);
+    const wait = Math.min(options.idleMs ?? 250, SSE_REAUTHENTICATE_MS);
+    await Promise.race([woken, sleep(wait, undefined, { signal: controller.signal }).catch(() => undefined)]);
     wakeUp = undefined;
   };
   try {
     while (!gone()) {
+      await reauthenticate();
+      if (gone()) break;
       changed = false;
       const items = await options.read(position);
       for (const item of items) {

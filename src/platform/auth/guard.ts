@@ -22,6 +22,12 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the guard in `onRequest`; `anonymous` before it and on public routes. */
     principal: Principal;
+    /**
+     * Whether the request's credentials still name `principal` now: checked again from the
+     * request's header or session cookie (expiry, a revoked key, a ban). For what stays open long
+     * after the guard let it in (a live stream). Installed by the guard (`createGuard`).
+     */
+    stillAuthenticated(): Promise<boolean>;
     /** Where `principal` is kept once the guard has set it. */
     principalSet: Principal | null;
   }
@@ -135,6 +141,18 @@ export function createGuard(app: FastifyInstance, options: GuardOptions): Guard 
     if (await revocations.isRevoked(claims.userId)) throw banned();
     return { kind: 'customer', userId: claims.userId, email: claims.email };
   };
+
+  /** Whether two principals are the same caller (same key, same customer). */
+  const samePrincipal = (a: Principal, b: Principal): boolean => {
+    if (a.kind !== b.kind) return false;
+    if (a.kind === 'customer' && b.kind === 'customer') return a.userId === b.userId;
+    if ((a.kind === 'producer' || a.kind === 'analyst') && (b.kind === 'producer' || b.kind === 'analyst')) return a.key.id === b.key.id;
+    return true;
+  };
+  app.decorateRequest('stillAuthenticated', async function (this: FastifyRequest): Promise<boolean> {
+    const now = await identify(this).catch(() => undefined);
+    return now !== undefined && samePrincipal(now, this.principal);
+  });
 
   const hookFor = (auth: Exclude<RouteAuth, 'public'>): onRequestAsyncHookHandler => {
     if (auth === 'optional') {
