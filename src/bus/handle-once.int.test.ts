@@ -152,6 +152,25 @@ describe.each(['sqlite', 'postgres'] as const)('handleOnce on %s', (dialect) => 
     expect(await db.transaction().execute((trx) => markHandled(trx, 's', { source: '/shop-a', id: 'legacy-1' }))).toBe(false);
   });
 
+  it('finishes each transaction with the events the handler ran for, and splits a batch whose finish fails', async () => {
+    const { db, rows } = await setup();
+    const finished: number[][] = [];
+    const handler = handleOnceBatch<Db, 'cart.item_added'>(db, async () => {}, {
+      finish: async (trx, handled) => {
+        finished.push(handled.map((event) => event.data.item));
+        if (handled.some((event) => event.data.item === 4)) throw new Error('bad item 4');
+        await trx.insertInto('seen').values(handled.map((event) => ({ event_id: event.id, note: `f${event.data.item}` }))).execute();
+      },
+    });
+    const events = [stored(1), stored(2), stored(3), stored(4), stored(5)];
+    await handler([events[1]], { subscription: 's', attempt: 1 });
+    const results = (await handler(events, { subscription: 's', attempt: 1 })) as unknown[];
+    expect(Array.from(results, (result) => (result === undefined ? 'ok' : String(result)))).toEqual(['ok', 'ok', 'ok', 'Error: bad item 4', 'ok']);
+    // The batch (2 handled before), then one by one: 2 is skipped, 4 fails alone.
+    expect(finished).toEqual([[2], [1, 3, 4, 5], [1], [3], [4], [5]]);
+    expect(await rows()).toEqual(['f1', 'f2', 'f3', 'f5']);
+  });
+
   it('records many events in one call: first records, repeats, an event listed twice, a record of the id alone', async () => {
     await setup();
     const db = database!.db;

@@ -74,6 +74,12 @@ export function handleOnce<DB, T extends EventType = EventType>(
 export interface HandleOnceBatchOptions<DB, T extends EventType> {
   /** Before the events, in the batch's transaction (e.g. lock the rows it will change in one order). Not called when the batch is split. */
   prepare?(trx: Transaction<DB>, events: readonly DeliveredEvent<T>[]): Promise<void>;
+  /**
+   * After the handler, in the same transaction, with the events it ran for (those not handled before), in
+   * order; not called when there are none. For effects written once for many events (one multi-row
+   * insert instead of one per event). Called for each transaction: the batch's, or each event's when split.
+   */
+  finish?(trx: Transaction<DB>, handled: readonly DeliveredEvent<T>[]): Promise<void>;
   /** The batch's transaction failed and its events are handled one by one (e.g. to log it). */
   onSplit?(error: unknown, events: readonly DeliveredEvent<T>[]): void;
 }
@@ -99,11 +105,12 @@ export function handleOnceBatch<DB, T extends EventType = EventType>(
       await db.transaction().execute(async (trx) => {
         if (prepare) await options.prepare?.(trx, batch);
         const first = await markAllHandled(trx, context.subscription, batch);
-        for (let i = 0; i < batch.length; i++) {
-          if (!first[i]) continue;
-          const then = await handler(batch[i], trx, context);
+        const handled = batch.filter((_, i) => first[i]);
+        for (const event of handled) {
+          const then = await handler(event, trx, context);
           if (then) after.push(then);
         }
+        if (handled.length > 0) await options.finish?.(trx, handled);
       });
       for (const then of after) then();
     };
