@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CloudEvent } from '../contracts/index.ts';
 import { busTablesMigration } from './bus-tables.ts';
 import { buildEvent } from './envelope.ts';
-import { handleOnce, handleOnceBatch, markHandled, pruneInbox } from './handle-once.ts';
+import { handleOnce, handleOnceBatch, markAllHandled, markHandled, pruneInbox } from './handle-once.ts';
 import { openTestDatabase, type TestDatabase } from './testing/index.ts';
 import { failPermanently } from './errors.ts';
 import type { DeliveredEvent } from './types.ts';
@@ -150,6 +150,52 @@ describe.each(['sqlite', 'postgres'] as const)('handleOnce on %s', (dialect) => 
     expect(await db.transaction().execute((trx) => markHandled(trx, 's', { source: '/shop-b', id: '1' }))).toBe(false);
     await db.insertInto('flamingo_inbox').values({ subscription: 's', event_id: 'legacy-1', handled_at: new Date().toISOString() }).execute();
     expect(await db.transaction().execute((trx) => markHandled(trx, 's', { source: '/shop-a', id: 'legacy-1' }))).toBe(false);
+  });
+
+  it('finishes each transaction with the events the handler ran for, and splits a batch whose finish fails', async () => {
+    const { db, rows } = await setup();
+    const finished: number[][] = [];
+    const handler = handleOnceBatch<Db, 'cart.item_added'>(db, async () => {}, {
+      finish: async (trx, handled) => {
+        finished.push(handled.map((event) => event.data.item));
+        if (handled.some((event) => event.data.item === 4)) throw new Error('bad item 4');
+        await trx.insertInto('seen').values(handled.map((event) => ({ event_id: event.id, note: `f${event.data.item}` }))).execute();
+      },
+    });
+    const events = [stored(1), stored(2), stored(3), stored(4), stored(5)];
+    await handler([events[1]], { subscription: 's', attempt: 1 });
+    const results = (await handler(events, { subscription: 's', attempt: 1 })) as unknown[];
+    expect(Array.from(results, (result) => (result === undefined ? 'ok' : String(result)))).toEqual(['ok', 'ok', 'ok', 'Error: bad item 4', 'ok']);
+    // The batch (2 handled before), then one by one: 2 is skipped, 4 fails alone.
+    expect(finished).toEqual([[2], [1, 3, 4, 5], [1], [3], [4], [5]]);
+    expect(await rows()).toEqual(['f1', 'f2', 'f3', 'f5']);
+  });
+
+  it('records many events in one call: first records, repeats, an event listed twice, a record of the id alone', async () => {
+    await setup();
+    const db = database!.db;
+    await db.insertInto('flamingo_inbox').values({ subscription: 's', event_id: 'legacy-2', handled_at: new Date().toISOString() }).execute();
+    await db.transaction().execute((trx) => markHandled(trx, 's', { source: '/a', id: 'seen' }));
+    const events = [
+      { source: '/a', id: 'new-1' },
+      { source: '/a', id: 'seen' },
+      { source: '/a', id: 'new-1' },
+      { source: '/a', id: 'legacy-2' },
+      { source: '/b', id: 'new-1' },
+    ];
+    expect(await db.transaction().execute((trx) => markAllHandled(trx, 's', events))).toEqual([true, false, false, false, true]);
+    expect(await db.transaction().execute((trx) => markAllHandled(trx, 's', events))).toEqual([false, false, false, false, false]);
+    expect(await db.transaction().execute((trx) => markAllHandled(trx, 'other', events))).toEqual([true, true, false, true, true]);
+  });
+
+  it('records a batch larger than one statement takes', async () => {
+    await setup();
+    const db = database!.db;
+    const events = Array.from({ length: 2_500 }, (_, i) => ({ source: '/a', id: `e${i}` }));
+    await db.transaction().execute((trx) => markAllHandled(trx, 's', events.slice(1_200, 1_300)));
+    const first = await db.transaction().execute((trx) => markAllHandled(trx, 's', events));
+    expect(first.filter((f) => !f)).toHaveLength(100);
+    expect(first.slice(1_200, 1_300).some(Boolean)).toBe(false);
   });
 
   it('creates the bus tables idempotently', async () => {

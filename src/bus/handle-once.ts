@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { CloudEvent, EventType } from '../contracts/index.ts';
 import { busTables } from './bus-tables.ts';
 import { HeldBack } from './errors.ts';
@@ -19,15 +19,40 @@ export function inboxKeyOf(event: Pick<CloudEvent, 'source' | 'id'>): string {
  * counts as handled too.
  */
 export async function markHandled<DB>(trx: Transaction<DB> | Kysely<DB>, subscription: string, event: Pick<CloudEvent, 'source' | 'id'>): Promise<boolean> {
-  const tables = busTables(trx);
-  const result = await tables
-    .insertInto('flamingo_inbox')
-    .values({ subscription, event_id: inboxKeyOf(event), handled_at: new Date().toISOString() })
-    .onConflict((conflict) => conflict.columns(['subscription', 'event_id']).doNothing())
-    .executeTakeFirst();
-  if ((result.numInsertedOrUpdatedRows ?? 0n) === 0n) return false;
-  const legacy = await tables.selectFrom('flamingo_inbox').select('event_id').where('subscription', '=', subscription).where('event_id', '=', event.id).executeTakeFirst();
-  return legacy === undefined;
+  const [first] = await markAllHandled(trx, subscription, [event]);
+  return first;
+}
+
+/**
+ * Most events one inbox statement records: 3 parameters each stays far below SQLite's 32 766
+ * variables and PostgreSQL's 65 535.
+ */
+const EVENTS_PER_STATEMENT = 1_000;
+
+/**
+ * `markHandled` for several events in one statement per `EVENTS_PER_STATEMENT` (one round trip to
+ * the database instead of two per event): resolves to one boolean per event, in order, true where
+ * the event is handled for the first time. An event listed twice is first only where it comes first.
+ */
+export async function markAllHandled<DB>(trx: Transaction<DB> | Kysely<DB>, subscription: string, events: readonly Pick<CloudEvent, 'source' | 'id'>[]): Promise<boolean[]> {
+  const handledAt = new Date().toISOString();
+  const keys = events.map(inboxKeyOf);
+  const inserted = new Set<string>();
+  for (let start = 0; start < events.length; start += EVENTS_PER_STATEMENT) {
+    const rows = events.slice(start, start + EVENTS_PER_STATEMENT).map((event, i) => sql`(${keys[start + i]}, ${event.id})`);
+    // VALUES names its columns column1, column2 on SQLite and PostgreSQL alike: (key, the id alone).
+    // A row is inserted unless its key is there (ON CONFLICT) or the id alone is (a legacy record);
+    // RETURNING lists the keys inserted. (SQLite needs the WHERE before an upsert's ON CONFLICT.)
+    const { rows: returned } = await sql<{ event_id: string }>`
+      insert into flamingo_inbox (subscription, event_id, handled_at)
+      select ${subscription}, v.column1, ${handledAt} from (values ${sql.join(rows)}) as v
+      where not exists (select 1 from flamingo_inbox as legacy where legacy.subscription = ${subscription} and legacy.event_id = v.column2)
+      on conflict (subscription, event_id) do nothing
+      returning event_id`.execute(trx);
+    for (const { event_id } of returned) inserted.add(event_id);
+  }
+  // The first of two equal keys takes the insert.
+  return keys.map((key) => inserted.delete(key));
 }
 
 /**
@@ -49,6 +74,12 @@ export function handleOnce<DB, T extends EventType = EventType>(
 export interface HandleOnceBatchOptions<DB, T extends EventType> {
   /** Before the events, in the batch's transaction (e.g. lock the rows it will change in one order). Not called when the batch is split. */
   prepare?(trx: Transaction<DB>, events: readonly DeliveredEvent<T>[]): Promise<void>;
+  /**
+   * After the handler, in the same transaction, with the events it ran for (those not handled before), in
+   * order; not called when there are none. For effects written once for many events (one multi-row
+   * insert instead of one per event). Called for each transaction: the batch's, or each event's when split.
+   */
+  finish?(trx: Transaction<DB>, handled: readonly DeliveredEvent<T>[]): Promise<void>;
   /** The batch's transaction failed and its events are handled one by one (e.g. to log it). */
   onSplit?(error: unknown, events: readonly DeliveredEvent<T>[]): void;
 }
@@ -73,11 +104,13 @@ export function handleOnceBatch<DB, T extends EventType = EventType>(
       const after: (() => void)[] = [];
       await db.transaction().execute(async (trx) => {
         if (prepare) await options.prepare?.(trx, batch);
-        for (const event of batch) {
-          if (!(await markHandled(trx, context.subscription, event))) continue;
+        const first = await markAllHandled(trx, context.subscription, batch);
+        const handled = batch.filter((_, i) => first[i]);
+        for (const event of handled) {
           const then = await handler(event, trx, context);
           if (then) after.push(then);
         }
+        if (handled.length > 0) await options.finish?.(trx, handled);
       });
       for (const then of after) then();
     };

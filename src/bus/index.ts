@@ -46,7 +46,7 @@ export {
 } from './errors.ts';
 export type { BusTables } from './bus-tables.ts';
 export { busTablesMigration } from './bus-tables.ts';
-export { handleOnce, handleOnceBatch, inboxKeyOf, markHandled, pruneInbox, type HandleOnceBatchOptions } from './handle-once.ts';
+export { handleOnce, handleOnceBatch, inboxKeyOf, markAllHandled, markHandled, pruneInbox, type HandleOnceBatchOptions } from './handle-once.ts';
 export { canonicalId } from './identity.ts';
 export type { Outbox, OutboxOptions } from './outbox.ts';
 export { OUTBOX_CHANNEL, createOutbox } from './outbox.ts';

@@ -51,6 +51,11 @@ export interface Reaction<DB, E, R extends ReadFields> {
   /** Before a batch, in its transaction (e.g. lock the rows it will change in one order). */
   prepare?(trx: Kysely<DB>, events: readonly ReadEvent<R>[]): Promise<void>;
   /**
+   * After the reaction's events, in the same transaction (a batch's, or one event's): e.g. write at
+   * once what `react` gathered instead of writing it event by event. Not called when no event was new.
+   */
+  finish?(trx: Kysely<DB>): Promise<void>;
+  /**
    * The reaction to one event, in the transaction that records it in the inbox; returns the events
    * that follow from it. `afterCommit(then)` runs `then` once that transaction has committed (wake
    * live readers, a sender); it is dropped if the transaction rolls back.
@@ -256,7 +261,10 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
             subscriptionOptions,
             async (event: DeliveredEvent<T>, handlerContext: HandlerContext) => {
               let then: (() => void) | undefined;
-              await handleOnce<DB, T>(db, async (delivered, trx) => void (then = await handle(trx, delivered)))(event, handlerContext);
+              await handleOnce<DB, T>(db, async (delivered, trx) => {
+                then = await handle(trx, delivered);
+                await reaction.finish?.(trx);
+              })(event, handlerContext);
               then?.();
             },
           ),
@@ -265,6 +273,7 @@ export async function startServiceRuntime<DB, E extends AnyPublishInput = AnyPub
       }
       const batch = handleOnceBatch<DB, T>(db, (event, trx) => handle(trx, event), {
         ...(reaction.prepare ? { prepare: (trx, events) => reaction.prepare!(trx, events as unknown as readonly ReadEvent<R>[]) } : {}),
+        ...(reaction.finish ? { finish: (trx) => reaction.finish!(trx) } : {}),
         onSplit: (error, events) =>
           context.logger.warn({ err: error, subscription: reaction.name, events: events.length }, 'batch failed; handling its events one by one'),
       });

@@ -33,12 +33,11 @@ export function auditService(): ServiceDefinition {
     reads: [auditReads],
     start: (context) =>
       startServiceRuntime<AuditDatabase, AnyPublishInput>(context, { name: 'audit', migrations: auditMigrations }, async (runtime) => {
-        const apply = handleOnceBatch<AuditDatabase>(runtime.db, (event, trx) => auditStore.apply(trx, event));
-        // A batch's deliveries are counted in one transaction, then applied in another (the inbox's).
+        // The events first handled are applied together, in one statement of the inbox's transaction.
+        const apply = handleOnceBatch<AuditDatabase>(runtime.db, async () => {}, { finish: (trx, handled) => auditStore.applyAll(trx, handled) });
+        // A batch's deliveries are counted in one statement (its own transaction), then applied in another (the inbox's).
         await runtime.subscribeBatch({ name: AUDIT_SUBSCRIPTION, reads: auditReads, startAt: 'beginning', concurrency: 8, maxBatchSize: AUDIT_BATCH }, async (events, handlerContext) => {
-          await runtime.db.transaction().execute(async (trx) => {
-            for (const event of events) await auditStore.delivered(trx, event.id);
-          });
+          await auditStore.delivered(runtime.db, events.map((event) => event.id));
           return apply(events, handlerContext);
         });
         context.logger.info('audit projection running');

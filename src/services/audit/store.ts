@@ -8,22 +8,41 @@ export interface AuditDatabase {
   audit_deliveries: { event_id: string; deliveries: number };
 }
 
+/** How many times each id appears in `ids`, in first-seen order. */
+function counted(ids: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return counts;
+}
+
 export const auditStore = {
-  /** The effect, inside the inbox's transaction; counting applications makes a second one visible. */
-  async apply(trx: Kysely<AuditDatabase>, event: DeliveredEvent): Promise<void> {
+  /**
+   * The effect of `events`, inside the inbox's transaction, in one statement; counting applications
+   * makes a second one visible (an id listed twice, from two sources, counts twice, as two statements would).
+   */
+  async applyAll(trx: Kysely<AuditDatabase>, events: readonly DeliveredEvent[]): Promise<void> {
+    const first = new Map<string, DeliveredEvent>();
+    for (const event of events) if (!first.has(event.id)) first.set(event.id, event);
+    const rows = [...counted(events.map((event) => event.id))].map(([id, applications]) => {
+      const event = first.get(id)!;
+      return { event_id: id, sequence: event.sequence, type: event.type, subject: event.subject ?? null, applications };
+    });
+    if (rows.length === 0) return;
     await trx
       .insertInto('audit_events')
-      .values({ event_id: event.id, sequence: event.sequence, type: event.type, subject: event.subject ?? null, applications: 1 })
-      .onConflict((oc) => oc.column('event_id').doUpdateSet({ applications: sql`audit_events.applications + 1` }))
+      .values(rows)
+      .onConflict((oc) => oc.column('event_id').doUpdateSet({ applications: sql`audit_events.applications + excluded.applications` }))
       .execute();
   },
 
-  /** Counts a delivery, on its own (not in the inbox's transaction). */
-  async delivered(db: Kysely<AuditDatabase>, eventId: string): Promise<void> {
+  /** Counts a delivery of each of `eventIds` (an id listed twice counts twice), in one statement, on its own (not in the inbox's transaction). */
+  async delivered(db: Kysely<AuditDatabase>, eventIds: readonly string[]): Promise<void> {
+    const rows = [...counted(eventIds)].map(([event_id, deliveries]) => ({ event_id, deliveries }));
+    if (rows.length === 0) return;
     await db
       .insertInto('audit_deliveries')
-      .values({ event_id: eventId, deliveries: 1 })
-      .onConflict((oc) => oc.column('event_id').doUpdateSet({ deliveries: sql`audit_deliveries.deliveries + 1` }))
+      .values(rows)
+      .onConflict((oc) => oc.column('event_id').doUpdateSet({ deliveries: sql`audit_deliveries.deliveries + excluded.deliveries` }))
       .execute();
   },
 };

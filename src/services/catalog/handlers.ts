@@ -8,7 +8,7 @@ import { declareReads, type ReadDeclaration, type ReadEvent, type ReadFields, ty
 import type { Dialect } from '../../platform/db.ts';
 import type { CatalogEvent } from './events.ts';
 import { excludeFlagged, recordReview } from './ratings.ts';
-import { releaseForOrder, reserveForOrder } from './stock.ts';
+import { readOrderStatuses, releaseForOrder, reserveForOrder } from './stock.ts';
 import { lockProducts, type CatalogDb } from './store.ts';
 
 export interface CatalogReaction<R extends ReadFields> {
@@ -34,24 +34,29 @@ export const stockReads = declareReads('catalog.stock', { 'order.placed': ['orde
 export const ratingsReads = declareReads('catalog.ratings', { 'product.reviewed': ['reviewId', 'productId', 'rating'], 'review.flagged': ['reviewId', 'productId'] });
 
 export function catalogReactions(dialect: Dialect) {
+  /** Locks, in one order, the products a batch will change: its placed orders' lines and what its cancelled orders hold. */
+  const lockBatchProducts = async (trx: CatalogDb, events: readonly ReadEvent<ReadsOf<typeof stockReads>>[]) => {
+    const ids = new Set<string>();
+    const cancelled: string[] = [];
+    for (const event of events) {
+      if (event.type === 'order.placed') for (const item of event.data.items) ids.add(item.productId);
+      else cancelled.push(event.data.orderId);
+    }
+    if (cancelled.length > 0) {
+      const held = await trx.selectFrom('reservations').select('product_id').where('order_id', 'in', cancelled).execute();
+      for (const row of held) ids.add(row.product_id);
+    }
+    await lockProducts(trx, dialect, [...ids].sort());
+  };
   const orders: CatalogReaction<ReadsOf<typeof stockReads>> = {
     name: 'catalog.stock',
     reads: stockReads,
     concurrency: dialect === 'sqlite' ? 1 : 4,
     maxBatchSize: 100,
     async prepare(trx, events) {
-      if (dialect !== 'postgres') return;
-      const ids = new Set<string>();
-      const cancelled: string[] = [];
-      for (const event of events) {
-        if (event.type === 'order.placed') for (const item of event.data.items) ids.add(item.productId);
-        else cancelled.push(event.data.orderId);
-      }
-      if (cancelled.length > 0) {
-        const held = await trx.selectFrom('reservations').select('product_id').where('order_id', 'in', cancelled).execute();
-        for (const row of held) ids.add(row.product_id);
-      }
-      await lockProducts(trx, dialect, [...ids].sort());
+      // Products locked first (PostgreSQL), then the orders' statuses read (and locked) in one statement, as each event would.
+      if (dialect === 'postgres') await lockBatchProducts(trx, events);
+      await readOrderStatuses(trx, dialect, events.map((event) => event.data.orderId));
     },
     async react(trx, event) {
       switch (event.type) {

@@ -5,7 +5,7 @@ import type { Dialect } from '../../platform/db.ts';
 import { catalogTables } from './migrations/001_catalog.ts';
 import { createProduct, updateProduct, type NewProduct } from './products.ts';
 import { excludeFlagged, recordReview } from './ratings.ts';
-import { adjustStock, releaseForOrder, reserveForOrder } from './stock.ts';
+import { adjustStock, readOrderStatuses, releaseForOrder, reserveForOrder } from './stock.ts';
 import { findProduct, productOf, type CatalogDatabase, type CatalogDb } from './store.ts';
 
 describe.each(DIALECTS)('catalog stock on %s', (dialect: Dialect) => {
@@ -53,6 +53,28 @@ describe.each(DIALECTS)('catalog stock on %s', (dialect: Dialect) => {
     await tx((trx) => adjustStock(trx, dialect, p.id, { delta: 10, reason: 'restock' }));
     const again = await tx((trx) => adjustStock(trx, dialect, p.id, { delta: -10, reason: 'correction' }));
     expect(again.events.map((e) => e.type)).toEqual(['stock.adjusted', 'stock.low']);
+  });
+
+  it('handles a batch with its orders\' statuses read ahead as it handles the events one by one', async () => {
+    const p = await product({ onHand: 10 });
+    const a = placed([{ productId: p.id, quantity: 2 }]);
+    const b = placed([{ productId: p.id, quantity: 3 }]);
+    const before = placed([{ productId: p.id, quantity: 1 }]);
+    await tx((trx) => reserveForOrder(trx, dialect, before));
+    const types = await tx(async (trx) => {
+      await readOrderStatuses(trx, dialect, [a.orderId, a.orderId, before.orderId, b.orderId, a.orderId]);
+      return [
+        ...(await reserveForOrder(trx, dialect, a)),
+        ...(await reserveForOrder(trx, dialect, a)),
+        ...(await reserveForOrder(trx, dialect, before)),
+        ...(await releaseForOrder(trx, dialect, b.orderId)),
+        ...(await releaseForOrder(trx, dialect, a.orderId)),
+        ...(await reserveForOrder(trx, dialect, b)),
+      ].map((e) => e.type);
+    });
+    // a reserved once then released; the order reserved before the batch is not reserved again; b was cancelled before it was placed.
+    expect(types).toEqual(['stock.reserved', 'stock.released']);
+    expect(await onHand(p.id)).toBe(9);
   });
 
   it('reserves all lines of an order or none, naming the short item', async () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import { DIALECTS, openTestDatabase, type TestDatabase } from '../../../test/support/service-databases.ts';
 import type { Dialect } from '../../platform/db.ts';
+import { fulfillmentReactions } from './handlers.ts';
 import { fulfillmentTables } from './migrations/001_fulfillment.ts';
 import { createShipment, deliverShipment, dispatchShipment, forgetOrder, rememberAddress } from './shipments.ts';
 import { findShipment, listShipments, shipmentOf, type FulfillmentDatabase, type FulfillmentDb } from './store.ts';
@@ -30,6 +31,25 @@ describe.each(DIALECTS)('shipments on %s', (dialect: Dialect) => {
       confirmed: { orderId, userId, paymentId: uuidv7(), items, totalCents: 300, currency: 'EUR' },
     };
   };
+
+  it('writes the addresses of a batch\'s placed orders together, before a later event of the batch needs one', async () => {
+    const [reaction] = fulfillmentReactions();
+    type Event = Parameters<typeof reaction.react>[1];
+    const event = (type: string, data: object) => ({ id: uuidv7(), type, data }) as unknown as Event;
+    const [a, b, c] = [order(), order(), order()];
+    const created = await tx(async (trx) => {
+      const events = [];
+      for (const e of [event('order.placed', a.placed), event('order.placed', b.placed), event('order.confirmed', a.confirmed), event('order.placed', c.placed), event('order.cancelled', { orderId: b.placed.orderId })]) {
+        events.push(...(await reaction.react(trx, e)));
+      }
+      await reaction.finish(trx);
+      return events;
+    });
+    // a ships to its address; b's address was written before its cancellation forgot it; c's waits for its shipment.
+    expect(created).toEqual([expect.objectContaining({ type: 'shipment.created', data: expect.objectContaining({ orderId: a.placed.orderId, address }) })]);
+    const kept = await db.selectFrom('order_addresses').select('order_id').where('order_id', 'in', [a, b, c].map((o) => o.placed.orderId)).execute();
+    expect(kept.map((row) => row.order_id)).toEqual([c.placed.orderId]);
+  });
 
   it('creates one shipment per confirmed order, to the address the order was placed with', async () => {
     const { placed, confirmed } = order();

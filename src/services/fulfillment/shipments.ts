@@ -20,10 +20,16 @@ export interface ShipmentChange {
 
 /** Remembers where a placed order goes, for its shipment (the confirmation does not carry the address). */
 export async function rememberAddress(trx: FulfillmentDb, order: Pick<EventData<'order.placed'>, 'orderId' | 'shippingAddress'>, now = new Date().toISOString()): Promise<void> {
-  if (!order.shippingAddress) return;
+  await rememberAddresses(trx, [order], now);
+}
+
+/** `rememberAddress` for several orders in one statement (an order seen before, or listed twice, keeps its first address). */
+export async function rememberAddresses(trx: FulfillmentDb, orders: readonly Pick<EventData<'order.placed'>, 'orderId' | 'shippingAddress'>[], now = new Date().toISOString()): Promise<void> {
+  const rows = orders.flatMap((order) => (order.shippingAddress ? [{ order_id: order.orderId, address: JSON.stringify(order.shippingAddress), created_at: now }] : []));
+  if (rows.length === 0) return;
   await trx
     .insertInto('order_addresses')
-    .values({ order_id: order.orderId, address: JSON.stringify(order.shippingAddress), created_at: now })
+    .values(rows)
     .onConflict((oc) => oc.column('order_id').doNothing())
     .execute();
 }

@@ -12,7 +12,7 @@ import type { ServiceDefinition } from '../service.ts';
 import { customerFeeds } from './feed.ts';
 import { createSignals } from './live.ts';
 import { hubTables } from './migrations/001_hub.ts';
-import { notificationsReads, projectNotification, projectOrderEvent } from './projection.ts';
+import { notificationsReads, prefetchOrders, projectNotification, projectOrderEvent } from './projection.ts';
 import { registerHubRoutes } from './routes.ts';
 import { ordersReads } from './sentences.ts';
 import type { HubDatabase, HubDb } from './store.ts';
@@ -61,19 +61,26 @@ export function hubService(options: HubServiceOptions = {}): ServiceDefinition {
          * Projects once (the runtime's inbox), up to `PROJECTION_BATCH` events in one transaction,
          * then wakes the customers' streams once it committed.
          */
-        const project = <R extends ReadFields>(name: string, reads: ReadDeclaration<R>, apply: (trx: HubDb, event: ReadEvent<R>) => Promise<string | undefined>) =>
+        const project = <R extends ReadFields>(
+          name: string,
+          reads: ReadDeclaration<R>,
+          apply: (trx: HubDb, event: ReadEvent<R>) => Promise<string | undefined>,
+          prepare?: (trx: HubDb, events: readonly ReadEvent<R>[]) => Promise<void>,
+        ) =>
           runtime.react<R>({
             name,
             reads,
             concurrency: 8,
             maxBatchSize: PROJECTION_BATCH,
+            ...(prepare ? { prepare } : {}),
             async react(trx, event, afterCommit) {
               const touched = await apply(trx, event);
               if (touched) afterCommit(() => signals.notify([touched]));
               return [];
             },
           });
-        await project(`${prefix}.orders`, ordersReads, projectOrderEvent);
+        // A batch's orders are read in one statement before its events (`prefetchOrders`).
+        await project(`${prefix}.orders`, ordersReads, projectOrderEvent, prefetchOrders);
         await project(`${prefix}.notifications`, notificationsReads, projectNotification);
         if (runtime.workers) {
           pruneStream = setInterval(() => {

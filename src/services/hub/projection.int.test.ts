@@ -5,7 +5,7 @@ import type { DeliveredEvent } from '../../bus/index.ts';
 import type { EventData, EventType } from '../../contracts/index.ts';
 import type { Dialect } from '../../platform/db.ts';
 import { hubTables } from './migrations/001_hub.ts';
-import { projectNotification, projectOrderEvent } from './projection.ts';
+import { prefetchOrders, projectNotification, projectOrderEvent } from './projection.ts';
 import { timelineOf, unreadCount, type HubDatabase, type HubDb } from './store.ts';
 
 describe.each(DIALECTS)('hub projection on %s', (dialect: Dialect) => {
@@ -47,6 +47,33 @@ describe.each(DIALECTS)('hub projection on %s', (dialect: Dialect) => {
     const order = await db.selectFrom('orders').selectAll().where('id', '=', orderId).executeTakeFirstOrThrow();
     expect(order).toMatchObject({ user_id: userId, status: 'confirmed', currency: 'EUR', item_count: 3 });
     expect(Number(order.total_cents)).toBe(1500);
+  });
+
+  it('projects a batch with its orders read ahead as it projects the events one by one', async () => {
+    type OrderEvent = Parameters<typeof projectOrderEvent>[1];
+    const batch = async (events: DeliveredEvent[]) =>
+      db.transaction().execute(async (trx) => {
+        await prefetchOrders(trx, events as unknown as OrderEvent[]);
+        const touched: (string | undefined)[] = [];
+        for (const event of events) touched.push(await projectOrderEvent(trx, event as unknown as OrderEvent));
+        return touched;
+      });
+    const orderId = uuidv7();
+    const userId = uuidv7();
+    const placed = delivered('order.placed', { orderId, userId, items, totalCents: 1500, currency: 'EUR' });
+    const paid = delivered('payment.succeeded', { paymentId: uuidv7(), orderId, userId, amountCents: 1500, currency: 'EUR' });
+    const confirmed = delivered('order.confirmed', { orderId, userId, paymentId: uuidv7(), items, totalCents: 1500, currency: 'EUR' });
+    const other = uuidv7();
+    // The order is created, then moves on, within the batch; an order placed before the batch is read ahead.
+    await project(delivered('order.placed', { orderId: other, userId, items, totalCents: 500, currency: 'EUR' }));
+    const otherPaid = delivered('payment.succeeded', { paymentId: uuidv7(), orderId: other, userId, amountCents: 500, currency: 'EUR' });
+    expect(await batch([placed, otherPaid, paid, paid, confirmed])).toEqual([userId, userId, userId, undefined, userId]);
+    expect((await timelineOf(db, orderId)).map((e) => e.type)).toEqual(['order.placed', 'payment.succeeded', 'order.confirmed']);
+    const statuses = await db.selectFrom('orders').select(['id', 'status']).where('id', 'in', [orderId, other]).execute();
+    expect(Object.fromEntries(statuses.map((o) => [o.id, o.status]))).toEqual({ [orderId]: 'confirmed', [other]: 'paid' });
+    // A second batch reads the order as the first left it: a late payment does not move it back.
+    expect(await batch([delivered('payment.succeeded', { paymentId: uuidv7(), orderId, userId, amountCents: 1500, currency: 'EUR' })])).toEqual([userId]);
+    expect((await db.selectFrom('orders').select('status').where('id', '=', orderId).executeTakeFirstOrThrow()).status).toBe('confirmed');
   });
 
   it('keeps a cancelled order cancelled, and ignores events of orders it never saw that name no customer', async () => {

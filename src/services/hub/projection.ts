@@ -26,6 +26,30 @@ async function addEntry(trx: HubDb, entry: TimelineTable, order: OrderRow | unde
   return true;
 }
 
+/**
+ * The orders a batch is about, read ahead in one statement by `prefetchOrders` for the batch's
+ * transaction: id → row, or null for none. `projectOrderEvent` (the only writer of `orders`) keeps it
+ * up to date with what the transaction writes; a transaction without it reads each order itself.
+ */
+const prefetched = new WeakMap<HubDb, Map<string, OrderRow | null>>();
+
+/** Reads, in `trx`, every order `events` are about at once (one statement a batch instead of one an event). */
+export async function prefetchOrders(trx: HubDb, events: readonly ReadEvent<ReadsOf<typeof ordersReads>>[]): Promise<void> {
+  const known = new Map<string, OrderRow | null>();
+  for (const event of events) {
+    const { orderId } = event.data as { orderId?: string };
+    if (orderId) known.set(orderId, null);
+  }
+  if (known.size > 0) for (const row of await trx.selectFrom('orders').selectAll().where('id', 'in', [...known.keys()]).execute()) known.set(row.id, row);
+  prefetched.set(trx, known);
+}
+
+async function orderRow(trx: HubDb, id: string): Promise<OrderRow | undefined> {
+  const known = prefetched.get(trx)?.get(id);
+  if (known !== undefined) return known ?? undefined;
+  return trx.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
 /** One event about an order: the order row (created by `order.placed`), its status, its timeline entry. */
 export async function projectOrderEvent(trx: HubDb, event: ReadEvent<ReadsOf<typeof ordersReads>>): Promise<string | undefined> {
   const type = event.type;
@@ -34,7 +58,7 @@ export async function projectOrderEvent(trx: HubDb, event: ReadEvent<ReadsOf<typ
   const data = event.data as { orderId?: string; userId?: string };
   if (!data.orderId) return undefined;
   const time = isoOf(event.time);
-  let order = await trx.selectFrom('orders').selectAll().where('id', '=', data.orderId).executeTakeFirst();
+  let order = await orderRow(trx, data.orderId);
   if (type === 'order.placed' && !order) {
     const placed = event.data as ReadData<ReadsOf<typeof ordersReads>, 'order.placed'>;
     order = {
@@ -48,9 +72,11 @@ export async function projectOrderEvent(trx: HubDb, event: ReadEvent<ReadsOf<typ
       updated_at: time,
     };
     await trx.insertInto('orders').values(order).execute();
+    prefetched.get(trx)?.set(order.id, order);
   } else if (order && meaning.status && RANK[meaning.status] > RANK[order.status]) {
     order = { ...order, status: meaning.status, updated_at: time };
     await trx.updateTable('orders').set({ status: order.status, updated_at: time }).where('id', '=', order.id).execute();
+    prefetched.get(trx)?.set(order.id, order);
   }
   // Events before the order's own (a checkout) name their customer; later ones find it on the order.
   const userId = order?.user_id ?? data.userId;

@@ -5,12 +5,20 @@
 import { declareReads, type ReadData, type ReadsOf } from '../../contracts/index.ts';
 import type { OrderStatus } from './store.ts';
 
+/** A formatter per currency code, made once (making one costs far more than formatting); null for a code Intl refuses. */
+const formats = new Map<string, Intl.NumberFormat | null>();
 const money = (cents: number, currency: string) => {
-  try {
-    return new Intl.NumberFormat('en-GB', { style: 'currency', currency }).format(cents / 100);
-  } catch {
-    return `${(cents / 100).toFixed(2)} ${currency}`;
+  let format = formats.get(currency);
+  if (format === undefined) {
+    try {
+      format = new Intl.NumberFormat('en-GB', { style: 'currency', currency });
+    } catch {
+      format = null;
+    }
+    // Codes come from events: a bounded cache, so odd codes cannot grow it without end.
+    if (formats.size < 1_000) formats.set(currency, format);
   }
+  return format ? format.format(cents / 100) : `${(cents / 100).toFixed(2)} ${currency}`;
 };
 const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
 

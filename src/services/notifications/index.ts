@@ -12,7 +12,7 @@ import { startEmailOutbox, type EmailOutbox, type EmailOutboxOptions } from './e
 import { notificationLanes } from './handlers.ts';
 import { createMailer } from './mailer.ts';
 import { notificationsTables } from './migrations/001_notifications.ts';
-import { notify, type Notified } from './notify.ts';
+import { notify, writeLearnt, type Notified } from './notify.ts';
 import { registerNotificationsRoutes } from './routes.ts';
 import { notificationsSettings, readNotificationsSettings } from './settings.ts';
 import type { NotificationsDatabase } from './store.ts';
@@ -74,8 +74,10 @@ export function notificationsService(options: NotificationsServiceOptions = {}):
               ...lane,
               // What a lane has waiting is handled in one transaction (one commit).
               maxBatchSize: LANE_BATCH,
+              // The owners of a batch's placed orders are written together, at the end or before one is read.
+              finish: writeLearnt,
               async react(trx, event, afterCommit) {
-                const notified = await notify(trx, event);
+                const notified = await notify(trx, event, { deferOwners: true });
                 if (notified.email) afterCommit(() => emails?.wake());
                 return notified.events;
               },

@@ -12,7 +12,7 @@ import { ruleFor, urgencyOf, type NotificationsReads } from './rules.ts';
 
 /** An event as notifications reads it (`notificationsReads`). */
 export type NotifiedEvent = ReadEvent<NotificationsReads>;
-import type { NotificationsDb, NotificationsTable } from './store.ts';
+import type { NotificationsDb, NotificationsTable, OrderOwnersTable } from './store.ts';
 
 export const NOTIFICATIONS_SOURCE = '/services/notifications';
 
@@ -41,8 +41,22 @@ export interface Notified {
 
 const NOTHING: Notified = { events: [], email: false };
 
-/** Keeps what later notifications need: a customer's address and name, an order's owner. */
-async function learn(trx: NotificationsDb, event: NotifiedEvent): Promise<void> {
+/**
+ * Order owners `notify` learnt in a transaction with `deferOwners` and has not written yet: written
+ * together by `writeLearnt`, before the transaction reads one (`recipientOf`) and at its end.
+ */
+const learnt = new WeakMap<NotificationsDb, OrderOwnersTable[]>();
+
+/** Writes, in one statement, the order owners learnt in `trx` and not written yet (call before `trx` commits). */
+export async function writeLearnt(trx: NotificationsDb): Promise<void> {
+  const owners = learnt.get(trx);
+  if (!owners) return;
+  learnt.delete(trx);
+  await trx.insertInto('order_owners').values(owners).onConflict((oc) => oc.column('order_id').doNothing()).execute();
+}
+
+/** Keeps what later notifications need: a customer's address and name, an order's owner (left to `writeLearnt` with `deferOwners`). */
+async function learn(trx: NotificationsDb, event: NotifiedEvent, deferOwners: boolean): Promise<void> {
   const now = new Date().toISOString();
   switch (event.type) {
     case 'user.registered':
@@ -57,7 +71,14 @@ async function learn(trx: NotificationsDb, event: NotifiedEvent): Promise<void> 
     }
     case 'order.placed': {
       const { orderId, userId } = event.data;
-      await trx.insertInto('order_owners').values({ order_id: orderId, user_id: userId, created_at: now }).onConflict((oc) => oc.column('order_id').doNothing()).execute();
+      const owner = { order_id: orderId, user_id: userId, created_at: now };
+      if (!deferOwners) {
+        await trx.insertInto('order_owners').values(owner).onConflict((oc) => oc.column('order_id').doNothing()).execute();
+        return;
+      }
+      const owners = learnt.get(trx) ?? [];
+      owners.push(owner);
+      learnt.set(trx, owners);
       return;
     }
   }
@@ -67,12 +88,17 @@ async function learn(trx: NotificationsDb, event: NotifiedEvent): Promise<void> 
 async function recipientOf(trx: NotificationsDb, data: { userId?: string; orderId?: string }): Promise<string | undefined> {
   if (data.userId) return data.userId;
   if (!data.orderId) return undefined;
+  await writeLearnt(trx);
   const owner = await trx.selectFrom('order_owners').select('user_id').where('order_id', '=', data.orderId).executeTakeFirst();
   return owner?.user_id;
 }
 
-export async function notify(trx: NotificationsDb, event: NotifiedEvent): Promise<Notified> {
-  await learn(trx, event);
+/**
+ * The notification `event` makes, if any, in `trx`. With `deferOwners` the order owners it learns wait
+ * for `writeLearnt` (one statement for a batch's orders), which the caller runs before the commit.
+ */
+export async function notify(trx: NotificationsDb, event: NotifiedEvent, options: { readonly deferOwners?: boolean } = {}): Promise<Notified> {
+  await learn(trx, event, options.deferOwners ?? false);
   const type = event.type;
   const rule = ruleFor(type);
   if (!rule) return NOTHING;

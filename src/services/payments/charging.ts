@@ -28,19 +28,19 @@ export interface ChargingDeps {
   readonly logger: Logger;
 }
 
-/** `order.placed`: remember the amount and the token until stock is reserved. */
-export async function rememberOrder(trx: Kysely<PaymentsDatabase>, data: Pick<EventData<'order.placed'>, 'orderId' | 'userId' | 'totalCents' | 'currency' | 'paymentToken'>): Promise<void> {
-  await paymentOrdersStore.insert(
-    trx,
-    {
-      orderId: data.orderId,
-      userId: data.userId,
-      amountCents: data.totalCents,
-      currency: data.currency,
-      ...(data.paymentToken === undefined ? {} : { paymentToken: data.paymentToken }),
-    },
-    new Date().toISOString(),
-  );
+/** `order.placed` events: remember each order's amount and token until stock is reserved, in one statement. */
+export async function rememberOrders(
+  trx: Kysely<PaymentsDatabase>,
+  placed: readonly Pick<EventData<'order.placed'>, 'orderId' | 'userId' | 'totalCents' | 'currency' | 'paymentToken'>[],
+): Promise<void> {
+  const orders = placed.map((data) => ({
+    orderId: data.orderId,
+    userId: data.userId,
+    amountCents: data.totalCents,
+    currency: data.currency,
+    ...(data.paymentToken === undefined ? {} : { paymentToken: data.paymentToken }),
+  }));
+  await paymentOrdersStore.insert(trx, orders, new Date().toISOString());
 }
 
 /** `stock.reserved`: charge the order, once. */

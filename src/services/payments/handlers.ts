@@ -7,7 +7,7 @@
 import type { Kysely } from 'kysely';
 import { handleOnceBatch, type DeliveredEvent, type HandlerContext } from '../../bus/index.ts';
 import { declareReads, type ReadEvent, type ReadsOf } from '../../contracts/index.ts';
-import { chargeOrder, refundOrder, rememberOrder, type ChargingDeps, type Once } from './charging.ts';
+import { chargeOrder, refundOrder, rememberOrders, type ChargingDeps, type Once } from './charging.ts';
 import type { PaymentEvent } from './events.ts';
 import type { ReadBatchHandler } from '../runtime.ts';
 import type { PaymentsDatabase } from './store.ts';
@@ -33,7 +33,7 @@ export function chargesHandler(deps: ChargingDeps & { once: HandleOnce }) {
       switch (event.type) {
         case 'order.placed':
           return await once(async (trx) => {
-            await rememberOrder(trx, event.data);
+            await rememberOrders(trx, [event.data]);
             return [];
           });
         case 'stock.reserved':
@@ -57,7 +57,10 @@ export function chargesHandler(deps: ChargingDeps & { once: HandleOnce }) {
  */
 export function chargesBatchHandler(deps: ChargingDeps & { once: HandleOnce }): ReadBatchHandler<ReadsOf<typeof chargesReads>> {
   const single = chargesHandler(deps);
-  const remember = handleOnceBatch<PaymentsDatabase, 'order.placed'>(deps.db, (event, trx) => rememberOrder(trx, event.data));
+  // Only consecutive order.placed events form a group, so nothing in it reads what it remembers.
+  const remember = handleOnceBatch<PaymentsDatabase, 'order.placed'>(deps.db, async () => {}, {
+    finish: (trx, handled) => rememberOrders(trx, handled.map((event) => event.data)),
+  });
   return async (events, context) => {
     const results = new Array<unknown>(events.length);
     const failed = new Map<string, string>();

@@ -97,18 +97,22 @@ function toPayment(row: Selectable<PaymentsTable>): Payment {
 }
 
 export const paymentOrdersStore = {
-  async insert(db: DB, order: PaymentOrder, at: string): Promise<void> {
+  /** Records each order unless recorded before (the first of an id listed twice wins), in one statement. */
+  async insert(db: DB, orders: readonly PaymentOrder[], at: string): Promise<void> {
+    if (orders.length === 0) return;
     await db
       .insertInto('payment_orders')
-      .values({
-        order_id: order.orderId,
-        user_id: order.userId,
-        amount_cents: order.amountCents,
-        currency: order.currency,
-        payment_token: order.paymentToken ?? null,
-        cancel_reason: null,
-        created_at: at,
-      })
+      .values(
+        orders.map((order) => ({
+          order_id: order.orderId,
+          user_id: order.userId,
+          amount_cents: order.amountCents,
+          currency: order.currency,
+          payment_token: order.paymentToken ?? null,
+          cancel_reason: null,
+          created_at: at,
+        })),
+      )
       .onConflict((oc) => oc.column('order_id').doNothing())
       .execute();
   },
