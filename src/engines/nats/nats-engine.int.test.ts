@@ -7,6 +7,7 @@ import type { CloudEvent } from '../../contracts/index.ts';
 import { partitionOf, resolveSubscriptionOptions, type Engine, type Outcome } from '../../bus/kit/index.ts';
 import { engineConformance } from '../../bus/testing/index.ts';
 import { natsEngine, PartialAppendError, StreamSettingsError, type NatsEngineOptions } from './index.ts';
+import { consumerName } from './naming.ts';
 
 // The real JetStream server on this machine; no server, no pass (these tests fail, never skip).
 const SERVERS = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -229,8 +230,11 @@ describe('nats engine on the real JetStream server', () => {
       return events.map((): Outcome => ({ kind: 'ack' }));
     });
     // a sees b at its next renewal (every quarter of the lease time) and starts giving partition 1
-    // back: it stops pulling and waits for the running batch, which then fails.
-    await sleep(750);
+    // back: it stops pulling (no pull request of it waits on the server any more) and waits for the
+    // running batch, which then fails.
+    const jsm = await manager();
+    await sleep(500);
+    await eventually(async () => (await jsm.consumers.info(stream, consumerName('orders.handover', { kind: 'partition', partition: 1 }))).num_waiting === 0);
     unblock();
     await eventually(() => bGot.length >= 3, 10_000);
     await sleep(200);
