@@ -11,6 +11,16 @@ interface FailingRecord {
   readonly lastFailedAt: string;
   readonly error: string;
   readonly attempts: number;
+  /** When the next attempt is due (ms since the epoch); missing in records written before it was kept. */
+  readonly retryAt?: number;
+}
+
+/** What a process taking over an event learns of its earlier attempts. */
+export interface RetryState {
+  /** Attempts failed so far (0 when the event has no retry state). */
+  readonly attempts: number;
+  /** When the next attempt is due (ms since the epoch), if known. */
+  readonly retryAt?: number;
 }
 
 /** Per subscription, how many events are dead and how many wait for a retry. */
@@ -35,10 +45,10 @@ export const letterKeyOf = (event: Pick<CloudEvent, 'source' | 'id'>): string =>
 export interface DeadLetterStore {
   /** Letter keys (`letterKeyOf`) of the subscription's events with retry state: those that failed and wait for another attempt. */
   failingIds(subscription: string): Promise<Set<string>>;
-  /** Attempts an event (by letter key) has failed so far (0 when it has no retry state), e.g. after a restart. */
-  attemptsSoFar(subscription: string, letterKey: string): Promise<number>;
-  /** Notes a failed attempt that will be retried; keeps the time of the first failure. */
-  recordFailure(subscription: string, letterKey: string, error: string, attempts: number): Promise<void>;
+  /** An event's (by letter key) failed attempts so far and when the next is due, e.g. after a restart or on another process. */
+  retryState(subscription: string, letterKey: string): Promise<RetryState>;
+  /** Notes a failed attempt that will be retried at `retryAt` (ms since the epoch); keeps the time of the first failure. */
+  recordFailure(subscription: string, letterKey: string, error: string, attempts: number, retryAt: number): Promise<void>;
   /** The event succeeded (or its subscription was rewound): forget its retry state. */
   clearFailure(subscription: string, letterKey: string): Promise<void>;
   clearAllFailures(subscription: string): Promise<void>;
@@ -99,14 +109,15 @@ export function deadLetterStore(nc: NatsConnection, js: JetStreamClient, jsm: Je
       const info = await jsm.streams.info(stream, { subjects_filter: filter });
       return new Set(Object.keys(info.state.subjects ?? {}).map((subject) => decodeToken(subject.slice(filter.length - 1))));
     },
-    async attemptsSoFar(subscription, eventId) {
-      return (await lastRecord<FailingRecord>(dlqSubject(naming, 'failing', subscription, eventId)))?.attempts ?? 0;
+    async retryState(subscription, eventId) {
+      const record = await lastRecord<FailingRecord>(dlqSubject(naming, 'failing', subscription, eventId));
+      return record ? { attempts: record.attempts, ...(typeof record.retryAt === 'number' ? { retryAt: record.retryAt } : {}) } : { attempts: 0 };
     },
-    async recordFailure(subscription, eventId, error, attempts) {
+    async recordFailure(subscription, eventId, error, attempts, retryAt) {
       const now = new Date().toISOString();
       const first = (await firstFailedAt(subscription, eventId)) ?? now;
       firstFailures.set(key(subscription, eventId), first);
-      const record: FailingRecord = { firstFailedAt: first, lastFailedAt: now, error, attempts };
+      const record: FailingRecord = { firstFailedAt: first, lastFailedAt: now, error, attempts, retryAt };
       await js.publish(dlqSubject(naming, 'failing', subscription, eventId), JSON.stringify(record));
     },
     async clearFailure(subscription, eventId) {

@@ -4,9 +4,10 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { UnstoredEvent } from '../../contracts/index.ts';
 import type { CloudEvent } from '../../contracts/index.ts';
-import { resolveSubscriptionOptions, type Engine, type Outcome } from '../../bus/kit/index.ts';
+import { partitionOf, resolveSubscriptionOptions, type Engine, type Outcome } from '../../bus/kit/index.ts';
 import { engineConformance } from '../../bus/testing/index.ts';
 import { natsEngine, PartialAppendError, StreamSettingsError, type NatsEngineOptions } from './index.ts';
+import { consumerName } from './naming.ts';
 
 // The real JetStream server on this machine; no server, no pass (these tests fail, never skip).
 const SERVERS = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -196,6 +197,52 @@ describe('nats engine on the real JetStream server', () => {
     await eventually(() => survivorGot.length === 2, 10_000);
     expect(survivorGot).toEqual([1, 2]);
     unblock();
+  });
+
+  it('hands a partition over while a batch of a key fails: the next owner gets the failed event first, then the rest of its key', async () => {
+    const stream = uniqueStream();
+    const a = engineOn(stream, { partitions: 2, leaseTtlMs: 1_000 });
+    await a.head();
+    const b = engineOn(stream, { leaseTtlMs: 1_000 });
+    // Alone, a owns both partitions; once b joins, a keeps partition 0 and gives partition 1 back.
+    const key = Array.from({ length: 50 }, (_, i) => `order-${i}`).find((k) => partitionOf(k, 2) === 1)!;
+    const step = (e: CloudEvent) => (e.data as { step: number }).step;
+    let unblock!: () => void;
+    const blocked = new Promise<void>((resolve) => (unblock = resolve));
+    const aGot: number[][] = [];
+    const bGot: { step: number; attempt: number; at: number }[] = [];
+    let failedAt = 0;
+    const options = resolveSubscriptionOptions({ name: 'orders.handover', types: ['order.*'], maxBatchSize: 10, maxWaitMs: 200 }, 'batch');
+    await a.consume(options, async (events) => {
+      aGot.push(events.map(step));
+      // Step 1 fails and the rest of its key in the batch is held back behind it, once a is giving the partition back.
+      await blocked;
+      failedAt = Date.now();
+      return events.map((e, i): Outcome => (i === 0 && step(e) === 1 ? { kind: 'retry', error: 'down', delayMs: 500 } : step(e) > 1 ? { kind: 'held', error: 'behind step 1' } : { kind: 'ack' }));
+    });
+    await a.append([event(key, { step: 1 }), event(key, { step: 2 })]);
+    await eventually(() => aGot.length === 1);
+    expect(aGot[0]).toEqual([1, 2]);
+    // Waits in a behind the running batch (or in the log): either way behind step 1.
+    await a.append([event(key, { step: 3 })]);
+    await b.consume(options, async (events, context) => {
+      for (const e of events) bGot.push({ step: step(e), attempt: context.attempt, at: Date.now() });
+      return events.map((): Outcome => ({ kind: 'ack' }));
+    });
+    // a sees b at its next renewal (every quarter of the lease time) and starts giving partition 1
+    // back: it stops pulling (no pull request of it waits on the server any more) and waits for the
+    // running batch, which then fails.
+    const jsm = await manager();
+    await sleep(500);
+    await eventually(async () => (await jsm.consumers.info(stream, consumerName('orders.handover', { kind: 'partition', partition: 1 }))).num_waiting === 0);
+    unblock();
+    await eventually(() => bGot.length >= 3, 10_000);
+    await sleep(200);
+    expect(bGot.map((g) => g.step)).toEqual([1, 2, 3]);
+    // Its failed attempt counts on b, this is the second, and b keeps the retry's due time.
+    expect(bGot[0].attempt).toBe(2);
+    expect(bGot[0].at - failedAt).toBeGreaterThanOrEqual(500 - 20);
+    expect(aGot).toEqual([[1, 2]]);
   });
 
   it('shows dead letters to another instance, which retries them to the subscription only and discards them', async () => {

@@ -62,8 +62,6 @@ interface Item extends RunnerItem {
   readonly delivery: Delivery;
   readonly event: CloudEvent;
   readonly unreadable: boolean;
-  /** When handed back after a failed attempt: the retry delay the next owner keeps. */
-  nakDelayMs?: number;
   /** Counted in `source.running` (handed to a handler, outcome not settled yet). */
   counted: boolean;
   waitingRetry: boolean;
@@ -153,21 +151,28 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
    * and a later event of its key overtakes it), until something prunes such requests — a
    * consumer info does. Normally it first lets the running events finish, so no later event of
    * a key is handed back (and taken by another process) while an earlier one still runs here;
-   * `lost` (another process may own it already): hands back the waiting ones at once.
+   * `lost` (another process may own it already): hands back at once the waiting ones of keys with
+   * nothing running here.
+   *
+   * Every message goes back without a delay, a retrying one too: the server redelivers what is
+   * handed back before anything newer, in the order handed back, but keeps a message nak'd with a
+   * delay aside until then, and whoever pulls next would get the later events of its key first.
+   * The retry's due time travels in its retry state instead (`recordFailure`), which the next
+   * owner reads on arrival, so the event waits there, holding back its key.
    */
   async function revoke(source: Source, lost: boolean): Promise<void> {
     source.revoked = true;
     await source.lane.close();
     await source.arrivals;
     if (source.items.size > 0) await ctx.jsm.consumers.info(source.stream, source.consumer).catch(() => undefined);
-    const handBack = () => {
-      const rest = [...source.items].filter((item) => item.state === 'held').sort((a, b) => a.delivery.streamSequence - b.delivery.streamSequence);
+    const handBack = (keep: ReadonlySet<string> = new Set()) => {
+      const rest = [...source.items].filter((item) => item.state === 'held' && !keep.has(accountKey(item))).sort((a, b) => a.delivery.streamSequence - b.delivery.streamSequence);
       for (const item of rest) {
-        item.delivery.nak(item.nakDelayMs);
+        item.delivery.nak();
         finish(item);
       }
     };
-    if (lost) handBack();
+    if (lost) handBack(new Set([...source.items].filter((item) => item.state === 'running').map(accountKey)));
     if (source.running > 0) await new Promise<void>((resolve) => (source.drained = resolve));
     handBack();
     if (sources.get(source.id) === source) sources.delete(source.id);
@@ -180,9 +185,15 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
     source.arrivals = source.arrivals.then(async () => {
       const { event, unreadable } = decode(source, delivery);
       // The server's delivery count is no attempt count (a hand-back on close is a delivery too, and
-      // 2.9 does not always count them): retry state on the server is.
-      const attempts =
-        delivery.deliveryCount === 1 && !failing.has(letterKeyOf(event)) ? 0 : await store.attemptsSoFar(options.name, letterKeyOf(event)).then((n) => n, () => delivery.deliveryCount - 1);
+      // 2.9 does not always count them): retry state on the server is, with the retry's due time.
+      const retry =
+        delivery.deliveryCount === 1 && !failing.has(letterKeyOf(event))
+          ? { attempts: 0 }
+          : await store.retryState(options.name, letterKeyOf(event)).then(
+              (state) => state,
+              () => ({ attempts: delivery.deliveryCount - 1 }),
+            );
+      const readyAt = source.redrive ? 0 : delivery.storedAtMs + options.delayMs;
       const item: Item = {
         source,
         delivery,
@@ -190,8 +201,8 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
         unreadable,
         // Dead letters sent back keep their key: one at a time, in the order they come back (log order).
         key: event.partitionkey,
-        readyAt: source.redrive ? 0 : delivery.storedAtMs + options.delayMs,
-        attempts,
+        readyAt: Math.max(readyAt, retry.retryAt ?? 0),
+        attempts: retry.attempts,
         counted: false,
         waitingRetry: false,
         state: 'held',
@@ -199,6 +210,9 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
       source.items.add(item);
       held += 1;
       heldByKey.set(accountKey(item), (heldByKey.get(accountKey(item)) ?? 0) + 1);
+      // Waiting for a retry that another owner (or this one, before a hand-back) scheduled: parked as
+      // one retrying here would be, so it does not use up the room for other keys.
+      if ((retry.retryAt ?? 0) > Date.now()) setWaitingRetry(item, true);
       runner.push(item);
     });
   }
@@ -306,10 +320,11 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
       settled(item);
     },
     giveBack(item, at) {
-      // As a retry, without its failure: nothing is recorded on the server.
+      // As a retry, without its failure: nothing is recorded on the server. Its source revoked
+      // meanwhile: `revoke` hands it back right behind the failed event of its key, which it
+      // follows wherever that goes next.
       let again: number | undefined;
-      if (gone(item)) again = undefined;
-      else if (item.source.revoked) item.nakDelayMs = Math.max(0, at - Date.now());
+      if (gone(item) || item.source.revoked) again = undefined;
       else {
         setWaitingRetry(item, true);
         again = at;
@@ -320,12 +335,11 @@ export function startFeed(ctx: FeedContext, options: ResolvedSubscriptionOptions
     async retry(item, verdict) {
       if (!gone(item)) {
         failing.add(letterKeyOf(item.event));
-        await store.recordFailure(options.name, letterKeyOf(item.event), verdict.error, verdict.attempts).catch(ctx.onError);
+        await store.recordFailure(options.name, letterKeyOf(item.event), verdict.error, verdict.attempts, verdict.at).catch(ctx.onError);
       }
       let again: number | undefined;
-      if (gone(item)) again = undefined;
-      // Its source was revoked meanwhile: `revoke` hands it back with this delay.
-      else if (item.source.revoked) item.nakDelayMs = Math.max(0, verdict.at - Date.now());
+      // Its source was revoked meanwhile: `revoke` hands it back, and its next owner waits until `verdict.at`.
+      if (gone(item) || item.source.revoked) again = undefined;
       else {
         setWaitingRetry(item, true);
         again = verdict.at;
