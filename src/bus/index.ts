@@ -22,6 +22,7 @@ export type {
   PublishResult,
   ReadQuery,
   RetryPolicy,
+  StoredEnvelope,
   Subscription,
   SubscriptionInfo,
   SubscriptionOptions,

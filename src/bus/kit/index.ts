@@ -39,6 +39,7 @@ export type {
   ReadQuery,
   ResolvedRetryPolicy,
   ResolvedSubscriptionOptions,
+  StoredEnvelope,
   Subscription,
   SubscriptionInfo,
 } from '../types.ts';
