@@ -16,6 +16,7 @@ import { sqliteEngine, type SqliteEngine } from '../src/engines/sqlite/index.ts'
 import { openDuckDbWarehouse } from '../src/services/warehouse/duckdb-store.ts';
 import { hmacPads, pseudonymSql, storedRowsSql, STORED_STAGING_COLUMNS } from '../src/services/warehouse/duckdb-stored-rows.ts';
 import { rebuildWarehouse } from '../src/services/warehouse/rebuild.ts';
+import { eventsColumnsSql } from '../src/services/warehouse/views.ts';
 import { pseudonymiser, rowMaker, type PersonalDataPolicy, type RowOptions } from '../src/services/warehouse/rows.ts';
 
 const KEY = 'stored-rows-test-key-ü-0123456789';
@@ -158,8 +159,10 @@ describe('rows from stored envelopes (DuckDB)', () => {
       }
       appender.flushSync();
       appender.closeSync();
-      const sql = storedRowsSql({ personalData: 'pseudonymise', pseudonymKey: KEY }, 'staging', 'stored_rows', 'target');
-      await connection.run(sql.make, sql.params);
+      await connection.run(`CREATE TABLE target (${eventsColumnsSql('duckdb')})`);
+      const sql = storedRowsSql({ personalData: 'pseudonymise', pseudonymKey: KEY }, 'staging', 'target');
+      await connection.run(sql.pseudonyms, sql.params);
+      await connection.run(sql.insert);
       const leftovers = (await connection.runAndReadAll(sql.leftovers)).getRowsJS().map((row) => Number(row[0]));
       expect(leftovers).toEqual(Array.from({ length: left.length }, (_, i) => made.length + i + 1));
     } finally {

@@ -123,7 +123,10 @@ export async function stagedLoader<T>(instance: DuckDBInstance, target: string, 
         await staging.connection.run('ROLLBACK').catch(() => undefined);
         throw error;
       }
-      await staging.connection.run('TRUNCATE bulk_staging');
+      // Made anew rather than emptied: a deleted row stays in the table's storage, and every later
+      // scan of the staging would pass over it again.
+      await staging.connection.run('DROP TABLE bulk_staging');
+      await staging.connection.run(`CREATE TEMP TABLE bulk_staging (${plan.columns})`);
       staging.rows = 0;
     };
     // One move at a time (both write the same table); a failed move stops the ones after it.

@@ -102,13 +102,15 @@ const textual = (name: string) => {
 };
 
 export interface StoredRowsSql {
-  /** Makes the rows of the staged envelopes into the temporary table `rows`, each marked `made` or not; parameters `params`. */
-  readonly make: string;
+  /** Pseudonyms of the staged envelopes' personal values, into the temporary table `stored_pseudonyms`; parameters `params`. */
+  readonly pseudonyms: string;
   readonly params: Record<string, DuckDBBlobValue>;
-  /** Inserts the rows made into the target. */
+  /** Inserts a row for every staged envelope; those not made as `rowMaker` would make them with a negated sequence. */
   readonly insert: string;
   /** The staged envelopes whose rows were not made (sequence, recorded_ms, envelope), in order: `rowMaker`'s to make. */
   readonly leftovers: string;
+  /** Deletes the rows not made. */
+  readonly dropLeftovers: string;
 }
 
 /**
@@ -120,7 +122,7 @@ export interface StoredRowsSql {
  * inside a JSON string, so when the member text occurs exactly once it is the top-level member; a
  * row where it occurs more often (the same member nested deeper) is left to `rowMaker`.
  */
-export function storedRowsSql(options: RowOptions, staging: string, rows: string, target: string): StoredRowsSql {
+export function storedRowsSql(options: RowOptions, staging: string, target: string): StoredRowsSql {
   const rules = typeRules(options);
   const keys = [...new Set(rules.flatMap((r) => [...r.removed, ...r.pseudonymised]))];
   const pointer = (key: string) => '/data/' + key.replaceAll('~', '~0').replaceAll('/', '~1');
@@ -162,14 +164,27 @@ export function storedRowsSql(options: RowOptions, staging: string, rows: string
   const types = rules
     .flatMap((r) => r.names.map((name) => `(${literal(name)}, ${literal(r.type)}, ${literal(r.producer)}, ${r.version}, ${r.inJs})`))
     .join(',\n    ');
-  const columns = `id, type, version, source, subject, partitionkey, producer, time, recorded_time, sequence, correlationid, causationid, data`;
+  const pseudonymisedKeys = [...new Set(marked.flatMap((r) => r.pseudonymised))];
+  const cheap = `NOT contains(envelope, '\\u') AND NOT contains(envelope, 'e+')`;
+  // The distinct values to pseudonymise, each hashed once. Its own statement (a second pass over the
+  // JSON): read twice in one statement, DuckDB would materialise every parsed row in between.
+  const byType = marked
+    .filter((r) => r.pseudonymised.length > 0)
+    .flatMap((r) => r.names.map((name) => `WHEN ${literal(JSON.stringify(name))} THEN [${r.pseudonymised.map((key) => `j[${pseudonymisedKeys.indexOf(key) + 2}]`).join(', ')}]`));
+  const pseudonyms = `
+CREATE OR REPLACE TEMP TABLE stored_pseudonyms AS
+SELECT value, ${pseudonymSql('value')} AS pseudonym FROM (
+  SELECT DISTINCT unnest(CASE j[1] ${byType.join(' ') || 'WHEN NULL THEN []'} END) AS value
+  FROM (SELECT json_extract(envelope, [${['$.type', ...pseudonymisedKeys.map(pointer)].map(literal).join(', ')}])::VARCHAR[] AS j FROM ${staging} WHERE ${cheap})
+) WHERE value IS NOT NULL`;
   // No filter in this statement: DuckDB would copy the expressions it filters on (the JSON extraction,
-  // the edits) into every place it pushes the filter down to, and compute them again there.
-  const make = `
-CREATE OR REPLACE TEMP TABLE ${rows} AS
+  // the edits) into the filter and compute them twice. Rows not made go in with a negated sequence
+  // (and placeholders where NOT NULL), are read back as leftovers and deleted.
+  const insert = `
+INSERT INTO ${target}
 WITH types (name, type, producer, version, in_js) AS (VALUES
     ${types}),
-extracted AS MATERIALIZED (
+extracted AS (
   SELECT e.sequence, e.recorded_ms, ${FIELDS.map((f, i) => `e.j[${i + 1}] AS json_${f}`).join(', ')},
     coalesce(e.j[${FIELDS.length + 1}], 'null') AS d, ${keys.map((key, i) => `e.j[${FIELDS.length + 2 + i}] AS ${value(key)}`).join(', ')},
     t.type AS known_type, t.producer, t.version AS catalog_version,
@@ -178,41 +193,42 @@ extracted AS MATERIALIZED (
     ${slots.map((n) => `, ${slot(n)} AS slot${n}`).join('')}
   FROM (
     SELECT sequence::BIGINT AS sequence, recorded_ms::BIGINT AS recorded_ms,
-      CASE WHEN NOT contains(envelope, '\\u') AND NOT contains(envelope, 'e+') THEN json_extract(envelope, [${paths.map(literal).join(', ')}])::VARCHAR[] END AS j
+      CASE WHEN ${cheap} THEN json_extract(envelope, [${paths.map(literal).join(', ')}])::VARCHAR[] END AS j
     FROM ${staging}
   ) e LEFT JOIN types t ON t.name = ${text('type').replaceAll('json_type', 'e.j[2]')}
 ),
--- Each distinct value is hashed once.
-pseudonyms AS MATERIALIZED (
-  SELECT value, ${pseudonymSql('value')} AS pseudonym
-  FROM (SELECT DISTINCT unnest([${slots.map((n) => `slot${n}`).join(', ') || 'NULL'}]) AS value FROM extracted) WHERE value IS NOT NULL
-),
-edit0 AS MATERIALIZED (
+edit0 AS (
   SELECT * REPLACE (${first} AS d)${slots.map((n) => `, p${n}.pseudonym AS pseudonym${n}`).join('')}
-  FROM extracted${slots.map((n) => ` LEFT JOIN pseudonyms p${n} ON p${n}.value = slot${n}`).join('')}
+  FROM extracted${slots.map((n) => ` LEFT JOIN stored_pseudonyms p${n} ON p${n}.value = slot${n}`).join('')}
 ),
 ${steps.map((n) => `edit${n + 1} AS (SELECT * REPLACE (${stepSql(n).replaceAll(/\bp(\d+)\.pseudonym\b/g, 'pseudonym$1')} AS d) FROM edit${n}),`).join('\n')}
 made AS (
   SELECT sequence, recorded_ms, ${FIELDS.map((f) => `${text(f)} AS ${f}`).join(', ')}, known_type, producer, catalog_version, d AS data,
+    TRY_CAST(made_time AS TIMESTAMPTZ) AS time_value,
     sql_made AND ${FIELDS.map(textual).join(' AND ')} AS textual
-  FROM edit${steps.length}
+  FROM (SELECT *, ${text('time')} AS made_time FROM edit${steps.length})
+),
+checked AS (
+  SELECT *,
+    -- Rows DuckDB makes as rowMaker does; the others are left to it.
+    coalesce(textual AND data IS NOT NULL AND regexp_full_match(time, '${TIME_PATTERN}') AND time_value IS NOT NULL
+      AND NOT coalesce(regexp_matches(dataschema, '/v\\d+$') AND NOT regexp_matches(dataschema, '${VERSION_PATTERN}'), false), false) AS ok
+  FROM made
 )
-SELECT id, coalesce(known_type, type) AS type,
-  coalesce(TRY_CAST(nullif(regexp_extract(dataschema, '${VERSION_PATTERN}', 1), '') AS INTEGER), catalog_version, 1) AS version,
-  source, subject, partitionkey, producer,
-  date_trunc('millisecond', TRY_CAST(time AS TIMESTAMPTZ)) AS time, make_timestamptz(recorded_ms * 1000) AS recorded_time, sequence,
-  correlationid, causationid, data,
-  -- Rows DuckDB makes as rowMaker does; the others are left to it.
-  coalesce(textual AND data IS NOT NULL
-    AND regexp_full_match(made.time, '${TIME_PATTERN}') AND TRY_CAST(made.time AS TIMESTAMPTZ) IS NOT NULL
-    AND NOT coalesce(regexp_matches(dataschema, '/v\\d+$') AND NOT regexp_matches(dataschema, '${VERSION_PATTERN}'), false), false) AS made
-FROM made`;
+SELECT coalesce(id, ''), coalesce(known_type, type, ''),
+  coalesce(TRY_CAST(nullif(regexp_extract(dataschema, '${VERSION_PATTERN}', 1), '') AS INTEGER), catalog_version, 1),
+  coalesce(source, ''), subject, partitionkey, producer,
+  coalesce(date_trunc('millisecond', time_value), make_timestamptz(0)), make_timestamptz(recorded_ms * 1000),
+  CASE WHEN ok THEN sequence ELSE -sequence END,
+  correlationid, causationid, coalesce(data, 'null')
+FROM checked`;
   const pads = hmacPads(options.pseudonymKey);
   return {
-    make,
+    pseudonyms,
     params: { inner_pad: blobValue(pads.inner), outer_pad: blobValue(pads.outer) },
-    insert: `INSERT INTO ${target} SELECT ${columns} FROM ${rows} WHERE made`,
-    leftovers: `SELECT sequence, recorded_ms, envelope FROM ${staging} WHERE sequence NOT IN (SELECT sequence FROM ${rows} WHERE made) ORDER BY sequence`,
+    insert,
+    leftovers: `SELECT s.sequence, s.recorded_ms, s.envelope FROM ${staging} s JOIN (SELECT -sequence AS sequence FROM ${target} WHERE sequence < 0) x ON x.sequence = s.sequence ORDER BY s.sequence`,
+    dropLeftovers: `DELETE FROM ${target} WHERE sequence < 0`,
   };
 }
 
@@ -236,11 +252,11 @@ export function storedEnvelopes(options: RowOptions): StagingPlan<StoredEnvelope
     },
     async move(connection, target) {
       let sql = statements.get(target);
-      if (sql === undefined) statements.set(target, (sql = storedRowsSql(options, 'bulk_staging', 'stored_rows', target)));
-      await connection.run(sql.make, sql.params);
+      if (sql === undefined) statements.set(target, (sql = storedRowsSql(options, 'bulk_staging', target)));
+      await connection.run(sql.pseudonyms, sql.params);
       await connection.run(sql.insert);
       const left = (await connection.runAndReadAll(sql.leftovers)).getRowsJS() as [number, number, string][];
-      await connection.run('DROP TABLE stored_rows');
+      if (left.length > 0) await connection.run(sql.dropLeftovers);
       if (left.length === 0) return;
       // As the engine's `read` hands them out.
       const rows = left.map(([sequence, recordedMs, envelope]) => {
