@@ -44,8 +44,7 @@ export interface WarehouseSectionOptions {
 
 /** Events the rebuild reads and turns into rows before handing them to the store. */
 const CHUNK = 20_000;
-const ROWS = { personalData: 'pseudonymise', pseudonymKey: 'bench-pseudonym-key-0123456789abcdef' } as const;
-const toRow = rowMaker(ROWS);
+const toRow = rowMaker({ personalData: 'pseudonymise', pseudonymKey: 'bench-pseudonym-key-0123456789abcdef' });
 
 /**
  * DuckDB's appender alone: `rows` (wide, 13 values each) into a fresh table of the rebuild's shape,
@@ -94,7 +93,7 @@ async function rebuildFigures(target: Target, options: WarehouseSectionOptions):
     const store = await openDuckDbWarehouse(path.join(options.dir, 'warehouse.duckdb'));
     try {
       const used = cpuMeter();
-      const result = await rebuildWarehouse({ store, bus, rows: ROWS, chunkSize: CHUNK });
+      const result = await rebuildWarehouse({ store, bus, toRow, chunkSize: CHUNK });
       const cpuUsPerEvent = used() / Math.max(1, result.done);
       const stats = await store.stats();
       const name = `rebuild from a ${options.events / 1000}k-event log`;

@@ -22,7 +22,6 @@ export type {
   PublishResult,
   ReadQuery,
   RetryPolicy,
-  StoredEnvelope,
   Subscription,
   SubscriptionInfo,
   SubscriptionOptions,

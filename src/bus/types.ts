@@ -212,18 +212,6 @@ export interface ReadQuery {
   readonly limit?: number;
 }
 
-/**
- * One stored event as the log keeps it: its JSON text, unparsed. For readers that parse elsewhere
- * (the warehouse's rebuild hands the texts to DuckDB).
- */
-export interface StoredEnvelope {
-  readonly sequence: number;
-  /** When the bus stored it (milliseconds since the epoch): the event's `recordedtime`. */
-  readonly recordedMs: number;
-  /** The envelope's JSON as stored (`JSON.stringify` of the event), without `sequence` and `recordedtime`. */
-  readonly envelope: string;
-}
-
 /** A running subscription handle in this process. */
 export interface Subscription {
   readonly name: string;
@@ -248,11 +236,6 @@ export interface Engine {
   append(events: readonly UnstoredEvent[]): Promise<PublishResult[]>;
   /** Events in log order. */
   read(query: ReadQuery): Promise<CloudEvent[]>;
-  /**
-   * Up to `limit` stored events after `afterSequence`, in log order, unparsed. Optional: only an
-   * engine that stores each event's JSON text as it is offers it (SQLite); readers fall back to `read`.
-   */
-  readStored?(afterSequence: number, limit: number): Promise<StoredEnvelope[]>;
   /** The sequence of the last stored event (0 when empty). */
   head(): Promise<number>;
   /**

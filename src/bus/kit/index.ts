@@ -39,7 +39,6 @@ export type {
   ReadQuery,
   ResolvedRetryPolicy,
   ResolvedSubscriptionOptions,
-  StoredEnvelope,
   Subscription,
   SubscriptionInfo,
 } from '../types.ts';

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { InvalidOptionsError, typeSelection, type ReadQuery, type StoredEnvelope } from '../../bus/kit/index.ts';
+import { InvalidOptionsError, typeSelection, type ReadQuery } from '../../bus/kit/index.ts';
 import type { CloudEvent } from '../../contracts/index.ts';
 
 /** A stored row as read back: the envelope JSON without `sequence` and `recordedtime`. */
@@ -62,12 +62,10 @@ export class EventReader {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly bySequence: Database.Statement<[number], EventRow>;
   private readonly lastBefore: Database.Statement<[number], number | null>;
-  private readonly stored: Database.Statement<[number, number]>;
 
   constructor(private readonly db: Database.Database) {
     this.bySequence = db.prepare<[number], EventRow>('SELECT sequence, recorded_ms, envelope FROM events WHERE sequence = ?');
     this.lastBefore = db.prepare<[number], number | null>('SELECT max(sequence) FROM events WHERE recorded_ms < ?').pluck();
-    this.stored = db.prepare<[number, number]>('SELECT sequence, recorded_ms, envelope FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?').raw();
   }
 
   /** A prepared statement per distinct SQL text (subscriptions and reads reuse theirs). */
@@ -103,17 +101,6 @@ export class EventReader {
     const limit = Number.isFinite(query.limit) ? Math.min(1000, Math.max(1, Math.floor(query.limit as number))) : 100;
     const sql = `SELECT sequence, recorded_ms, envelope FROM events WHERE ${conditions.join(' AND ')} ORDER BY sequence LIMIT ${limit}`;
     return (this.statement(sql).all(...params) as EventRow[]).map(toEvent);
-  }
-
-  /** Up to `limit` stored envelopes after `afterSequence`, unparsed (`Engine.readStored`). */
-  readStored(afterSequence: number, limit: number): StoredEnvelope[] {
-    const rows = this.stored.all(afterSequence, Math.max(1, Math.floor(limit))) as [number, number, string][];
-    const out: StoredEnvelope[] = new Array<StoredEnvelope>(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const [sequence, recordedMs, envelope] = rows[i]!;
-      out[i] = { sequence, recordedMs, envelope };
-    }
-    return out;
   }
 
   /** The event at a sequence, if stored. */

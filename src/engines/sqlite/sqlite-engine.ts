@@ -8,7 +8,6 @@ import {
   type Engine,
   type Position,
   type ResolvedSubscriptionOptions,
-  type StoredEnvelope,
   type SubscriptionInfo,
 } from '../../bus/kit/index.ts';
 import { EventReader, typeFilter, type TypeFilter } from './event-reader.ts';
@@ -65,7 +64,6 @@ function startBackgroundCheckpoints(db: Database.Database, file: string): Checkp
 
 /** The embedded engine, with what only it can tell. */
 export interface SqliteEngine extends Engine {
-  readStored(afterSequence: number, limit: number): Promise<StoredEnvelope[]>;
   /** Write transactions and what they carried since the engine opened (group commit at work). */
   stats(): LogWriterStats;
 }
@@ -173,11 +171,6 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
     async read(query) {
       assertOpen();
       return reader.read(query);
-    },
-
-    async readStored(afterSequence, limit) {
-      assertOpen();
-      return reader.readStored(afterSequence, limit);
     },
 
     async head() {

@@ -12,7 +12,7 @@
  * other. Staging tables are TEMP: a crash loses them with the target copy, which the next start
  * drops.
  */
-import type { DuckDBAppender, DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { appendTo } from './duckdb-appender.ts';
 import type { EventRow } from './rows.ts';
 
@@ -66,9 +66,9 @@ interface Staging {
   moved: Promise<void>;
 }
 
-export interface BulkLoader<T = EventRow> {
-  /** Stages `items` (the event loop's part); resolves once staged, a move possibly running behind. */
-  append(items: readonly T[]): Promise<void>;
+export interface BulkLoader {
+  /** Stages `rows` (the event loop's part); resolves once staged, a move possibly running behind. */
+  append(rows: readonly EventRow[]): Promise<void>;
   /** Moves what is staged and waits for every move: after it, every appended row is in the target. */
   flush(): Promise<void>;
   /** Waits for a running move, then closes the loader's connections (their stagings go with them). */
@@ -80,29 +80,18 @@ export interface BulkLoaderOptions {
   readonly moveRows?: number;
 }
 
-/** What one kind of bulk load stages, and how a staging table (`bulk_staging`) moves into the target. */
-export interface StagingPlan<T> {
-  /** The staging table's columns (SQL). */
-  readonly columns: string;
-  /** Appends `items` to the staging table; returns the rows that cannot be staged (landed wide instead). */
-  stage(appender: DuckDBAppender, items: readonly T[]): readonly EventRow[];
-  /** Moves everything staged into `target`, in the connection's open transaction. */
-  move(connection: DuckDBConnection, target: string): Promise<void>;
-}
-
 /**
  * A loader into `target` (a table of `events`'s columns with no key: each row is inserted once,
- * unchecked) through stagings of `plan`. Rows are in `target` after `flush`; a failed move rejects
- * `append` or `flush`.
+ * unchecked). Rows are in `target` after `flush`; a failed move rejects `append` or `flush`.
  */
-export async function stagedLoader<T>(instance: DuckDBInstance, target: string, plan: StagingPlan<T>, options: BulkLoaderOptions = {}): Promise<BulkLoader<T>> {
+export async function bulkLoader(instance: DuckDBInstance, target: string, options: BulkLoaderOptions = {}): Promise<BulkLoader> {
   const moveRows = options.moveRows ?? MOVE_ROWS;
   const stagings: Staging[] = [];
   try {
     for (let i = 0; i < 2; i++) {
       const connection = await instance.connect();
       stagings.push({ connection, rows: 0, moved: Promise.resolve() });
-      await connection.run(`CREATE TEMP TABLE bulk_staging (${plan.columns})`);
+      await connection.run('CREATE TEMP TABLE bulk_staging (meta VARCHAR NOT NULL, data VARCHAR NOT NULL)');
     }
   } catch (error) {
     for (const staging of stagings) staging.connection.closeSync();
@@ -117,16 +106,13 @@ export async function stagedLoader<T>(instance: DuckDBInstance, target: string, 
     const run = async () => {
       await staging.connection.run('BEGIN TRANSACTION');
       try {
-        await plan.move(staging.connection, target);
+        await staging.connection.run(moveSql(target));
         await staging.connection.run('COMMIT');
       } catch (error) {
         await staging.connection.run('ROLLBACK').catch(() => undefined);
         throw error;
       }
-      // Made anew rather than emptied: a deleted row stays in the table's storage, and every later
-      // scan of the staging would pass over it again.
-      await staging.connection.run('DROP TABLE bulk_staging');
-      await staging.connection.run(`CREATE TEMP TABLE bulk_staging (${plan.columns})`);
+      await staging.connection.run('TRUNCATE bulk_staging');
       staging.rows = 0;
     };
     // One move at a time (both write the same table); a failed move stops the ones after it.
@@ -137,24 +123,33 @@ export async function stagedLoader<T>(instance: DuckDBInstance, target: string, 
   };
 
   return {
-    async append(items) {
+    async append(rows) {
       if (failed !== undefined) throw failed;
       const staging = stagings[current]!;
       await staging.moved;
       if (failed !== undefined) throw failed;
-      let wide: readonly EventRow[];
+      const odd: EventRow[] = [];
       const appender = await staging.connection.createAppender('bulk_staging');
       try {
-        wide = plan.stage(appender, items);
+        for (const row of rows) {
+          const text = stagedText(row);
+          if (text === undefined) {
+            odd.push(row);
+            continue;
+          }
+          appender.appendVarchar(text);
+          appender.appendVarchar(row.data);
+          appender.endRow();
+        }
         appender.flushSync();
       } finally {
         appender.closeSync();
       }
-      staging.rows += items.length - wide.length;
-      // Rare rows that cannot be staged go in wide, in a transaction of their own.
-      if (wide.length > 0) {
+      staging.rows += rows.length - odd.length;
+      // Rare rows (a separator character in a value) go in wide, in a transaction of their own.
+      if (odd.length > 0) {
         await staging.connection.run('BEGIN TRANSACTION');
-        await appendTo(staging.connection, target, wide).then(
+        await appendTo(staging.connection, target, odd).then(
           () => staging.connection.run('COMMIT'),
           async (error: unknown) => {
             await staging.connection.run('ROLLBACK').catch(() => undefined);
@@ -182,31 +177,4 @@ export async function stagedLoader<T>(instance: DuckDBInstance, target: string, 
       for (const staging of stagings) staging.connection.closeSync();
     },
   };
-}
-
-/** Narrow rows: the twelve small columns joined into one text, and `data`; split and cast by the move. */
-const narrowRows: StagingPlan<EventRow> = {
-  columns: 'meta VARCHAR NOT NULL, data VARCHAR NOT NULL',
-  stage(appender, rows) {
-    const odd: EventRow[] = [];
-    for (const row of rows) {
-      const text = stagedText(row);
-      if (text === undefined) {
-        odd.push(row);
-        continue;
-      }
-      appender.appendVarchar(text);
-      appender.appendVarchar(row.data);
-      appender.endRow();
-    }
-    return odd;
-  },
-  async move(connection, target) {
-    await connection.run(moveSql(target));
-  },
-};
-
-/** A loader of rows into `target`, staged narrow (see the file's comment). */
-export function bulkLoader(instance: DuckDBInstance, target: string, options: BulkLoaderOptions = {}): Promise<BulkLoader> {
-  return stagedLoader(instance, target, narrowRows, options);
 }

@@ -14,9 +14,7 @@ import path from 'node:path';
 import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import { makeFilePrivate } from '../../platform/private-files.ts';
 import { appendTo } from './duckdb-appender.ts';
-import type { StoredEnvelope } from '../../bus/index.ts';
-import { bulkLoader, stagedLoader, type BulkLoader } from './duckdb-bulk-load.ts';
-import { storedEnvelopes } from './duckdb-stored-rows.ts';
+import { bulkLoader } from './duckdb-bulk-load.ts';
 import { EVENT_COLUMNS, type EventRow } from './rows.ts';
 import { dateOnly, jsonValue, QueryError, serialWriter, type QueryLimits, type QueryResult, type RebuildTarget, type WarehouseStore } from './store.ts';
 import { allViews, eventsColumnsSql } from './views.ts';
@@ -115,35 +113,20 @@ export async function openDuckDbWarehouse(file: string): Promise<WarehouseStore>
           return moved.rowsChanged;
         }).finally(tighten),
       ),
-    async startRebuild(rowOptions) {
+    async startRebuild() {
       await rebuilder.run('DROP TABLE IF EXISTS events_next');
       await rebuilder.run(`CREATE TABLE events_next (${eventsColumnsSql('duckdb')})`);
-      // Made on first use: a rebuild hands either rows or stored envelopes (and rows at the end).
-      let rows: Promise<BulkLoader> | undefined;
-      let stored: Promise<BulkLoader<StoredEnvelope>> | undefined;
-      const rowLoader = () => (rows ??= bulkLoader(instance, 'events_next'));
-      const storedLoader = () => (stored ??= stagedLoader(instance, 'events_next', storedEnvelopes(rowOptions)));
-      // Stored envelopes first: their last move is queued before the rows handed at `finish`.
-      const loaders = async () => [await stored, await rows].filter((loader) => loader !== undefined);
-      const closeAll = async () => {
-        for (const loader of await Promise.allSettled([stored, rows])) if (loader.status === 'fulfilled') await loader.value?.close();
-      };
+      const loader = await bulkLoader(instance, 'events_next');
       return {
-        append: async (batch) => (await rowLoader()).append(batch),
-        appendStored: async (envelopes) => (await storedLoader()).append(envelopes),
+        append: (rows) => loader.append(rows),
         // The key is built once over the loaded copy (much faster than row by row), then swapped in.
         finish: (remaining) =>
           serial(async () => {
             try {
-              for (const loader of await loaders()) await loader.flush();
-              const rest = await remaining();
-              if (rest.length > 0) {
-                const loader = await rowLoader();
-                await loader.append(rest);
-                await loader.flush();
-              }
+              await loader.append(await remaining());
+              await loader.flush();
             } finally {
-              await closeAll();
+              await loader.close();
             }
             await rebuilder.run('ALTER TABLE events_next ADD PRIMARY KEY (source, id)');
             await inTransaction(writer, async () => {
@@ -157,7 +140,7 @@ export async function openDuckDbWarehouse(file: string): Promise<WarehouseStore>
             await writer.run('CHECKPOINT');
           }).finally(tighten),
         abandon: async () => {
-          await closeAll();
+          await loader.close();
           await rebuilder.run('DROP TABLE IF EXISTS events_next');
         },
       } satisfies RebuildTarget;

@@ -12,7 +12,7 @@ import { startLanding, warehouseReads, type Landing } from './landing.ts';
 import { openPostgresWarehouse } from './postgres-store.ts';
 import { rebuildWarehouse, type RebuildProgress } from './rebuild.ts';
 import { registerWarehouseRoutes } from './routes.ts';
-import { rowMaker, type RowOptions } from './rows.ts';
+import { rowMaker } from './rows.ts';
 import { readWarehouseSettings, warehouseSettings, type WarehouseSettings } from './settings.ts';
 import type { QueryLimits, WarehouseStore } from './store.ts';
 
@@ -54,13 +54,12 @@ async function start(context: ServiceContext): Promise<RunningService> {
   // The pseudonyms' key: every process of one warehouse must share it (equal values, equal pseudonyms).
   const key = readOrCreateSecret(dataDir, 'warehouse.key', settings.pseudonymKey);
   const store = await openWarehouse(settings, key.value);
-  const rows = { personalData: settings.personalData, pseudonymKey: key.value };
-  const toRow = rowMaker(rows);
+  const toRow = rowMaker({ personalData: settings.personalData, pseudonymKey: key.value });
   const running = await startLanding({ bus, store, toRow, metrics: context.metrics, batchSize: settings.batchSize }).catch(async (error: unknown) => {
     await store.close();
     throw error;
   });
-  const rebuilds = rebuilder({ store, bus, rows, logger, landing: running });
+  const rebuilds = rebuilder({ store, bus, toRow, logger, landing: running });
   registerWarehouseRoutes(context.http, { store, limits, ...rebuilds });
   logger.info({ backend: settings.backend.kind, location: store.location, personalData: settings.personalData, ...running.stats() }, 'warehouse landing');
   return {
@@ -76,8 +75,8 @@ async function start(context: ServiceContext): Promise<RunningService> {
 async function serveOnly(context: ServiceContext, settings: WarehouseSettings, limits: QueryLimits): Promise<RunningService> {
   const key = readOrCreateSecret(context.database.dataDir, 'warehouse.key', settings.pseudonymKey);
   const store = await openWarehouse(settings, key.value);
-  const rows = { personalData: settings.personalData, pseudonymKey: key.value };
-  const rebuilds = rebuilder({ store, bus: context.bus, rows, logger: context.logger });
+  const toRow = rowMaker({ personalData: settings.personalData, pseudonymKey: key.value });
+  const rebuilds = rebuilder({ store, bus: context.bus, toRow, logger: context.logger });
   registerWarehouseRoutes(context.http, { store, limits, ...rebuilds });
   return {
     async stop() {
@@ -88,15 +87,15 @@ async function serveOnly(context: ServiceContext, settings: WarehouseSettings, l
 }
 
 /** One rebuild at a time in this process; the landing here (if any) rereads its counts after one. */
-function rebuilder(deps: { store: WarehouseStore; bus: ServiceContext['bus']; rows: RowOptions; logger: ServiceContext['logger']; landing?: Landing }) {
-  const { store, bus, rows, logger, landing } = deps;
+function rebuilder(deps: { store: WarehouseStore; bus: ServiceContext['bus']; toRow: ReturnType<typeof rowMaker>; logger: ServiceContext['logger']; landing?: Landing }) {
+  const { store, bus, toRow, logger, landing } = deps;
   let rebuilding: Promise<RebuildProgress> | undefined;
   return {
     rebuilding: () => rebuilding !== undefined,
     rebuild(onProgress: (progress: RebuildProgress) => void) {
       if (rebuilding) return rebuilding;
       logger.info('warehouse rebuild started');
-      rebuilding = rebuildWarehouse({ store, bus, rows, onProgress })
+      rebuilding = rebuildWarehouse({ store, bus, toRow, onProgress })
         .then(async (final) => {
           await landing?.refresh();
           logger.info({ events: final.done, seconds: final.elapsedSeconds, rate: Math.round(final.rate) }, 'warehouse rebuilt');

@@ -5,9 +5,10 @@
  * at the next start). Ids are unique in the log, so the copy is bulk-loaded without a key check and
  * the key is built once at the end.
  */
-import type { Bus, DeliveredEvent, Engine, StoredEnvelope } from '../../bus/index.ts';
-import { rowMaker, type EventRow, type RowOptions } from './rows.ts';
-import type { RebuildTarget, WarehouseStore } from './store.ts';
+import type { Bus, DeliveredEvent } from '../../bus/index.ts';
+import type { CloudEvent } from '../../contracts/index.ts';
+import type { EventRow } from './rows.ts';
+import type { WarehouseStore } from './store.ts';
 
 /** How far a rebuild is. */
 export interface RebuildProgress {
@@ -24,8 +25,7 @@ export interface RebuildProgress {
 export interface RebuildOptions {
   readonly store: WarehouseStore;
   readonly bus: Pick<Bus, 'read' | 'engine'>;
-  /** How rows are made (the landing's `rowMaker` options). */
-  readonly rows: RowOptions;
+  readonly toRow: (event: CloudEvent) => EventRow;
   /** Called after each chunk landed. */
   readonly onProgress?: (progress: RebuildProgress) => void;
   /** Events appended at once. (Default: 20 000) */
@@ -34,8 +34,6 @@ export interface RebuildOptions {
 
 /** The bus reads at most this many events a call. */
 const PAGE = 1_000;
-/** Stored envelopes read a call. */
-const STORED_PAGE = 5_000;
 
 /** Reads the log after `after` until `until` (or its end), `PAGE` events a call. */
 async function* readLog(bus: Pick<Bus, 'read'>, after: number, until = Infinity): AsyncGenerator<DeliveredEvent[]> {
@@ -48,29 +46,13 @@ async function* readLog(bus: Pick<Bus, 'read'>, after: number, until = Infinity)
   }
 }
 
-/** Reads the log's stored envelopes after `after` until `until`, `STORED_PAGE` a call. */
-async function* readStored(readPage: NonNullable<Engine['readStored']>, after: number, until: number): AsyncGenerator<StoredEnvelope[]> {
-  let position = after;
-  while (position < until) {
-    const page = await readPage(position, Math.min(STORED_PAGE, until - position));
-    if (page.length === 0) return;
-    position = page[page.length - 1]!.sequence;
-    yield page;
-  }
-}
-
-/**
- * Rebuilds the warehouse from the log; resolves to the final progress. When both the engine and the
- * store can (`Engine.readStored`, `RebuildTarget.appendStored`), the log's stored envelopes go to the
- * store unparsed and the database makes the rows; otherwise events are read and rows made here.
- */
+/** Rebuilds the warehouse from the log; resolves to the final progress. */
 export async function rebuildWarehouse(options: RebuildOptions): Promise<RebuildProgress> {
-  const { store, bus, onProgress } = options;
+  const { store, bus, toRow, onProgress } = options;
   const chunkSize = options.chunkSize ?? 20_000;
-  const toRow = rowMaker(options.rows);
   const started = performance.now();
   const total = await bus.engine.head();
-  const target: RebuildTarget = await store.startRebuild(options.rows);
+  const target = await store.startRebuild();
   let done = 0;
   let last = 0;
   const progress = (): RebuildProgress => {
@@ -80,43 +62,26 @@ export async function rebuildWarehouse(options: RebuildOptions): Promise<Rebuild
   // One chunk is being loaded while the next is read from the log: the database works on threads
   // of its own, so reading goes on meanwhile.
   let loading: Promise<void> = Promise.resolve();
-  const load = async (count: number, append: () => Promise<void>) => {
+  const load = async (rows: EventRow[]) => {
     await loading;
-    loading = append().then(() => {
-      done += count;
+    loading = target.append(rows).then(() => {
+      done += rows.length;
       onProgress?.(progress());
     });
     // A failed load is reported by the next `await loading`; keep it from being unhandled meanwhile.
     loading.catch(() => undefined);
   };
   try {
-    const readPage = bus.engine.readStored?.bind(bus.engine);
-    const appendStored = target.appendStored?.bind(target);
-    if (readPage && appendStored) {
-      let chunk: StoredEnvelope[] = [];
-      const flush = (envelopes: StoredEnvelope[]) => load(envelopes.length, () => appendStored(envelopes));
-      for await (const page of readStored(readPage, 0, total)) {
-        for (const stored of page) chunk.push(stored);
-        last = page[page.length - 1]!.sequence;
-        if (chunk.length >= chunkSize) {
-          await flush(chunk);
-          chunk = [];
-        }
+    let chunk: EventRow[] = [];
+    for await (const page of readLog(bus, 0, total)) {
+      for (const event of page) chunk.push(toRow(event));
+      last = page[page.length - 1]!.sequence;
+      if (chunk.length >= chunkSize) {
+        await load(chunk);
+        chunk = [];
       }
-      if (chunk.length > 0) await flush(chunk);
-    } else {
-      let chunk: EventRow[] = [];
-      const flush = (rows: EventRow[]) => load(rows.length, () => target.append(rows));
-      for await (const page of readLog(bus, 0, total)) {
-        for (const event of page) chunk.push(toRow(event));
-        last = page[page.length - 1]!.sequence;
-        if (chunk.length >= chunkSize) {
-          await flush(chunk);
-          chunk = [];
-        }
-      }
-      if (chunk.length > 0) await flush(chunk);
     }
+    if (chunk.length > 0) await load(chunk);
     await loading;
     await target.finish(async () => {
       const rest: EventRow[] = [];

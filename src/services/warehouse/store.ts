@@ -1,5 +1,4 @@
-import type { StoredEnvelope } from '../../bus/index.ts';
-import type { EventRow, RowOptions } from './rows.ts';
+import type { EventRow } from './rows.ts';
 import type { WarehouseDialect } from './views.ts';
 
 /** Protection of the process against one query. */
@@ -46,12 +45,6 @@ export interface RebuildTarget {
    */
   append(rows: readonly EventRow[]): Promise<void>;
   /**
-   * Bulk-loads the rows of stored envelopes (`Engine.readStored`), made by the database itself as
-   * `rowMaker` makes them, each event id once, with the same promises as `append`. Optional: a
-   * backend without it is handed rows.
-   */
-  appendStored?(envelopes: readonly StoredEnvelope[]): Promise<void>;
-  /**
    * Appends what `remaining` returns (the log's events since the last `append`), then replaces
    * `events` (and its views) with the copy at once, for every reader. No landing runs meanwhile,
    * so nothing landed after the last read of the log is left out.
@@ -72,8 +65,8 @@ export interface WarehouseStore {
   readonly location: string;
   /** Lands rows in one transaction, skipping event ids already there; resolves to how many were new. */
   land(rows: readonly EventRow[]): Promise<number>;
-  /** Starts a rebuild (`rebuild.ts`); one at a time. `rows`: how rows are made (as the landing's `rowMaker`). */
-  startRebuild(rows: RowOptions): Promise<RebuildTarget>;
+  /** Starts a rebuild (`rebuild.ts`); one at a time. */
+  startRebuild(): Promise<RebuildTarget>;
   /**
    * Runs one read-only SQL statement. Read-only is enforced by the database (a read-only
    * transaction, a role or connection that may only read), not by reading the SQL.
