@@ -57,15 +57,23 @@ function instant(name: string, value: Date | string): number {
   return ms;
 }
 
-/** Queries of the log that are not a subscription's own: `read`, positions of instants, counts. */
+/**
+ * Queries of the log that are not a subscription's own: `read`, positions of instants, counts. They
+ * see the log up to `head` (the writer's last reported commit), never an event whose append has not
+ * been answered yet.
+ */
 export class EventReader {
   private readonly statements = new Map<string, Database.Statement>();
-  private readonly bySequence: Database.Statement<[number], EventRow>;
-  private readonly lastBefore: Database.Statement<[number], number | null>;
+  private readonly bySequence: Database.Statement<[number, number], EventRow>;
+  private readonly lastBefore: Database.Statement<[number, number], number | null>;
 
-  constructor(private readonly db: Database.Database) {
-    this.bySequence = db.prepare<[number], EventRow>('SELECT sequence, recorded_ms, envelope FROM events WHERE sequence = ?');
-    this.lastBefore = db.prepare<[number], number | null>('SELECT max(sequence) FROM events WHERE recorded_ms < ?').pluck();
+  constructor(
+    private readonly db: Database.Database,
+    /** The sequence of the last committed event. */
+    private readonly head: () => number,
+  ) {
+    this.bySequence = db.prepare<[number, number], EventRow>('SELECT sequence, recorded_ms, envelope FROM events WHERE sequence = ? AND sequence <= ?');
+    this.lastBefore = db.prepare<[number, number], number | null>('SELECT max(sequence) FROM events WHERE recorded_ms < ? AND sequence <= ?').pluck();
   }
 
   /** A prepared statement per distinct SQL text (subscriptions and reads reuse theirs). */
@@ -79,8 +87,8 @@ export class EventReader {
   }
 
   read(query: ReadQuery): CloudEvent[] {
-    const conditions = ['sequence > ?'];
-    const params: (string | number)[] = [query.afterSequence ?? 0];
+    const conditions = ['sequence > ?', 'sequence <= ?'];
+    const params: (string | number)[] = [query.afterSequence ?? 0, this.head()];
     if (query.types && query.types.length > 0) {
       const filter = typeFilter(query.types);
       conditions.push(filter.sql);
@@ -105,19 +113,19 @@ export class EventReader {
 
   /** The event at a sequence, if stored. */
   at(sequence: number): CloudEvent | undefined {
-    const row = this.bySequence.get(sequence);
+    const row = this.bySequence.get(sequence, this.head());
     return row ? toEvent(row) : undefined;
   }
 
   /** The last sequence recorded before `time` (0 when none): a position whose next event is the first at `time`. */
   positionBefore(time: Date | string): number {
-    return this.lastBefore.get(instant('time', time)) ?? 0;
+    return this.lastBefore.get(instant('time', time), this.head()) ?? 0;
   }
 
   /** Matching events after `sequence`. */
   countAfter(filter: TypeFilter, sequence: number): number {
-    return this.statement(`SELECT count(*) FROM events WHERE sequence > ? AND ${filter.sql}`)
+    return this.statement(`SELECT count(*) FROM events WHERE sequence > ? AND sequence <= ? AND ${filter.sql}`)
       .pluck()
-      .get(sequence, ...filter.params) as number;
+      .get(sequence, this.head(), ...filter.params) as number;
   }
 }

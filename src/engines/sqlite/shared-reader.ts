@@ -59,7 +59,8 @@ export class SharedReader {
     /** Freezes the shared objects, so a handler that would change an event for the others fails instead. */
     private readonly freeze: boolean,
   ) {
-    this.statement = statementFor(`SELECT sequence, recorded_ms, envelope FROM events WHERE sequence > ? AND ${filter.sql} ORDER BY sequence LIMIT ?`);
+    // Bounded by the head: rows the writer has committed but not reported yet are not read.
+    this.statement = statementFor(`SELECT sequence, recorded_ms, envelope FROM events WHERE sequence > ? AND sequence <= ? AND ${filter.sql} ORDER BY sequence LIMIT ?`);
   }
 
   cursor(): SharedCursor {
@@ -115,7 +116,7 @@ export class SharedReader {
 
   private load(after: number): Page {
     const head = this.head();
-    const rows = this.statement.all(after, ...this.filter.params, PAGE_SIZE) as EventRow[];
+    const rows = this.statement.all(after, head, ...this.filter.params, PAGE_SIZE) as EventRow[];
     const events: SharedEvent[] = new Array<SharedEvent>(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i];

@@ -46,19 +46,15 @@ const CHECKPOINT_INTERVAL_MS = 200;
  */
 const WORKER_AUTOCHECKPOINT_PAGES = 16_000;
 
-/** Checkpoints from a worker thread; on any trouble the writer goes back to checkpointing itself. */
-function startBackgroundCheckpoints(db: Database.Database, file: string): Checkpointer | undefined {
-  if (file === ':memory:') return undefined;
-  const fallBack = () => {
-    if (db.open) db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
-  };
+/**
+ * Checkpoints from a worker thread; on any trouble the writer goes back to checkpointing itself.
+ * Returns the writer's `wal_autocheckpoint` to start with, and the checkpointer if it runs.
+ */
+function startBackgroundCheckpoints(file: string, fallBack: () => void): { checkpointer?: Checkpointer; autocheckpointPages: number } {
   try {
-    const checkpointer = startCheckpointer(path.resolve(file), CHECKPOINT_INTERVAL_MS, fallBack);
-    db.pragma(`wal_autocheckpoint = ${WORKER_AUTOCHECKPOINT_PAGES}`);
-    return checkpointer;
+    return { checkpointer: startCheckpointer(path.resolve(file), CHECKPOINT_INTERVAL_MS, fallBack), autocheckpointPages: WORKER_AUTOCHECKPOINT_PAGES };
   } catch {
-    fallBack();
-    return undefined;
+    return { autocheckpointPages: AUTOCHECKPOINT_PAGES };
   }
 }
 
@@ -76,21 +72,37 @@ export interface SqliteEngine extends Engine {
 export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
   const stateFlushMs = options.stateFlushMs ?? 50;
   if (!Number.isInteger(stateFlushMs) || stateFlushMs < 0) throw new InvalidOptionsError(`stateFlushMs must be an integer >= 0, got ${stateFlushMs}`);
+  // The writer is a worker thread with a connection of its own: an in-memory database would be its alone.
+  if (options.file === ':memory:') throw new InvalidOptionsError('file must be a file (the log is written from a worker thread), got :memory:');
   const claim = claimLog(options.file);
   let db: Database.Database | undefined;
   let reader: EventReader;
   let store: StateStore;
+  let writer: LogWriter;
+  let checkpointer: Checkpointer | undefined;
+  const running = runningSubscriptions<SubscriptionFeed>();
   try {
+    // Lays the file out (migrations) before the writer opens it; afterwards this connection only reads.
     db = openLogDatabase(options.file);
-    reader = new EventReader(db);
+    db.pragma('query_only = ON');
+    reader = new EventReader(db, () => writer.head);
     store = new StateStore(db);
+    const background = startBackgroundCheckpoints(options.file, () => writer?.setAutocheckpoint(AUTOCHECKPOINT_PAGES));
+    checkpointer = background.checkpointer;
+    writer = new LogWriter({
+      file: path.resolve(options.file),
+      stateFlushMs,
+      autocheckpointPages: background.autocheckpointPages,
+      onAppended: () => {
+        for (const feed of running.all()) feed.onAppended();
+      },
+    });
   } catch (error) {
+    void checkpointer?.close();
     db?.close();
     claim.release();
     throw error;
   }
-  const checkpointer = startBackgroundCheckpoints(db, options.file);
-  const running = runningSubscriptions<SubscriptionFeed>();
   const freezeEvents = options.freezeEvents ?? (process.env.NODE_ENV === 'test' || process.env.NODE_ENV === 'development');
   const sharedReaders = new Map<string, SharedReader>();
   const readerFor = (filter: TypeFilter): SharedReader => {
@@ -102,12 +114,6 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
     }
     return shared;
   };
-  const writer = new LogWriter(db, {
-    stateFlushMs,
-    onAppended: () => {
-      for (const feed of running.all()) feed.onAppended();
-    },
-  });
   const feedContext: FeedContext = { reader, store, writer, readerFor };
   let closed = false;
   let closing: Promise<void> | undefined;
@@ -117,21 +123,26 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
   };
 
   /** Reads and writes of the admin API see every acknowledgement so far. */
-  const subscriptionRow = (name: string): SubscriptionRow => {
+  const subscriptionRow = async (name: string): Promise<SubscriptionRow> => {
     assertOpen();
-    writer.flush();
+    await writer.flush();
     const row = store.get(name);
     if (!row) throw new UnknownSubscriptionError(name);
     return row;
   };
 
   /** The subscription's feed in this process, creating its row at `startAt` when new. */
-  const start = (options: ResolvedSubscriptionOptions): SubscriptionFeed => {
+  const start = async (options: ResolvedSubscriptionOptions): Promise<SubscriptionFeed> => {
     assertOpen();
-    writer.flush();
+    await writer.flush();
     let row = store.get(options.name);
-    if (!row) row = store.create(options.name, options.types, positionOf(options.startAt));
-    else if (row.types.join() !== options.types.join()) store.setTypes(options.name, options.types);
+    if (!row) {
+      const position = positionOf(options.startAt);
+      await writer.write([{ subscription: options.name, create: { types: options.types, position } }]);
+      row = { name: options.name, types: options.types, position, done: [] };
+    } else if (row.types.join() !== options.types.join()) {
+      await writer.write([{ subscription: options.name, types: options.types }]);
+    }
     const feed = new SubscriptionFeed(feedContext, options, row);
     feed.start();
     return feed;
@@ -185,49 +196,46 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
 
     async subscriptions() {
       assertOpen();
-      writer.flush();
+      await writer.flush();
       return store.all().map((row) => running.get(row.name)?.info() ?? storedInfo(row));
     },
 
     async rewind(subscription, to) {
-      subscriptionRow(subscription);
+      await subscriptionRow(subscription);
       const position = positionOf(to);
-      const feed = running.get(subscription);
+      // One starting now has read its row already: rewound as a running one.
+      const feed = await running.whenRunning(subscription);
       if (feed) await feed.rewind(position);
-      else
-        store.transaction(() => {
-          store.deleteRetries(subscription);
-          store.setPosition(subscription, position, []);
-        });
+      else await writer.write([{ subscription, dropRetries: true, position: { position, done: [] } }]);
     },
 
     async deadLetters(subscription, listOptions) {
-      subscriptionRow(subscription);
+      await subscriptionRow(subscription);
       const limit = Number.isFinite(listOptions?.limit) ? Math.min(1000, Math.max(1, Math.floor(listOptions?.limit as number))) : 100;
       return store.deadLetters(subscription, listOptions?.afterSequence ?? 0, limit);
     },
 
     async retryDeadLetters(subscription, eventId) {
-      subscriptionRow(subscription);
+      await subscriptionRow(subscription);
       const sequences = store.deadSequences(subscription, eventId);
       if (sequences.length === 0) return 0;
       const now = Date.now();
-      store.transaction(() => {
-        for (const sequence of sequences) {
-          store.deleteDeadLetter(subscription, sequence);
-          store.putRetry(subscription, { sequence, attempts: 0, nextAttemptMs: now, lastError: null, firstFailedMs: null, lastFailedMs: null, redeliver: true });
-        }
-      });
-      running.get(subscription)?.redeliver(sequences, now);
+      await writer.write([
+        {
+          subscription,
+          deleteDeadLetters: sequences,
+          putRetries: sequences.map((sequence) => ({ sequence, attempts: 0, nextAttemptMs: now, lastError: null, firstFailedMs: null, lastFailedMs: null, redeliver: true })),
+        },
+      ]);
+      // A feed that started meanwhile may have read them already: `redeliver` skips what it holds.
+      (await running.whenRunning(subscription))?.redeliver(sequences, now);
       return sequences.length;
     },
 
     async discardDeadLetters(subscription, eventId) {
-      subscriptionRow(subscription);
+      await subscriptionRow(subscription);
       const sequences = store.deadSequences(subscription, eventId);
-      store.transaction(() => {
-        for (const sequence of sequences) store.deleteDeadLetter(subscription, sequence);
-      });
+      if (sequences.length > 0) await writer.write([{ subscription, deleteDeadLetters: sequences }]);
       return sequences.length;
     },
 
@@ -237,7 +245,7 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
       closing ??= (async () => {
         closed = true;
         await running.closeAll();
-        writer.close();
+        await writer.close();
         await checkpointer?.close();
         db.close();
         claim.release();

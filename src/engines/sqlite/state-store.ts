@@ -33,6 +33,26 @@ export interface DeadLetterRow {
   readonly lastFailedMs: number;
 }
 
+/**
+ * Changes to one subscription's rows, written all-or-nothing by the log's worker (the process's one
+ * writer, log-worker.ts), in this order: create, types, dropRetries, position, deleteRetries,
+ * putRetries, deleteDeadLetters, putDeadLetters.
+ */
+export interface StateWrite {
+  readonly subscription: string;
+  /** Creates the row (fails when it exists), with no event done above `position`. */
+  readonly create?: { readonly types: readonly string[]; readonly position: number };
+  readonly types?: readonly string[];
+  /** Deletes the retry schedule (dead letters sent back for redelivery stay). */
+  readonly dropRetries?: boolean;
+  /** Everything up to `position` is done, and `done` above it. */
+  readonly position?: { readonly position: number; readonly done: Ranges };
+  readonly deleteRetries?: readonly number[];
+  readonly putRetries?: readonly RetryRow[];
+  readonly deleteDeadLetters?: readonly number[];
+  readonly putDeadLetters?: readonly DeadLetterRow[];
+}
+
 interface StoredSubscription {
   name: string;
   types: string;
@@ -65,7 +85,11 @@ const toRow = (stored: StoredSubscription): SubscriptionRow => ({
   done: parseRanges(stored.done),
 });
 
-/** The durable state of subscriptions: position and done ranges, retry schedule, dead letters. */
+/**
+ * The durable state of subscriptions as the main thread reads it: position and done ranges, retry
+ * schedule, dead letters. It is written only by the log's worker (`StateWrite`), in the writer's
+ * transactions, so a read here sees what has committed.
+ */
 export class StateStore {
   private readonly s;
 
@@ -73,24 +97,10 @@ export class StateStore {
     this.s = {
       get: db.prepare<[string], StoredSubscription>('SELECT name, types, position, done FROM subscriptions WHERE name = ?'),
       all: db.prepare<[], StoredSubscription>('SELECT name, types, position, done FROM subscriptions ORDER BY name'),
-      create: db.prepare('INSERT INTO subscriptions (name, types, position, done, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?)'),
-      setTypes: db.prepare('UPDATE subscriptions SET types = ?, updated_ms = ? WHERE name = ?'),
-      setPosition: db.prepare('UPDATE subscriptions SET position = ?, done = ?, updated_ms = ? WHERE name = ?'),
       retries: db.prepare<[string], StoredRetry>(
         'SELECT sequence, attempts, next_attempt_ms, last_error, first_failed_ms, last_failed_ms, redeliver FROM retries WHERE subscription = ? ORDER BY sequence',
       ),
-      upsertRetry: db.prepare(
-        `INSERT INTO retries (subscription, sequence, attempts, next_attempt_ms, last_error, first_failed_ms, last_failed_ms, redeliver)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (subscription, sequence) DO UPDATE SET attempts = excluded.attempts, next_attempt_ms = excluded.next_attempt_ms,
-           last_error = excluded.last_error, first_failed_ms = excluded.first_failed_ms, last_failed_ms = excluded.last_failed_ms, redeliver = excluded.redeliver`,
-      ),
-      deleteRetry: db.prepare('DELETE FROM retries WHERE subscription = ? AND sequence = ?'),
-      deleteRetries: db.prepare('DELETE FROM retries WHERE subscription = ? AND redeliver = 0'),
       countRetrying: db.prepare<[string], number>('SELECT count(*) FROM retries WHERE subscription = ? AND attempts > 0').pluck(),
-      putDead: db.prepare(
-        `INSERT OR REPLACE INTO dead_letters (subscription, sequence, event_id, error, attempts, first_failed_ms, last_failed_ms) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      ),
       listDead: db.prepare<[string, number, number], StoredDeadLetter>(
         `SELECT d.subscription, d.sequence, d.error, d.attempts, d.first_failed_ms, d.last_failed_ms, e.recorded_ms, e.envelope
          FROM dead_letters d JOIN events e ON e.sequence = d.sequence
@@ -98,15 +108,9 @@ export class StateStore {
       ),
       deadOf: db.prepare<[string, string], { sequence: number }>('SELECT sequence FROM dead_letters WHERE subscription = ? AND event_id = ?'),
       allDead: db.prepare<[string], { sequence: number }>('SELECT sequence FROM dead_letters WHERE subscription = ? ORDER BY sequence'),
-      deleteDead: db.prepare('DELETE FROM dead_letters WHERE subscription = ? AND sequence = ?'),
-      deleteAllDead: db.prepare('DELETE FROM dead_letters WHERE subscription = ?'),
       countDead: db.prepare<[string], number>('SELECT count(*) FROM dead_letters WHERE subscription = ?').pluck(),
     };
-    this.transaction = db.transaction((fn: () => void) => fn());
   }
-
-  /** Runs `fn` in one transaction (nested: a savepoint). */
-  readonly transaction: (fn: () => void) => void;
 
   get(name: string): SubscriptionRow | undefined {
     const stored = this.s.get.get(name);
@@ -115,20 +119,6 @@ export class StateStore {
 
   all(): SubscriptionRow[] {
     return this.s.all.all().map(toRow);
-  }
-
-  create(name: string, types: readonly string[], position: number): SubscriptionRow {
-    const now = Date.now();
-    this.s.create.run(name, JSON.stringify(types), position, '[]', now, now);
-    return { name, types, position, done: [] };
-  }
-
-  setTypes(name: string, types: readonly string[]): void {
-    this.s.setTypes.run(JSON.stringify(types), Date.now(), name);
-  }
-
-  setPosition(name: string, position: number, done: Ranges): void {
-    this.s.setPosition.run(position, JSON.stringify(done), Date.now(), name);
   }
 
   retries(name: string): RetryRow[] {
@@ -143,25 +133,8 @@ export class StateStore {
     }));
   }
 
-  putRetry(name: string, r: RetryRow): void {
-    this.s.upsertRetry.run(name, r.sequence, r.attempts, r.nextAttemptMs, r.lastError, r.firstFailedMs, r.lastFailedMs, r.redeliver ? 1 : 0);
-  }
-
-  deleteRetry(name: string, sequence: number): void {
-    this.s.deleteRetry.run(name, sequence);
-  }
-
-  /** Drops the retry schedule of a subscription (dead letters sent back for redelivery stay). */
-  deleteRetries(name: string): void {
-    this.s.deleteRetries.run(name);
-  }
-
   countRetrying(name: string): number {
     return this.s.countRetrying.get(name) as number;
-  }
-
-  putDeadLetter(name: string, d: DeadLetterRow): void {
-    this.s.putDead.run(name, d.sequence, d.eventId, d.error, d.attempts, d.firstFailedMs, d.lastFailedMs);
   }
 
   deadLetters(name: string, afterSequence: number, limit: number): DeadLetter[] {
@@ -179,10 +152,6 @@ export class StateStore {
   deadSequences(name: string, eventId?: string): number[] {
     const rows = eventId === undefined ? this.s.allDead.all(name) : this.s.deadOf.all(name, eventId);
     return rows.map((r) => r.sequence);
-  }
-
-  deleteDeadLetter(name: string, sequence: number): void {
-    this.s.deleteDead.run(name, sequence);
   }
 
   countDeadLetters(name: string): number {

@@ -13,7 +13,7 @@ import { typeFilter, type EventReader, type TypeFilter } from './event-reader.ts
 import type { LogWriter, StatePersister } from './log-writer.ts';
 import { fromRanges, mergeToRanges, type Ranges } from './ranges.ts';
 import { PAGE_SIZE, type SharedCursor, type SharedEvent, type SharedReader } from './shared-reader.ts';
-import type { DeadLetterRow, RetryRow, StateStore, SubscriptionRow } from './state-store.ts';
+import type { DeadLetterRow, RetryRow, StateStore, StateWrite, SubscriptionRow } from './state-store.ts';
 
 /** An event of the subscription held in memory until it is done. */
 interface Entry extends RunnerItem {
@@ -48,7 +48,8 @@ const DONE_EVENT = Object.freeze({}) as CloudEvent;
  * the other): reads its matching events from the log into the runner and keeps its durable state —
  * the position below which everything is done, the events done above it, retry state and dead
  * letters — from the outcomes the runner settles. State is written in batches by the log writer
- * (at-least-once: a crash redelivers the last unwritten acks).
+ * (at-least-once: a crash redelivers the last unwritten acks): `takeState` hands it the rows that
+ * changed, which its worker writes with the next transaction.
  */
 export class SubscriptionFeed implements StatePersister, SubscriptionStorage<Entry> {
   readonly name: string;
@@ -80,6 +81,11 @@ export class SubscriptionFeed implements StatePersister, SubscriptionStorage<Ent
   private stateDirty = false;
   private retryOps = new Map<number, RetryRow | null>();
   private deadOps = new Map<number, DeadLetterRow>();
+  /** Dead letters sent back for redelivery that are held now (pushed once each). */
+  private readonly extras = new Set<number>();
+  /** Rewinds so far: state taken before one is not given back after it. */
+  private generation = 0;
+  private readonly takenIn = new WeakMap<StateWrite, number>();
 
   constructor(
     private readonly context: FeedContext,
@@ -114,7 +120,7 @@ export class SubscriptionFeed implements StatePersister, SubscriptionStorage<Ent
     this.log.close();
     this.stateDirty = true;
     this.context.writer.markDirty(this);
-    this.context.writer.flush();
+    void this.context.writer.flush();
   }
 
   /** New events were committed up to `head`. */
@@ -181,6 +187,7 @@ export class SubscriptionFeed implements StatePersister, SubscriptionStorage<Ent
   }
 
   private pushRedelivery(sequence: number, retry: RetryRow): void {
+    if (this.extras.has(sequence)) return;
     const event = this.context.reader.at(sequence);
     if (!event) {
       this.retryOps.set(sequence, null);
@@ -188,6 +195,7 @@ export class SubscriptionFeed implements StatePersister, SubscriptionStorage<Ent
     }
     const entry = this.entryOf({ sequence, recordedMs: Date.parse(event.recordedtime), event }, true, retry);
     if (entry.failures > 0) this.retrying++;
+    this.extras.add(sequence);
     this.runner.push(entry);
   }
 
@@ -265,7 +273,8 @@ export class SubscriptionFeed implements StatePersister, SubscriptionStorage<Ent
     if (entry.failures > 0) this.retrying--;
     if (dead) this.deadOps.set(entry.sequence, dead);
     if (entry.failures > 0 || entry.extra) this.retryOps.set(entry.sequence, null);
-    if (!entry.extra) this.advance();
+    if (entry.extra) this.extras.delete(entry.sequence);
+    else this.advance();
     this.stateDirty = true;
     this.context.writer.markDirty(this);
   }
@@ -282,20 +291,38 @@ export class SubscriptionFeed implements StatePersister, SubscriptionStorage<Ent
     return mergeToRanges(restored, fetched);
   }
 
-  persist(): () => void {
-    const store = this.context.store;
-    if (this.stateDirty) store.setPosition(this.name, this.position, this.doneRanges());
+  takeState(): StateWrite | undefined {
+    if (!this.stateDirty && this.retryOps.size === 0 && this.deadOps.size === 0) return undefined;
+    const putRetries: RetryRow[] = [];
+    const deleteRetries: number[] = [];
     for (const [sequence, retry] of this.retryOps) {
-      if (retry) store.putRetry(this.name, retry);
-      else store.deleteRetry(this.name, sequence);
+      if (retry) putRetries.push(retry);
+      else deleteRetries.push(sequence);
     }
-    for (const dead of this.deadOps.values()) store.putDeadLetter(this.name, dead);
-    // Nothing runs between persist and the commit: what was written is exactly what is pending now.
-    return () => {
-      this.stateDirty = false;
-      this.retryOps.clear();
-      this.deadOps.clear();
+    const write: StateWrite = {
+      subscription: this.name,
+      ...(this.stateDirty ? { position: { position: this.position, done: this.doneRanges() } } : {}),
+      ...(deleteRetries.length > 0 ? { deleteRetries } : {}),
+      ...(putRetries.length > 0 ? { putRetries } : {}),
+      ...(this.deadOps.size > 0 ? { putDeadLetters: [...this.deadOps.values()] } : {}),
     };
+    this.stateDirty = false;
+    this.retryOps = new Map();
+    this.deadOps = new Map();
+    this.takenIn.set(write, this.generation);
+    return write;
+  }
+
+  restoreState(taken: StateWrite): void {
+    // A rewind since replaced the position and the retry schedule: only its dead letters still count.
+    const current = this.takenIn.get(taken) === this.generation;
+    if (current) {
+      if (taken.position) this.stateDirty = true;
+      // What changed since the take is newer: it stays.
+      for (const sequence of taken.deleteRetries ?? []) if (!this.retryOps.has(sequence)) this.retryOps.set(sequence, null);
+      for (const retry of taken.putRetries ?? []) if (!this.retryOps.has(retry.sequence)) this.retryOps.set(retry.sequence, retry);
+    }
+    for (const dead of taken.putDeadLetters ?? []) if (!this.deadOps.has(dead.sequence)) this.deadOps.set(dead.sequence, dead);
   }
 
   /**
@@ -314,13 +341,12 @@ export class SubscriptionFeed implements StatePersister, SubscriptionStorage<Ent
       this.restoredRetries = new Map();
       this.retrying = 0;
       this.retryOps.clear();
-      const store = this.context.store;
-      store.transaction(() => {
-        store.deleteRetries(this.name);
-        store.setPosition(this.name, position, []);
-      });
+      this.extras.clear();
+      this.generation++;
       this.position = this.scanned = position;
       this.stateDirty = false;
+      await this.context.writer.write([{ subscription: this.name, dropRetries: true, position: { position, done: [] } }]);
+      const store = this.context.store;
       // Stopped meanwhile (last consumer gone): the stored state is all there is.
       if (this.runner.stopped) return;
       this.runner.resume();
