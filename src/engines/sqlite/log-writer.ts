@@ -97,6 +97,8 @@ export class LogWriter {
   private nextId = 0;
   private closed = false;
   private closing: Promise<void> | undefined;
+  /** The worker was told to close: nothing more can be sent. */
+  private stopped = false;
   private failure: Error | undefined;
   private headSequence: number;
   private readonly counters = { transactions: 0, batches: 0, events: 0 };
@@ -219,6 +221,7 @@ export class LogWriter {
       if (!this.failure) {
         // Referenced again while it finishes, so a process with nothing else to do waits for it.
         this.worker.ref();
+        this.stopped = true;
         this.post({ kind: 'close' });
       }
       await this.exited;
@@ -275,8 +278,8 @@ export class LogWriter {
       this.dirtySince = undefined;
     }
     if (batches.length === 0 && writes.length === 0) return this.lastRequest;
-    if (this.failure) {
-      this.settle({ batches, writes, answered: () => undefined }, undefined, this.failure);
+    if (this.failure || this.stopped) {
+      this.settle({ batches, writes, answered: () => undefined }, undefined, this.failure ?? new EngineClosedError('sqlite'));
       return this.lastRequest;
     }
     const id = this.nextId++;
@@ -333,7 +336,7 @@ export class LogWriter {
       const error = wireError ? rebuild(wireError) : reply ? undefined : failure;
       if (pending.persister) {
         stateTaken = true;
-        if (error && !this.failure) {
+        if (error && !this.failure && !this.stopped) {
           // Written again with a later transaction.
           pending.persister.restoreState(pending.write);
           this.markDirty(pending.persister);
