@@ -19,11 +19,15 @@ import { StateStore, type SubscriptionRow } from './state-store.ts';
 import { SubscriptionFeed, type FeedContext } from './subscription-feed.ts';
 
 export interface SqliteEngineOptions {
-  /** The log file (created with its directory when missing). One process owns a log file at a time. */
+  /**
+   * The log file (created with its directory when missing). One process owns a log file at a time.
+   * Not `:memory:`: the log is written from a worker thread with a connection of its own.
+   */
   readonly file: string;
   /**
    * Longest time acknowledgements and retry state wait to be written when no append carries them
-   * (ms). A crash redelivers at most the events acknowledged in this window. (Default: 50)
+   * (ms). A crash redelivers at most the events acknowledged in this window and in the commit under
+   * way. (Default: 50)
    */
   readonly stateFlushMs?: number;
   /**
@@ -66,8 +70,10 @@ export interface SqliteEngine extends Engine {
 
 /**
  * The embedded default engine: one SQLite file (WAL, `synchronous = FULL`) holding the log and the
- * subscriptions' state. Appends are group-committed; subscriptions in this process are pushed new
- * events as soon as they are committed.
+ * subscriptions' state. Appends and state are group-committed by a worker thread that holds the
+ * file's one writing connection (log-writer.ts), so no commit or fsync runs on the event loop; this
+ * thread reads (WAL readers never wait for the writer), up to the head the worker reports after each
+ * commit. Subscriptions in this process are pushed new events as soon as they are committed.
  */
 export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
   const stateFlushMs = options.stateFlushMs ?? 50;
