@@ -38,6 +38,8 @@ export class LogWorkerError extends Error {
   override readonly name = 'LogWorkerError';
 }
 
+/** Events queued in one turn of the event loop that are sent before the turn ends when the worker is idle. */
+const EARLY_SEND_EVENTS = 32;
 /** Longest wait for the worker to open the log at start-up (ms). */
 const START_TIMEOUT_MS = 30_000;
 
@@ -75,8 +77,8 @@ function rebuild(wire: WireError): Error {
  * The log's writer, seen from the main thread: appends and subscription state are sent to a worker
  * thread that owns the process's one writing connection (log-worker.ts), so commits and their fsyncs
  * never block the event loop. Group commit happens twice: appends queued during one turn of the
- * event loop go out as one request, and the worker writes every request that arrived while its last
- * commit ran in ONE transaction. A promise resolves after its transaction is on disk; each append
+ * event loop go out as one request (an idle worker gets the first `EARLY_SEND_EVENTS` at once), and
+ * the worker writes every request that arrived while its last commit ran in ONE transaction. A promise resolves after its transaction is on disk; each append
  * call is all-or-nothing (a savepoint), so a failing batch leaves its neighbours alone. Pending
  * subscription state rides along with appends, or goes on its own after `stateFlushMs`; at most one
  * request carrying it is out at a time, so a write that failed can be given back unambiguously.
@@ -84,6 +86,8 @@ function rebuild(wire: WireError): Error {
  */
 export class LogWriter {
   private queue: PendingBatch[] = [];
+  /** Events in `queue`. */
+  private queued = 0;
   private writes: PendingWrite[] = [];
   private readonly dirty = new Set<StatePersister>();
   /** When the oldest unwritten state change was made (ms), while there is one. */
@@ -185,7 +189,12 @@ export class LogWriter {
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ events, fields, resolve, reject });
-      this.scheduleSend();
+      this.queued += events.length;
+      // An idle worker gets the first events of a long turn at once, so it commits them while the
+      // rest are prepared (otherwise main-thread work and the commit take turns); a busy one takes
+      // everything queued meanwhile in one transaction anyway.
+      if (this.queued >= EARLY_SEND_EVENTS && this.inFlight.size === 0) void this.send();
+      else this.scheduleSend();
     });
   }
 
@@ -265,6 +274,7 @@ export class LogWriter {
     const batches = this.queue;
     const writes = this.writes;
     this.queue = [];
+    this.queued = 0;
     this.writes = [];
     let carriesState = false;
     if (!this.stateRequest && this.dirty.size > 0) {
