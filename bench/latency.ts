@@ -92,7 +92,8 @@ export async function latencySection(target: Target, options: LatencySectionOpti
   const raw = await target.raw.latency({ rate: options.rate, durationMs: options.durationMs });
   const ceilingName = target.engine === 'sqlite' ? `${target.raw.label} insert+commit` : `${target.raw.label} pub→consume`;
   const at = `at ${options.rate}/s`;
-  const p99Goal: Goal[] = target.engine === 'sqlite' ? [{ kind: 'atMost', value: 2 }] : [{ kind: 'ratioAtMost', value: 1.5 }];
+  // Issue 8: p99 at most 1.5 ms on the embedded engine (Redis Streams, without fsync, measures 1.0–1.4 ms here).
+  const p99Goal: Goal[] = target.engine === 'sqlite' ? [{ kind: 'atMost', value: 1.5 }] : [{ kind: 'ratioAtMost', value: 1.5 }];
   const result = await measure(target, options, runId);
   const row = (name: string, value: number, ceiling: number, goals?: Goal[], note?: string): Figure => ({
     section: 'latency',
