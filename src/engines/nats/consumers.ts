@@ -99,7 +99,9 @@ export async function ensureSubscriptionConsumers(ctx: ConsumerContext, options:
 /** Every Flamingo subscription consumer of the event stream, grouped by subscription. */
 export async function listSubscriptionConsumers(ctx: ConsumerContext): Promise<Map<string, ConsumerInfo[]>> {
   const bySubscription = new Map<string, ConsumerInfo[]>();
-  for await (const info of ctx.jsm.consumers.list(ctx.naming.stream)) {
+  for await (const info of ctx.jsm.consumers.list(ctx.naming.stream) as AsyncIterable<ConsumerInfo | null>) {
+    // NATS 2.9 lists a consumer deleted while the list is made (another process's `countSince`) as null.
+    if (info === null) continue;
     const parsed = parseConsumerName(info.name);
     if (!parsed || parsed.role.kind === 'redrive' || !parseDescription(info)) continue;
     bySubscription.set(parsed.subscription, [...(bySubscription.get(parsed.subscription) ?? []), info]);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { AckPolicy, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { UnstoredEvent } from '../../contracts/index.ts';
@@ -289,6 +289,30 @@ describe('nats engine on the real JetStream server', () => {
     expect(await admin.discardDeadLetters('mailer', broken.id)).toBe(1);
     expect(await admin.deadLetters('mailer')).toEqual([]);
     await expect(admin.deadLetters('nobody')).rejects.toThrow(/unknown subscription/);
+  });
+
+  it('lists its subscriptions while other consumers of the stream are created and deleted', async () => {
+    // Another process counting a delayed subscription's scheduled events makes and deletes a
+    // short-lived consumer; NATS 2.9 lists one deleted mid-list as null.
+    const stream = uniqueStream();
+    const engine = engineOn(stream);
+    await engine.append([event('c1')]);
+    await engine.consume(resolveSubscriptionOptions({ name: 'listed', types: ['*'] }), async () => [{ kind: 'ack' }]);
+    const jsm = await manager();
+    const until = Date.now() + 2_000;
+    const churn = (async () => {
+      while (Date.now() < until) {
+        const made = await Promise.all(Array.from({ length: 8 }, () => jsm.consumers.add(stream, { ack_policy: AckPolicy.None, mem_storage: true })));
+        await Promise.all(made.map((info) => jsm.consumers.delete(stream, info.name)));
+      }
+    })();
+    let lists = 0;
+    while (Date.now() < until) {
+      expect((await engine.subscriptions()).map((s) => s.name)).toEqual(['listed']);
+      lists += 1;
+    }
+    await churn;
+    expect(lists).toBeGreaterThan(10);
   });
 
   it('rejects a batch it could not store entirely, naming what was stored', async () => {
