@@ -57,15 +57,22 @@ function instant(name: string, value: Date | string): number {
   return ms;
 }
 
-/** Queries of the log that are not a subscription's own: `read`, positions of instants, counts. */
+/**
+ * Queries of the log that are not a subscription's own: `read`, positions of instants, counts. They
+ * see the log up to `head`, the last event on disk: a committed event whose sync is still running
+ * is not there yet.
+ */
 export class EventReader {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly bySequence: Database.Statement<[number], EventRow>;
-  private readonly lastBefore: Database.Statement<[number], number | null>;
+  private readonly lastBefore: Database.Statement<[number, number], number | null>;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly head: () => number,
+  ) {
     this.bySequence = db.prepare<[number], EventRow>('SELECT sequence, recorded_ms, envelope FROM events WHERE sequence = ?');
-    this.lastBefore = db.prepare<[number], number | null>('SELECT max(sequence) FROM events WHERE recorded_ms < ?').pluck();
+    this.lastBefore = db.prepare<[number, number], number | null>('SELECT max(sequence) FROM events WHERE recorded_ms < ? AND sequence <= ?').pluck();
   }
 
   /** A prepared statement per distinct SQL text (subscriptions and reads reuse theirs). */
@@ -79,8 +86,8 @@ export class EventReader {
   }
 
   read(query: ReadQuery): CloudEvent[] {
-    const conditions = ['sequence > ?'];
-    const params: (string | number)[] = [query.afterSequence ?? 0];
+    const conditions = ['sequence > ?', 'sequence <= ?'];
+    const params: (string | number)[] = [query.afterSequence ?? 0, this.head()];
     if (query.types && query.types.length > 0) {
       const filter = typeFilter(query.types);
       conditions.push(filter.sql);
@@ -103,21 +110,21 @@ export class EventReader {
     return (this.statement(sql).all(...params) as EventRow[]).map(toEvent);
   }
 
-  /** The event at a sequence, if stored. */
+  /** The event at a sequence, if stored and on disk. */
   at(sequence: number): CloudEvent | undefined {
-    const row = this.bySequence.get(sequence);
+    const row = sequence <= this.head() ? this.bySequence.get(sequence) : undefined;
     return row ? toEvent(row) : undefined;
   }
 
   /** The last sequence recorded before `time` (0 when none): a position whose next event is the first at `time`. */
   positionBefore(time: Date | string): number {
-    return this.lastBefore.get(instant('time', time)) ?? 0;
+    return this.lastBefore.get(instant('time', time), this.head()) ?? 0;
   }
 
   /** Matching events after `sequence`. */
   countAfter(filter: TypeFilter, sequence: number): number {
-    return this.statement(`SELECT count(*) FROM events WHERE sequence > ? AND ${filter.sql}`)
+    return this.statement(`SELECT count(*) FROM events WHERE sequence > ? AND sequence <= ? AND ${filter.sql}`)
       .pluck()
-      .get(sequence, ...filter.params) as number;
+      .get(sequence, this.head(), ...filter.params) as number;
   }
 }

@@ -54,12 +54,12 @@ export class SharedReader {
   constructor(
     statementFor: (sql: string) => Database.Statement,
     private readonly filter: TypeFilter,
-    /** The sequence of the last committed event. */
+    /** The sequence of the last event on disk: pages end there. */
     private readonly head: () => number,
     /** Freezes the shared objects, so a handler that would change an event for the others fails instead. */
     private readonly freeze: boolean,
   ) {
-    this.statement = statementFor(`SELECT sequence, recorded_ms, envelope FROM events WHERE sequence > ? AND ${filter.sql} ORDER BY sequence LIMIT ?`);
+    this.statement = statementFor(`SELECT sequence, recorded_ms, envelope FROM events WHERE sequence > ? AND sequence <= ? AND ${filter.sql} ORDER BY sequence LIMIT ?`);
   }
 
   cursor(): SharedCursor {
@@ -115,7 +115,7 @@ export class SharedReader {
 
   private load(after: number): Page {
     const head = this.head();
-    const rows = this.statement.all(after, ...this.filter.params, PAGE_SIZE) as EventRow[];
+    const rows = this.statement.all(after, head, ...this.filter.params, PAGE_SIZE) as EventRow[];
     const events: SharedEvent[] = new Array<SharedEvent>(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i];

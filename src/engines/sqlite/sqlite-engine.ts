@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import {
@@ -11,7 +12,7 @@ import {
   type SubscriptionInfo,
 } from '../../bus/kit/index.ts';
 import { EventReader, typeFilter, type TypeFilter } from './event-reader.ts';
-import { LogWriter, type LogWriterStats } from './log-writer.ts';
+import { LogWriter, type LogSync, type LogWriterStats } from './log-writer.ts';
 import { startCheckpointer, type Checkpointer } from './checkpointer.ts';
 import { claimLog, openLogDatabase } from './schema.ts';
 import { SharedReader } from './shared-reader.ts';
@@ -62,6 +63,31 @@ function startBackgroundCheckpoints(db: Database.Database, file: string): Checkp
   }
 }
 
+/**
+ * The log's fsync off the event loop (`LogWriter`): the connection commits with `synchronous =
+ * NORMAL` and the writer `fdatasync`s the WAL file on libuv's thread pool before anything is
+ * acknowledged or delivered. Linux syncs a file's pages through any descriptor of it, and the WAL
+ * file stays the same file while the writer's connection is open (SQLite resets it in place).
+ * Undefined, and `synchronous = FULL` kept, for a log in memory or a WAL file that cannot be opened.
+ */
+function walSync(db: Database.Database, file: string): { sync: LogSync; close(): void } | undefined {
+  if (file === ':memory:') return undefined;
+  let fd: number;
+  try {
+    fd = fs.openSync(`${path.resolve(file)}-wal`, 'r');
+  } catch {
+    return undefined;
+  }
+  db.pragma('synchronous = NORMAL');
+  return {
+    sync: {
+      start: (done) => fs.fdatasync(fd, (error) => done(error)),
+      now: () => fs.fdatasyncSync(fd),
+    },
+    close: () => fs.closeSync(fd),
+  };
+}
+
 /** The embedded engine, with what only it can tell. */
 export interface SqliteEngine extends Engine {
   /** Write transactions and what they carried since the engine opened (group commit at work). */
@@ -69,9 +95,9 @@ export interface SqliteEngine extends Engine {
 }
 
 /**
- * The embedded default engine: one SQLite file (WAL, `synchronous = FULL`) holding the log and the
- * subscriptions' state. Appends are group-committed; subscriptions in this process are pushed new
- * events as soon as they are committed.
+ * The embedded default engine: one SQLite file (WAL) holding the log and the subscriptions' state.
+ * Appends are group-committed and acknowledged once on disk, the fsync running off the event loop
+ * (`walSync`); subscriptions in this process are pushed new events as soon as they are on disk.
  */
 export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
   const stateFlushMs = options.stateFlushMs ?? 50;
@@ -82,7 +108,7 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
   let store: StateStore;
   try {
     db = openLogDatabase(options.file);
-    reader = new EventReader(db);
+    reader = new EventReader(db, () => writer.head);
     store = new StateStore(db);
   } catch (error) {
     db?.close();
@@ -90,6 +116,7 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
     throw error;
   }
   const checkpointer = startBackgroundCheckpoints(db, options.file);
+  const wal = walSync(db, options.file);
   const running = runningSubscriptions<SubscriptionFeed>();
   const freezeEvents = options.freezeEvents ?? (process.env.NODE_ENV === 'test' || process.env.NODE_ENV === 'development');
   const sharedReaders = new Map<string, SharedReader>();
@@ -104,6 +131,7 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
   };
   const writer = new LogWriter(db, {
     stateFlushMs,
+    sync: wal?.sync,
     onAppended: () => {
       for (const feed of running.all()) feed.onAppended();
     },
@@ -240,6 +268,7 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
         writer.close();
         await checkpointer?.close();
         db.close();
+        wal?.close();
         claim.release();
       })();
       return closing;
