@@ -90,6 +90,7 @@ async function measure(target: Target, options: LatencySectionOptions, runId: st
 
 export async function latencySection(target: Target, options: LatencySectionOptions, runId: string): Promise<Figure[]> {
   const raw = await target.raw.latency({ rate: options.rate, durationMs: options.durationMs });
+  const disk = await target.raw.diskSync?.({ rate: options.rate, durationMs: options.durationMs });
   const ceilingName = target.engine === 'sqlite' ? `${target.raw.label} insert+commit` : `${target.raw.label} pub→consume`;
   const at = `at ${options.rate}/s`;
   // Issue 8: p99 at most 1.5 ms on the embedded engine (Redis Streams, without fsync, measures 1.0–1.4 ms here).
@@ -108,6 +109,8 @@ export async function latencySection(target: Target, options: LatencySectionOpti
   const note = [
     `${result.handler.count} events over ${options.durationMs / 1000} s; pacing late by ≤ ${result.lagP99Ms.toFixed(2)} ms (p99)`,
     `event loop blocked p99 ${result.loopDelayMs.p99.toFixed(1)} ms, max ${result.loopDelayMs.max.toFixed(1)} ms`,
+    // The floor under any durable log here (bench/sqlite-raw.ts rawDiskGroupCommit).
+    disk ? `the disk alone under a group commit (16 KB + fdatasync a commit, same rate, arrival → synced): p50 ${disk.p50.toFixed(2)}, p99 ${disk.p99.toFixed(2)}, max ${disk.max.toFixed(1)} ms` : '',
     result.missing > 0 ? `${result.missing} events not handled within 5 s` : '',
     result.redelivered > 0 ? `${result.redelivered} events delivered a second time` : '',
   ]

@@ -4,6 +4,7 @@
  * unique index on id, index on recorded time, the envelope as JSON text) and the same durability
  * (WAL, synchronous=FULL).
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { contentDigest } from '../src/bus/kit/index.ts';
@@ -126,5 +127,52 @@ export async function rawSqliteLatency(dir: string, options: { rate: number; dur
     return percentiles(times);
   } finally {
     db.close();
+  }
+}
+
+/** Bytes one event's commit writes to the WAL: its table page and two index pages, and the subscription state riding along (4 pages of 4 KB). */
+const COMMIT_BYTES = 16_384;
+
+/**
+ * The disk alone under a group commit, the floor of publish → durable here: events arrive at `rate`
+ * per second for `durationMs`; on the next turn of the event loop everything that arrived is
+ * "committed" as `COMMIT_BYTES` written in place in a file of fixed size and `fdatasync`ed
+ * (synchronously, as better-sqlite3 commits), and each event's time from its arrival to the end of
+ * that sync is taken (ms). An event arriving during a sync waits for it and then for its own, so
+ * the p99 shows the disk's slow syncs as every event behind them sees them.
+ */
+export async function rawDiskGroupCommit(dir: string, options: { rate: number; durationMs: number }): Promise<Percentiles> {
+  const file = path.join(dir, 'raw-sync.bin');
+  const fd = fs.openSync(file, 'w+');
+  try {
+    const block = Buffer.alloc(COMMIT_BYTES, 7);
+    const slots = 1_000;
+    for (let i = 0; i < slots; i++) fs.writeSync(fd, block, 0, block.length, i * COMMIT_BYTES);
+    fs.fsyncSync(fd);
+    const times: number[] = [];
+    let arrived: number[] = [];
+    let commits = 0;
+    let scheduled = false;
+    const commit = () => {
+      scheduled = false;
+      const group = arrived;
+      arrived = [];
+      fs.writeSync(fd, block, 0, block.length, (commits++ % slots) * COMMIT_BYTES);
+      fs.fdatasyncSync(fd);
+      const end = nowMs();
+      for (const at of group) times.push(end - at);
+    };
+    await paced(options.rate, options.durationMs, () => {
+      arrived.push(nowMs());
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(commit);
+      }
+    });
+    while (scheduled) await new Promise((resolve) => setImmediate(resolve));
+    return percentiles(times);
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
   }
 }

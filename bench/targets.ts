@@ -9,7 +9,7 @@ import { redisEngine } from '../src/engines/redis/index.ts';
 import { sqliteEngine } from '../src/engines/sqlite/index.ts';
 import { deleteStreamsOf, rawNats, type NatsRaw } from './nats-raw.ts';
 import { deleteKeysOf, rawRedis, type RedisRaw } from './redis-raw.ts';
-import { rawSqliteLatency, rawSqlitePublish, rawSqliteScan } from './sqlite-raw.ts';
+import { rawDiskGroupCommit, rawSqliteLatency, rawSqlitePublish, rawSqliteScan } from './sqlite-raw.ts';
 import type { Percentiles } from './stats.ts';
 
 export type EngineName = 'sqlite' | 'nats' | 'redis';
@@ -35,6 +35,8 @@ export interface RawCeilings {
   scan(log: LogRef, expected: number): Promise<{ events: number; rate: number }>;
   /** Store-one-event latency at a fixed rate (NATS: publish → consumer receives). */
   latency(options: { rate: number; durationMs: number }): Promise<Percentiles>;
+  /** The disk alone under a group commit at a fixed rate, arrival → synced (SQLite only). */
+  diskSync?(options: { rate: number; durationMs: number }): Promise<Percentiles>;
   close(): Promise<void>;
 }
 
@@ -71,6 +73,7 @@ export function sqliteTarget(options: TargetOptions): Target {
         return rawSqliteScan(log.file);
       },
       latency: (latencyOptions) => rawSqliteLatency(options.dir, latencyOptions),
+      diskSync: (syncOptions) => rawDiskGroupCommit(options.dir, syncOptions),
       close: async () => undefined,
     },
   };
