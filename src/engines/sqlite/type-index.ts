@@ -2,13 +2,20 @@ import type { TypeSelection } from '../../bus/kit/index.ts';
 
 /** How much the index keeps. */
 export interface TypeIndexLimits {
-  /** Sequences kept over all types; past it the longest list drops its oldest quarter. */
+  /**
+   * Sequences kept over all types; past it the longest list drops its oldest quarter, so rare types
+   * keep a longer history than busy ones. (Default: 1 000 000, 8 MB, at most about four times that
+   * with the lists' spare room)
+   */
   readonly entries: number;
-  /** Distinct types; one more and the index starts again from the head (a log with this many types is unusual). */
+  /**
+   * Distinct types; one more and the index starts again from the head, as if just opened (a log with
+   * this many types is unusual). (Default: 4096)
+   */
   readonly types: number;
 }
 
-/** About 8 MB of sequences: a subscription lagging further behind is counted by SQL. */
+/** A subscription lagging further behind than these hold is counted by SQL, as before. */
 const DEFAULT_LIMITS: TypeIndexLimits = { entries: 1_000_000, types: 4096 };
 const INITIAL_CAPACITY = 16;
 
