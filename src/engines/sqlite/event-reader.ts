@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
-import { InvalidOptionsError, typeSelection, type ReadQuery } from '../../bus/kit/index.ts';
+import { InvalidOptionsError, typeSelection, type ReadQuery, type TypeSelection } from '../../bus/kit/index.ts';
 import type { CloudEvent } from '../../contracts/index.ts';
+import type { TypeIndex } from './type-index.ts';
 
 /** A stored row as read back: the envelope JSON without `sequence` and `recordedtime`. */
 export interface EventRow {
@@ -9,16 +10,17 @@ export interface EventRow {
   readonly envelope: string;
 }
 
-/** A SQL condition on `type` and its parameters. */
+/** A SQL condition on `type` and its parameters, and the selection it was made from. */
 export interface TypeFilter {
   readonly sql: string;
   readonly params: readonly string[];
+  readonly selection: TypeSelection;
 }
 
 /** The condition selecting the types of `patterns` (`order.placed`, `order.*`, `*`). */
 export function typeFilter(patterns: readonly string[]): TypeFilter {
   const selection = typeSelection(patterns);
-  if (selection.all) return { sql: '1', params: [] };
+  if (selection.all) return { sql: '1', params: [], selection };
   const parts: string[] = [];
   const params: string[] = [];
   if (selection.exact.length > 0) {
@@ -29,7 +31,7 @@ export function typeFilter(patterns: readonly string[]): TypeFilter {
     parts.push(`substr(type, 1, ${prefix.length}) = ?`);
     params.push(prefix);
   }
-  return { sql: `(${parts.join(' OR ')})`, params };
+  return { sql: `(${parts.join(' OR ')})`, params, selection };
 }
 
 let isoMs = NaN;
@@ -63,7 +65,11 @@ export class EventReader {
   private readonly bySequence: Database.Statement<[number], EventRow>;
   private readonly lastBefore: Database.Statement<[number], number | null>;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    /** The types of the events stored since the engine opened (the log writer's). */
+    private readonly index: TypeIndex,
+  ) {
     this.bySequence = db.prepare<[number], EventRow>('SELECT sequence, recorded_ms, envelope FROM events WHERE sequence = ?');
     this.lastBefore = db.prepare<[number], number | null>('SELECT max(sequence) FROM events WHERE recorded_ms < ?').pluck();
   }
@@ -114,8 +120,13 @@ export class EventReader {
     return this.lastBefore.get(instant('time', time)) ?? 0;
   }
 
-  /** Matching events after `sequence`. */
+  /** Matching events after `sequence`: from the index when it holds them all, else by a scan of the rows. */
   countAfter(filter: TypeFilter, sequence: number): number {
+    return this.index.count(filter.selection, sequence) ?? this.countRowsAfter(filter, sequence);
+  }
+
+  /** Matching events after `sequence`, counted in the log itself. */
+  countRowsAfter(filter: TypeFilter, sequence: number): number {
     return this.statement(`SELECT count(*) FROM events WHERE sequence > ? AND ${filter.sql}`)
       .pluck()
       .get(sequence, ...filter.params) as number;

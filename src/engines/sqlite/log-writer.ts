@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { contentDigest, EngineClosedError, IdentityConflictError, type IdentityConflict, type PublishResult } from '../../bus/kit/index.ts';
 import type { UnstoredEvent } from '../../contracts/index.ts';
+import { TypeIndex } from './type-index.ts';
 
 /** Subscription state that is written in the next transaction of the writer (acks, retries, dead letters). */
 export interface StatePersister {
@@ -54,6 +55,8 @@ export class LogWriter {
   private lastRecordedMs: number;
   private headSequence: number;
   private readonly counters = { transactions: 0, batches: 0, events: 0 };
+  /** The type and sequence of every event stored since the writer opened, for cheap counts. */
+  readonly index: TypeIndex;
   private readonly insert: Database.Statement;
   private readonly storedOf: Database.Statement<[string, string], { sequence: number; digest: string | null }>;
   private readonly writeBatch: (batch: PendingBatch, recordedMs: number) => PublishResult[];
@@ -66,6 +69,7 @@ export class LogWriter {
   ) {
     this.headSequence = (db.prepare('SELECT max(sequence) FROM events').pluck().get() as number | null) ?? 0;
     this.lastRecordedMs = (db.prepare('SELECT max(recorded_ms) FROM events').pluck().get() as number | null) ?? 0;
+    this.index = new TypeIndex(this.headSequence);
     this.insert = db.prepare(
       'INSERT INTO events (id, source, type, subject, partitionkey, recorded_ms, envelope, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, id) DO NOTHING',
     );
@@ -198,9 +202,11 @@ export class LogWriter {
     for (const batch of batches) {
       if (!batch.results) continue;
       this.counters.batches++;
-      for (const result of batch.results) {
+      for (let i = 0; i < batch.results.length; i++) {
+        const result = batch.results[i];
         if (result.duplicate) continue;
         stored++;
+        this.index.add(batch.events[i].type, result.sequence);
         if (result.sequence > head) head = result.sequence;
       }
     }

@@ -77,12 +77,20 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
   const stateFlushMs = options.stateFlushMs ?? 50;
   if (!Number.isInteger(stateFlushMs) || stateFlushMs < 0) throw new InvalidOptionsError(`stateFlushMs must be an integer >= 0, got ${stateFlushMs}`);
   const claim = claimLog(options.file);
+  const running = runningSubscriptions<SubscriptionFeed>();
   let db: Database.Database | undefined;
+  let writer: LogWriter;
   let reader: EventReader;
   let store: StateStore;
   try {
     db = openLogDatabase(options.file);
-    reader = new EventReader(db);
+    writer = new LogWriter(db, {
+      stateFlushMs,
+      onAppended: () => {
+        for (const feed of running.all()) feed.onAppended();
+      },
+    });
+    reader = new EventReader(db, writer.index);
     store = new StateStore(db);
   } catch (error) {
     db?.close();
@@ -90,7 +98,6 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
     throw error;
   }
   const checkpointer = startBackgroundCheckpoints(db, options.file);
-  const running = runningSubscriptions<SubscriptionFeed>();
   const freezeEvents = options.freezeEvents ?? (process.env.NODE_ENV === 'test' || process.env.NODE_ENV === 'development');
   const sharedReaders = new Map<string, SharedReader>();
   const readerFor = (filter: TypeFilter): SharedReader => {
@@ -102,12 +109,6 @@ export function sqliteEngine(options: SqliteEngineOptions): SqliteEngine {
     }
     return shared;
   };
-  const writer = new LogWriter(db, {
-    stateFlushMs,
-    onAppended: () => {
-      for (const feed of running.all()) feed.onAppended();
-    },
-  });
   const feedContext: FeedContext = { reader, store, writer, readerFor };
   let closed = false;
   let closing: Promise<void> | undefined;
