@@ -21,7 +21,8 @@ import {
  * file with the same settings as ever (WAL, `synchronous = FULL`, `busy_timeout`, foreign keys) and
  * runs each statement it is sent; a commit's fsync blocks the worker, never the event loop, and a
  * query's answer comes back as a message, so the event loop turns between the statements of a
- * transaction. Transactions are as with Kysely's own SQLite driver: one connection, taken in turn.
+ * transaction. Transactions are as with Kysely's own SQLite driver: one connection, taken in turn;
+ * a transaction's BEGIN travels with its first statement rather than as a message of its own.
  */
 export interface SqliteWorkerOptions {
   /** The database file (created when missing). */
@@ -257,16 +258,17 @@ class SqliteWorkerDriver implements Driver {
     unlock?.();
   }
 
-  async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    (connection as WorkerConnection).begin();
+  // The one connection is `this.connection`, the one Kysely passes back.
+  async beginTransaction(): Promise<void> {
+    this.connection!.begin();
   }
 
-  async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await (connection as WorkerConnection).commit();
+  async commitTransaction(): Promise<void> {
+    await this.connection!.commit();
   }
 
-  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await (connection as WorkerConnection).rollback();
+  async rollbackTransaction(): Promise<void> {
+    await this.connection!.rollback();
   }
 
   async destroy(): Promise<void> {
