@@ -81,3 +81,99 @@ describe('a service database in a worker thread', () => {
     expect(pragma[0].synchronous).toBe(2); // FULL
   });
 });
+
+describe('transactions on the worker (BEGIN carried by their first statement)', () => {
+  const ids = async (db: Kysely<Db>) => (await db.selectFrom('notes').select('id').orderBy('id').execute()).map((r) => r.id);
+
+  it('makes the statements of a transaction atomic: a failing second one undoes the first', async () => {
+    const db = await open();
+    await db.insertInto('notes').values({ id: 7, text: 'a' }).execute();
+    const error = await db
+      .transaction()
+      .execute(async (trx) => {
+        await trx.insertInto('notes').values({ id: 8, text: 'b' }).execute();
+        await trx.insertInto('notes').values({ id: 7, text: 'duplicate' }).execute();
+      })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'SqliteError', code: 'SQLITE_CONSTRAINT_PRIMARYKEY' });
+    expect(await ids(db)).toEqual([7]);
+  });
+
+  it('rolls back a transaction whose first statement fails, and the connection stays usable', async () => {
+    const db = await open();
+    await db.insertInto('notes').values({ id: 7, text: 'a' }).execute();
+    await expect(
+      db.transaction().execute(async (trx) => {
+        await trx.insertInto('notes').values({ id: 7, text: 'duplicate' }).execute();
+      }),
+    ).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT_PRIMARYKEY' });
+    // No transaction was left open: another one begins, and its rollback undoes it.
+    await db.transaction().execute(async (trx) => {
+      await trx.insertInto('notes').values({ id: 8, text: 'b' }).execute();
+    });
+    await expect(
+      db.transaction().execute(async (trx) => {
+        await trx.insertInto('notes').values({ id: 9, text: 'c' }).execute();
+        throw new Error('no');
+      }),
+    ).rejects.toThrow('no');
+    expect(await ids(db)).toEqual([7, 8]);
+  });
+
+  it('commits or rolls back a transaction that ran no statement', async () => {
+    const db = await open();
+    await expect(db.transaction().execute(async () => 42)).resolves.toBe(42);
+    await expect(
+      db.transaction().execute(async () => {
+        throw new Error('nothing to undo');
+      }),
+    ).rejects.toThrow('nothing to undo');
+    await db.transaction().execute(async (trx) => {
+      await trx.insertInto('notes').values({ id: 1, text: 'a' }).execute();
+    });
+    expect(await ids(db)).toEqual([1]);
+  });
+
+  it('keeps the statements of others out of a transaction, and controlled transactions work', async () => {
+    const db = await open();
+    let outside: Promise<unknown> | undefined;
+    await expect(
+      db.transaction().execute(async (trx) => {
+        await trx.insertInto('notes').values({ id: 1, text: 'inside' }).execute();
+        outside = db.insertInto('notes').values({ id: 2, text: 'outside' }).execute();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        throw new Error('no');
+      }),
+    ).rejects.toThrow('no');
+    await outside;
+    const trx = await db.startTransaction().execute();
+    await trx.insertInto('notes').values({ id: 3, text: 'controlled' }).execute();
+    await trx.commit().execute();
+    expect(await ids(db)).toEqual([2, 3]);
+  });
+
+  it('answers a failing BEGIN with its error and runs nothing of that transaction', async () => {
+    const db = await open();
+    // A transaction left open on the connection makes the next BEGIN fail.
+    await sql`begin`.execute(db);
+    const results: PromiseSettledResult<unknown>[] = [];
+    const error = await db
+      .transaction()
+      .execute(async (trx) => {
+        // Both sent before the first answer comes back: the second must not run outside a transaction.
+        results.push(
+          ...(await Promise.allSettled([trx.insertInto('notes').values({ id: 1, text: 'a' }).execute(), trx.insertInto('notes').values({ id: 2, text: 'b' }).execute()])),
+        );
+        if (results.some((r) => r.status === 'rejected')) throw (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
+      })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'SqliteError', code: 'SQLITE_ERROR', message: 'cannot start a transaction within a transaction' });
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    await sql`rollback`.execute(db);
+    expect(await ids(db)).toEqual([]);
+    await db.transaction().execute(async (trx) => {
+      await trx.insertInto('notes').values({ id: 3, text: 'c' }).execute();
+    });
+    expect(await ids(db)).toEqual([3]);
+  });
+});

@@ -21,7 +21,8 @@ import {
  * file with the same settings as ever (WAL, `synchronous = FULL`, `busy_timeout`, foreign keys) and
  * runs each statement it is sent; a commit's fsync blocks the worker, never the event loop, and a
  * query's answer comes back as a message, so the event loop turns between the statements of a
- * transaction. Transactions are as with Kysely's own SQLite driver: one connection, taken in turn.
+ * transaction. Transactions are as with Kysely's own SQLite driver: one connection, taken in turn;
+ * a transaction's BEGIN travels with its first statement rather than as a message of its own.
  */
 export interface SqliteWorkerOptions {
   /** The database file (created when missing). */
@@ -55,10 +56,27 @@ const prepare = (sql) => {
 };
 // A Buffer arrives as a Uint8Array; better-sqlite3 binds Buffers.
 const bind = (parameters) => parameters.map((p) => (p instanceof Uint8Array && !Buffer.isBuffer(p) ? Buffer.from(p.buffer, p.byteOffset, p.byteLength) : p));
+const wire = (error) => ({ message: String((error && error.message) || error), name: error && error.name, code: error && error.code });
+// The transaction whose BEGIN failed, and how: nothing sent in it runs (as if BEGIN had been a
+// round trip of its own that failed), and its rollback has nothing to undo.
+let refused;
 parentPort.on('message', (message) => {
   if (message === 'close') {
     try { db && db.close(); } finally { parentPort.close(); }
     return;
+  }
+  if (refused && message.transaction === refused.transaction) {
+    parentPort.postMessage(message.rollback ? { id: message.id } : { id: message.id, error: refused.error });
+    return;
+  }
+  if (message.begin) {
+    try {
+      prepare('begin').run();
+    } catch (error) {
+      refused = { transaction: message.transaction, error: wire(error) };
+      parentPort.postMessage({ id: message.id, error: refused.error });
+      return;
+    }
   }
   try {
     const statement = prepare(message.sql);
@@ -69,7 +87,7 @@ parentPort.on('message', (message) => {
       parentPort.postMessage({ id: message.id, changes, lastInsertRowid });
     }
   } catch (error) {
-    parentPort.postMessage({ id: message.id, error: { message: String((error && error.message) || error), name: error && error.name, code: error && error.code } });
+    parentPort.postMessage({ id: message.id, error: wire(error) });
   }
 });
 `;
@@ -92,16 +110,73 @@ function rebuild(wire: WireError): Error {
   return error;
 }
 
+/** A statement as the worker receives it. */
+interface Request {
+  readonly id: number;
+  readonly sql: string;
+  readonly parameters: readonly unknown[];
+  /** The transaction the statement belongs to (numbered by the connection), if any. */
+  readonly transaction?: number;
+  /** Run `begin` first: the transaction's BEGIN, carried by its first statement (or its commit or rollback). */
+  readonly begin?: true;
+  /** The transaction's rollback: answered without running anything if its BEGIN failed. */
+  readonly rollback?: true;
+}
+
+type Statement = Omit<Request, 'id' | 'transaction' | 'begin'>;
+
+/**
+ * The one connection. BEGIN costs no round trip of its own: `begin()` only records that one is
+ * owed, and the next statement sent carries it. A failed BEGIN answers that statement (and every
+ * later one of the transaction, the worker refusing them) with its error, as it would have
+ * answered `begin` itself; the rollback that follows finds nothing to undo.
+ */
 class WorkerConnection implements DatabaseConnection {
-  constructor(private readonly send: (sql: string, parameters: readonly unknown[]) => Promise<QueryResult<unknown>>) {}
+  private transactions = 0;
+  private transaction: number | undefined;
+  private beginOwed = false;
+
+  constructor(private readonly send: (request: Omit<Request, 'id'>) => Promise<QueryResult<unknown>>) {}
 
   executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
-    return this.send(compiledQuery.sql, compiledQuery.parameters) as Promise<QueryResult<R>>;
+    return this.post({ sql: compiledQuery.sql, parameters: compiledQuery.parameters }) as Promise<QueryResult<R>>;
   }
 
   async *streamQuery<R>(compiledQuery: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
     const { rows } = await this.executeQuery<R>(compiledQuery);
     for (const row of rows) yield { rows: [row] };
+  }
+
+  begin(): void {
+    this.transaction = ++this.transactions;
+    this.beginOwed = true;
+  }
+
+  async commit(): Promise<void> {
+    await this.post({ sql: 'commit', parameters: [] });
+    // A failed commit leaves the transaction to its rollback.
+    this.forget();
+  }
+
+  async rollback(): Promise<void> {
+    try {
+      await this.post({ sql: 'rollback', parameters: [], rollback: true });
+    } finally {
+      this.forget();
+    }
+  }
+
+  /** Back to no transaction (a BEGIN still owed is dropped: nothing ran in it). */
+  forget(): void {
+    this.transaction = undefined;
+    this.beginOwed = false;
+  }
+
+  private post(statement: Statement): Promise<QueryResult<unknown>> {
+    if (this.transaction === undefined) return this.send(statement);
+    const begin = this.beginOwed;
+    this.beginOwed = false;
+    return this.send({ ...statement, transaction: this.transaction, ...(begin ? { begin } : {}) });
   }
 }
 
@@ -155,17 +230,17 @@ class SqliteWorkerDriver implements Driver {
       await worker.terminate();
       throw error;
     });
-    this.connection = new WorkerConnection((sql, parameters) => this.send(sql, parameters));
+    this.connection = new WorkerConnection((request) => this.send(request));
   }
 
-  private send(sql: string, parameters: readonly unknown[]): Promise<QueryResult<unknown>> {
+  private send(request: Omit<Request, 'id'>): Promise<QueryResult<unknown>> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       // Referenced while a query is out, so the process waits for its answer.
       if (this.pending.size === 1) this.worker!.ref();
-      this.worker!.postMessage({ id, sql, parameters });
+      this.worker!.postMessage({ ...request, id } satisfies Request);
     });
   }
 
@@ -177,21 +252,23 @@ class SqliteWorkerDriver implements Driver {
   }
 
   async releaseConnection(): Promise<void> {
+    this.connection!.forget();
     const unlock = this.unlock;
     this.locked = this.unlock = undefined;
     unlock?.();
   }
 
-  async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin'));
+  // The one connection is `this.connection`, the one Kysely passes back.
+  async beginTransaction(): Promise<void> {
+    this.connection!.begin();
   }
 
-  async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('commit'));
+  async commitTransaction(): Promise<void> {
+    await this.connection!.commit();
   }
 
-  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('rollback'));
+  async rollbackTransaction(): Promise<void> {
+    await this.connection!.rollback();
   }
 
   async destroy(): Promise<void> {
