@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type Database from 'better-sqlite3';
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { createBus } from '../../bus/index.ts';
 import { IdentityConflictError } from '../../bus/kit/index.ts';
 import { buildEvent } from '../../bus/testing/index.ts';
@@ -21,14 +23,10 @@ function tempFile(): string {
   return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'flamingo-lag-')), 'bus.db');
 }
 
-/** A small seeded generator, so a failing run can be repeated. */
+/** Numbers in [0, 1) from a seeded generator, so a failing run can be repeated. */
 function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const generator = xoroshiro128plus(seed);
+  return () => uniformFloat64(generator);
 }
 
 // Ordinary types, and some only SQLite compares its own way (non-ASCII, astral, NUL, a lone surrogate).

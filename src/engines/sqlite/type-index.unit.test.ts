@@ -1,15 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { typeSelection } from '../../bus/kit/index.ts';
 import { TypeIndex } from './type-index.ts';
 
-/** A small seeded generator, so a failing run can be repeated. */
+/** Numbers in [0, 1) from a seeded generator, so a failing run can be repeated. */
 function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const generator = xoroshiro128plus(seed);
+  return () => uniformFloat64(generator);
 }
 
 const TYPES = ['order.placed', 'order.cancelled', 'order.line.added', 'orders.archived', 'order', 'payment.failed', 'payment.succeeded', 'stock.low'];
