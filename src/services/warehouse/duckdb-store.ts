@@ -16,7 +16,7 @@ import { makeFilePrivate } from '../../platform/private-files.ts';
 import { appendTo } from './duckdb-appender.ts';
 import { bulkLoader } from './duckdb-bulk-load.ts';
 import { EVENT_COLUMNS, type EventRow } from './rows.ts';
-import { dateOnly, jsonValue, QueryError, serialWriter, type QueryLimits, type QueryResult, type RebuildTarget, type WarehouseStore } from './store.ts';
+import { dateOnly, jsonValue, QueryError, RebuildRunningError, serialWriter, type QueryLimits, type QueryResult, type RebuildTarget, type WarehouseStore } from './store.ts';
 import { allViews, eventsColumnsSql } from './views.ts';
 
 /** DuckDB settings that keep it off the network and its extension repository. */
@@ -64,6 +64,8 @@ export async function openDuckDbWarehouse(file: string): Promise<WarehouseStore>
   const instance = await DuckDBInstance.create(file, { ...OFFLINE });
   const writer = await instance.connect();
   const rebuilder = await instance.connect();
+  /** A rebuild has started and neither finished nor been abandoned. */
+  let rebuilding = false;
   const serial = serialWriter();
   try {
     // Days in the models are UTC days, whatever the machine's zone.
@@ -114,9 +116,19 @@ export async function openDuckDbWarehouse(file: string): Promise<WarehouseStore>
         }).finally(tighten),
       ),
     async startRebuild() {
-      await rebuilder.run('DROP TABLE IF EXISTS events_next');
-      await rebuilder.run(`CREATE TABLE events_next (${eventsColumnsSql('duckdb')})`);
-      const loader = await bulkLoader(instance, 'events_next');
+      // One process holds the file, so one flag keeps rebuilds one at a time.
+      if (rebuilding) throw new RebuildRunningError('a warehouse rebuild is already running; wait for it to finish');
+      rebuilding = true;
+      let loader: Awaited<ReturnType<typeof bulkLoader>>;
+      try {
+        await rebuilder.run('DROP TABLE IF EXISTS events_next');
+        await rebuilder.run(`CREATE TABLE events_next (${eventsColumnsSql('duckdb')})`);
+        loader = await bulkLoader(instance, 'events_next');
+      } catch (error) {
+        rebuilding = false;
+        throw error;
+      }
+      const done = () => void (rebuilding = false);
       return {
         append: (rows) => loader.append(rows),
         // The key is built once over the loaded copy (much faster than row by row), then swapped in.
@@ -138,10 +150,17 @@ export async function openDuckDbWarehouse(file: string): Promise<WarehouseStore>
             // The copy was written in large transactions straight to the file; fold the WAL in now
             // rather than at the next landing.
             await writer.run('CHECKPOINT');
-          }).finally(tighten),
+          })
+            .finally(tighten)
+            // A failed finish is followed by `abandon`, which ends the rebuild.
+            .then(done),
         abandon: async () => {
-          await loader.close();
-          await rebuilder.run('DROP TABLE IF EXISTS events_next');
+          try {
+            await loader.close();
+            await rebuilder.run('DROP TABLE IF EXISTS events_next');
+          } finally {
+            done();
+          }
         },
       } satisfies RebuildTarget;
     },

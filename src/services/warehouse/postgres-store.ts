@@ -16,7 +16,7 @@ import pg from 'pg';
 import Cursor from 'pg-cursor';
 import { from as copyFrom } from 'pg-copy-streams';
 import { EVENT_COLUMNS, type EventRow } from './rows.ts';
-import { dateOnly, jsonValue, QueryError, serialWriter, type QueryLimits, type QueryResult, type RebuildTarget, type WarehouseStore } from './store.ts';
+import { dateOnly, jsonValue, QueryError, RebuildRunningError, serialWriter, type QueryLimits, type QueryResult, type RebuildTarget, type WarehouseStore } from './store.ts';
 import { allViews, eventsColumnsSql } from './views.ts';
 
 export interface PostgresWarehouseOptions {
@@ -153,10 +153,37 @@ export async function openPostgresWarehouse(options: PostgresWarehouseOptions): 
         ),
       ),
     async startRebuild() {
-      await withClient(async (client) => {
-        await client.query('DROP TABLE IF EXISTS events_next');
-        await client.query(`CREATE TABLE events_next (${eventsColumnsSql('postgres')})`);
-      });
+      // One rebuild at a time across every process on this schema, or a second would drop the
+      // first's copy under it: a session advisory lock, held by a connection of its own until the
+      // rebuild has finished or is abandoned (a failed `finish` keeps it for the `abandon` that
+      // follows; a crashed process's session ends, and the lock with it).
+      const holder = new pg.Client({ connectionString: options.url, options: session });
+      // A lost connection loses the lock with it; the rebuild itself goes on through the pool.
+      holder.on('error', () => undefined);
+      await holder.connect();
+      const key = `flamingo.warehouse.rebuild.${schema}`;
+      let released: Promise<void> | undefined;
+      const release = () =>
+        (released ??= holder
+          .query('SELECT pg_advisory_unlock(hashtext($1))', [key])
+          .then(
+            () => undefined,
+            () => undefined,
+          )
+          .finally(() => holder.end().catch(() => undefined)));
+      try {
+        const { rows: locked } = await holder.query<{ held: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS held', [key]);
+        if (!locked[0]?.held) {
+          throw new RebuildRunningError(`a warehouse rebuild of schema ${JSON.stringify(schema)} is already running (in this or another process); wait for it to finish`);
+        }
+        await withClient(async (client) => {
+          await client.query('DROP TABLE IF EXISTS events_next');
+          await client.query(`CREATE TABLE events_next (${eventsColumnsSql('postgres')})`);
+        });
+      } catch (error) {
+        await release();
+        throw error;
+      }
       return {
         append: (rows) => withClient((client) => copyInto(client, 'events_next', rows)),
         finish: (remaining) =>
@@ -174,8 +201,8 @@ export async function openPostgresWarehouse(options: PostgresWarehouseOptions): 
                 for (const view of allViews('postgres')) await client.query(view.sql);
               }),
             ),
-          ),
-        abandon: () => withClient(async (client) => void (await client.query('DROP TABLE IF EXISTS events_next'))),
+          ).then(release),
+        abandon: () => withClient(async (client) => void (await client.query('DROP TABLE IF EXISTS events_next'))).finally(release),
       } satisfies RebuildTarget;
     },
     query: (sql, limits) => queryPostgres(readers, sql, limits),

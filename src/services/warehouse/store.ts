@@ -28,6 +28,14 @@ export class QueryError extends Error {
   }
 }
 
+/**
+ * A rebuild is already running on this warehouse (in this process, or in another on the same
+ * PostgreSQL schema): a second one would drop the first's copy under it.
+ */
+export class RebuildRunningError extends Error {
+  override readonly name = 'RebuildRunningError';
+}
+
 /** What has landed. */
 export interface LandingStats {
   /** Rows of `events` (one per event id). */
@@ -47,10 +55,11 @@ export interface RebuildTarget {
   /**
    * Appends what `remaining` returns (the log's events since the last `append`), then replaces
    * `events` (and its views) with the copy at once, for every reader. No landing runs meanwhile,
-   * so nothing landed after the last read of the log is left out.
+   * so nothing landed after the last read of the log is left out. Once it resolves the rebuild is
+   * over; when it rejects, call `abandon`.
    */
   finish(remaining: () => Promise<readonly EventRow[]>): Promise<void>;
-  /** Drops the copy, leaving `events` as it was. */
+  /** Drops the copy, leaving `events` as it was, and ends the rebuild. */
   abandon(): Promise<void>;
 }
 
@@ -65,7 +74,10 @@ export interface WarehouseStore {
   readonly location: string;
   /** Lands rows in one transaction, skipping event ids already there; resolves to how many were new. */
   land(rows: readonly EventRow[]): Promise<number>;
-  /** Starts a rebuild (`rebuild.ts`); one at a time. */
+  /**
+   * Starts a rebuild (`rebuild.ts`). One at a time: throws `RebuildRunningError` while another
+   * rebuild of this warehouse has started and neither finished nor been abandoned.
+   */
   startRebuild(): Promise<RebuildTarget>;
   /**
    * Runs one read-only SQL statement. Read-only is enforced by the database (a read-only

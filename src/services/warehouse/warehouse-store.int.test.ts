@@ -12,7 +12,7 @@ import type { CloudEvent } from '../../contracts/index.ts';
 import { openDuckDbWarehouse } from './duckdb-store.ts';
 import { openPostgresWarehouse } from './postgres-store.ts';
 import { rowMaker, type EventRow } from './rows.ts';
-import type { QueryLimits, WarehouseStore } from './store.ts';
+import { RebuildRunningError, type QueryLimits, type WarehouseStore } from './store.ts';
 
 const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const LIMITS: QueryLimits = { timeoutMs: 10_000, maxRows: 1_000 };
@@ -263,4 +263,42 @@ describe.each(backends)('warehouse on $name', (backend) => {
     expect(await store.land(rows(log))).toBe(0);
     expect((await store.scan(0, 100)).map((r) => r.id)).toEqual(log.map((e) => e.id));
   });
+
+  it('runs one rebuild at a time: a second is refused until the first has finished or been abandoned', async () => {
+    const log = orderLife('o-21', 'u', 100, 'EUR', new Date());
+    await store.land(rows(log));
+    const first = await store.startRebuild();
+    await expect(store.startRebuild()).rejects.toThrow(RebuildRunningError);
+    // The refused one dropped nothing: the first's copy lands whole.
+    await first.append(rows(log.slice(0, 4)));
+    await first.finish(async () => rows(log.slice(4)));
+    expect(await count('SELECT count(*) AS n FROM events')).toBe(log.length);
+    const second = await store.startRebuild();
+    await expect(store.startRebuild()).rejects.toThrow(/already running/);
+    await second.abandon();
+    const third = await store.startRebuild();
+    await third.abandon();
+    expect(await count('SELECT count(*) AS n FROM events')).toBe(log.length);
+  });
+
+  if (backend.name === 'postgres') {
+    it('refuses a rebuild while another process on the same schema runs one, and takes it once that one ends', async () => {
+      const log = orderLife('o-22', 'u', 100, 'EUR', new Date());
+      await store.land(rows(log));
+      const other = await reopen();
+      try {
+        const theirs = await other.startRebuild();
+        await expect(store.startRebuild()).rejects.toThrow(RebuildRunningError);
+        await theirs.append(rows(log));
+        await theirs.finish(async () => []);
+        const ours = await store.startRebuild();
+        await expect(other.startRebuild()).rejects.toThrow(RebuildRunningError);
+        await ours.append(rows(log));
+        await ours.finish(async () => []);
+        expect(await count('SELECT count(*) AS n FROM events')).toBe(log.length);
+      } finally {
+        await other.close();
+      }
+    });
+  }
 });
