@@ -162,15 +162,9 @@ export async function openPostgresWarehouse(options: PostgresWarehouseOptions): 
       holder.on('error', () => undefined);
       await holder.connect();
       const key = `flamingo.warehouse.rebuild.${schema}`;
+      // Ending the session releases its advisory locks.
       let released: Promise<void> | undefined;
-      const release = () =>
-        (released ??= holder
-          .query('SELECT pg_advisory_unlock(hashtext($1))', [key])
-          .then(
-            () => undefined,
-            () => undefined,
-          )
-          .finally(() => holder.end().catch(() => undefined)));
+      const release = () => (released ??= holder.end().catch(() => undefined));
       try {
         const { rows: locked } = await holder.query<{ held: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS held', [key]);
         if (!locked[0]?.held) {
